@@ -1,0 +1,149 @@
+# metricsd - live LLM benchmark metrics over ZeroMQ and shared memory.
+# See README for the two commands that matter: make demo, make check.
+
+include config.mk
+
+BUILD = build
+
+SRC := $(wildcard src/*.c)
+HDR := $(wildcard src/*.h)
+OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o)
+LIBOBJ := $(filter-out $(BUILD)/src/main.o,$(OBJ))
+
+# Unit tests: tests/check_NAME.c exports Suite *NAME_suite(void).
+TESTSRC := $(wildcard tests/check_*.c)
+TESTOBJ := $(TESTSRC:tests/%.c=$(BUILD)/tests/%.o)
+SUITES := $(TESTSRC:tests/check_%.c=%)
+# Small programs the tests run as real processes.
+HELPERSRC := $(wildcard tests/helpers/*.c)
+HELPERBIN := $(HELPERSRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+BENCHSRC := $(wildcard bench/bench_*.c)
+BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
+FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+MODES = read launch ready aggregate publish serve
+LINKS := $(MODES:%=$(BUILD)/metricsd-%)
+MAN1 = man/metricsd.1
+MAN5 = man/metricsd-store.5 man/metricsd.conf.5
+
+# Environment every test run sees: where the binaries are.
+TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+	METRICSD_BUILD=$(abspath $(BUILD)) \
+	METRICSD_HELPERS=$(abspath $(BUILD)/tests/helpers) \
+	CK_DEFAULT_TIMEOUT=120
+
+all: $(BUILD)/metricsd $(LINKS)
+
+$(BUILD)/metricsd: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+
+$(LINKS): $(BUILD)/metricsd
+	ln -sf metricsd $@
+
+$(BUILD)/src/%.o: src/%.c $(HDR) config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(INCS) -c -o $@ $<
+
+$(BUILD)/tests/suites.h: $(TESTSRC)
+	@mkdir -p $(@D)
+	printf 'SUITE(%s)\n' $(SUITES) > $@
+
+$(BUILD)/tests/%.o: tests/%.c $(HDR) tests/testutil.h config.mk
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) $(CHECK_INCS) -c -o $@ $<
+
+$(BUILD)/tests/runner.o: tests/runner.c $(BUILD)/tests/suites.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(BUILD)/tests $(CFLAGS) $(CHECK_INCS) -c -o $@ $<
+
+$(BUILD)/tests/runner: $(BUILD)/tests/runner.o $(BUILD)/tests/testutil.o $(TESTOBJ) $(LIBOBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIBOBJ) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIBOBJ) $(HDR) bench/bench.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LIBS)
+
+deps:
+	@scripts/deps
+
+# The test command: installs missing packages, then runs every test in a
+# plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
+check: deps
+	$(MAKE) test-run
+	$(MAKE) check-asan
+
+check-asan: deps
+	$(MAKE) BUILD=build-asan CFLAGS='$(CFLAGS) $(SANFLAGS)' \
+		LDFLAGS='$(LDFLAGS) $(SANFLAGS)' test-run
+
+test-run: all $(BUILD)/tests/runner $(HELPERBIN)
+	$(TESTENV) $(BUILD)/tests/runner
+	$(TESTENV) tests/integration/run.sh
+	$(MAKE) lint-man
+
+check-valgrind: all $(BUILD)/tests/runner $(HELPERBIN)
+	$(TESTENV) CK_FORK=no valgrind -q --error-exitcode=99 \
+		--leak-check=full --errors-for-leak-kinds=definite \
+		$(BUILD)/tests/runner
+
+lint-man:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
+
+bench: deps
+	$(MAKE) BUILD=build-bench CFLAGS='-std=gnu11 -O2 -g -DNDEBUG -Wall -Wextra -Werror' bench-run
+
+bench-run: all $(BENCHBIN)
+	@for b in $(BENCHBIN); do $(TESTENV) $$b || exit 1; done
+	@for s in bench/*.sh; do [ -e "$$s" ] || continue; $(TESTENV) sh $$s || exit 1; done
+
+# Fuzz the frame decoder with libFuzzer: make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS = 60
+fuzz:
+	@scripts/deps fuzz
+	$(MAKE) BUILD=build-fuzz CC=clang \
+		CFLAGS='-std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address,undefined' \
+		fuzz-run
+
+fuzz-run: $(LIBOBJ)
+	@mkdir -p $(BUILD)/fuzz
+	@for f in $(FUZZSRC); do \
+		n=$$(basename $$f .c); \
+		$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) -fsanitize=fuzzer -o $(BUILD)/fuzz/$$n $$f $(LIBOBJ) $(LIBS) || exit 1; \
+		mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus || exit 1; \
+	done
+
+# The main job: launch an aggregator, publish a synthetic benchmark session
+# into it, and show the metrics it computed.
+demo: deps
+	$(MAKE) all
+	METRICSD_BIN=$(abspath $(BUILD)/metricsd) sh examples/demo.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5
+	cp -f $(BUILD)/metricsd $(DESTDIR)$(PREFIX)/bin/metricsd
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/metricsd
+	for m in $(MODES); do ln -sf metricsd $(DESTDIR)$(PREFIX)/bin/metricsd-$$m; done
+	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
+	cd $(DESTDIR)$(MANPREFIX) && chmod 644 $(MAN1:man/%=man1/%) $(MAN5:man/%=man5/%)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/metricsd
+	for m in $(MODES); do rm -f $(DESTDIR)$(PREFIX)/bin/metricsd-$$m; done
+	rm -f $(MAN1:man/%=$(DESTDIR)$(MANPREFIX)/man1/%)
+	rm -f $(MAN5:man/%=$(DESTDIR)$(MANPREFIX)/man5/%)
+
+dist:
+	git archive --prefix=metricsd-$(VERSION)/ -o metricsd-$(VERSION).tar.gz HEAD
+
+clean:
+	rm -rf build build-asan build-bench build-fuzz metricsd-$(VERSION).tar.gz
+
+.PHONY: all deps check check-asan test-run check-valgrind lint-man bench \
+	bench-run fuzz fuzz-run demo install uninstall dist clean

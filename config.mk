@@ -1,0 +1,26 @@
+# metricsd build knobs. Override any of them on the make command line.
+
+VERSION = 0.1.0
+
+PREFIX = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+
+CC = cc
+PKG_CONFIG = pkg-config
+
+# Libraries found through pkg-config (Debian 12 package in brackets):
+# libzmq [libzmq3-dev], libuv [libuv1-dev], msgpack [libmsgpack-dev],
+# inih [libinih-dev], jansson [libjansson-dev],
+# libmicrohttpd [libmicrohttpd-dev], check [check].
+PKGS = libzmq libuv msgpack inih jansson libmicrohttpd
+INCS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+CHECK_INCS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\"
+CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror
+LDFLAGS =
+
+# Extra flags for the sanitizer build (make check-asan).
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

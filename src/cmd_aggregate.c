@@ -1,0 +1,17 @@
+/* metricsd aggregate: placeholder until the mode lands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "modes.h"
+
+int
+aggregate_main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: metricsd aggregate (not implemented yet)\n");
+		return EXIT_OK;
+	}
+	log_warn("not implemented yet");
+	return EXIT_FAIL;
+}

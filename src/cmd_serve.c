@@ -1,0 +1,17 @@
+/* metricsd serve: placeholder until the mode lands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "modes.h"
+
+int
+serve_main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: metricsd serve (not implemented yet)\n");
+		return EXIT_OK;
+	}
+	log_warn("not implemented yet");
+	return EXIT_FAIL;
+}

@@ -1,0 +1,82 @@
+/* Helpers shared by the unit tests. */
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char *
+testutil_tmpdir(void)
+{
+	char tmpl[] = "/tmp/metricsd-test.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	return d ? strdup(d) : NULL;
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void
+testutil_rmtree(const char *path)
+{
+	if (path)
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+testutil_bin(void)
+{
+	const char *b = getenv("METRICSD_BIN");
+
+	return strdup(b ? b : "build/metricsd");
+}
+
+char *
+testutil_helper(const char *name)
+{
+	const char *d = getenv("METRICSD_HELPERS");
+	char *p;
+
+	if (asprintf(&p, "%s/%s", d ? d : "build/tests/helpers", name) < 0)
+		return NULL;
+	return p;
+}
+
+int
+testutil_wait(pid_t pid, int timeout_ms)
+{
+	struct timespec start, now;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 > timeout_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		/* Polling a child's exit with a short pause: there is no
+		 * portable waitable event for "child exited or deadline". */
+		usleep(1000);
+	}
+}
