@@ -541,6 +541,15 @@ series_grow(struct store_key *k)
 		    k->name, newlen, strerror(e));
 		return -e;
 	}
+#ifdef MADV_POPULATE_WRITE
+	/*
+	 * Map the new half's pages in one call instead of one fault per
+	 * page during the appends that follow. Only a speed-up: the space
+	 * is already reserved, so failure (old kernel) changes nothing.
+	 */
+	madvise((char *)p + k->maplen, newlen - k->maplen,
+	    MADV_POPULATE_WRITE);
+#endif
 	k->hdr = p;
 	k->maplen = newlen;
 	k->values = (uint64_t *)((char *)p + STORE_HEADER_SIZE);
