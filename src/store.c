@@ -511,20 +511,26 @@ store_counter_get(const struct store_key *k)
 
 /* See "Growth" in the publish protocol comment above. */
 static int
-series_grow(struct store_key *k)
+series_grow(struct store_key *k, uint64_t values)
 {
 	struct store_writer *w = k->w;
-	size_t newlen;
+	size_t newlen = k->maplen;
 	void *p;
 	int e;
 
-	if (k->maplen > SIZE_MAX / 2 || k->maplen > (size_t)INT64_MAX / 2) {
-		snprintf(k->err, sizeof(k->err),
-		    "store %s: key '%s': series is too large to grow",
-		    w->dir, k->name);
-		return -EFBIG;
+	/* Double until `values` more fit: geometric, so appends stay O(1). */
+	while ((newlen - STORE_HEADER_SIZE) / STORE_VALUE_SIZE - k->count <
+	    values) {
+		if (newlen > SIZE_MAX / 2 || newlen > (size_t)INT64_MAX / 2) {
+			snprintf(k->err, sizeof(k->err),
+			    "store %s: key '%s': series is too large to grow",
+			    w->dir, k->name);
+			return -EFBIG;
+		}
+		newlen *= 2;
 	}
-	newlen = k->maplen * 2;
+	if (newlen == k->maplen)
+		return 0;
 	e = posix_fallocate(k->fd, (off_t)k->maplen,
 	    (off_t)(newlen - k->maplen));
 	if (e) {
@@ -559,26 +565,45 @@ series_grow(struct store_key *k)
 	return 0;
 }
 
+/* The rare part of an append, kept out of line so the common path
+ * stays a handful of instructions with no register saves. */
+__attribute__((noinline)) static int
+append_full(struct store_key *k)
+{
+	if (k->kind != STORE_SERIES) {
+		snprintf(k->err, sizeof(k->err),
+		    "store %s: key '%s': not a series", k->w->dir, k->name);
+		return -EINVAL;
+	}
+	return series_grow(k, 1);
+}
+
 int
 store_series_append(struct store_key *k, union store_value v)
 {
-	if (__builtin_expect(k->count == k->cap, 0)) {
-		int r;
+	uint64_t n = k->count;
 
-		if (k->kind != STORE_SERIES) {
-			snprintf(k->err, sizeof(k->err),
-			    "store %s: key '%s': not a series", k->w->dir,
-			    k->name);
-			return -EINVAL;
-		}
-		r = series_grow(k);
+	if (__builtin_expect(n == k->cap, 0)) {
+		int r = append_full(k);
+
 		if (r < 0)
 			return r;
 	}
-	k->values[k->count] = v.u;
-	k->count++;
-	atomic_store_explicit(&k->hdr->word, k->count, memory_order_release);
+	k->values[n] = v.u;
+	k->count = n + 1;
+	atomic_store_explicit(&k->hdr->word, n + 1, memory_order_release);
 	return 0;
+}
+
+int
+store_series_reserve(struct store_key *k, uint64_t n)
+{
+	if (k->kind != STORE_SERIES) {
+		snprintf(k->err, sizeof(k->err),
+		    "store %s: key '%s': not a series", k->w->dir, k->name);
+		return -EINVAL;
+	}
+	return series_grow(k, n);
 }
 
 uint64_t

@@ -96,6 +96,11 @@ union store_value store_counter_get(const struct store_key *k);
  * later); on any error the values already stored stay readable.
  */
 int store_series_append(struct store_key *k, union store_value v);
+/*
+ * Optional: make room for n more values now (same growth as append), so
+ * a full /dev/shm shows up here rather than mid-run. -ENOSPC as above.
+ */
+int store_series_reserve(struct store_key *k, uint64_t n);
 uint64_t store_series_count(const struct store_key *k);
 
 /* Writer's err text of the last failed append on this key (or ""). */

@@ -400,6 +400,42 @@ START_TEST(test_series_append_grows_and_view_remaps)
 }
 END_TEST
 
+START_TEST(test_series_reserve)
+{
+	struct store_writer *w = writer_open_ok(sdir);
+	struct store_key *k, *c;
+	struct store_view *v;
+	char err[STORE_ERR_MAX] = "", p[600];
+	struct stat st;
+	uint64_t n;
+
+	ck_assert_int_eq(store_series_create(w, "lat", STORE_U64, &k, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_counter_create(w, "done", STORE_U64, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_series_append(k,
+	    (union store_value){ .u = 7 }), 0);
+	ck_assert_int_eq(store_series_reserve(k, 10000), 0);
+	path_in(p, sizeof(p), sdir, "lat");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_ge(st.st_size, 256 + 10001 * 8);
+	ck_assert_uint_eq(store_series_count(k), 1);
+	ck_assert_int_eq(store_series_reserve(k, UINT64_MAX), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(store_key_error(k), "'lat'"));
+	ck_assert_int_eq(store_series_reserve(c, 1), -EINVAL);
+	/* The key is still fine after the failed reserve. */
+	ck_assert_int_eq(store_series_append(k,
+	    (union store_value){ .u = 8 }), 0);
+	ck_assert_int_eq(store_view_open(&v, sdir, "lat", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(store_view_values(v)[1].u, 8);
+	store_view_close(v);
+	store_writer_close(w, STORE_FINAL);
+}
+END_TEST
+
 START_TEST(test_series_types_roundtrip)
 {
 	struct store_writer *w = writer_open_ok(sdir);
@@ -1118,6 +1154,9 @@ enospc_child(const char *mnt)
 	CHILD_CHECK(fd >= 0, 34);
 	CHILD_CHECK(posix_fallocate(fd, 0, 128 * 1024) == 0, 35);
 	close(fd);
+	/* Reserving more than the tmpfs holds: -ENOSPC up front. */
+	CHILD_CHECK(store_series_reserve(lat, 1u << 20) == -ENOSPC, 56);
+	CHILD_CHECK(strstr(store_key_error(lat), "'lat'") != NULL, 57);
 	for (;;) {
 		r = store_series_append(lat, (union store_value){
 		    .u = pattern(i) });
@@ -1211,6 +1250,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_counter_roundtrip);
 	tcase_add_test(tc, test_series_append_grows_and_view_remaps);
+	tcase_add_test(tc, test_series_reserve);
 	tcase_add_test(tc, test_series_types_roundtrip);
 	tcase_add_test(tc, test_key_recreate_new_run);
 	tcase_add_test(tc, test_view_open_missing_dir_is_enoent);
