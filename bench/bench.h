@@ -25,14 +25,14 @@ bench_now_ns(void)
 
 /*
  * Print one figure against its baseline:
- *   name: 1.23 ns/value vs 0.80 ns/value (baseline: what) = 1.54x [target]
+ *   name  1.23 ns/value vs 0.80 ns/value (baseline: what) = 1.54x [target]
  * ratio is value / baseline; target is free text (may be NULL).
  */
 static inline void
 bench_report(const char *name, double value, const char *unit,
     const char *baseline_what, double baseline, const char *target)
 {
-	printf("%-28s %10.2f %s vs %10.2f %s (baseline: %s) = %.2fx%s%s%s\n",
+	printf("%-28s %10.2f %s vs %10.2f %s (baseline: %s) = %.3gx%s%s%s\n",
 	    name, value, unit, baseline, unit, baseline_what,
 	    baseline > 0 ? value / baseline : 0.0,
 	    target ? " [target " : "", target ? target : "",
