@@ -851,6 +851,66 @@ START_TEST(test_killed_writer_is_abandoned)
 }
 END_TEST
 
+/* An exec'd writer (tests/helpers/store_fill), read from this process. */
+START_TEST(test_exec_writer_values_and_states)
+{
+	char *helper = testutil_helper("store_fill");
+	char err[STORE_ERR_MAX] = "", line[16];
+	int in[2], out[2], status;
+	struct store_status st;
+	struct store_view *v;
+	uint64_t n;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(helper);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl(helper, "store_fill", "-w", sdir,
+		    "counter:done:u64=42", "series:lat:i64=5,-1,9",
+		    "series:empty:f64=", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	ck_assert_int_eq(read(out[0], line, sizeof(line)), 6);
+	ck_assert_int_eq(memcmp(line, "ready\n", 6), 0);
+	ck_assert_int_eq(store_status_read(sdir, &st, err, sizeof(err)), 0);
+	ck_assert(st.exists && st.writer_alive);
+	ck_assert_int_eq(st.writer_pid, pid);
+	ck_assert_int_eq(store_view_open(&v, sdir, "done", err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(store_view_counter(v).u, 42);
+	store_view_close(v);
+	ck_assert_int_eq(store_view_open(&v, sdir, "lat", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(store_view_type(v), STORE_I64);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(store_view_values(v)[1].i, -1);
+	store_view_close(v);
+	ck_assert_int_eq(store_view_open(&v, sdir, "empty", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+	store_view_close(v);
+	close(in[1]);			/* EOF: the helper closes FINAL */
+	status = testutil_wait(pid, WAIT_MS);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(out[0]);
+	ck_assert_int_eq(store_status_read(sdir, &st, err, sizeof(err)), 0);
+	ck_assert(st.exists && !st.writer_alive);
+	ck_assert_int_eq(st.state, STORE_FINAL);
+	free(helper);
+}
+END_TEST
+
 /* ---- crash safety (real processes) ---- */
 
 /*
@@ -1279,6 +1339,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup_shm, teardown);
 	tcase_add_test(tc, test_second_writer_is_busy_across_processes);
 	tcase_add_test(tc, test_killed_writer_is_abandoned);
+	tcase_add_test(tc, test_exec_writer_values_and_states);
 	tcase_add_test(tc, test_writer_sigkill_leaves_only_written_values);
 	tcase_add_test(tc, test_stress_growth_with_concurrent_readers);
 	suite_add_tcase(s, tc);
