@@ -139,6 +139,18 @@ sizes_check(struct store_view *v, uint64_t *count, uint64_t *file_size,
 	return 0;
 }
 
+/* Put "store DIR: " in front of a message that names only the key. */
+static void
+err_add_dir(char *err, size_t errlen, const char *dir)
+{
+	char msg[STORE_ERR_MAX];
+
+	if (!err || errlen == 0)
+		return;
+	snprintf(msg, sizeof(msg), "%s", err);
+	store_err(err, errlen, "store %s: %s", dir, msg);
+}
+
 int
 store_view_open(struct store_view **out, const char *dir, const char *name,
     char *err, size_t errlen)
@@ -206,7 +218,7 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 	if (size < STORE_HEADER_SIZE) {
 		memset(&h, 0, sizeof(h));
 		r = store_header_check(&h, size, name, err, errlen);
-		goto fail;
+		goto fail_dir;
 	}
 	if (size > SIZE_MAX) {
 		store_err(err, errlen, "store %s: key '%s': file too large "
@@ -233,7 +245,7 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 	memcpy(&h, p, offsetof(struct store_header, capacity));
 	r = store_header_check(&h, size, name, err, errlen);
 	if (r < 0)
-		goto fail;
+		goto fail_dir;
 	v->kind = h.kind;
 	v->type = h.type;
 	if (v->kind == STORE_COUNTER) {
@@ -242,15 +254,17 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 			store_err(err, errlen, "key '%s': counter with "
 			    "capacity", name);
 			r = -EINVAL;
-			goto fail;
+			goto fail_dir;
 		}
 	} else {
 		r = sizes_check(v, &n, &size, err, errlen);
 		if (r < 0)
-			goto fail;
+			goto fail_dir;
 	}
 	*out = v;
 	return 0;
+fail_dir:
+	err_add_dir(err, errlen, dir);
 fail:
 	store_view_close(v);
 	return r;

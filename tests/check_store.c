@@ -624,6 +624,8 @@ expect_invalid(const char *name, const char *why)
 	ck_assert_ptr_null(v);
 	ck_assert_msg(strstr(err, name) != NULL, "%s: err lacks key: %s",
 	    name, err);
+	ck_assert_msg(strstr(err, sdir) != NULL, "%s: err lacks dir: %s",
+	    name, err);
 	ck_assert_msg(strstr(err, why) != NULL, "%s: err '%s' lacks '%s'",
 	    name, err, why);
 }
