@@ -28,7 +28,7 @@ struct store_key {
 	struct store_header *hdr;	/* the whole file, read-write */
 	size_t maplen;
 	uint64_t *values;		/* series values, after the header */
-	uint64_t count;			/* writer's copy of the published count */
+	uint64_t count;			/* our copy of the published count */
 	uint64_t cap;			/* values that fit in maplen */
 	char err[STORE_ERR_MAX];
 };
@@ -400,8 +400,9 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 
 	if (unlinkat(w->dirfd, tmp, 0) < 0 && errno != ENOENT) {
 		e = errno;
-		store_err(err, errlen, "store %s: key '%s': removing stale %s: %s",
-		    w->dir, name, tmp, strerror(e));
+		store_err(err, errlen,
+		    "store %s: key '%s': removing stale %s: %s", w->dir,
+		    name, tmp, strerror(e));
 		r = -e;
 		goto fail;
 	}
@@ -450,8 +451,9 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 	atomic_thread_fence(memory_order_seq_cst);
 	if (renameat(w->dirfd, tmp, w->dirfd, name) < 0) {
 		e = errno;
-		store_err(err, errlen, "store %s: key '%s': rename into place: %s",
-		    w->dir, name, strerror(e));
+		store_err(err, errlen,
+		    "store %s: key '%s': rename into place: %s", w->dir,
+		    name, strerror(e));
 		r = -e;
 		goto fail_unlink;
 	}

@@ -25,7 +25,7 @@ struct store_view {
 	int fd;
 	enum store_kind kind;
 	enum store_type type;
-	const struct store_header *hdr;	/* mapping of the file, read-only */
+	const struct store_header *hdr;	/* the file, mapped read-only */
 	size_t maplen;
 	uint64_t count;			/* last count handed out */
 };

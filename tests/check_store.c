@@ -1073,7 +1073,7 @@ stress_reader(const char *dir, uint64_t total, int ready)
 			}
 		}
 		if (++refreshes % 64 == 0)
-			sched_yield();	/* share 2 cores with the writer */
+			sched_yield();	/* share 2 cores with writer */
 	}
 	store_view_close(v);
 	if (write(ready, &progress, sizeof(progress)) != sizeof(progress))
