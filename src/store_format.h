@@ -50,6 +50,10 @@ static_assert(offsetof(struct store_header, capacity) == 32,
 static_assert(offsetof(struct store_header, word) == 128,
     "published word on its own 128-byte line");
 static_assert(sizeof(_Atomic uint64_t) == 8, "64-bit atomics are 8 bytes");
+/* A lock-based atomic would lock in one process only: useless in shared
+ * memory. Refuse to build where 64-bit atomics are not lock-free. */
+static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+    "64-bit atomics must be lock-free to work across processes");
 
 /* The store-level metadata file, ".store" in the store directory. */
 #define STORE_META_NAME ".store"
