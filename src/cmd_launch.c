@@ -415,6 +415,13 @@ finish(struct launcher *L)
 		}
 		pipes |= s->out.open || s->err.open;
 	}
+	/* COMMAND leads its own group too; the watchdog is about to be told
+	 * "kill nothing", so what COMMAND left in it goes now. */
+	if (L->cmdpid > 0 && !L->cmd_running && kill(-L->cmdpid, 0) == 0) {
+		log_warn("command (pid %d) left processes in its process "
+		    "group; killing them", (int)L->cmdpid);
+		kill(-L->cmdpid, SIGKILL);
+	}
 	if (pipes)
 		uv_timer_start(&L->drain_timer, on_drain, 1000, 0);
 	maybe_close_all(L);
