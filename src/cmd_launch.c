@@ -1207,6 +1207,23 @@ sockdir_setup(struct launcher *L)
 		    L->sockdir);
 		return -ENOTDIR;
 	}
+	/*
+	 * Our sockets go in by name: whoever else may rename or delete
+	 * entries here could swap them for theirs. The sticky bit stops
+	 * that for a shared directory like /tmp.
+	 */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_warn("socket directory %s: owned by uid %u, not by us "
+		    "(uid %u); refusing it", L->sockdir, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+		log_warn("socket directory %s: writable by group or others "
+		    "(mode %04o) and not sticky; refusing it", L->sockdir,
+		    (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	return 0;
 }
 
