@@ -112,6 +112,7 @@ struct launcher {
 	uv_process_t cmdproc;
 	pid_t cmdpid;
 	bool cmd_running;
+	bool cmd_signalled;	/* we sent its group a signal */
 	/* state */
 	enum phase phase;
 	int exit_code;
@@ -289,8 +290,10 @@ stop_all(struct launcher *L, int sig)
 		if (s->spawned && !s->exited)
 			signal_group(s, sig);
 	}
-	if (L->cmd_running)
+	if (L->cmd_running) {
+		L->cmd_signalled = true;
 		kill(-L->cmdpid, sig);
+	}
 	if (live_count(L) == 0 && !L->cmd_running) {
 		finish(L);
 		return;
@@ -320,6 +323,7 @@ on_grace(uv_timer_t *t)
 			log_warn("command (pid %d) still running %.1f s after "
 			    "being asked to stop; killing it with SIGKILL",
 			    (int)L->cmdpid, secs(L->cfg.kill_grace_ms));
+			L->cmd_signalled = true;
 			kill(-L->cmdpid, SIGKILL);
 		}
 		/* With COMMAND, its status stays launch's (we said what we
@@ -418,8 +422,11 @@ finish(struct launcher *L)
 	/* COMMAND leads its own group too; the watchdog is about to be told
 	 * "kill nothing", so what COMMAND left in it goes now. */
 	if (L->cmdpid > 0 && !L->cmd_running && kill(-L->cmdpid, 0) == 0) {
-		log_warn("command (pid %d) left processes in its process "
-		    "group; killing them", (int)L->cmdpid);
+		/* As for services: after our own signal, what is left is
+		 * most likely still dying of it. */
+		if (!L->cmd_signalled)
+			log_warn("command (pid %d) left processes in its "
+			    "process group; killing them", (int)L->cmdpid);
 		kill(-L->cmdpid, SIGKILL);
 	}
 	if (pipes)
@@ -1075,8 +1082,10 @@ on_signal(uv_signal_t *h, int signum)
 				L->svc[i].sigkilled = true;
 				signal_group(&L->svc[i], SIGKILL);
 			}
-		if (L->cmd_running)
+		if (L->cmd_running) {
+			L->cmd_signalled = true;
 			kill(-L->cmdpid, SIGKILL);
+		}
 		return;
 	}
 	/* A hangup (the terminal went away) means stop, not "reload" as

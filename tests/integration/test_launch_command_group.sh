@@ -29,5 +29,25 @@ trap 'kill -KILL "$bg" 2>/dev/null; rm -rf "$T"' EXIT
 # launch has exited: its teardown is over, so the child must be dead
 # already (a short grace for the kernel to finish the kill).
 wait_gone 5 "$bg"
+expect_grep "^metricsd launch: command \\(pid [0-9]+\\) left processes in its process group; killing them$" "$T/lerr"
 echo "ok: the command's background child $bg is gone after launch exits"
+
+# Stopped by a signal: the command's group got it from us, so a child
+# that ignores it is killed without a warning about leftovers.
+cat >"$T/cmd2.sh" <<'SH'
+#!/bin/sh
+sh -c 'trap "" TERM; exec sleep 300' &
+echo $! > "$1.tmp" && mv "$1.tmp" "$1"
+wait
+SH
+chmod +x "$T/cmd2.sh"
+start_launch "$T/s.conf" -- "$T/cmd2.sh" "$T/bg2.pid"
+wait_until 20 test -s "$T/bg2.pid" || fail "command did not start: $(cat "$T/lerr")"
+bg2=$(cat "$T/bg2.pid")
+trap 'kill -KILL "$bg" "$bg2" 2>/dev/null; rm -rf "$T"' EXIT
+kill -TERM "$LPID"
+finish_launch
+wait_gone 5 "$bg2"
+grep -q "left processes" "$T/lerr" && fail "warned about leftovers of a group we signalled: $(cat "$T/lerr")"
+echo "ok: after SIGTERM, the command's TERM-ignoring child $bg2 is gone, no warning"
 exit 0
