@@ -1243,6 +1243,11 @@ sockdir_cleanup(struct launcher *L)
 
 	if (!L->sockdir[0])
 		return;
+	/* Ours alone: services may have left their own sockets in it. */
+	if (L->sockdir_private) {
+		launch_dir_remove(L->sockdir);
+		return;
+	}
 	if (L->ready_path[0]) {
 		snprintf(p, sizeof(p), "%s/%s", L->sockdir, L->ready_path);
 		unlink(p);
@@ -1319,7 +1324,7 @@ run(struct launcher *L)
 	/* Fork the watchdog while we are still single-threaded (before
 	 * libzmq starts its I/O threads). */
 	if ((r = launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->sockdir,
-	    L->sockdir_made)) < 0) {
+	    L->sockdir_made, L->sockdir_private)) < 0) {
 		log_warn("start watchdog: %s", strerror(-r));
 		sockdir_cleanup(L);
 		return EXIT_FAIL;
