@@ -198,6 +198,9 @@ static const struct {
 	{ "[launch]\n", 1, "nothing to launch" },
 	{ "[service a]\ncommand =\n", 2, "empty command" },
 	{ "kill_grace = 1\n[launch]\nkill_grace = 2\n[service a]\ncommand=x\n", 3, "duplicate key 'kill_grace'" },
+	{ "[service a]\ncommand = x\nenv = NOTIFY_SOCKET=/tmp/s\n", 3, "NOTIFY_SOCKET is set by the launcher" },
+	{ "[service a]\ncommand = x\nenv = METRICSD_READY_ID=2\n", 3, "METRICSD_READY_ID is set by the launcher" },
+	{ "[service a]\ncommand = x\nenv = METRICSD_SOCKET_DIR=/x\n", 3, "METRICSD_SOCKET_DIR is set by the launcher" },
 };
 
 START_TEST(test_config_errors_name_file_and_line)
