@@ -378,7 +378,11 @@ reader(char *str, int num, void *stream)
 			strcpy(p->line, "\n");
 			p->linelen = 1;
 		}
-		t = p->line + strspn(p->line, " \t");
+		t = p->line;
+		/* inih skips a UTF-8 byte order mark on the first line. */
+		if (p->lineno == 1 && strncmp(t, "\xef\xbb\xbf", 3) == 0)
+			t += 3;
+		t += strspn(t, " \t");
 		if (*t == '[') {
 			const char *e = strchr(t, ']');
 
