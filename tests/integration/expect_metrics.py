@@ -68,8 +68,11 @@ def main():
             c["total_samples_failed"] += 1
         elif t == "sample.issued" and uuid:
             c["total_samples_issued"] += 1
-            if window_open and uuid not in rows:
+            # Counted while a window is open, duplicates included (the
+            # spec's wording); a duplicate keeps the existing row.
+            if window_open:
                 c["tracked_samples_issued"] += 1
+            if window_open and uuid not in rows:
                 rows[uuid] = {"issued": ts, "block": len(blocks) - 1,
                               "first": None, "last": None}
                 if data and data[0] == "PromptData":
