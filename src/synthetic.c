@@ -170,7 +170,7 @@ issue(struct gen *g, struct slot *s)
 		    s->next_ts, NULL)) < 0)
 			return rc;
 	}
-	n = uniform(&s->rng, 16, MAX_PROMPT);
+	n = uniform(&s->rng, g->o->prompt_min, g->o->prompt_max);
 	for (int64_t i = 0; i < n; i++)
 		g->ids[i] = uniform(&s->rng, 0, 49999);
 	ev.timestamp_ns = s->next_ts;
@@ -321,7 +321,8 @@ synthetic_run(const struct synthetic_opts *o, synthetic_emit_fn emit_fn,
 
 	memset(st, 0, sizeof(*st));
 	if (o->concurrency < 1 || o->max_chunks < 1 ||
-	    o->max_chunks > MAX_CHUNKS || !(o->error_rate >= 0) ||
+	    o->max_chunks > MAX_CHUNKS || o->prompt_min > o->prompt_max ||
+	    o->prompt_max > MAX_PROMPT || !(o->error_rate >= 0) ||
 	    o->error_rate > 1)
 		return -EINVAL;
 	n = o->complete ? (o->concurrency < o->samples ? o->concurrency

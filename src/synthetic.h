@@ -4,8 +4,8 @@
  *
  * The session is: session.started, (warm-up samples,)
  * start_performance_tracking, N samples issued by a closed loop of
- * `concurrency` workers (each sample: sample.issued with prompt token ids,
- * sample.recv_first after a TTFT of 20-120 ms, 0-15 sample.recv_non_first
+ * `concurrency` workers (each sample: sample.issued with (by default)
+ * 16-512 prompt token ids, sample.recv_first after a TTFT of 20-120 ms, 0-15 sample.recv_non_first
  * 5-30 ms apart, sample.complete with the chunks as a TextModelOutput; a
  * quarter of them stream some reasoning chunks first; a fraction
  * error_rate fail instead with error.client then a data-less
@@ -28,12 +28,16 @@ struct synthetic_opts {
 	uint64_t seed;
 	double error_rate;	/* 0..1 */
 	unsigned max_chunks;	/* 1..64 streamed chunks per sample */
+	unsigned prompt_min;	/* prompt token ids per sample: uniform in */
+	unsigned prompt_max;	/* prompt_min..prompt_max (at most 512) */
 	/* false: issue all N samples and never complete them (an in-flight
 	 * load for memory measurements), then end the session. */
 	bool complete;
 };
 
-#define SYNTHETIC_OPTS_DEFAULT { 100, 0, 8, 1, 0.02, 16, true }
+#define SYNTHETIC_OPTS_DEFAULT { .samples = 100, .warmup = 0, \
+	.concurrency = 8, .seed = 1, .error_rate = 0.02, .max_chunks = 16, \
+	.prompt_min = 16, .prompt_max = 512, .complete = true }
 
 struct synthetic_stats {
 	uint64_t events;
