@@ -138,8 +138,12 @@ on_store_error(void *arg, const char *key, int err, const char *msg)
 {
 	struct agg *g = arg;
 
-	log_ratelimited(&g->rl_store, "store %s: appending to %s: %s",
-	    g->dir, key, msg && *msg ? msg : strerror(-err));
+	/* The store's message names the directory and the key. */
+	if (msg && *msg)
+		log_ratelimited(&g->rl_store, "%s; value dropped", msg);
+	else
+		log_ratelimited(&g->rl_store, "store %s: appending to %s: %s; "
+		    "value dropped", g->dir, key, strerror(-err));
 }
 
 static int
@@ -201,6 +205,9 @@ aggregate_main(int argc, char **argv)
 
 	memset(&g, 0, sizeof(g));
 	g.status = EXIT_OK;
+	/* A store file growing past RLIMIT_FSIZE must be an append error
+	 * (EFBIG, counted and logged), not a SIGXFSZ that kills us. */
+	signal(SIGXFSZ, SIG_IGN);
 	g.rl_input = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000000000ULL, 5);
 	g.rl_store = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000000000ULL, 5);
 	opterr = 0;

@@ -195,7 +195,26 @@ expect_grep '"total_samples_issued":4' "$T/got.json"
 expect_grep '"tracked_samples_issued":3' "$T/got.json"
 expect_grep 'stopping; the store is marked interrupted' "$T/agg.err"
 
-# 6. Usage errors exit 2 before anything is created.
+# 6. A store error (here EFBIG from a file size limit, as ENOSPC on a full
+# /dev/shm would be) is logged with the key and counted; the daemon goes
+# on and the other values are right. An unknown tokenizer is a warning.
+(ulimit -f 64 && exec timeout --foreground --preserve-status -s KILL 60 \
+    metricsd aggregate --connect "ipc://$T/ev6" --metrics-dir "$T/m6" \
+    --streaming --tokenizer no-such-tokenizer >"$T/agg.out" 2>"$T/agg.err") &
+AGG=$!
+expect_exit 0 metricsd publish --bind "ipc://$T/ev6" --wait-subscribers 1 \
+    --synthetic 3000 --batch 64
+agg_wait 0
+expect_grep "unknown tokenizer no-such-tokenizer.*osl, tpot_ns and isl from text will not be produced" "$T/agg.err"
+expect_grep "key 'chunk_delta_ns': growing to [0-9]+ bytes: File too large; value dropped" "$T/agg.err"
+[ "$(counter "$T/m6" series_append_errors)" -gt 0 ] || fail "append errors not counted"
+[ "$(counter "$T/m6" total_samples_completed)" -eq 3000 ] || fail "counters wrong after store errors"
+"$H/storedump" "$T/m6" >"$T/got.json"
+expect_grep '"state":"final"' "$T/got.json"
+expect_grep '"osl":\[\]' "$T/got.json"
+rm -rf "$T/m6"
+
+# 7. Usage errors exit 2 before anything is created.
 expect_exit 2 metricsd aggregate --metrics-dir "$T/m6"
 expect_grep 'say where the publisher is' "$T/err"
 expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --socket-name y
