@@ -2,6 +2,7 @@
  * Event frame codec (see wire.h and ../shared/spec/wire.md).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,9 @@
 
 /*
  * Zone chunk size. msgpack_zone_clear keeps one chunk of this size between
- * frames, so records needing fewer than ~10000 objects never malloc.
+ * frames, so records of up to ~2700 objects (24 bytes each) never malloc.
  */
-#define ZONE_CHUNK (256 * 1024)
+#define ZONE_CHUNK (64 * 1024)
 
 struct wire_decoder {
 	wire_event_fn fn;
@@ -66,104 +67,130 @@ be(const unsigned char *p, int n)
 }
 
 /*
+ * For each lead byte, the whole size of an object whose size the lead
+ * byte alone determines (fixint, nil, bool, fixstr, numbers, fixext);
+ * 0 for the rest: containers, variable-length str/bin/ext, and 0xc1.
+ */
+static unsigned char fixed_size[256];
+
+static void
+fixed_size_init(void)
+{
+	for (int b = 0; b < 256; b++) {
+		unsigned char s = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			s = 1;
+		else if (b >= 0xa0 && b <= 0xbf)
+			s = (unsigned char)(1 + (b & 0x1f));
+		else switch (b) {
+		case 0xca: s = 5; break;
+		case 0xcb: s = 9; break;
+		case 0xcc: case 0xd0: s = 2; break;
+		case 0xcd: case 0xd1: s = 3; break;
+		case 0xce: case 0xd2: s = 5; break;
+		case 0xcf: case 0xd3: s = 9; break;
+		case 0xd4: s = 3; break;	/* fixext: type + data */
+		case 0xd5: s = 4; break;
+		case 0xd6: s = 6; break;
+		case 0xd7: s = 10; break;
+		case 0xd8: s = 18; break;
+		}
+		fixed_size[b] = s;
+	}
+}
+
+/*
  * Walk exactly one MessagePack object at p[0..len) without building it.
  * Checks that every declared length fits in the bytes that remain (every
  * element takes at least one byte) and that nesting is bounded, so that
  * msgpack-c, which allocates a container's slots before reading them,
  * only ever allocates for elements that really are in the frame.
  * On WALK_OK, *used is the object's size in bytes.
+ *
+ * This runs on every record, so the common case (a scalar whose size the
+ * lead byte gives) is one table load and one bounds check.
  */
 static enum walk_result
 walk(const unsigned char *p, size_t len, size_t *used)
 {
 	uint64_t todo[WIRE_DEPTH_MAX + 1];
+	uint64_t left = 1;	/* objects still to read at this level */
 	int depth = 0;
 	size_t off = 0;
 
-	todo[0] = 1;
-	while (depth >= 0) {
-		if (todo[depth] == 0) {
-			depth--;
-			continue;
+	for (;;) {
+		while (left == 0) {
+			if (depth == 0) {
+				*used = off;
+				return WALK_OK;
+			}
+			left = todo[--depth];
 		}
-		todo[depth]--;
+		left--;
 		if (off >= len)
 			return WALK_BAD;
 
 		unsigned b = p[off];
-		size_t left = len - off;
-		size_t hdr = 1;		/* header bytes */
-		uint64_t body = 0;	/* payload bytes after the header */
-		uint64_t count = 0;	/* child objects (maps: 2 per pair) */
-		int lenbytes = 0;	/* big-endian length field size */
-		bool container = false;
+		size_t room = len - off;
+		size_t sz = fixed_size[b];
 
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
-		    b == 0xc3) {
-			/* fixint, nil, bool */
-		} else if (b <= 0x8f) {
-			container = true;
+		if (sz) {
+			if (sz > room)
+				return WALK_BAD;
+			off += sz;
+			continue;
+		}
+
+		uint64_t count;		/* children of a container */
+		int lenbytes;		/* size of the length field */
+		bool container = true;
+		size_t extra = 0;	/* ext type byte */
+
+		if ((b & 0xf0) == 0x80) {
 			count = 2 * (uint64_t)(b & 0x0f);
-		} else if (b <= 0x9f) {
-			container = true;
+			lenbytes = 0;
+		} else if ((b & 0xf0) == 0x90) {
 			count = b & 0x0f;
-		} else if (b <= 0xbf) {
-			body = b & 0x1f;
+			lenbytes = 0;
 		} else {
+			container = false;
 			switch (b) {
 			case 0xc4: case 0xd9: lenbytes = 1; break;	/* bin8 str8 */
 			case 0xc5: case 0xda: lenbytes = 2; break;
 			case 0xc6: case 0xdb: lenbytes = 4; break;
-			case 0xc7: lenbytes = 1; hdr = 1; body = 1; break; /* ext: +type */
-			case 0xc8: lenbytes = 2; body = 1; break;
-			case 0xc9: lenbytes = 4; body = 1; break;
-			case 0xca: body = 4; break;
-			case 0xcb: body = 8; break;
-			case 0xcc: case 0xd0: body = 1; break;
-			case 0xcd: case 0xd1: body = 2; break;
-			case 0xce: case 0xd2: body = 4; break;
-			case 0xcf: case 0xd3: body = 8; break;
-			case 0xd4: body = 2; break;	/* fixext: type + data */
-			case 0xd5: body = 3; break;
-			case 0xd6: body = 5; break;
-			case 0xd7: body = 9; break;
-			case 0xd8: body = 17; break;
-			case 0xdc: container = true; lenbytes = 2; break;
-			case 0xdd: container = true; lenbytes = 4; break;
-			case 0xde: container = true; lenbytes = 2; count = 1; break;
-			case 0xdf: container = true; lenbytes = 4; count = 1; break;
+			case 0xc7: lenbytes = 1; extra = 1; break;	/* ext */
+			case 0xc8: lenbytes = 2; extra = 1; break;
+			case 0xc9: lenbytes = 4; extra = 1; break;
+			case 0xdc: lenbytes = 2; container = true; break;
+			case 0xdd: lenbytes = 4; container = true; break;
+			case 0xde: lenbytes = 2; container = true; break;
+			case 0xdf: lenbytes = 4; container = true; break;
 			default: return WALK_BAD;	/* 0xc1 is never used */
 			}
-			if (lenbytes) {
-				if (left < 1 + (size_t)lenbytes)
-					return WALK_BAD;
-				uint64_t n = be(p + off + 1, lenbytes);
-				hdr = 1 + (size_t)lenbytes;
-				if (container)
-					count = count ? 2 * n : n;	/* map: pairs */
-				else
-					body += n;
-			}
-		}
-		if (container) {
-			if (left < hdr)
+			if (room < 1 + (size_t)lenbytes)
 				return WALK_BAD;
-			off += hdr;
-			if (count == 0)
-				continue;
-			if (count > len - off)
-				return WALK_HUGE;
-			if (depth == WIRE_DEPTH_MAX)
-				return WALK_DEEP;
-			todo[++depth] = count;
-		} else {
-			if (left < hdr || body > left - hdr)
-				return WALK_BAD;
-			off += hdr + (size_t)body;
+			count = be(p + off + 1, lenbytes);
+			if (b == 0xde || b == 0xdf)
+				count *= 2;	/* map: key and value */
 		}
+		off += 1 + (size_t)lenbytes;
+		if (!container) {
+			/* count is a byte length here */
+			if (extra + count > len - off)
+				return WALK_BAD;
+			off += extra + (size_t)count;
+			continue;
+		}
+		if (count == 0)
+			continue;
+		if (count > len - off)
+			return WALK_HUGE;
+		if (depth == WIRE_DEPTH_MAX)
+			return WALK_DEEP;
+		todo[depth++] = left;
+		left = count;
 	}
-	*used = off;
-	return WALK_OK;
 }
 
 /* ---- Building events from msgpack objects ---- */
@@ -506,8 +533,11 @@ int
 wire_decoder_new(struct wire_decoder **out, wire_event_fn fn, void *arg,
     char *err, size_t errlen)
 {
-	struct wire_decoder *d = calloc(1, sizeof(*d));
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct wire_decoder *d;
 
+	pthread_once(&once, fixed_size_init);
+	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		goto nomem;
 	if (!msgpack_zone_init(&d->frame_zone, ZONE_CHUNK))
@@ -809,22 +839,24 @@ wire_record_encode(const struct event *ev, struct wire_buf *b, char *err,
 	msgpack_packer pk;
 	struct event_str type;
 	size_t start = b->len;
-	size_t nkeys = 4;
+	size_t nkeys = 3;
 	bool conv = ev->conversation_id.len > 0;
 
 	if (!type_string(ev, &type)) {
 		snprintf(err, errlen, "encode event: no event type");
 		return -EINVAL;
 	}
-	nkeys += conv + ev->has_turn + ev->has_finish_reason +
-	    ev->has_worker_id;
+	nkeys += ev->has_timestamp + conv + ev->has_turn +
+	    ev->has_finish_reason + ev->has_worker_id;
 	msgpack_packer_init(&pk, b, buf_write);
 	if (msgpack_pack_map(&pk, nkeys) < 0 ||
 	    PACK_LIT(&pk, "event_type") < 0 ||
-	    pack_str(&pk, type.ptr, type.len) < 0 ||
-	    PACK_LIT(&pk, "timestamp_ns") < 0 ||
-	    msgpack_pack_int64(&pk, ev->timestamp_ns) < 0 ||
-	    PACK_LIT(&pk, "sample_uuid") < 0 ||
+	    pack_str(&pk, type.ptr, type.len) < 0)
+		goto nomem;
+	if (ev->has_timestamp && (PACK_LIT(&pk, "timestamp_ns") < 0 ||
+	    msgpack_pack_int64(&pk, ev->timestamp_ns) < 0))
+		goto nomem;
+	if (PACK_LIT(&pk, "sample_uuid") < 0 ||
 	    pack_str(&pk, ev->sample_uuid.len ? ev->sample_uuid.ptr : "",
 	    ev->sample_uuid.len) < 0)
 		goto nomem;

@@ -96,8 +96,11 @@ void wire_buf_free(struct wire_buf *b);
  * Replace b's contents with one single-record frame for ev: the topic,
  * then the EventRecord map with keys in the reference publisher's order
  * (event_type, timestamp_ns, sample_uuid, conversation_id, turn, data,
- * finish_reason, worker_id), where conversation_id is written only when
- * non-empty and turn, finish_reason, worker_id only when set.
+ * finish_reason, worker_id). sample_uuid and data are always written;
+ * conversation_id only when non-empty; timestamp_ns, turn, finish_reason
+ * and worker_id only when their has_* flag is set -- so set
+ * ev->has_timestamp, or the frame carries no timestamp (and the
+ * aggregator drops it).
  * The event type written is ev->type_name if non-empty, else the name of
  * ev->type. Returns 0, -EINVAL (no type name, or longer than the topic)
  * or -ENOMEM, with err filled.

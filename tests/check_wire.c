@@ -1191,6 +1191,15 @@ START_TEST(test_frame_encode_key_order)
 		ck_assert_mem_eq(k.ptr, order[i], k.size);
 	}
 	msgpack_zone_destroy(&z);
+
+	/* Without has_timestamp the key is left out, not written as 0. */
+	struct collect c;
+	struct wire_frame_stats st;
+	ev.has_timestamp = false;
+	ck_assert_int_eq(wire_frame_encode(&ev, &b, err, sizeof(err)), 0);
+	decode1(b.data, b.len, &c, &st);
+	ck_assert_uint_eq(st.events, 1);
+	ck_assert(!c.ev[0].has_ts);
 	wire_buf_free(&b);
 }
 END_TEST
