@@ -469,6 +469,7 @@ main(int argc, char **argv)
 	const char *bin = getenv("METRICSD_BIN"), *rep = getenv("BENCH_REPEAT");
 	const char *only = getenv("BENCH_ONLY");	/* single, batch: profiling */
 	char dir[] = "/tmp/metricsd-bench.XXXXXX", endpoint[256], store[300];
+	char shm[] = "/dev/shm/metricsd-bench.XXXXXX";
 	char self[4096];
 	struct synthetic_opts so = SYNTHETIC_OPTS_DEFAULT;
 	struct wire_buf ended = { 0 };
@@ -478,7 +479,7 @@ main(int argc, char **argv)
 	char err[256];
 	void *ctx, *pub;
 	ssize_t n;
-	bool good = true;
+	bool good = true, have_shm;
 
 	if (argc == 3 && strcmp(argv[1], "--bare-sub") == 0)
 		return bare_sub(argv[2]);
@@ -492,7 +493,9 @@ main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		die("mkdtemp");
 	snprintf(endpoint, sizeof(endpoint), "ipc://%s/events", dir);
-	snprintf(store, sizeof(store), "%s/store", dir);
+	/* The store where it lives in real use: on tmpfs, not on disk. */
+	have_shm = mkdtemp(shm) != NULL;
+	snprintf(store, sizeof(store), "%s/store", have_shm ? shm : dir);
 	ev.type_name.ptr = "session.ended";
 	ev.type_name.len = 13;
 	ev.sample_uuid.ptr = ev.conversation_id.ptr = "";
@@ -552,7 +555,8 @@ done:
 	wire_buf_free(&ended);
 	{
 		char cmd[400];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir,
+		    have_shm ? shm : dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "bench_aggregate: could not remove %s\n", dir);
 	}
