@@ -53,6 +53,9 @@ cat <<TXT
   = tracked_samples_completed = $N (every sample is issued inside the one
   tracking window and completes); total_samples_failed = ${failed:-?}, the
   failures the publisher reported above (about $E x $N).
+- ttft_ns and osl have one value per sample that did not fail
+  ($N - ${failed:-?}); tpot_ns a few less (a one-chunk answer has no text
+  after its first chunk); isl and sample_latency_ns one per sample ($N).
 - ttft_ns is uniform in 20-120 ms: mean about 70 ms, p50 about 70 ms.
 - chunk_delta_ns is uniform in 5-30 ms: mean about 17.5 ms.
 - isl is uniform in 16-512 prompt token ids: mean about 264.
