@@ -3,11 +3,12 @@
  * metrics (../shared/spec/metrics.md) in a store, as a drop-in for the
  * reference Python aggregator service (same flags, same sockets).
  *
- * Start-up order matters for readers and launchers: the store and every
- * key are created first, then the SUB socket is connected, and only then
- * is readiness signalled, so a launcher that starts the benchmark on our
- * "ready" cannot publish into a socket we have not connected, and a
- * reader never sees a half-created key set. ZMQ connects asynchronously:
+ * Start-up order matters for readers and launchers: the SUB socket is
+ * connected and the store with every key is created before readiness is
+ * signalled, so a launcher that starts the benchmark on our "ready"
+ * cannot publish into a socket we have not connected, and a reader never
+ * sees a half-created key set. (The socket comes first so that a bad
+ * endpoint leaves no store behind.) ZMQ connects asynchronously:
  * "connected" means the connect is in place; a publisher that must not
  * lose the first events waits for our subscription (metricsd publish
  * --wait-subscribers does, exactly, with XPUB).
@@ -292,7 +293,13 @@ aggregate_main(int argc, char **argv)
 		cfg.tok = tok;
 	}
 
-	/* 1. The store, with every key. */
+	/* 1. The socket: a bad endpoint fails here, before a store exists.
+	 * What arrives before the loop runs waits in the socket. */
+	if (sub_open(&g) < 0) {
+		g.status = EXIT_FAIL;
+		goto out;
+	}
+	/* 2. The store, with every key, and the engine. */
 	if ((rc = store_sink_open(&g.sink, g.dir, &cfg, err, sizeof(err))) < 0) {
 		log_warn("%s", err);
 		g.status = EXIT_FAIL;
@@ -308,11 +315,7 @@ aggregate_main(int argc, char **argv)
 		goto out;
 	}
 
-	/* 2. The socket and the loop. */
-	if (sub_open(&g) < 0) {
-		g.status = EXIT_FAIL;
-		goto out;
-	}
+	/* 3. The loop. */
 	if ((rc = uv_loop_init(&g.loop)) < 0) {
 		log_warn("uv_loop_init: %s", uv_strerror(rc));
 		g.status = EXIT_FAIL;
@@ -322,6 +325,7 @@ aggregate_main(int argc, char **argv)
 	uv_signal_init(&g.loop, &g.sigterm);
 	uv_signal_init(&g.loop, &g.sigint);
 	g.sigterm.data = g.sigint.data = &g;
+	err[0] = '\0';
 	if ((rc = uv_signal_start(&g.sigterm, on_signal, SIGTERM)) < 0 ||
 	    (rc = uv_signal_start(&g.sigint, on_signal, SIGINT)) < 0 ||
 	    (rc = uvzmq_init(&g.uz, &g.loop, g.sub, FRAME_BUDGET, on_frame, &g,
@@ -338,7 +342,7 @@ aggregate_main(int argc, char **argv)
 	    g.dir, g.sink.nkeys, cfg.streaming ? ", streaming" : "",
 	    cfg.tok ? ", tokenizer " : "", cfg.tok ? cfg.tok->name : "");
 
-	/* 3. Ready: store created, socket connected, loop armed. */
+	/* 4. Ready: socket connected, store created, loop armed. */
 	if (have_target) {
 		if ((rc = readycheck_send(target.endpoint, target.id,
 		    READYCHECK_LINGER_MS, err, sizeof(err))) < 0) {

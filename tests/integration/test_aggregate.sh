@@ -221,6 +221,9 @@ expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --socket-name y
 expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --readiness-path r
 expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --bogus
 [ ! -e "$T/m6" ] || fail "a usage error created the store"
+expect_exit 1 metricsd aggregate --connect "bogus://x" --metrics-dir "$T/m6"
+expect_grep 'cannot connect to bogus://x' "$T/err"
+[ ! -e "$T/m6" ] || fail "a bad endpoint created the store"
 expect_exit 0 metricsd aggregate --help
 expect_grep 'usage: metricsd aggregate \(--socket-dir DIR --socket-name NAME \| --connect ENDPOINT\)' "$T/out"
 exit 0
