@@ -29,14 +29,14 @@
 struct store_header {
 	char magic[STORE_MAGIC_LEN];	/*   0 */
 	uint32_t version;		/*   8 */
-	uint32_t header_size;		/*  12: offset of the first value */
+	uint32_t header_size;		/*  12: offset of first value */
 	uint32_t kind;			/*  16: enum store_kind */
 	uint32_t type;			/*  20: enum store_type */
 	uint32_t value_size;		/*  24: 8 */
 	uint32_t byte_order;		/*  28: STORE_BYTE_ORDER, native */
-	_Atomic uint64_t capacity;	/*  32: values the file has room for */
+	_Atomic uint64_t capacity;	/*  32: values the file holds */
 	uint8_t reserved1[88];		/*  40 */
-	_Atomic uint64_t word;		/* 128: series count / counter value */
+	_Atomic uint64_t word;		/* 128: count or counter value */
 	uint8_t reserved2[120];		/* 136 */
 };
 
@@ -50,6 +50,10 @@ static_assert(offsetof(struct store_header, capacity) == 32,
 static_assert(offsetof(struct store_header, word) == 128,
     "published word on its own 128-byte line");
 static_assert(sizeof(_Atomic uint64_t) == 8, "64-bit atomics are 8 bytes");
+/* A lock-based atomic would lock in one process only: useless in shared
+ * memory. Refuse to build where 64-bit atomics are not lock-free. */
+static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+    "64-bit atomics must be lock-free to work across processes");
 
 /* The store-level metadata file, ".store" in the store directory. */
 #define STORE_META_NAME ".store"
@@ -58,10 +62,10 @@ static_assert(sizeof(_Atomic uint64_t) == 8, "64-bit atomics are 8 bytes");
 struct store_meta {
 	char magic[STORE_MAGIC_LEN];	/*  0 */
 	uint32_t version;		/*  8 */
-	uint32_t size;			/* 12: sizeof(struct store_meta) */
+	uint32_t size;			/* 12: 64 */
 	uint32_t state;			/* 16: enum store_state */
 	int32_t writer_pid;		/* 20 */
-	uint64_t opened_ns;		/* 24: CLOCK_REALTIME at writer open */
+	uint64_t opened_ns;		/* 24: CLOCK_REALTIME at open */
 	uint32_t byte_order;		/* 32: STORE_BYTE_ORDER */
 	uint8_t reserved[28];		/* 36 */
 };

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct store_view {
 	int fd;
 	enum store_kind kind;
 	enum store_type type;
-	const struct store_header *hdr;	/* mapping of the file, read-only */
+	const struct store_header *hdr;	/* the file, mapped read-only */
 	size_t maplen;
 	uint64_t count;			/* last count handed out */
 };
@@ -138,46 +139,54 @@ sizes_check(struct store_view *v, uint64_t *count, uint64_t *file_size,
 	return 0;
 }
 
+/* Put "store DIR: " in front of a message that names only the key. */
+static void
+err_add_dir(char *err, size_t errlen, const char *dir)
+{
+	char msg[STORE_ERR_MAX];
+
+	if (!err || errlen == 0)
+		return;
+	snprintf(msg, sizeof(msg), "%s", err);
+	store_err(err, errlen, "store %s: %s", dir, msg);
+}
+
 int
 store_view_open(struct store_view **out, const char *dir, const char *name,
     char *err, size_t errlen)
 {
+	char path[PATH_MAX];
 	struct store_header h;
 	struct store_view *v;
 	struct stat st;
 	uint64_t n, size;
-	ssize_t got;
 	void *p;
-	int dirfd, r, e;
+	int r, e;
 
 	*out = NULL;
 	r = store_key_check(name, err, errlen);
 	if (r < 0)
 		return r;
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		e = errno;
-		if (e == ENOENT)
-			store_err(err, errlen, "store %s: no data yet "
-			    "(directory does not exist)", dir);
-		else
-			store_err(err, errlen, "store %s: %s", dir,
-			    strerror(e));
-		return -e;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path)) {
+		store_err(err, errlen, "store %s: key '%s': path too long",
+		    dir, name);
+		return -ENAMETOOLONG;
 	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
-		close(dirfd);
 		store_err(err, errlen, "store %s: out of memory", dir);
 		return -ENOMEM;
 	}
 	snprintf(v->name, sizeof(v->name), "%s", name);
-	/* O_NONBLOCK: a FIFO planted under a key's name must not hang us. */
-	v->fd = openat(dirfd, name,
-	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	e = errno;
-	close(dirfd);
+	/*
+	 * The key name has no '/', so O_NOFOLLOW covers the only component
+	 * the store controls. O_NONBLOCK: a FIFO planted under a key's name
+	 * must not hang us.
+	 */
+	v->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (v->fd < 0) {
+		e = errno;
 		if (e == ENOENT)
 			store_err(err, errlen,
 			    "store %s: key '%s': no data yet", dir, name);
@@ -206,35 +215,22 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		goto fail;
 	}
 	size = (uint64_t)st.st_size;
-	memset(&h, 0, sizeof(h));
-	got = pread(v->fd, &h, sizeof(h), 0);
-	if (got < 0) {
-		e = errno;
-		store_err(err, errlen, "store %s: key '%s': read: %s", dir,
-		    name, strerror(e));
-		r = -e;
-		goto fail;
+	if (size < STORE_HEADER_SIZE) {
+		memset(&h, 0, sizeof(h));
+		r = store_header_check(&h, size, name, err, errlen);
+		goto fail_dir;
 	}
-	if ((uint64_t)got < size && got < (ssize_t)sizeof(h))
-		size = (uint64_t)got;
-	r = store_header_check(&h, size, name, err, errlen);
-	if (r < 0)
-		goto fail;
 	if (size > SIZE_MAX) {
 		store_err(err, errlen, "store %s: key '%s': file too large "
 		    "to map", dir, name);
 		r = -EFBIG;
 		goto fail;
 	}
-	v->kind = h.kind;
-	v->type = h.type;
 	/*
-	 * Map only what fstat saw; the kernel never lets us read past the
-	 * mapping, and we never read past the count checked against it.
-	 * A counter maps its header only.
+	 * Map only what fstat saw (at least a header); we never read past
+	 * the mapping, nor past a count checked against it.
 	 */
-	v->maplen = v->kind == STORE_COUNTER ? STORE_HEADER_SIZE :
-	    (size_t)size;
+	v->maplen = (size_t)size;
 	p = mmap(NULL, v->maplen, PROT_READ, MAP_SHARED, v->fd, 0);
 	if (p == MAP_FAILED) {
 		e = errno;
@@ -244,11 +240,31 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		goto fail;
 	}
 	v->hdr = p;
-	r = sizes_check(v, &n, &size, err, errlen);
+	/* Check a private copy, so the file cannot change under the check.
+	 * The fields read here are written once, before the file is named. */
+	memcpy(&h, p, offsetof(struct store_header, capacity));
+	r = store_header_check(&h, size, name, err, errlen);
 	if (r < 0)
-		goto fail;
+		goto fail_dir;
+	v->kind = h.kind;
+	v->type = h.type;
+	if (v->kind == STORE_COUNTER) {
+		if (atomic_load_explicit(&v->hdr->capacity,
+		    memory_order_relaxed) != 0) {
+			store_err(err, errlen, "key '%s': counter with "
+			    "capacity", name);
+			r = -EINVAL;
+			goto fail_dir;
+		}
+	} else {
+		r = sizes_check(v, &n, &size, err, errlen);
+		if (r < 0)
+			goto fail_dir;
+	}
 	*out = v;
 	return 0;
+fail_dir:
+	err_add_dir(err, errlen, dir);
 fail:
 	store_view_close(v);
 	return r;

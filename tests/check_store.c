@@ -175,6 +175,14 @@ START_TEST(test_writer_open_creates_private_dir)
 
 	w = writer_open_ok(sdir);
 	umask(old);
+	/* OFD locks conflict within one process too. */
+	{
+		struct store_writer *w2;
+
+		ck_assert_int_eq(store_writer_open(&w2, sdir, err,
+		    sizeof(err)), -EBUSY);
+		ck_assert_ptr_null(w2);
+	}
 	ck_assert_int_eq(lstat(sdir, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 07777, 0700);
@@ -400,6 +408,42 @@ START_TEST(test_series_append_grows_and_view_remaps)
 }
 END_TEST
 
+START_TEST(test_series_reserve)
+{
+	struct store_writer *w = writer_open_ok(sdir);
+	struct store_key *k, *c;
+	struct store_view *v;
+	char err[STORE_ERR_MAX] = "", p[600];
+	struct stat st;
+	uint64_t n;
+
+	ck_assert_int_eq(store_series_create(w, "lat", STORE_U64, &k, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_counter_create(w, "done", STORE_U64, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_series_append(k,
+	    (union store_value){ .u = 7 }), 0);
+	ck_assert_int_eq(store_series_reserve(k, 10000), 0);
+	path_in(p, sizeof(p), sdir, "lat");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_ge(st.st_size, 256 + 10001 * 8);
+	ck_assert_uint_eq(store_series_count(k), 1);
+	ck_assert_int_eq(store_series_reserve(k, UINT64_MAX), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(store_key_error(k), "'lat'"));
+	ck_assert_int_eq(store_series_reserve(c, 1), -EINVAL);
+	/* The key is still fine after the failed reserve. */
+	ck_assert_int_eq(store_series_append(k,
+	    (union store_value){ .u = 8 }), 0);
+	ck_assert_int_eq(store_view_open(&v, sdir, "lat", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(store_view_values(v)[1].u, 8);
+	store_view_close(v);
+	store_writer_close(w, STORE_FINAL);
+}
+END_TEST
+
 START_TEST(test_series_types_roundtrip)
 {
 	struct store_writer *w = writer_open_ok(sdir);
@@ -579,6 +623,8 @@ expect_invalid(const char *name, const char *why)
 	ck_assert_msg(r == -EINVAL, "%s: got %d (%s)", name, r, err);
 	ck_assert_ptr_null(v);
 	ck_assert_msg(strstr(err, name) != NULL, "%s: err lacks key: %s",
+	    name, err);
+	ck_assert_msg(strstr(err, sdir) != NULL, "%s: err lacks dir: %s",
 	    name, err);
 	ck_assert_msg(strstr(err, why) != NULL, "%s: err '%s' lacks '%s'",
 	    name, err, why);
@@ -807,6 +853,66 @@ START_TEST(test_killed_writer_is_abandoned)
 }
 END_TEST
 
+/* An exec'd writer (tests/helpers/store_fill), read from this process. */
+START_TEST(test_exec_writer_values_and_states)
+{
+	char *helper = testutil_helper("store_fill");
+	char err[STORE_ERR_MAX] = "", line[16];
+	int in[2], out[2], status;
+	struct store_status st;
+	struct store_view *v;
+	uint64_t n;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(helper);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl(helper, "store_fill", "-w", sdir,
+		    "counter:done:u64=42", "series:lat:i64=5,-1,9",
+		    "series:empty:f64=", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	ck_assert_int_eq(read(out[0], line, sizeof(line)), 6);
+	ck_assert_int_eq(memcmp(line, "ready\n", 6), 0);
+	ck_assert_int_eq(store_status_read(sdir, &st, err, sizeof(err)), 0);
+	ck_assert(st.exists && st.writer_alive);
+	ck_assert_int_eq(st.writer_pid, pid);
+	ck_assert_int_eq(store_view_open(&v, sdir, "done", err, sizeof(err)),
+	    0);
+	ck_assert_uint_eq(store_view_counter(v).u, 42);
+	store_view_close(v);
+	ck_assert_int_eq(store_view_open(&v, sdir, "lat", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(store_view_type(v), STORE_I64);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(store_view_values(v)[1].i, -1);
+	store_view_close(v);
+	ck_assert_int_eq(store_view_open(&v, sdir, "empty", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+	store_view_close(v);
+	close(in[1]);			/* EOF: the helper closes FINAL */
+	status = testutil_wait(pid, WAIT_MS);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(out[0]);
+	ck_assert_int_eq(store_status_read(sdir, &st, err, sizeof(err)), 0);
+	ck_assert(st.exists && !st.writer_alive);
+	ck_assert_int_eq(st.state, STORE_FINAL);
+	free(helper);
+}
+END_TEST
+
 /* ---- crash safety (real processes) ---- */
 
 /*
@@ -967,7 +1073,7 @@ stress_reader(const char *dir, uint64_t total, int ready)
 			}
 		}
 		if (++refreshes % 64 == 0)
-			sched_yield();	/* share 2 cores with the writer */
+			sched_yield();	/* share 2 cores with writer */
 	}
 	store_view_close(v);
 	if (write(ready, &progress, sizeof(progress)) != sizeof(progress))
@@ -1036,7 +1142,7 @@ tiny_tmpfs(const char *dir, char *why, size_t whylen)
 		    strerror(errno));
 		return -1;
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
 		snprintf(why, whylen, "making / private: %s", strerror(errno));
 		return -1;
 	}
@@ -1118,6 +1224,9 @@ enospc_child(const char *mnt)
 	CHILD_CHECK(fd >= 0, 34);
 	CHILD_CHECK(posix_fallocate(fd, 0, 128 * 1024) == 0, 35);
 	close(fd);
+	/* Reserving more than the tmpfs holds: -ENOSPC up front. */
+	CHILD_CHECK(store_series_reserve(lat, 1u << 20) == -ENOSPC, 56);
+	CHILD_CHECK(strstr(store_key_error(lat), "'lat'") != NULL, 57);
 	for (;;) {
 		r = store_series_append(lat, (union store_value){
 		    .u = pattern(i) });
@@ -1190,9 +1299,11 @@ END_TEST
 Suite *
 store_suite(void)
 {
+	/* Probe first: the probe forks, and the child should not inherit a
+	 * half-built suite. */
+	const char *why = tiny_tmpfs_unavailable();
 	Suite *s = suite_create("store");
 	TCase *tc;
-	const char *why;
 
 	tc = tcase_create("names");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -1211,6 +1322,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_counter_roundtrip);
 	tcase_add_test(tc, test_series_append_grows_and_view_remaps);
+	tcase_add_test(tc, test_series_reserve);
 	tcase_add_test(tc, test_series_types_roundtrip);
 	tcase_add_test(tc, test_key_recreate_new_run);
 	tcase_add_test(tc, test_view_open_missing_dir_is_enoent);
@@ -1229,11 +1341,11 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup_shm, teardown);
 	tcase_add_test(tc, test_second_writer_is_busy_across_processes);
 	tcase_add_test(tc, test_killed_writer_is_abandoned);
+	tcase_add_test(tc, test_exec_writer_values_and_states);
 	tcase_add_test(tc, test_writer_sigkill_leaves_only_written_values);
 	tcase_add_test(tc, test_stress_growth_with_concurrent_readers);
 	suite_add_tcase(s, tc);
 
-	why = tiny_tmpfs_unavailable();
 	if (why) {
 		printf("store: SKIPPED (not run, not passed) "
 		    "test_full_tmpfs_is_enospc_not_sigbus: %s\n", why);
