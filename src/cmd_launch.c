@@ -105,7 +105,7 @@ struct launcher {
 	bool rx_open;
 	uv_timer_t ready_timer, exit_timer, grace_timer, drain_timer;
 	int grace_stage;	/* 1: SIGTERM sent; 2: SIGKILL sent */
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 	bool handles_open;
 	/* COMMAND */
 	char **cmd;
@@ -435,6 +435,7 @@ maybe_close_all(struct launcher *L)
 	uv_close((uv_handle_t *)&L->drain_timer, NULL);
 	uv_close((uv_handle_t *)&L->sigint, NULL);
 	uv_close((uv_handle_t *)&L->sigterm, NULL);
+	uv_close((uv_handle_t *)&L->sighup, NULL);
 }
 
 /* ---- readiness --------------------------------------------------------- */
@@ -543,7 +544,8 @@ on_notify(uv_poll_t *h, int status, int events)
 		char data[4096];
 		union {
 			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(struct ucred))];
+			char b[CMSG_SPACE(sizeof(struct ucred)) +
+			    CMSG_SPACE(16 * sizeof(int))];
 		} ctl;
 		struct iovec iov = { data, sizeof(data) - 1 };
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -554,11 +556,27 @@ on_notify(uv_poll_t *h, int status, int events)
 
 		if (n < 0)
 			return;	/* EAGAIN: drained (level-triggered poll) */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_CREDENTIALS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET)
+				continue;
+			if (c->cmsg_type == SCM_CREDENTIALS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
 				cred = (struct ucred *)CMSG_DATA(c);
+			} else if (c->cmsg_type == SCM_RIGHTS) {
+				/* Passed descriptors (sd_notify_barrier's, or
+				 * anyone's) are not kept: closing them is
+				 * also what releases a barrier. */
+				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+				for (size_t j = 0; j < nfd; j++) {
+					int fd;
+
+					memcpy(&fd, CMSG_DATA(c) + j * sizeof(int),
+					    sizeof(fd));
+					close(fd);
+				}
+			}
+		}
 		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 			log_ratelimited(&L->rl, "service '%s' (pid %d): notify "
 			    "message too long, ignored", s->cfg->name, (int)s->pid);
@@ -828,6 +846,7 @@ env_key_is(const char *e, const char *key)
 static bool
 env_overridden(const char *e, const struct launch_service *c)
 {
+	/* c is NULL for COMMAND. */
 	static const char *ours[] = { "NOTIFY_SOCKET", READYCHECK_ENV_ENDPOINT,
 	    READYCHECK_ENV_ID, READYCHECK_ENV_PATH, READYCHECK_ENV_SOCKET_DIR };
 	const char *eq = strchr(e, '=');
@@ -835,7 +854,7 @@ env_overridden(const char *e, const struct launch_service *c)
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
 		if (env_key_is(e, ours[i]))
 			return true;
-	for (size_t i = 0; eq && i < c->nenv; i++)
+	for (size_t i = 0; c && eq && i < c->nenv; i++)
 		if (strncmp(e, c->env[i], (size_t)(eq - e) + 1) == 0)
 			return true;
 	return false;
@@ -851,34 +870,38 @@ env_free(char **env)
 	free(env);
 }
 
-/* The service's environment: ours, minus readiness variables meant for
- * us, plus its env = lines, plus its own readiness variables. */
+/* The environment of a service (or of COMMAND when s is NULL): ours,
+ * minus readiness variables meant for us, plus its env = lines, plus
+ * the socket directory and its own readiness variables. */
 static char **
 build_env(struct launcher *L, struct svc *s)
 {
+	const struct launch_service *c = s ? s->cfg : NULL;
 	size_t n = 0, k = 0;
 	char **env;
 	bool ok = true;
 
 	for (char **e = environ; *e; e++)
 		n++;
-	if (!(env = calloc(n + s->cfg->nenv + 6, sizeof(*env))))
+	if (!(env = calloc(n + (c ? c->nenv : 0) + 6, sizeof(*env))))
 		return NULL;
 	for (char **e = environ; *e && ok; e++)
-		if (!env_overridden(*e, s->cfg))
+		if (!env_overridden(*e, c))
 			ok = (env[k++] = strdup(*e)) != NULL;
-	for (size_t i = 0; i < s->cfg->nenv && ok; i++)
-		ok = (env[k++] = strdup(s->cfg->env[i])) != NULL;
+	for (size_t i = 0; c && i < c->nenv && ok; i++)
+		ok = (env[k++] = strdup(c->env[i])) != NULL;
 	if (ok)
 		ok = asprintf(&env[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
 		    L->sockdir) >= 0;
-	if (ok && s->cfg->ready == LAUNCH_READY_ZMQ) {
+	if (!c) {
+		/* COMMAND: nothing more. */
+	} else if (ok && c->ready == LAUNCH_READY_ZMQ) {
 		ok = asprintf(&env[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
 		    L->ready_ep) >= 0 &&
 		    asprintf(&env[k++], "%s=%" PRId64, READYCHECK_ENV_ID, s->id) >= 0 &&
 		    asprintf(&env[k++], "%s=%s", READYCHECK_ENV_PATH,
 		    L->ready_path) >= 0;
-	} else if (ok && s->cfg->ready == LAUNCH_READY_NOTIFY) {
+	} else if (ok && c->ready == LAUNCH_READY_NOTIFY) {
 		ok = asprintf(&env[k++], "NOTIFY_SOCKET=%s", s->npath) >= 0;
 	}
 	if (!ok) {
@@ -977,14 +1000,21 @@ spawn_command(struct launcher *L)
 	uv_process_options_t o;
 	uv_stdio_container_t io[4];
 	size_t argc = 0;
-	char **argv;
+	char **argv, **env;
 	int r;
 
 	while (L->cmd[argc])
 		argc++;
+	if (!(env = build_env(L, NULL))) {
+		log_warn("command: out of memory");
+		L->exit_code = EXIT_FAIL;
+		stop_all(L, SIGTERM);
+		return;
+	}
 	/* The trampoline finds the watchdog pipe at fd 3. */
 	if (!(argv = trampoline_argv(L, L->cmd, argc, L->wd_fd >= 0 ? 3 : -1,
 	    NULL, 0))) {
+		env_free(env);
 		log_warn("command: out of memory");
 		L->exit_code = EXIT_FAIL;
 		stop_all(L, SIGTERM);
@@ -1004,6 +1034,7 @@ spawn_command(struct launcher *L)
 	io[3].data.fd = L->wd_fd;
 	o.file = L->self;
 	o.args = argv;
+	o.env = env;
 	o.flags = UV_PROCESS_DETACHED;
 	o.stdio = io;
 	o.stdio_count = L->wd_fd >= 0 ? 4 : 3;
@@ -1011,6 +1042,7 @@ spawn_command(struct launcher *L)
 	L->cmdproc.data = L;
 	r = uv_spawn(&L->loop, &L->cmdproc, &o);
 	trampoline_argv_free(argv);
+	env_free(env);
 	if (r < 0) {
 		log_warn("cannot start command '%s': %s", L->cmd[0], uv_strerror(r));
 		uv_close((uv_handle_t *)&L->cmdproc, NULL);
@@ -1040,9 +1072,17 @@ on_signal(uv_signal_t *h, int signum)
 			kill(-L->cmdpid, SIGKILL);
 		return;
 	}
+	/* A hangup (the terminal went away) means stop, not "reload" as
+	 * many daemons read SIGHUP: they get SIGTERM. */
+	if (signum == SIGHUP) {
+		log_info("SIGHUP: stopping %zu services%s with SIGTERM",
+		    live_count(L), L->cmd_running ? " and the command" : "");
+		signum = SIGTERM;
+	} else {
+		log_info("%s: forwarding it to %zu services%s", sig_name(signum),
+		    live_count(L), L->cmd_running ? " and the command" : "");
+	}
 	L->signalled = signum;
-	log_info("%s: forwarding it to %zu services%s", sig_name(signum),
-	    live_count(L), L->cmd_running ? " and the command" : "");
 	if (L->phase == PH_STARTING)
 		L->exit_code = EXIT_FAIL;
 	stop_all(L, signum);
@@ -1254,16 +1294,19 @@ run(struct launcher *L)
 	uv_loop_init(&L->loop);
 	L->ready_timer.data = L->exit_timer.data = L->grace_timer.data = L;
 	L->drain_timer.data = L->sigint.data = L->sigterm.data = L;
+	L->sighup.data = L;
 	uv_timer_init(&L->loop, &L->ready_timer);
 	uv_timer_init(&L->loop, &L->exit_timer);
 	uv_timer_init(&L->loop, &L->grace_timer);
 	uv_timer_init(&L->loop, &L->drain_timer);
 	uv_signal_init(&L->loop, &L->sigint);
 	uv_signal_init(&L->loop, &L->sigterm);
+	uv_signal_init(&L->loop, &L->sighup);
 	L->handles_open = true;
 	/* Signals first: a SIGTERM during start-up is handled, not fatal. */
 	uv_signal_start(&L->sigint, on_signal, SIGINT);
 	uv_signal_start(&L->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&L->sighup, on_signal, SIGHUP);
 	L->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000000000ull, 5);
 	L->t_start = now_ms();
 	L->phase = PH_STARTING;

@@ -155,8 +155,11 @@ watchdog(int rfd, const char *sockdir, bool rm)
 			int32_t g;
 
 			memcpy(&g, (unsigned char *)buf + k, sizeof(g));
-			if (g == 0)
-				_exit(0);	/* clean exit: nothing to kill */
+			if (g == 0) {
+				/* Clean exit: the launcher reaped everyone. */
+				free(groups);
+				_exit(0);
+			}
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 64;
 				int32_t *ng = realloc(groups, nc * sizeof(*ng));
@@ -176,6 +179,7 @@ watchdog(int rfd, const char *sockdir, bool rm)
 		if (groups[i] > 1)
 			kill(-groups[i], SIGKILL);
 	cleanup_dir(sockdir, rm, launcher);
+	free(groups);
 	_exit(0);
 }
 

@@ -5,6 +5,7 @@
  *   launch_svc [--pidfile F] [--child-pidfile F] [--zmq | --notify]
  *              [--status TEXT] [--ignore-term] [--exit-before-ready N]
  *              [--say TEXT] [--readiness-path P --readiness-id I]
+ *   launch_svc --print-pdeathsig     print the parent-death signal, exit
  *
  * --child-pidfile forks a child that stays in the service's process
  * group, to check that teardown reaches the whole group. Pid files are
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -88,6 +90,7 @@ main(int argc, char **argv)
 		{ "say", required_argument, NULL, 'y' },
 		{ "readiness-path", required_argument, NULL, 'P' },
 		{ "readiness-id", required_argument, NULL, 'I' },
+		{ "print-pdeathsig", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *pidfile = NULL, *childpid = NULL, *status = NULL;
@@ -107,6 +110,14 @@ main(int argc, char **argv)
 		case 'y': say = optarg; break;
 		case 'P': rpath = optarg; break;
 		case 'I': rid = optarg; break;
+		case 'D': {
+			int sig = -1;
+
+			if (prctl(PR_GET_PDEATHSIG, &sig) != 0)
+				return 1;
+			printf("pdeathsig=%d\n", sig);
+			return 0;
+		}
 		default: return 2;
 		}
 	}

@@ -42,7 +42,11 @@ wait_gone() {
 # start_launch ARGS...: run metricsd launch in the background, output in
 # $T/lout and $T/lerr; sets LPID.
 start_launch() {
-	metricsd launch "$@" >"$T/lout" 2>"$T/lerr" &
+	# Empty them here, not in the background child: a wait on their
+	# content must never see the previous run's lines.
+	: >"$T/lout"
+	: >"$T/lerr"
+	metricsd launch "$@" >>"$T/lout" 2>>"$T/lerr" &
 	LPID=$!
 }
 

@@ -71,4 +71,8 @@ expect_grep '^  run: \[echo\] \[two words\]$' "$T/out"
 expect_grep '^then: \[echo\] \[this\]$' "$T/out"
 [ ! -e "$T/spawned" ] || fail "dry run spawned a service"
 echo "ok: dry run"
+
+# The shipped example is valid.
+expect_exit 0 metricsd launch --dry-run "$(dirname "$0")/../../examples/services.conf"
+expect_grep '^service ticker \(line [0-9]+\): ready = zmq, identity 1$' "$T/out"
 exit 0

@@ -37,4 +37,13 @@ echo "ok: after SIGKILL of launch, gone: $pids (watchdog $wd)"
 dir=$(sed -n 's/^c: dir=//p' "$T/lout")
 wait_until 10 test ! -e "$dir" || fail "socket directory $dir left behind"
 echo "ok: socket directory $dir removed"
+
+# The trampoline itself: it sets PR_SET_PDEATHSIG (SIGKILL = 9) before
+# exec, and refuses to start anything when its parent is not the pid it
+# was given (the launcher died between fork and prctl).
+expect_exit 0 metricsd launch --exec-service $$ - "$SVC" --print-pdeathsig
+expect_grep '^pdeathsig=9$' "$T/out"
+expect_exit 127 metricsd launch --exec-service 4194000 - touch "$T/ran"
+[ ! -e "$T/ran" ] || fail "trampoline ran a command for a dead launcher"
+echo "ok: trampoline sets PDEATHSIG and checks its parent"
 exit 0

@@ -56,6 +56,17 @@ has '^command got INT$' "$T/lout" || fail "command did not get SIGINT: $(cat "$T
 wait_gone 10 "$(cat "$T/polite.pid")" "$(cat "$T/cmd.pid")"
 echo "ok: SIGINT forwarded to services and command; command status 42 kept"
 
+# ---- SIGHUP means stop: the services get SIGTERM; a clean stop is 0.
+rm -f "$T"/*.pid
+start_launch "$T/c.conf"
+wait_until 20 has 'all 1 services ready' "$T/lerr" || fail "not ready: $(cat "$T/lerr")"
+kill -HUP "$LPID"
+finish_launch
+[ "$LRC" -eq 0 ] || fail "launch exited $LRC, expected 0: $(cat "$T/lerr")"
+has '^metricsd launch: SIGHUP: stopping 1 services with SIGTERM$' "$T/lerr" || fail "$(cat "$T/lerr")"
+has '^polite: got SIGTERM, exiting$' "$T/lout" || fail "polite did not get SIGTERM"
+echo "ok: SIGHUP stops with SIGTERM, exit 0"
+
 # ---- SIGTERM during start-up: exit 1, no waiting for the deadline; a
 # second SIGTERM kills at once even with a long grace period.
 cat >"$T/st.conf" <<EOF2
