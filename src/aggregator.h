@@ -51,7 +51,9 @@ enum metric_key {
 	METRIC_EMPTY_UUID_EVENTS,	/* sample.* with sample_uuid "" */
 	METRIC_DUPLICATE_ISSUED,	/* issued for a sample in flight */
 	METRIC_NEGATIVE_INTERVALS,	/* differences < 0: not stored */
-	METRIC_EVENTS_AFTER_END,	/* dropped after session.ended */
+	METRIC_EVENTS_AFTER_END,	/* events, or whole frames, fed after
+					   session.ended (the rest of the
+					   ending batch is not even decoded) */
 	METRIC_IN_FLIGHT_OVERFLOW,	/* issued but not tracked: table full */
 	METRIC_TOKENIZER_ERRORS,	/* token counts that failed */
 	METRIC_SERIES_APPEND_ERRORS,	/* the sink refused a value */
