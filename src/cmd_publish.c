@@ -77,6 +77,7 @@ struct pub {
 	void *ctx;
 	void *sock;
 	const char *endpoint;
+	char bound[256];		/* the endpoint actually bound */
 	unsigned batch;			/* records per frame; 1 = single */
 	struct wire_buf frame;
 	struct wire_batch wb;
@@ -247,6 +248,12 @@ pub_open(struct pub *p, const char *endpoint, uint64_t linger_s)
 		log_warn("cannot bind %s:", endpoint);
 		return -1;
 	}
+	/* tcp://HOST:0 or :* binds an ephemeral port: say which. */
+	if (zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, p->bound,
+	    &(size_t){ sizeof(p->bound) }) == 0 && strcmp(p->bound, endpoint)) {
+		log_info("bound to %s", p->bound);
+		p->endpoint = p->bound;
+	}
 	return 0;
 }
 
@@ -306,7 +313,8 @@ publish_stdin(struct pub *p)
 			bad++;
 			continue;
 		}
-		if (!(obj = json_loadb(line, (size_t)n, 0, &je))) {
+		if (!(obj = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES,
+		    &je))) {
 			log_warn("stdin:%zu:%d: invalid JSON: %s", lineno,
 			    je.column, je.text);
 			bad++;

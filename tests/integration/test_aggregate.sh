@@ -214,7 +214,26 @@ expect_grep '"state":"final"' "$T/got.json"
 expect_grep '"osl":\[\]' "$T/got.json"
 rm -rf "$T/m6"
 
-# 7. Usage errors exit 2 before anything is created.
+# 7. TCP works too: the publisher binds an ephemeral port and says which.
+expect_exit 0 metricsd publish --synthetic 200 --seed 9 --print-json
+cp "$T/out" "$T/tcp.jsonl"
+mkfifo "$T/pfifo"
+metricsd publish --bind tcp://127.0.0.1:0 --wait-subscribers 1 \
+    --synthetic 200 --seed 9 2>"$T/pfifo" &
+pub=$!
+exec 4<"$T/pfifo"
+read -r line <&4
+case $line in
+*"bound to tcp://127.0.0.1:"*) ep=${line##* } ;;
+*) fail "publish did not say where it bound: $line" ;;
+esac
+cat <&4 >"$T/pub.err" &
+agg_start --connect "$ep" --metrics-dir "$T/m7" --streaming --tokenizer whitespace
+wait $pub || fail "publish over tcp failed: $(cat "$T/pub.err")"
+agg_wait 0
+check_store "$T/m7" final --streaming --tokenizer whitespace <"$T/tcp.jsonl"
+
+# 8. Usage errors exit 2 before anything is created.
 expect_exit 2 metricsd aggregate --metrics-dir "$T/m6"
 expect_grep 'say where the publisher is' "$T/err"
 expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --socket-name y

@@ -67,7 +67,8 @@ cat >"$T/bad.in" <<'JSON'
 {"event_type": "sample.issued", "timestamp_ns": "4"}
 {"event_type": "sample.issued", "timestamp_ns": 5, "data": ["PromptData", "x", [1, 2.5]]}
 {"event_type": "sample.issued", "timestamp_ns": 6, "sample_uuid": "b"}
-{"event_type": "session.ended", "timestamp_ns": 7}
+{"event_type": "sample.issued", "timestamp_ns": 7, "timestamp_ns": 8}
+{"event_type": "session.ended", "timestamp_ns": 9}
 JSON
 "$SUBDUMP" "ipc://$T/bad" >"$T/bad.out" &
 sub=$!
@@ -77,7 +78,8 @@ expect_grep 'stdin:2:[0-9]+: invalid JSON' "$T/err"
 expect_grep "stdin:4: event_type: unknown event type 'sample.isued'; line skipped" "$T/err"
 expect_grep 'stdin:5: timestamp_ns: must be an integer' "$T/err"
 expect_grep 'stdin:6: data: PromptData token_ids\[1\] must be an integer' "$T/err"
-expect_grep '4 bad line\(s\) skipped' "$T/err"
+expect_grep 'stdin:8:[0-9]+: invalid JSON: duplicate object key' "$T/err"
+expect_grep '5 bad line\(s\) skipped' "$T/err"
 grep -q 'stdin:3' "$T/err" && fail "blank line 3 reported"
 [ "$(wc -l <"$T/bad.out")" -eq 3 ] || fail "expected 3 events: $(cat "$T/bad.out")"
 expect_grep '"sample_uuid":"b"' "$T/bad.out"
