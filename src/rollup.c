@@ -152,11 +152,13 @@ block_dev_stats(const union store_value *v, size_t bn, uint64_t base,
  */
 static void
 int_commit(struct rollup *r, const union store_value *v, size_t bn,
-    union store_value mn, union store_value mx, __int128 bsum, double m2)
+    union store_value mn, union store_value mx, __int128 bsum, double m2,
+    bool copied)
 {
 	double bmean;
 
-	memcpy(r->pending + r->npending, v, bn * sizeof(*v));
+	if (!copied)
+		memcpy(r->pending + r->npending, v, bn * sizeof(*v));
 	r->npending += bn;
 	if (r->count == 0) {
 		r->ishift = bsum / (__int128)bn;
@@ -201,7 +203,7 @@ fold_int_block(struct rollup *r, const union store_value *v, size_t bn)
 	}
 	/* Every value minus the block minimum is exact in uint64_t. */
 	dsum = block_dev_stats(v, bn, mn.u, &m2);
-	int_commit(r, v, bn, mn, mx, dsum + bmin * (__int128)bn, m2);
+	int_commit(r, v, bn, mn, mx, dsum + bmin * (__int128)bn, m2, false);
 }
 
 /*
@@ -268,6 +270,25 @@ vmax(f64v a, f64v b)
 #endif
 }
 
+/*
+ * The copy into the pending buffer: streaming stores where the buffer is
+ * aligned for them, so that the copy costs what memcpy's does (no
+ * read-for-ownership of lines that are about to be overwritten).
+ * rollup_fold ends with a fence.
+ */
+static inline void
+put(uint64_t *dst, u64v x, bool nt)
+{
+#ifdef __SSE2__
+	if (nt) {
+		_mm_stream_si128((__m128i *)(void *)dst, (__m128i)x);
+		return;
+	}
+#endif
+	(void)nt;
+	memcpy(dst, &x, sizeof(x));
+}
+
 /* y < 2^52 as an exact double. */
 static inline f64v
 exact_double(u64v y)
@@ -289,14 +310,19 @@ int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
 	double dlo, dhi;
 	size_t i;
 
+	uint64_t *dst = r->pending + r->npending;
+	const bool nt = ((uintptr_t)dst & 15) == 0;
+
 	/* A window of 2^52 around the first value, clamped not to wrap. */
 	base = u0 < WINDOW / 2 ? 0 : u0 > UINT64_MAX - WINDOW ?
 	    UINT64_MAX - WINDOW + 1 : u0 - WINDOW / 2;
 	for (i = 0; i < bn; i += 2 * VL) {
-		u64v y = (load_u(v + i) ^ flip) - base;
-		u64v z = (load_u(v + i + VL) ^ flip) - base;
+		u64v p = load_u(v + i), q = load_u(v + i + VL);
+		u64v y = (p ^ flip) - base, z = (q ^ flip) - base;
 		f64v dy = exact_double(y), dz = exact_double(z);
 
+		put(dst + i, p, nt);
+		put(dst + i + VL, q, nt);
 		bad |= y | z;
 		lo = vmin(dy, lo);
 		hi = vmax(dy, hi);
@@ -334,7 +360,7 @@ int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
 	a = (a + b) + (c + d);
 	/* The true sum: bn * base + sum(y), less bn * 2^63 for i64. */
 	int_commit(r, v, bn, mn, mx, (__int128)base * (__int128)bn +
-	    (__int128)ys - (flip ? (__int128)bn << 63 : 0), a[0] + a[1]);
+	    (__int128)ys - (flip ? (__int128)bn << 63 : 0), a[0] + a[1], true);
 	return true;
 }
 
@@ -436,12 +462,18 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
 	double dlo, dhi, sum, bm;
 	uint64_t had = r->count - r->nan_count;
+	uint64_t *dst = r->pending + r->npending;
+	const bool nt = ((uintptr_t)dst & 15) == 0;
 	size_t i;
 
 	for (i = 0; i < bn; i += 4 * VL) {
 		f64v x = load_f(v + i), y = load_f(v + i + VL);
 		f64v z = load_f(v + i + 2 * VL), w = load_f(v + i + 3 * VL);
 
+		put(dst + i, (u64v)x, nt);
+		put(dst + i + VL, (u64v)y, nt);
+		put(dst + i + 2 * VL, (u64v)z, nt);
+		put(dst + i + 3 * VL, (u64v)w, nt);
 		lo = vmin(vmin(x, z), lo);
 		hi = vmax(vmax(x, z), hi);
 		lo2 = vmin(vmin(y, w), lo2);
@@ -463,7 +495,6 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 	hi = vmax(hi, hi2);
 	dlo = lo[0] < lo[1] ? lo[0] : lo[1];
 	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
-	memcpy(r->pending + r->npending, v, bn * sizeof(*v));
 	r->npending += bn;
 	if (had == 0) {
 		r->min.f = dlo;
@@ -513,6 +544,9 @@ rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 				fold_int_block(r, v + off, bn);
 		}
 	}
+#ifdef __SSE2__
+	_mm_sfence();	/* order the streaming stores before what follows */
+#endif
 	return 0;
 }
 
@@ -582,8 +616,13 @@ rollup_mean(const struct rollup *r)
 {
 	if (r->count == 0 || r->nan_count > 0)
 		return NAN;
-	if (r->type != STORE_F64)
-		return (double)((long double)r->isum / (long double)r->count);
+	if (r->type != STORE_F64) {
+		/* Quotient and remainder: exact up to the final rounding. */
+		__int128 q = r->isum / (__int128)r->count;
+		__int128 rem = r->isum % (__int128)r->count;
+
+		return (double)q + (double)rem / (double)r->count;
+	}
 	return rollup_sum(r) / (double)r->count;
 }
 
