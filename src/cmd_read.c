@@ -180,8 +180,6 @@ static void
 key_update(struct key *k)
 {
 	char err[STORE_ERR_MAX];
-	uint64_t count, have;
-	int rc;
 
 	k->failed = false;
 	if (!k->view)
@@ -190,22 +188,10 @@ key_update(struct key *k)
 		k->value = store_view_counter(k->view);
 		return;
 	}
-	if ((rc = store_view_refresh(k->view, &count, err, sizeof(err))) < 0) {
-		log_warn("key '%s': %s", k->name, err);
+	if (rollup_fold_view(&k->roll, k->view, NULL, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
 		k->failed = true;
 		return;
-	}
-	have = rollup_count(&k->roll);
-	if (count > have) {
-		const union store_value *v = store_view_values(k->view);
-
-		if (count - have > SIZE_MAX ||
-		    rollup_fold(&k->roll, v + have, (size_t)(count - have)) < 0) {
-			log_warn("key '%s': out of memory folding %llu values",
-			    k->name, (unsigned long long)(count - have));
-			k->failed = true;
-			return;
-		}
 	}
 	k->count = rollup_count(&k->roll);
 }
