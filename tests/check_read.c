@@ -340,6 +340,60 @@ START_TEST(test_read_watch_closed_stdout_exits_1)
 }
 END_TEST
 
+static bool
+has_min_10(json_t *j, void *arg)
+{
+	json_t *s = json_object_get(j, "lat");
+
+	(void)arg;
+	return s && json_integer_value(json_object_get(s, "min")) == 10;
+}
+
+/* Run a helper program to the end; it must exit 0. */
+static void
+run_helper(char *const argv[])
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	st = testutil_wait(pid, DEADLINE_MS);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "%s failed", argv[0]);
+}
+
+/* A writer that runs again replaces the keys: the watcher follows. */
+START_TEST(test_read_watch_follows_a_new_run)
+{
+	char *tmp = testutil_tmpdir(), *dir, *fill = testutil_helper("read_fill");
+	struct child c;
+	int64_t want = 3;
+	json_t *j;
+
+	ck_assert_int_ge(asprintf(&dir, "%s/store", tmp), 0);
+	run_helper((char *[]){ fill, dir, "series:lat:u64:1,2,3", NULL });
+	reader_spawn(&c, (char *[]){ "--metrics-dir", dir, "--json", "--watch",
+	    "0.02", NULL });
+	j = reader_wait(&c, has_count, &want, NULL, NULL);
+	json_decref(j);
+	run_helper((char *[]){ fill, dir, "series:lat:u64:10,20", NULL });
+	j = reader_wait(&c, has_min_10, NULL, NULL, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j,
+	    "lat"), "count")), 2);
+	ck_assert_double_eq(num(j, "lat", "mean"), 15);
+	json_decref(j);
+	reader_end(&c, SIGTERM, 0);
+	testutil_rmtree(tmp);
+	free(fill);
+	free(dir);
+	free(tmp);
+}
+END_TEST
+
 /* rollup_fold_view: each call folds exactly what was appended since. */
 START_TEST(test_rollup_fold_view_catches_up)
 {
@@ -400,6 +454,7 @@ read_suite(void)
 	tcase_add_test(tc, test_read_watch_folds_new_values);
 	tcase_add_test(tc, test_read_watch_waits_for_store);
 	tcase_add_test(tc, test_read_watch_closed_stdout_exits_1);
+	tcase_add_test(tc, test_read_watch_follows_a_new_run);
 	tcase_add_test(tc, test_rollup_fold_view_catches_up);
 	suite_add_tcase(s, tc);
 	return s;
