@@ -1038,7 +1038,8 @@ read_main(int argc, char **argv)
 	if ((status = parse_args(rd, argc, argv)) < 0) {
 		rd->tty = isatty(STDOUT_FILENO);
 		status = rd->watch ? watch_run(rd) : oneshot_run(rd);
-		if (rd->any_bad)
+		/* --watch ends with 0 on a signal: its warnings were shown. */
+		if (rd->any_bad && !rd->watch)
 			status = EXIT_FAIL;
 	}
 	/* A full disk or a closed pipe must not pass for success. */
