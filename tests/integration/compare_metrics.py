@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """compare_metrics.py EXPECTED GOT: compare the metrics expect_metrics.py
-computed with a store dump (tests/helpers/storedump). Counters must be
+computed with a store dump (tests/helpers/storedump, or the output of
+`metricsd read --json --values`). Counters must be
 equal, series equal value for value and in order (float64 series within a
 relative 1e-9). Keys in EXPECTED must exist in GOT; series keys in GOT that
 EXPECTED lacks (streaming-only keys without --streaming) are an error too.
@@ -10,9 +11,24 @@ import math
 import sys
 
 
+def from_read(d):
+    """`metricsd read --json --values` -> the storedump layout."""
+    out = {"counters": {}, "series": {}, "state": d["_store"]["state"]}
+    for k, v in d.items():
+        if k == "_store":
+            continue
+        if isinstance(v, dict):
+            out["series"][k] = v["values"]
+        else:
+            out["counters"][k] = v
+    return out
+
+
 def main():
     exp = json.load(open(sys.argv[1]))
     got = json.load(open(sys.argv[2]))
+    if "_store" in got:
+        got = from_read(got)
     bad = []
     for k, v in exp["counters"].items():
         g = got["counters"].get(k)

@@ -1,7 +1,8 @@
 # metricsd aggregate end to end, through real sockets: publish (JSON lines
 # and --synthetic) -> aggregate -> the store, read back with the store's
-# reader API (helper storedump) and compared with the metrics computed
-# independently by expect_metrics.py from the same events. Also readiness,
+# reader API (helper storedump) and with `metricsd read --json --values`,
+# and compared with the metrics computed independently by
+# expect_metrics.py from the same events. Also readiness,
 # SIGTERM, a second writer, hostile frames, usage errors.
 . "$(dirname "$0")/lib.sh"
 
@@ -39,7 +40,12 @@ check_store() {
 	expect_grep '"writer_alive":false' "$T/got.json"
 	python3 "$here/compare_metrics.py" "$T/expected.json" "$T/got.json" ||
 		fail "metrics differ from the independent computation"
-	echo "ok: store $dir matches ($*)"
+	# The same through `metricsd read --json --values`.
+	metricsd read --metrics-dir "$dir" --json --values >"$T/read.json" ||
+		fail "metricsd read failed"
+	python3 "$here/compare_metrics.py" "$T/expected.json" "$T/read.json" ||
+		fail "metricsd read shows other values"
+	echo "ok: store $dir matches ($*), read and storedump"
 }
 # counter DIR KEY: a counter's value from the dump of DIR.
 counter() {
