@@ -19,7 +19,7 @@
  * shows the per-event overhead.
  *
  * Environment: METRICSD_BIN (set by make bench), BENCH_REPEAT (replays of
- * the session; default 20), BENCH_ONLY=single|batch|inproc|light to run
+ * the session; default 10), BENCH_ONLY=single|batch|inproc|light to run
  * one part (for profiling with perf).
  */
 #include <errno.h>
@@ -389,6 +389,18 @@ ok(struct result r, const char *what)
 	return true;
 }
 
+static struct result
+best(void *pub, char *const argv[], const struct frames *f, unsigned repeat,
+    const struct wire_buf *ended)
+{
+	struct result a = run(pub, argv, f, repeat, ended->data, ended->len,
+	    NULL);
+	struct result b = run(pub, argv, f, repeat, ended->data, ended->len,
+	    NULL);
+
+	return b.status == 0 && (a.status != 0 || b.seconds < a.seconds) ? b : a;
+}
+
 /*
  * One event mix: in-process decode rates, then bare receive and
  * aggregate, single-record frames and batch frames of 64.
@@ -434,10 +446,12 @@ throughput(void *pub, const char *mix, const struct synthetic_opts *so,
 	    inproc_rate(&batch, 2, store, true) / 1e6);
 	if (only && strcmp(only, "inproc") == 0)
 		goto out;
-	b1 = run(pub, bare, &single, repeat, ended->data, ended->len, NULL);
-	a1 = run(pub, agg, &single, repeat, ended->data, ended->len, NULL);
-	b64 = run(pub, bare, &batch, repeat, ended->data, ended->len, NULL);
-	a64 = run(pub, agg, &batch, repeat, ended->data, ended->len, NULL);
+	/* Best of two, interleaved: other work on the machine only ever
+	 * slows a run down. */
+	b1 = best(pub, bare, &single, repeat, ended);
+	a1 = best(pub, agg, &single, repeat, ended);
+	b64 = best(pub, bare, &batch, repeat, ended);
+	a64 = best(pub, agg, &batch, repeat, ended);
 	good = ok(b1, "bare single") && ok(a1, "aggregate single") &&
 	    ok(b64, "bare batch") && ok(a64, "aggregate batch");
 	if (good) {
@@ -475,7 +489,7 @@ main(int argc, char **argv)
 	struct wire_buf ended = { 0 };
 	struct event ev = { .type = EVENT_SESSION_ENDED, .has_timestamp = true,
 	    .timestamp_ns = INT64_MAX / 2 };
-	unsigned repeat = rep ? (unsigned)atoi(rep) : 20;
+	unsigned repeat = rep ? (unsigned)atoi(rep) : 10;
 	char err[256];
 	void *ctx, *pub;
 	ssize_t n;
