@@ -43,7 +43,7 @@
 #define USAGE \
 "usage: metricsd aggregate (--socket-dir DIR --socket-name NAME | --connect ENDPOINT)\n" \
 "           [--metrics-dir DIR] [--streaming] [--tokenizer NAME]\n" \
-"           [--readiness-path P --readiness-id I | --ready ENDPOINT]\n"
+"           [--readiness-path P | --ready ENDPOINT] [--readiness-id I]\n"
 
 #define HELP \
 "Subscribe to a benchmark's event stream and write its metrics to a store.\n" \
@@ -61,7 +61,8 @@
 "  --readiness-path P     when ready, signal the launcher at ipc://DIR/P\n" \
 "  --readiness-id I       with identity I (also read from the environment\n" \
 "                         metricsd launch sets)\n" \
-"  --ready ENDPOINT       signal readiness to ENDPOINT instead\n" \
+"  --ready ENDPOINT       signal readiness to ENDPOINT instead (identity\n" \
+"                         from --readiness-id or the environment)\n" \
 "\n" \
 "Runs until session.ended (store FINAL) or SIGTERM/SIGINT (store\n" \
 "INTERRUPTED). Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
@@ -254,8 +255,8 @@ aggregate_main(int argc, char **argv)
 		fputs(USAGE, stderr);
 		return EXIT_USAGE;
 	}
-	if (ready && (rpath || rid)) {
-		log_warn("--ready excludes --readiness-path/--readiness-id");
+	if (ready && rpath) {
+		log_warn("--ready and --readiness-path exclude each other");
 		return EXIT_USAGE;
 	}
 	if (connect) {

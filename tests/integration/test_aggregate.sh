@@ -201,6 +201,30 @@ expect_grep '"total_samples_issued":4' "$T/got.json"
 expect_grep '"tracked_samples_issued":3' "$T/got.json"
 expect_grep 'stopping; the store is marked interrupted' "$T/agg.err"
 
+# 5b. --ready ENDPOINT with --readiness-id; SIGINT also interrupts. A
+# ready-check nobody receives is an error (exit 1, store interrupted).
+mkfifo "$T/rfifo2"
+"$H/readywait" "ipc://$T/ready2" 9 >"$T/rfifo2" &
+rw=$!
+exec 5<"$T/rfifo2"
+read -r line <&5
+[ "$line" = bound ] || fail "readywait: $line"
+agg_start --connect "ipc://$T/ev5c" --metrics-dir "$T/m5c" \
+    --ready "ipc://$T/ready2" --readiness-id 9
+read -r line <&5
+[ "$line" = "ready 9" ] || fail "readiness (--ready) not received: $line"
+wait $rw || fail "readywait failed"
+kill -INT "$AGG"
+agg_wait 0
+"$H/storedump" "$T/m5c" >"$T/got.json" || fail "storedump after SIGINT"
+expect_grep '"state":"interrupted"' "$T/got.json"
+agg_start --connect "ipc://$T/ev5d" --metrics-dir "$T/m5d" \
+    --ready "ipc://$T/nobody" --readiness-id 1
+agg_wait 1
+expect_grep 'signalling readiness: ' "$T/agg.err"
+"$H/storedump" "$T/m5d" >"$T/got.json" || fail "storedump after failed ready"
+expect_grep '"state":"interrupted"' "$T/got.json"
+
 # 6. A store error (here EFBIG from a file size limit, as ENOSPC on a full
 # /dev/shm would be) is logged with the key and counted; the daemon goes
 # on and the other values are right. An unknown tokenizer is a warning.
