@@ -1,0 +1,905 @@
+/*
+ * Incremental rollups: see rollup.h for the contract.
+ *
+ * Folding works in blocks of BLOCK values that stay in L1: one pass for
+ * min/max/sum (and the copy into the pending buffer), one for the sum of
+ * squared deviations about the block's own mean (the stable two-pass
+ * formula), then the block is combined into the running totals with the
+ * pairwise update of Chan, Golub and LeVeque. Integer blocks work on
+ * deviations from the block minimum, which are exact in uint64_t, and the
+ * running mean is kept relative to the first value folded, so large
+ * values with a small spread (timestamps) keep their precision.
+ *
+ * Sorting works on "order keys": 64-bit unsigned integers that sort like
+ * the values (u64 as is, i64 with the sign bit flipped, f64 with the
+ * usual sign-magnitude flip). Pending values are turned into keys, radix
+ * sorted, and merged back to front into the sorted array in place, so
+ * only the sorted values larger than the smallest new one move.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "rollup.h"
+
+const double rollup_grid[ROLLUP_GRID_N] = { 50, 90, 95, 99, 99.9 };
+const char *const rollup_grid_names[ROLLUP_GRID_N] = {
+	"p50", "p90", "p95", "p99", "p99.9"
+};
+
+#define BLOCK 512
+#define SIGN (UINT64_C(1) << 63)
+#define SMALL_SORT 48
+/* After a merge, give back a pending buffer larger than this (values). */
+#define PENDING_KEEP 65536
+
+void
+rollup_init(struct rollup *r, enum store_type type)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+}
+
+void
+rollup_reset(struct rollup *r)
+{
+	uint64_t *sorted = r->sorted, *pending = r->pending;
+	size_t scap = r->sorted_cap, pcap = r->pending_cap;
+
+	rollup_init(r, r->type);
+	r->sorted = sorted;
+	r->sorted_cap = scap;
+	r->pending = pending;
+	r->pending_cap = pcap;
+}
+
+void
+rollup_free(struct rollup *r)
+{
+	free(r->sorted);
+	free(r->pending);
+	rollup_init(r, r->type);
+}
+
+int
+rollup_reserve(struct rollup *r, size_t n)
+{
+	size_t need, cap;
+	uint64_t *p;
+
+	if (n > SIZE_MAX / sizeof(uint64_t) - r->npending)
+		return -ENOMEM;
+	need = r->npending + n;
+	if (need <= r->pending_cap)
+		return 0;
+	cap = r->pending_cap < 1024 ? 1024 : r->pending_cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / sizeof(uint64_t) / 2 ? need : cap * 2;
+	if (!(p = realloc(r->pending, cap * sizeof(uint64_t))))
+		return -ENOMEM;
+	r->pending = p;
+	r->pending_cap = cap;
+	return 0;
+}
+
+/* Fold one block's summary into the running mean and m2 (Chan et al.). */
+static void
+combine(struct rollup *r, uint64_t na, size_t nb, double bmean, double bm2)
+{
+	double delta, n;
+
+	if (na == 0) {
+		r->mean = bmean;
+		r->m2 = bm2;
+		return;
+	}
+	n = (double)na + (double)nb;
+	delta = bmean - r->mean;
+	r->mean += delta * ((double)nb / n);
+	r->m2 += bm2 + delta * delta * ((double)na * (double)nb / n);
+}
+
+/*
+ * Sum of uint64 deviations as an exact 128-bit integer: two 64-bit
+ * accumulators for the halves, which cannot overflow within a block.
+ */
+static __int128
+block_dev_stats(const union store_value *v, size_t bn, uint64_t base,
+    double *m2)
+{
+	uint64_t lo = 0, hi = 0;
+	double a0 = 0, a1 = 0, a2 = 0, a3 = 0, mean;
+	__int128 sum;
+	size_t i;
+
+	for (i = 0; i < bn; i++) {
+		uint64_t y = v[i].u - base;
+
+		lo += y & 0xffffffffu;
+		hi += y >> 32;
+	}
+	sum = ((__int128)hi << 32) + lo;
+	mean = (double)sum / (double)bn;
+	/* Four accumulators: independent chains the CPU can overlap. */
+	for (i = 0; i + 4 <= bn; i += 4) {
+		double d0 = (double)(v[i].u - base) - mean;
+		double d1 = (double)(v[i + 1].u - base) - mean;
+		double d2 = (double)(v[i + 2].u - base) - mean;
+		double d3 = (double)(v[i + 3].u - base) - mean;
+
+		a0 += d0 * d0;
+		a1 += d1 * d1;
+		a2 += d2 * d2;
+		a3 += d3 * d3;
+	}
+	for (; i < bn; i++) {
+		double d = (double)(v[i].u - base) - mean;
+
+		a0 += d * d;
+	}
+	*m2 = (a0 + a1) + (a2 + a3);
+	return sum;
+}
+
+/*
+ * The block's contribution, once its summary is known: copy to pending,
+ * bounds, exact sum, and the spread (m2 is about the block's own mean).
+ */
+static void
+int_commit(struct rollup *r, const union store_value *v, size_t bn,
+    union store_value mn, union store_value mx, __int128 bsum, double m2,
+    bool copied)
+{
+	double bmean;
+
+	if (!copied)
+		memcpy(r->pending + r->npending, v, bn * sizeof(*v));
+	r->npending += bn;
+	if (r->count == 0) {
+		r->ishift = bsum / (__int128)bn;
+		r->min = mn;
+		r->max = mx;
+	} else if (r->type == STORE_U64) {
+		r->min.u = mn.u < r->min.u ? mn.u : r->min.u;
+		r->max.u = mx.u > r->max.u ? mx.u : r->max.u;
+	} else {
+		r->min.i = mn.i < r->min.i ? mn.i : r->min.i;
+		r->max.i = mx.i > r->max.i ? mx.i : r->max.i;
+	}
+	/* The block mean relative to ishift, from exact integers. */
+	bmean = (double)(bsum - r->ishift * (__int128)bn) / (double)bn;
+	combine(r, r->count, bn, bmean, m2);
+	r->isum += bsum;
+	r->count += bn;
+}
+
+/* Any block: scalar, exact for any spread of values. */
+static void
+fold_int_block(struct rollup *r, const union store_value *v, size_t bn)
+{
+	union store_value mn, mx;
+	__int128 dsum, bmin;
+	double m2;
+	size_t i;
+
+	mn = mx = v[0];
+	if (r->type == STORE_U64) {
+		for (i = 1; i < bn; i++) {
+			mn.u = v[i].u < mn.u ? v[i].u : mn.u;
+			mx.u = v[i].u > mx.u ? v[i].u : mx.u;
+		}
+		bmin = mn.u;
+	} else {
+		for (i = 1; i < bn; i++) {
+			mn.i = v[i].i < mn.i ? v[i].i : mn.i;
+			mx.i = v[i].i > mx.i ? v[i].i : mx.i;
+		}
+		bmin = mn.i;
+	}
+	/* Every value minus the block minimum is exact in uint64_t. */
+	dsum = block_dev_stats(v, bn, mn.u, &m2);
+	int_commit(r, v, bn, mn, mx, dsum + bmin * (__int128)bn, m2, false);
+}
+
+/*
+ * Fast paths for whole blocks, in GCC vector extensions (SSE2 on x86-64,
+ * NEON on arm64, scalar code elsewhere): this is what keeps a reader's
+ * catch-up near memory speed.
+ *
+ * Integers work on u = x (u64) or u = x ^ 2^63 (i64), which orders and
+ * subtracts the same way. y = u - base, with base chosen from the
+ * block's first value so that [base, base + 2^52) never wraps, is exact
+ * as a double by the 2^52 trick while y < 2^52; OR-ing the y together
+ * tells whether they all were, and if one was not the block takes the
+ * scalar path instead. min and max are taken on those exact doubles and
+ * mapped back; the sum of y is exact in uint64_t (512 * 2^52 < 2^64).
+ */
+typedef uint64_t u64v __attribute__((vector_size(16)));
+typedef int64_t i64v __attribute__((vector_size(16)));
+typedef double f64v __attribute__((vector_size(16)));
+#define VL 2	/* lanes; loops take two vectors a step for overlap */
+#define MAGIC UINT64_C(0x4330000000000000)	/* the bits of 2^52 */
+#define MAGIC_F 0x1p52
+#define WINDOW (UINT64_C(1) << 52)
+
+static inline u64v
+load_u(const union store_value *p)
+{
+	u64v x;
+
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+static inline f64v
+load_f(const union store_value *p)
+{
+	f64v x;
+
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+/* Lane-wise min and max; callers keep NaNs away from them. */
+static inline f64v
+vmin(f64v a, f64v b)
+{
+#ifdef __SSE2__
+	return _mm_min_pd(a, b);
+#else
+	i64v m = a < b;
+
+	return (f64v)(((i64v)a & m) | ((i64v)b & ~m));
+#endif
+}
+
+static inline f64v
+vmax(f64v a, f64v b)
+{
+#ifdef __SSE2__
+	return _mm_max_pd(a, b);
+#else
+	i64v m = a > b;
+
+	return (f64v)(((i64v)a & m) | ((i64v)b & ~m));
+#endif
+}
+
+/*
+ * The copy into the pending buffer: streaming stores where the buffer is
+ * aligned for them, so that the copy costs what memcpy's does (no
+ * read-for-ownership of lines that are about to be overwritten).
+ * rollup_fold ends with a fence.
+ */
+static inline void
+put(uint64_t *dst, u64v x, bool nt)
+{
+#ifdef __SSE2__
+	if (nt) {
+		_mm_stream_si128((__m128i *)(void *)dst, (__m128i)x);
+		return;
+	}
+#endif
+	(void)nt;
+	memcpy(dst, &x, sizeof(x));
+}
+
+/* y < 2^52 as an exact double. */
+static inline f64v
+exact_double(u64v y)
+{
+	return (f64v)(y | MAGIC) - MAGIC_F;
+}
+
+static inline __attribute__((always_inline)) bool
+int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
+    const uint64_t flip)
+{
+	uint64_t u0 = v[0].u ^ flip, base;
+	u64v ysum = { 0 }, ysum2 = { 0 }, bad = { 0 };
+	f64v lo = { INFINITY, INFINITY }, hi = -lo, lo2 = lo, hi2 = hi;
+	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	f64v dv[BLOCK / VL];	/* the block as exact doubles, for pass 2 */
+	union store_value mn, mx;
+	uint64_t ys;
+	double dlo, dhi;
+	size_t i;
+
+	uint64_t *dst = r->pending + r->npending;
+	const bool nt = ((uintptr_t)dst & 15) == 0;
+
+	/* A window of 2^52 around the first value, clamped not to wrap. */
+	base = u0 < WINDOW / 2 ? 0 : u0 > UINT64_MAX - WINDOW ?
+	    UINT64_MAX - WINDOW + 1 : u0 - WINDOW / 2;
+	for (i = 0; i < bn; i += 2 * VL) {
+		u64v p = load_u(v + i), q = load_u(v + i + VL);
+		u64v y = (p ^ flip) - base, z = (q ^ flip) - base;
+		f64v dy = exact_double(y), dz = exact_double(z);
+
+		put(dst + i, p, nt);
+		put(dst + i + VL, q, nt);
+		bad |= y | z;
+		lo = vmin(dy, lo);
+		hi = vmax(dy, hi);
+		lo2 = vmin(dz, lo2);
+		hi2 = vmax(dz, hi2);
+		ysum += y;
+		ysum2 += z;
+		dv[i / VL] = dy;
+		dv[i / VL + 1] = dz;
+	}
+	if (((bad[0] | bad[1]) >> 52) != 0)
+		return false;
+	ysum += ysum2;
+	ys = ysum[0] + ysum[1];
+	lo = vmin(lo, lo2);
+	hi = vmax(hi, hi2);
+	dlo = lo[0] < lo[1] ? lo[0] : lo[1];
+	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
+	mn.u = (base + (uint64_t)dlo) ^ flip;
+	mx.u = (base + (uint64_t)dhi) ^ flip;
+	/* Second pass, from L1: squared deviations about the block mean. */
+	{
+		const double bm = (double)ys / (double)bn;
+
+		for (i = 0; i < bn / VL; i += 4) {
+			f64v e = dv[i] - bm, g = dv[i + 1] - bm;
+			f64v h = dv[i + 2] - bm, k = dv[i + 3] - bm;
+
+			a += e * e;
+			b += g * g;
+			c += h * h;
+			d += k * k;
+		}
+	}
+	a = (a + b) + (c + d);
+	/* The true sum: bn * base + sum(y), less bn * 2^63 for i64. */
+	int_commit(r, v, bn, mn, mx, (__int128)base * (__int128)bn +
+	    (__int128)ys - (flip ? (__int128)bn << 63 : 0), a[0] + a[1], true);
+	return true;
+}
+
+static bool
+fold_int_block_fast(struct rollup *r, const union store_value *v, size_t bn)
+{
+	if (r->type == STORE_I64)
+		return int_block_fast(r, v, bn, SIGN);
+	return int_block_fast(r, v, bn, 0);
+}
+
+/* Neumaier's compensated addition of one block sum. */
+static void
+fsum_add(struct rollup *r, double b)
+{
+	double t = r->fsum + b;
+
+	if (fabs(r->fsum) >= fabs(b))
+		r->fcomp += (r->fsum - t) + b;
+	else
+		r->fcomp += (b - t) + r->fsum;
+	r->fsum = t;
+	r->fnaive += b;
+}
+
+static void
+fold_f64_block(struct rollup *r, const union store_value *v, size_t bn)
+{
+	double mn = INFINITY, mx = -INFINITY, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	double bmean, m2 = 0;
+	size_t i, nans = 0, nb;
+
+	for (i = 0; i + 4 <= bn; i += 4) {
+		s0 += v[i].f;
+		s1 += v[i + 1].f;
+		s2 += v[i + 2].f;
+		s3 += v[i + 3].f;
+	}
+	for (; i < bn; i++)
+		s0 += v[i].f;
+	for (i = 0; i < bn; i++) {
+		double x = v[i].f;
+
+		/* NaN compares false everywhere: it moves neither bound. */
+		mn = x < mn ? x : mn;
+		mx = x > mx ? x : mx;
+		nans += x != x;
+	}
+	if (nans == 0) {
+		memcpy(r->pending + r->npending, v, bn * sizeof(*v));
+		r->npending += bn;
+	} else {
+		for (i = 0; i < bn; i++)
+			if (v[i].f == v[i].f)
+				memcpy(&r->pending[r->npending++], &v[i], sizeof(*v));
+	}
+	nb = bn - nans;
+	if (nb > 0) {
+		uint64_t had = r->count - r->nan_count;
+
+		if (had == 0) {
+			r->min.f = mn;
+			r->max.f = mx;
+		} else {
+			r->min.f = mn < r->min.f ? mn : r->min.f;
+			r->max.f = mx > r->max.f ? mx : r->max.f;
+		}
+		/* Once poisoned by a NaN the spread is never reported. */
+		if (nans == 0 && r->nan_count == 0) {
+			double a0 = 0, a1 = 0;
+
+			bmean = ((s0 + s1) + (s2 + s3)) / (double)bn;
+			for (i = 0; i + 2 <= bn; i += 2) {
+				double d0 = v[i].f - bmean, d1 = v[i + 1].f - bmean;
+
+				a0 += d0 * d0;
+				a1 += d1 * d1;
+			}
+			if (i < bn) {
+				double d = v[i].f - bmean;
+
+				a0 += d * d;
+			}
+			m2 = a0 + a1;
+			combine(r, had, nb, bmean, m2);
+		}
+	}
+	fsum_add(r, (s0 + s1) + (s2 + s3));
+	r->nan_count += nans;
+	r->count += bn;
+}
+
+/* Floats: one pass for bounds, sum and NaN check, one for the spread. */
+static bool
+fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
+{
+	f64v lo = { INFINITY, INFINITY }, hi = -lo, lo2 = lo, hi2 = hi;
+	f64v s = { 0 }, s2 = { 0 }, s3 = { 0 }, s4 = { 0 };
+	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	double dlo, dhi, sum, bm;
+	uint64_t had = r->count - r->nan_count;
+	uint64_t *dst = r->pending + r->npending;
+	const bool nt = ((uintptr_t)dst & 15) == 0;
+	size_t i;
+
+	for (i = 0; i < bn; i += 4 * VL) {
+		f64v x = load_f(v + i), y = load_f(v + i + VL);
+		f64v z = load_f(v + i + 2 * VL), w = load_f(v + i + 3 * VL);
+
+		put(dst + i, (u64v)x, nt);
+		put(dst + i + VL, (u64v)y, nt);
+		put(dst + i + 2 * VL, (u64v)z, nt);
+		put(dst + i + 3 * VL, (u64v)w, nt);
+		lo = vmin(vmin(x, z), lo);
+		hi = vmax(vmax(x, z), hi);
+		lo2 = vmin(vmin(y, w), lo2);
+		hi2 = vmax(vmax(y, w), hi2);
+		s += x;
+		s2 += y;
+		s3 += z;
+		s4 += w;
+	}
+	s = (s + s2) + (s3 + s4);
+	sum = s[0] + s[1];
+	/*
+	 * A NaN makes the sum NaN (so does inf - inf): either way the
+	 * scalar path, which sorts NaNs out, takes the block instead.
+	 */
+	if (sum != sum)
+		return false;
+	lo = vmin(lo, lo2);
+	hi = vmax(hi, hi2);
+	dlo = lo[0] < lo[1] ? lo[0] : lo[1];
+	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
+	r->npending += bn;
+	if (had == 0) {
+		r->min.f = dlo;
+		r->max.f = dhi;
+	} else {
+		r->min.f = dlo < r->min.f ? dlo : r->min.f;
+		r->max.f = dhi > r->max.f ? dhi : r->max.f;
+	}
+	if (r->nan_count == 0) {
+		bm = sum / (double)bn;
+		for (i = 0; i < bn; i += 4 * VL) {
+			f64v e = load_f(v + i) - bm, g = load_f(v + i + VL) - bm;
+			f64v h = load_f(v + i + 2 * VL) - bm;
+			f64v k = load_f(v + i + 3 * VL) - bm;
+
+			a += e * e;
+			b += g * g;
+			c += h * h;
+			d += k * k;
+		}
+		a = (a + b) + (c + d);
+		combine(r, had, bn, bm, a[0] + a[1]);
+	}
+	fsum_add(r, sum);
+	r->count += bn;
+	return true;
+}
+
+int
+rollup_fold(struct rollup *r, const union store_value *v, size_t n)
+{
+	size_t off;
+
+	if (n == 0)
+		return 0;
+	if (rollup_reserve(r, n) < 0)
+		return -ENOMEM;
+	for (off = 0; off < n; off += BLOCK) {
+		size_t bn = n - off < BLOCK ? n - off : BLOCK;
+
+		/* Whole blocks take the vector paths when they can. */
+		if (r->type == STORE_F64) {
+			if (bn != BLOCK || !fold_f64_block_fast(r, v + off, bn))
+				fold_f64_block(r, v + off, bn);
+		} else {
+			if (bn != BLOCK || !fold_int_block_fast(r, v + off, bn))
+				fold_int_block(r, v + off, bn);
+		}
+	}
+#ifdef __SSE2__
+	_mm_sfence();	/* order the streaming stores before what follows */
+#endif
+	return 0;
+}
+
+int
+rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
+    char *err, size_t errlen)
+{
+	uint64_t n, have = r->count;
+	int rc;
+
+	if ((rc = store_view_refresh(v, &n, err, errlen)) < 0)
+		return rc;
+	if (count)
+		*count = n;
+	if (n <= have)
+		return 0;
+	if (n - have > SIZE_MAX ||
+	    rollup_fold(r, store_view_values(v) + have, (size_t)(n - have)) < 0) {
+		snprintf(err, errlen, "key '%s': out of memory folding %llu "
+		    "values", store_view_name(v),
+		    (unsigned long long)(n - have));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+enum store_type
+rollup_type(const struct rollup *r)
+{
+	return r->type;
+}
+
+uint64_t
+rollup_count(const struct rollup *r)
+{
+	return r->count;
+}
+
+uint64_t
+rollup_nan_count(const struct rollup *r)
+{
+	return r->nan_count;
+}
+
+bool
+rollup_min(const struct rollup *r, union store_value *out)
+{
+	if (r->count == 0)
+		return false;
+	if (r->nan_count > 0)
+		out->f = NAN;
+	else
+		*out = r->min;
+	return true;
+}
+
+bool
+rollup_max(const struct rollup *r, union store_value *out)
+{
+	if (r->count == 0)
+		return false;
+	if (r->nan_count > 0)
+		out->f = NAN;
+	else
+		*out = r->max;
+	return true;
+}
+
+__int128
+rollup_sum_int(const struct rollup *r)
+{
+	return r->type == STORE_F64 ? 0 : r->isum;
+}
+
+double
+rollup_sum(const struct rollup *r)
+{
+	if (r->type != STORE_F64)
+		return (double)r->isum;
+	if (r->nan_count > 0)
+		return NAN;
+	/* Compensation is meaningless once an infinity entered the sum. */
+	if (!isfinite(r->fnaive))
+		return r->fnaive;
+	return r->fsum + r->fcomp;
+}
+
+double
+rollup_mean(const struct rollup *r)
+{
+	if (r->count == 0 || r->nan_count > 0)
+		return NAN;
+	if (r->type != STORE_F64) {
+		/* Quotient and remainder: exact up to the final rounding. */
+		__int128 q = r->isum / (__int128)r->count;
+		__int128 rem = r->isum % (__int128)r->count;
+
+		return (double)q + (double)rem / (double)r->count;
+	}
+	return rollup_sum(r) / (double)r->count;
+}
+
+double
+rollup_stddev(const struct rollup *r)
+{
+	if (r->count == 0 || r->nan_count > 0)
+		return NAN;
+	if (isnan(r->m2))
+		return NAN;
+	return sqrt((r->m2 > 0 ? r->m2 : 0) / (double)r->count);
+}
+
+/* ---- sorting and percentiles ---- */
+
+static void
+keys_make(enum store_type t, uint64_t *a, size_t n)
+{
+	size_t i;
+
+	if (t == STORE_I64) {
+		for (i = 0; i < n; i++)
+			a[i] ^= SIGN;
+	} else if (t == STORE_F64) {
+		for (i = 0; i < n; i++)
+			a[i] = (a[i] & SIGN) ? ~a[i] : a[i] | SIGN;
+	}
+}
+
+static double
+key_double(enum store_type t, uint64_t k)
+{
+	double d;
+
+	switch (t) {
+	case STORE_I64:
+		return (double)(int64_t)(k ^ SIGN);
+	case STORE_F64:
+		k = (k & SIGN) ? k ^ SIGN : ~k;
+		memcpy(&d, &k, sizeof(d));
+		return d;
+	default:
+		return (double)k;
+	}
+}
+
+static void
+insertion_sort(uint64_t *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = a[i];
+		size_t j = i;
+
+		for (; j > 0 && a[j - 1] > x; j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
+/*
+ * LSD radix sort, 8 bits a pass. Digits that are the same in every key
+ * (the high bytes of nanosecond latencies) are found first, from the OR
+ * and AND of all keys, and get neither a histogram nor a pass.
+ */
+static void
+radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
+{
+	size_t (*cnt)[256], i;
+	uint64_t *src = a, *dst = tmp, *t, or_all = 0, and_all = ~UINT64_C(0);
+	uint64_t varying;
+	unsigned digit[8], nd = 0, d;
+
+	for (i = 0; i < n; i++) {
+		or_all |= a[i];
+		and_all &= a[i];
+	}
+	varying = or_all ^ and_all;
+	for (d = 0; d < 8; d++)
+		if ((varying >> (8 * d)) & 0xff)
+			digit[nd++] = 8 * d;
+	if (nd == 0)
+		return;		/* all equal */
+	cnt = calloc(nd, sizeof(*cnt));
+	if (!cnt) {
+		/* Fall back to an in-place sort rather than fail. */
+		for (size_t gap = n / 2; gap > 0; gap /= 2)
+			for (i = gap; i < n; i++)
+				for (size_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
+					uint64_t x = a[j];
+
+					a[j] = a[j - gap];
+					a[j - gap] = x;
+				}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t k = a[i];
+
+		for (d = 0; d < nd; d++)
+			cnt[d][(k >> digit[d]) & 0xff]++;
+	}
+	for (d = 0; d < nd; d++) {
+		size_t sum = 0, *c = cnt[d];
+		unsigned shift = digit[d];
+
+		for (unsigned b = 0; b < 256; b++) {
+			size_t x = c[b];
+
+			c[b] = sum;
+			sum += x;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t k = src[i];
+
+			dst[c[(k >> shift) & 0xff]++] = k;
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	free(cnt);
+}
+
+/* Sort the pending values and merge them into the sorted keys. */
+static int
+merge_pending(struct rollup *r)
+{
+	size_t k = r->npending, need, i, j, out;
+	uint64_t *s, *p = r->pending, *tmp = NULL;
+
+	if (k == 0)
+		return 0;
+	if (r->nsorted > SIZE_MAX / sizeof(uint64_t) - k)
+		return -ENOMEM;
+	need = r->nsorted + k;
+	if (need > r->sorted_cap) {
+		size_t cap = r->sorted_cap * 2 > need ? r->sorted_cap * 2 : need;
+
+		if (cap > SIZE_MAX / sizeof(uint64_t))
+			cap = need;
+		if (!(s = realloc(r->sorted, cap * sizeof(uint64_t))))
+			return -ENOMEM;
+		r->sorted = s;
+		r->sorted_cap = cap;
+	}
+	if (k > SMALL_SORT && !(tmp = malloc(k * sizeof(uint64_t))))
+		return -ENOMEM;
+	keys_make(r->type, p, k);
+	if (tmp) {
+		radix_sort(p, tmp, k);
+		free(tmp);
+	} else {
+		insertion_sort(p, k);
+	}
+
+	/* Back to front: only sorted keys above the smallest new one move. */
+	s = r->sorted;
+	i = r->nsorted;
+	j = k;
+	out = need;
+	while (j > 0) {
+		if (i > 0 && s[i - 1] > p[j - 1])
+			s[--out] = s[--i];
+		else
+			s[--out] = p[--j];
+	}
+	r->nsorted = need;
+	r->npending = 0;
+	if (r->pending_cap > PENDING_KEEP) {
+		free(r->pending);
+		r->pending = NULL;
+		r->pending_cap = 0;
+	}
+	return 0;
+}
+
+int
+rollup_percentile(struct rollup *r, double p, double *out)
+{
+	double h, fl, frac, a;
+	size_t n, lo;
+	int rc;
+
+	if (!(p >= 0 && p <= 100))
+		return -EINVAL;
+	if (r->count == 0) {
+		*out = NAN;
+		return -ENODATA;
+	}
+	if (r->nan_count > 0) {
+		*out = NAN;
+		return 0;
+	}
+	if ((rc = merge_pending(r)) < 0)
+		return rc;
+	n = r->nsorted;
+	h = (double)(n - 1) * p / 100.0;
+	fl = floor(h);
+	lo = (size_t)fl;
+	if (lo >= n - 1) {
+		*out = key_double(r->type, r->sorted[n - 1]);
+		return 0;
+	}
+	frac = h - fl;
+	a = key_double(r->type, r->sorted[lo]);
+	if (frac == 0) {
+		*out = a;
+		return 0;
+	}
+	if (r->type == STORE_F64) {
+		*out = a + frac * (key_double(r->type, r->sorted[lo + 1]) - a);
+	} else {
+		/* Order keys of integers differ exactly as the values do. */
+		uint64_t diff = r->sorted[lo + 1] - r->sorted[lo];
+
+		*out = a + frac * (double)diff;
+	}
+	return 0;
+}
+
+int
+rollup_percentiles(struct rollup *r, const double *p, double *out, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int e = rollup_percentile(r, p[i], &out[i]);
+
+		if (e < 0 && rc == 0)
+			rc = e;
+	}
+	return rc;
+}
+
+size_t
+rollup_int128_format(__int128 v, char *buf, size_t len)
+{
+	char tmp[48];
+	size_t n = 0, i;
+	unsigned __int128 m = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+
+	do {
+		tmp[n++] = (char)('0' + (int)(m % 10));
+		m /= 10;
+	} while (m > 0);
+	if (v < 0)
+		tmp[n++] = '-';
+	if (len < n + 1)
+		return 0;
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
