@@ -1418,7 +1418,6 @@ launch_main(int argc, char **argv)
 	struct launcher L;
 	bool dry = false;
 	char err[8192];
-	ssize_t n;
 	int c, rc;
 
 	if (argc > 1 && strcmp(argv[1], LAUNCH_EXEC_FLAG) == 0)
@@ -1474,12 +1473,12 @@ launch_main(int argc, char **argv)
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 		goto out;
 	}
-	if ((n = readlink("/proc/self/exe", L.self, sizeof(L.self) - 1)) < 0) {
-		log_warn("readlink /proc/self/exe:");
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	L.self[n] = '\0';
+	/*
+	 * Services start through our own binary (the exec trampoline). Use
+	 * /proc/self/exe itself, not the path it points to: it names the
+	 * running binary even if the file was replaced during the run.
+	 */
+	snprintf(L.self, sizeof(L.self), "/proc/self/exe");
 	if (!(L.svc = calloc(L.n, sizeof(*L.svc)))) {
 		log_warn("out of memory");
 		rc = EXIT_FAIL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -16,17 +17,40 @@ log_set_prefix(const char *p)
 	prefix = p;
 }
 
+/*
+ * Format the whole line first and write it with one write(2): stderr is
+ * unbuffered, and a line written in pieces can be split by the output of
+ * another process sharing the same stderr (services under launch).
+ */
 static void
 vlog(const char *fmt, va_list ap)
 {
 	int saved = errno;
-	size_t n = strlen(fmt);
+	size_t n = strlen(fmt), len;
+	char line[2048];
+	int r;
 
-	fprintf(stderr, "%s: ", prefix);
-	vfprintf(stderr, fmt, ap);
-	if (n > 0 && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
+	r = snprintf(line, sizeof(line), "%s: ", prefix);
+	len = r < 0 ? 0 : (size_t)r < sizeof(line) ? (size_t)r : sizeof(line) - 1;
+	r = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	len += r < 0 ? 0 : (size_t)r < sizeof(line) - len ? (size_t)r : sizeof(line) - len - 1;
+	if (n > 0 && fmt[n - 1] == ':') {
+		r = snprintf(line + len, sizeof(line) - len, " %s", strerror(saved));
+		len += r < 0 ? 0 : (size_t)r < sizeof(line) - len ? (size_t)r : sizeof(line) - len - 1;
+	}
+	if (len == sizeof(line) - 1)	/* truncated: keep the newline */
+		len--;
+	line[len++] = '\n';
+	fflush(stderr);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fileno(stderr), line + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
 	errno = saved;
 }
 

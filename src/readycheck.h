@@ -28,7 +28,7 @@
 #define READYCHECK_ENV_SOCKET_DIR "METRICSD_SOCKET_DIR"
 
 /* Default bound on how long a sender may block without a receiver. */
-#define READYCHECK_LINGER_MS 1500
+#define READYCHECK_LINGER_MS 1000
 
 /* Longest endpoint string we build or accept. */
 #define READYCHECK_ENDPOINT_MAX 256
