@@ -1,0 +1,127 @@
+/*
+ * Incremental rollups over one series: count, sum, min, max, mean,
+ * population standard deviation and exact percentiles.
+ *
+ * A reader folds in only the values appended since its last fold:
+ * rollup_fold() updates the running statistics (blockwise, numerically
+ * stable: Chan et al.'s pairwise update of the sum of squared deviations)
+ * and appends the values to a pending buffer. Percentiles are computed
+ * lazily: the first rollup_percentile() after a fold sorts only the
+ * pending values (radix sort) and merges them into the already-sorted
+ * array, so a scrape of a 10-million-value series that grew by 1% costs
+ * a merge, not a re-sort.
+ *
+ * Percentiles follow spec/metrics.md "Reading series" (numpy's default
+ * "linear" method): for sorted v[0..n-1] and p in 0..100,
+ * h = (n-1)*p/100, result = v[floor(h)] + (h-floor(h)) *
+ * (v[floor(h)+1] - v[floor(h)]). For integer series the difference is
+ * taken exactly in integers before the conversion to double.
+ *
+ * Types: for STORE_U64/STORE_I64 series, min, max and sum stay integers
+ * (the sum is exact, in an __int128: it cannot overflow, since fewer than
+ * 2^63 values can ever be folded); mean, stddev and percentiles are
+ * doubles. For STORE_F64 series everything is a double.
+ *
+ * NaN (F64 only): like numpy, a NaN poisons the rollup. It is counted in
+ * rollup_count() and rollup_nan_count(), and from then on min, max, sum,
+ * mean, stddev and every percentile are NaN. Infinities are ordinary
+ * values (a percentile that lands exactly on one returns it).
+ *
+ * The struct is public only so that it can live on the stack or inside
+ * another struct; use the functions, not the fields. Not thread-safe: one
+ * rollup per thread (readers of the same store each keep their own).
+ */
+#ifndef METRICSD_ROLLUP_H
+#define METRICSD_ROLLUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* The standard percentile grid of `metricsd read` and the exporters. */
+#define ROLLUP_GRID_N 5
+extern const double rollup_grid[ROLLUP_GRID_N];		/* 50 90 95 99 99.9 */
+extern const char *const rollup_grid_names[ROLLUP_GRID_N]; /* "p50".."p99.9" */
+
+struct rollup {
+	enum store_type type;
+	uint64_t count;		/* values folded, NaNs included */
+	uint64_t nan_count;	/* NaNs among them (F64 only) */
+	union store_value min, max;	/* over non-NaN values */
+	__int128 isum;		/* U64/I64: exact sum */
+	__int128 ishift;	/* U64/I64: first value, origin of mean/m2 */
+	double fsum, fcomp;	/* F64: Neumaier-compensated sum */
+	double fnaive;		/* F64: plain sum, used once it is not finite */
+	double mean, m2;	/* over non-NaN values (ints: minus ishift) */
+	uint64_t *sorted;	/* order keys (see rollup.c), ascending */
+	size_t nsorted, sorted_cap;
+	uint64_t *pending;	/* raw bits folded, not yet merged (no NaNs) */
+	size_t npending, pending_cap;
+};
+
+/* Start an empty rollup for a series of the given type. Allocates nothing. */
+void rollup_init(struct rollup *r, enum store_type type);
+
+/*
+ * Fold in n more values, in append order. Returns 0, or -ENOMEM with the
+ * rollup unchanged (nothing of v folded).
+ */
+int rollup_fold(struct rollup *r, const union store_value *v, size_t n);
+
+/*
+ * Reserve room for n more values to be folded (optional; saves regrowing
+ * the pending buffer when the caller knows how much is coming).
+ * Returns 0 or -ENOMEM.
+ */
+int rollup_reserve(struct rollup *r, size_t n);
+
+/* Drop every value, keep the type and the allocated buffers. */
+void rollup_reset(struct rollup *r);
+
+/* Free the buffers; the rollup is then empty, as after rollup_init. */
+void rollup_free(struct rollup *r);
+
+enum store_type rollup_type(const struct rollup *r);
+uint64_t rollup_count(const struct rollup *r);
+uint64_t rollup_nan_count(const struct rollup *r);
+
+/*
+ * min/max: false (and *out untouched) for an empty rollup. For F64 with a
+ * NaN folded, out->f is NaN.
+ */
+bool rollup_min(const struct rollup *r, union store_value *out);
+bool rollup_max(const struct rollup *r, union store_value *out);
+
+/* U64/I64 only: the exact sum (0 when empty). */
+__int128 rollup_sum_int(const struct rollup *r);
+
+/* The sum as a double, for any type (0 when empty, NaN after a NaN). */
+double rollup_sum(const struct rollup *r);
+
+/* NaN when empty. */
+double rollup_mean(const struct rollup *r);
+double rollup_stddev(const struct rollup *r);	/* population (ddof=0) */
+
+/*
+ * The p-th percentile, p in [0, 100]. Merges pending values first (the
+ * reason r is not const). Returns 0; -EINVAL for p outside [0, 100] or
+ * NaN; -ENODATA for an empty rollup (*out = NaN); -ENOMEM if the merge
+ * could not allocate (the rollup stays valid, values still pending).
+ * After a NaN was folded, returns 0 with *out = NaN.
+ */
+int rollup_percentile(struct rollup *r, double p, double *out);
+
+/* Same for n percentiles at once (out[i] for p[i]); first error wins. */
+int rollup_percentiles(struct rollup *r, const double *p, double *out,
+    size_t n);
+
+/*
+ * Decimal text of an __int128 (as from rollup_sum_int) into buf. Returns
+ * the length written (without the NUL), or 0 if len is too small
+ * (41 bytes always suffice).
+ */
+size_t rollup_int128_format(__int128 v, char *buf, size_t len);
+
+#endif

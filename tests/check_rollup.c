@@ -1,0 +1,488 @@
+/* Rollups: statistics, percentile definition, incremental folding. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "rollup.h"
+
+static void
+fold_u(struct rollup *r, const uint64_t *x, size_t n)
+{
+	union store_value *v = calloc(n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i].u = x[i];
+	ck_assert_int_eq(rollup_fold(r, v, n), 0);
+	free(v);
+}
+
+static void
+fold_i(struct rollup *r, const int64_t *x, size_t n)
+{
+	union store_value *v = calloc(n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i].i = x[i];
+	ck_assert_int_eq(rollup_fold(r, v, n), 0);
+	free(v);
+}
+
+static void
+fold_f(struct rollup *r, const double *x, size_t n)
+{
+	union store_value *v = calloc(n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i].f = x[i];
+	ck_assert_int_eq(rollup_fold(r, v, n), 0);
+	free(v);
+}
+
+static double
+pct(struct rollup *r, double p)
+{
+	double out = -12345;
+
+	ck_assert_int_eq(rollup_percentile(r, p, &out), 0);
+	return out;
+}
+
+static const char *
+sum_text(const struct rollup *r, char *buf, size_t len)
+{
+	ck_assert_uint_gt(rollup_int128_format(rollup_sum_int(r), buf, len), 0);
+	return buf;
+}
+
+START_TEST(test_percentile_single_value)
+{
+	struct rollup r;
+	uint64_t x[] = { 7 };
+	union store_value v;
+
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 1);
+	for (int i = 0; i < ROLLUP_GRID_N; i++)
+		ck_assert_double_eq(pct(&r, rollup_grid[i]), 7);
+	ck_assert_double_eq(pct(&r, 0), 7);
+	ck_assert_double_eq(pct(&r, 100), 7);
+	ck_assert_double_eq(rollup_mean(&r), 7);
+	ck_assert_double_eq(rollup_stddev(&r), 0);
+	ck_assert(rollup_min(&r, &v));
+	ck_assert_uint_eq(v.u, 7);
+	ck_assert(rollup_max(&r, &v));
+	ck_assert_uint_eq(v.u, 7);
+	ck_assert_uint_eq(rollup_count(&r), 1);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_percentile_two_values_interpolates)
+{
+	struct rollup r;
+	uint64_t x[] = { 20, 10 };
+
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 2);
+	/* h = (n-1)*p/100 = p/100; result = 10 + h*10 */
+	ck_assert_double_eq_tol(pct(&r, 50), 15, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 90), 19, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 95), 19.5, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 99), 19.9, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 99.9), 19.99, 1e-12);
+	ck_assert_double_eq(pct(&r, 0), 10);
+	ck_assert_double_eq(pct(&r, 100), 20);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_percentile_four_values_numpy)
+{
+	struct rollup r;
+	uint64_t x[] = { 4, 1, 3, 2 };
+
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 4);
+	/* numpy.percentile([1,2,3,4], [25,50,90]) == [1.75, 2.5, 3.7] */
+	ck_assert_double_eq_tol(pct(&r, 25), 1.75, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 50), 2.5, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 90), 3.7, 1e-12);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_percentile_duplicates)
+{
+	struct rollup r;
+	uint64_t x[] = { 5, 5, 5, 1, 1 };
+
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 5);
+	/* sorted 1 1 5 5 5 */
+	ck_assert_double_eq(pct(&r, 50), 5);
+	ck_assert_double_eq(pct(&r, 25), 1);
+	ck_assert_double_eq_tol(pct(&r, 30), 1.8, 1e-12);
+	ck_assert_double_eq(pct(&r, 90), 5);
+	ck_assert_double_eq_tol(rollup_mean(&r), 3.4, 1e-12);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_negative_i64)
+{
+	struct rollup r;
+	int64_t x[] = { -10, -20, 30, 0 };
+	union store_value v;
+	char buf[64];
+
+	rollup_init(&r, STORE_I64);
+	fold_i(&r, x, 4);
+	ck_assert_double_eq_tol(pct(&r, 50), -5, 1e-12);
+	ck_assert_double_eq_tol(pct(&r, 90), 21, 1e-12);
+	ck_assert_double_eq(pct(&r, 0), -20);
+	ck_assert_double_eq(rollup_mean(&r), 0);
+	ck_assert_double_eq_tol(rollup_stddev(&r), 18.708286933869708, 1e-12);
+	ck_assert(rollup_min(&r, &v));
+	ck_assert_int_eq(v.i, -20);
+	ck_assert(rollup_max(&r, &v));
+	ck_assert_int_eq(v.i, 30);
+	ck_assert_str_eq(sum_text(&r, buf, sizeof(buf)), "0");
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_i64_extremes)
+{
+	struct rollup r;
+	int64_t x[] = { INT64_MAX, INT64_MIN };
+	union store_value v;
+	char buf[64];
+
+	rollup_init(&r, STORE_I64);
+	fold_i(&r, x, 2);
+	ck_assert_str_eq(sum_text(&r, buf, sizeof(buf)), "-1");
+	ck_assert_double_eq(rollup_mean(&r), -0.5);
+	ck_assert_double_eq(pct(&r, 0), (double)INT64_MIN);
+	ck_assert_double_eq(pct(&r, 100), (double)INT64_MAX);
+	ck_assert_double_eq_tol(pct(&r, 50), 0, 1e3);
+	ck_assert(rollup_min(&r, &v));
+	ck_assert_int_eq(v.i, INT64_MIN);
+	ck_assert_double_eq_tol(rollup_stddev(&r), 9.223372036854775807e18, 1e4);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_sum_exact_beyond_2_53)
+{
+	struct rollup r;
+	uint64_t x[] = { UINT64_MAX, UINT64_MAX, UINT64_MAX };
+	uint64_t y[1000];
+	char buf[64];
+
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 3);
+	ck_assert_str_eq(sum_text(&r, buf, sizeof(buf)), "55340232221128654845");
+	rollup_free(&r);
+
+	/* 2^53 + 1 is not a double: a float sum would lose the ones. */
+	for (size_t i = 0; i < 1000; i++)
+		y[i] = (UINT64_C(1) << 53) + 1;
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, y, 1000);
+	ck_assert_str_eq(sum_text(&r, buf, sizeof(buf)), "9007199254740993000");
+	ck_assert_double_eq(rollup_stddev(&r), 0);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_float_series)
+{
+	struct rollup r;
+	double x[] = { 0.5, 1.5, -2.25, 4.0 };
+	union store_value v;
+
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, x, 4);
+	ck_assert_double_eq(pct(&r, 50), 1.0);
+	ck_assert_double_eq(pct(&r, 0), -2.25);
+	ck_assert_double_eq_tol(pct(&r, 90), 1.5 + 0.7 * 2.5, 1e-12);
+	ck_assert_double_eq(rollup_mean(&r), 0.9375);
+	ck_assert_double_eq(rollup_sum(&r), 3.75);
+	ck_assert_double_eq_tol(rollup_stddev(&r), 2.2386868360715395, 1e-12);
+	ck_assert(rollup_min(&r, &v));
+	ck_assert_double_eq(v.f, -2.25);
+	ck_assert(rollup_max(&r, &v));
+	ck_assert_double_eq(v.f, 4.0);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_float_negative_zero_and_infinity)
+{
+	struct rollup r;
+	double x[] = { INFINITY, 1.0, -0.0, -INFINITY };
+	union store_value v;
+
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, x, 4);
+	ck_assert(isinf(pct(&r, 0)) && pct(&r, 0) < 0);
+	ck_assert(isinf(pct(&r, 100)) && pct(&r, 100) > 0);
+	ck_assert_double_eq(pct(&r, 100.0 / 3), 0.0);	/* lands on -0.0 */
+	ck_assert(rollup_max(&r, &v));
+	ck_assert(isinf(v.f));
+	ck_assert(isnan(rollup_mean(&r)));	/* inf + -inf */
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_float_nan_poisons)
+{
+	struct rollup r;
+	double x[] = { 1.0, NAN, 3.0 };
+	union store_value v;
+	double out;
+
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, x, 3);
+	ck_assert_uint_eq(rollup_count(&r), 3);
+	ck_assert_uint_eq(rollup_nan_count(&r), 1);
+	ck_assert_int_eq(rollup_percentile(&r, 50, &out), 0);
+	ck_assert(isnan(out));
+	ck_assert(isnan(rollup_mean(&r)));
+	ck_assert(isnan(rollup_stddev(&r)));
+	ck_assert(isnan(rollup_sum(&r)));
+	ck_assert(rollup_min(&r, &v));
+	ck_assert(isnan(v.f));
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_empty_and_bad_percentiles)
+{
+	struct rollup r;
+	union store_value v;
+	uint64_t x[] = { 1 };
+	double out = 0;
+
+	rollup_init(&r, STORE_U64);
+	ck_assert_uint_eq(rollup_count(&r), 0);
+	ck_assert(!rollup_min(&r, &v));
+	ck_assert(!rollup_max(&r, &v));
+	ck_assert(isnan(rollup_mean(&r)));
+	ck_assert(isnan(rollup_stddev(&r)));
+	ck_assert_int_eq(rollup_percentile(&r, 50, &out), -ENODATA);
+	ck_assert(isnan(out));
+	fold_u(&r, x, 1);
+	ck_assert_int_eq(rollup_percentile(&r, -1, &out), -EINVAL);
+	ck_assert_int_eq(rollup_percentile(&r, 100.5, &out), -EINVAL);
+	ck_assert_int_eq(rollup_percentile(&r, NAN, &out), -EINVAL);
+	ck_assert_int_eq(rollup_fold(&r, NULL, 0), 0);
+	rollup_free(&r);
+}
+END_TEST
+
+START_TEST(test_reset_forgets_values)
+{
+	struct rollup r;
+	uint64_t x[] = { 100, 200, 300 }, y[] = { 1, 2 };
+
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 3);
+	ck_assert_double_eq(pct(&r, 50), 200);
+	rollup_reset(&r);
+	ck_assert_uint_eq(rollup_count(&r), 0);
+	fold_u(&r, y, 2);
+	ck_assert_double_eq(pct(&r, 50), 1.5);
+	ck_assert_double_eq(rollup_mean(&r), 1.5);
+	rollup_free(&r);
+}
+END_TEST
+
+/* Large offset, small spread: the naive sum-of-squares formula fails. */
+START_TEST(test_stddev_stable_large_offset)
+{
+	struct rollup r;
+	uint64_t *x = malloc(1000 * sizeof(*x));
+	double f[] = { 1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16 };
+
+	for (size_t i = 0; i < 1000; i++)
+		x[i] = UINT64_C(1000000000000000000) + i;
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, 1000);
+	ck_assert_double_eq_tol(rollup_stddev(&r), 288.6749902572095, 1e-9);
+	rollup_free(&r);
+	free(x);
+
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, f, 4);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrt(22.5), 1e-9);
+	rollup_free(&r);
+}
+END_TEST
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The definition, straight from the spec, on a sorted copy. */
+static double
+ref_percentile(const int64_t *s, size_t n, double p)
+{
+	double h = (double)(n - 1) * p / 100, fl = floor(h);
+	size_t lo = (size_t)fl;
+
+	if (lo >= n - 1)
+		return (double)s[n - 1];
+	return (double)s[lo] + (h - fl) * (double)(s[lo + 1] - s[lo]);
+}
+
+START_TEST(test_incremental_equals_one_shot)
+{
+	enum { N = 200000 };
+	union store_value *v = malloc(N * sizeof(*v));
+	int64_t *sorted = malloc(N * sizeof(*sorted));
+	struct rollup inc, one;
+	double a, b;
+	size_t off = 0;
+	union store_value m1, m2;
+
+	for (size_t i = 0; i < N; i++) {
+		/* Mix of small latencies, negatives and duplicates. */
+		v[i].i = (int64_t)(rng() % 2000000) - 1000;
+		if (i % 97 == 0)
+			v[i].i = 42;
+		sorted[i] = v[i].i;
+	}
+	qsort(sorted, N, sizeof(*sorted), cmp_i64);
+	rollup_init(&inc, STORE_I64);
+	rollup_init(&one, STORE_I64);
+	ck_assert_int_eq(rollup_fold(&one, v, N), 0);
+	while (off < N) {
+		size_t step = 1 + rng() % 3000;
+
+		if (step > N - off)
+			step = N - off;
+		ck_assert_int_eq(rollup_fold(&inc, v + off, step), 0);
+		off += step;
+		/* Ask for percentiles now and then: merges at odd moments. */
+		if (rng() % 4 == 0)
+			ck_assert_int_eq(rollup_percentile(&inc, 50, &a), 0);
+	}
+	ck_assert_uint_eq(rollup_count(&inc), N);
+	ck_assert(rollup_sum_int(&inc) == rollup_sum_int(&one));
+	ck_assert(rollup_min(&inc, &m1) && rollup_min(&one, &m2));
+	ck_assert_int_eq(m1.i, m2.i);
+	ck_assert_int_eq(m1.i, sorted[0]);
+	ck_assert(rollup_max(&inc, &m1) && rollup_max(&one, &m2));
+	ck_assert_int_eq(m1.i, sorted[N - 1]);
+	ck_assert_double_eq_tol(rollup_mean(&inc), rollup_mean(&one), 1e-9);
+	ck_assert_double_eq_tol(rollup_stddev(&inc), rollup_stddev(&one),
+	    1e-9 * rollup_stddev(&one));
+	for (double p = 0; p <= 100; p += 0.1) {
+		double want = ref_percentile(sorted, N, p);
+
+		a = pct(&inc, p);
+		b = pct(&one, p);
+		ck_assert_double_eq(a, b);
+		ck_assert_double_eq(a, want);
+	}
+	for (int i = 0; i < ROLLUP_GRID_N; i++)
+		ck_assert_double_eq(pct(&inc, rollup_grid[i]),
+		    ref_percentile(sorted, N, rollup_grid[i]));
+	rollup_free(&inc);
+	rollup_free(&one);
+	free(v);
+	free(sorted);
+}
+END_TEST
+
+START_TEST(test_incremental_float_one_at_a_time)
+{
+	enum { N = 5000 };
+	struct rollup inc, one;
+	union store_value *v = malloc(N * sizeof(*v));
+	double a, b;
+
+	for (size_t i = 0; i < N; i++)
+		v[i].f = ((double)(rng() % 1000000) - 500000) / 7.0;
+	rollup_init(&inc, STORE_F64);
+	rollup_init(&one, STORE_F64);
+	for (size_t i = 0; i < N; i++) {
+		ck_assert_int_eq(rollup_fold(&inc, v + i, 1), 0);
+		if (i % 500 == 0)
+			pct(&inc, 99);
+	}
+	ck_assert_int_eq(rollup_fold(&one, v, N), 0);
+	for (int i = 0; i < ROLLUP_GRID_N; i++) {
+		a = pct(&inc, rollup_grid[i]);
+		b = pct(&one, rollup_grid[i]);
+		ck_assert_double_eq(a, b);
+	}
+	ck_assert_double_eq_tol(rollup_mean(&inc), rollup_mean(&one), 1e-9);
+	ck_assert_double_eq_tol(rollup_stddev(&inc), rollup_stddev(&one), 1e-6);
+	rollup_free(&inc);
+	rollup_free(&one);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_int128_format)
+{
+	char buf[64];
+
+	ck_assert_uint_eq(rollup_int128_format(0, buf, sizeof(buf)), 1);
+	ck_assert_str_eq(buf, "0");
+	rollup_int128_format(-1, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "-1");
+	rollup_int128_format(-((__int128)1 << 126) * 2, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "-170141183460469231731687303715884105728");
+	ck_assert_uint_eq(rollup_int128_format(12345, buf, 5), 0);
+	ck_assert_uint_eq(rollup_int128_format(12345, buf, 6), 5);
+	ck_assert_str_eq(buf, "12345");
+}
+END_TEST
+
+Suite *
+rollup_suite(void)
+{
+	Suite *s = suite_create("rollup");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_percentile_single_value);
+	tcase_add_test(tc, test_percentile_two_values_interpolates);
+	tcase_add_test(tc, test_percentile_four_values_numpy);
+	tcase_add_test(tc, test_percentile_duplicates);
+	tcase_add_test(tc, test_negative_i64);
+	tcase_add_test(tc, test_i64_extremes);
+	tcase_add_test(tc, test_sum_exact_beyond_2_53);
+	tcase_add_test(tc, test_float_series);
+	tcase_add_test(tc, test_float_negative_zero_and_infinity);
+	tcase_add_test(tc, test_float_nan_poisons);
+	tcase_add_test(tc, test_empty_and_bad_percentiles);
+	tcase_add_test(tc, test_reset_forgets_values);
+	tcase_add_test(tc, test_stddev_stable_large_offset);
+	tcase_add_test(tc, test_incremental_equals_one_shot);
+	tcase_add_test(tc, test_incremental_float_one_at_a_time);
+	tcase_add_test(tc, test_int128_format);
+	suite_add_tcase(s, tc);
+	return s;
+}
