@@ -1,0 +1,629 @@
+/*
+ * services.conf parsing for metricsd launch.
+ *
+ * inih does the INI syntax. It does not pass line numbers to the handler
+ * (Debian builds it without INI_HANDLER_LINENO) and does not report empty
+ * sections, so lines are fed to it through our own reader, which counts
+ * them and notes each [section] header as it goes by: the handler, called
+ * synchronously right after its line was read, then knows both the line
+ * and the section it belongs to.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "launch_config.h"
+
+#define LINE_MAX_BYTES 65536
+#define MAX_ERRORS 20
+
+enum section_kind { SEC_NONE, SEC_LAUNCH, SEC_SERVICE, SEC_BAD };
+
+struct parse {
+	struct launch_config *c;
+	const char *path;
+	FILE *f;
+	char *line;		/* current line, served in pieces to inih */
+	size_t linecap, linelen, lineoff;
+	int lineno;
+	int errline_last;	/* last line we reported an error on */
+	/* current section */
+	enum section_kind kind;
+	int sec_line;
+	struct launch_service *cur;
+	unsigned seen;		/* bit set of keys seen in this section */
+	/* errors */
+	char *err;
+	size_t errlen, erroff;
+	int nerr;
+	bool oom;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+perr(struct parse *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	p->nerr++;
+	p->errline_last = line;
+	if (p->nerr > MAX_ERRORS || p->erroff + 1 >= p->errlen)
+		return;
+	n = snprintf(p->err + p->erroff, p->errlen - p->erroff, "%s%s:%d: ",
+	    p->erroff ? "\n" : "", p->path, line);
+	if (n < 0 || (size_t)n >= p->errlen - p->erroff) {
+		p->erroff = p->errlen - 1;
+		return;
+	}
+	p->erroff += n;
+	va_start(ap, fmt);
+	n = vsnprintf(p->err + p->erroff, p->errlen - p->erroff, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= p->errlen - p->erroff)
+		p->erroff = p->errlen - 1;
+	else
+		p->erroff += n;
+}
+
+const char *
+launch_ready_name(enum launch_ready r)
+{
+	switch (r) {
+	case LAUNCH_READY_ZMQ: return "zmq";
+	case LAUNCH_READY_NOTIFY: return "notify";
+	case LAUNCH_READY_NONE: return "none";
+	}
+	return "?";
+}
+
+/* ---- words ------------------------------------------------------------- */
+
+void
+launch_words_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+}
+
+int
+launch_words_split(const char *s, char ***argvp, size_t *argcp,
+    char *err, size_t errlen)
+{
+	size_t len = strlen(s), n = 0, cap = 8, wl = 0;
+	char **argv = calloc(cap, sizeof(*argv));
+	char *word = malloc(len + 1);
+	bool inword = false;
+	char q = 0;
+
+	if (!argv || !word) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i <= len; i++) {
+		char ch = s[i];
+
+		if (q == '\'') {
+			if (ch == '\0')
+				break;
+			if (ch == '\'')
+				q = 0;
+			else
+				word[wl++] = ch;
+			continue;
+		}
+		if (q == '"') {
+			if (ch == '\0')
+				break;
+			if (ch == '"') {
+				q = 0;
+			} else if (ch == '\\' && strchr("\"\\$`", s[i + 1]) &&
+			    s[i + 1] != '\0') {
+				word[wl++] = s[++i];
+			} else {
+				word[wl++] = ch;
+			}
+			continue;
+		}
+		if (ch == '\0' || ch == ' ' || ch == '\t') {
+			if (!inword)
+				continue;
+			if (n + 2 > cap) {
+				char **na = realloc(argv, (cap *= 2) * sizeof(*argv));
+
+				if (!na) {
+					snprintf(err, errlen, "out of memory");
+					goto fail;
+				}
+				argv = na;
+			}
+			if (!(argv[n] = strndup(word, wl))) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			argv[++n] = NULL;
+			wl = 0;
+			inword = false;
+			continue;
+		}
+		inword = true;
+		if (ch == '\'' || ch == '"') {
+			q = ch;
+		} else if (ch == '\\') {
+			if (s[i + 1] == '\0') {
+				snprintf(err, errlen, "backslash at end of command");
+				goto fail;
+			}
+			word[wl++] = s[++i];
+		} else {
+			word[wl++] = ch;
+		}
+	}
+	if (q) {
+		snprintf(err, errlen, "unterminated %s quote in command",
+		    q == '\'' ? "single" : "double");
+		goto fail;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "empty command");
+		goto fail;
+	}
+	free(word);
+	*argvp = argv;
+	*argcp = n;
+	return 0;
+fail:
+	free(word);
+	launch_words_free(argv);
+	return -EINVAL;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+int
+launch_duration_parse(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v, mult = 1000;
+
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v) || v < 0)
+		return -EINVAL;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else
+		return -EINVAL;
+	v *= mult;
+	/* One week is plenty and keeps every sum far from overflow. */
+	if (v > 7.0 * 24 * 3600 * 1000)
+		return -EINVAL;
+	*ms = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+static int
+parse_bool(const char *s, bool *b)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) {
+		*b = true;
+		return 0;
+	}
+	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0")) {
+		*b = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool
+valid_name(const char *s)
+{
+	if (!*s || strlen(s) > LAUNCH_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+static bool
+valid_env_key(const char *s, size_t n)
+{
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+enum {
+	K_SOCKET_DIR = 1u << 0,
+	K_READY_TIMEOUT = 1u << 1,
+	K_EXIT_TIMEOUT = 1u << 2,
+	K_KILL_GRACE = 1u << 3,
+	K_COMMAND = 1u << 4,
+	K_SHELL = 1u << 5,
+	K_DIRECTORY = 1u << 6,
+	K_READY = 1u << 7,
+};
+
+static void
+section_begin(struct parse *p, const char *hdr, size_t n)
+{
+	char name[64];
+	struct launch_service *s;
+
+	p->kind = SEC_BAD;
+	p->cur = NULL;
+	p->seen = 0;
+	p->sec_line = p->lineno;
+	if (n == 6 && memcmp(hdr, "launch", 6) == 0) {
+		p->kind = SEC_LAUNCH;
+		return;
+	}
+	if (n > 8 && memcmp(hdr, "service ", 8) == 0) {
+		hdr += 8;
+		n -= 8;
+		while (n > 0 && (*hdr == ' ' || *hdr == '\t')) {
+			hdr++;
+			n--;
+		}
+		if (n == 0 || n >= sizeof(name)) {
+			perr(p, p->lineno, "bad service name (letters, digits, "
+			    "'_', '.', '-'; at most %d)", LAUNCH_NAME_MAX);
+			return;
+		}
+		memcpy(name, hdr, n);
+		name[n] = '\0';
+		if (!valid_name(name)) {
+			perr(p, p->lineno, "bad service name '%s' (letters, "
+			    "digits, '_', '.', '-'; at most %d)", name,
+			    LAUNCH_NAME_MAX);
+			return;
+		}
+		for (size_t i = 0; i < p->c->nsvc; i++) {
+			if (strcmp(p->c->svc[i].name, name) == 0) {
+				perr(p, p->lineno, "duplicate service '%s' "
+				    "(first defined at line %d)", name,
+				    p->c->svc[i].line);
+				return;
+			}
+		}
+		s = realloc(p->c->svc, (p->c->nsvc + 1) * sizeof(*s));
+		if (!s) {
+			p->oom = true;
+			return;
+		}
+		p->c->svc = s;
+		s = &p->c->svc[p->c->nsvc++];
+		memset(s, 0, sizeof(*s));
+		memcpy(s->name, name, n + 1);
+		s->line = p->lineno;
+		s->ready = LAUNCH_READY_ZMQ;
+		p->kind = SEC_SERVICE;
+		p->cur = s;
+		return;
+	}
+	perr(p, p->lineno, "unknown section [%.*s] (expected [launch] or "
+	    "[service NAME])", (int)(n > 60 ? 60 : n), hdr);
+}
+
+/*
+ * Fetch the next whole line with getline and serve it to inih in pieces
+ * of at most num-1 bytes, counting lines and noting section headers.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	size_t take;
+
+	if (num < 2)
+		return NULL;
+	if (p->lineoff >= p->linelen) {
+		ssize_t r = getline(&p->line, &p->linecap, p->f);
+		const char *t;
+
+		if (r < 0)
+			return NULL;
+		p->linelen = (size_t)r;
+		p->lineoff = 0;
+		p->lineno++;
+		if (p->linelen > LINE_MAX_BYTES) {
+			perr(p, p->lineno, "line longer than %d bytes",
+			    LINE_MAX_BYTES);
+			strcpy(p->line, "\n");
+			p->linelen = 1;
+		}
+		if (memchr(p->line, '\0', p->linelen)) {
+			perr(p, p->lineno, "NUL byte in line");
+			strcpy(p->line, "\n");
+			p->linelen = 1;
+		}
+		t = p->line + strspn(p->line, " \t");
+		if (*t == '[') {
+			const char *e = strchr(t, ']');
+
+			if (e)
+				section_begin(p, t + 1, (size_t)(e - t - 1));
+			else
+				p->kind = SEC_BAD;	/* inih reports it */
+		}
+	}
+	take = p->linelen - p->lineoff;
+	if (take > (size_t)num - 1)
+		take = (size_t)num - 1;
+	memcpy(str, p->line + p->lineoff, take);
+	str[take] = '\0';
+	p->lineoff += take;
+	return str;
+}
+
+static bool
+once(struct parse *p, unsigned bit, const char *key)
+{
+	if (p->seen & bit) {
+		perr(p, p->lineno, "duplicate key '%s'", key);
+		return false;
+	}
+	p->seen |= bit;
+	return true;
+}
+
+static int
+set_string(struct parse *p, char **dst, const char *v)
+{
+	free(*dst);
+	if (!(*dst = strdup(v)))
+		p->oom = true;
+	return 1;
+}
+
+static int
+set_duration(struct parse *p, uint64_t *dst, const char *key, const char *v)
+{
+	if (launch_duration_parse(v, dst) < 0 || *dst == 0)
+		perr(p, p->lineno, "%s: bad duration '%s' (a number > 0 with "
+		    "an optional unit ms, s or m; at most a week)", key, v);
+	return 1;
+}
+
+static int
+launch_key(struct parse *p, const char *k, const char *v)
+{
+	struct launch_config *c = p->c;
+
+	if (!strcmp(k, "socket_dir")) {
+		if (once(p, K_SOCKET_DIR, k)) {
+			if (v[0] != '/')
+				perr(p, p->lineno, "socket_dir: '%s' is not an "
+				    "absolute path", v);
+			else
+				set_string(p, &c->socket_dir, v);
+		}
+	} else if (!strcmp(k, "ready_timeout")) {
+		if (once(p, K_READY_TIMEOUT, k))
+			set_duration(p, &c->ready_timeout_ms, k, v);
+	} else if (!strcmp(k, "exit_timeout")) {
+		if (once(p, K_EXIT_TIMEOUT, k))
+			set_duration(p, &c->exit_timeout_ms, k, v);
+	} else if (!strcmp(k, "kill_grace")) {
+		if (once(p, K_KILL_GRACE, k))
+			set_duration(p, &c->kill_grace_ms, k, v);
+	} else {
+		perr(p, p->lineno, "unknown key '%s' in [launch] (expected "
+		    "socket_dir, ready_timeout, exit_timeout, kill_grace)", k);
+	}
+	return 1;
+}
+
+static int
+service_key(struct parse *p, const char *k, const char *v)
+{
+	struct launch_service *s = p->cur;
+
+	if (!strcmp(k, "command")) {
+		if (once(p, K_COMMAND, k)) {
+			set_string(p, &s->command, v);
+			if (!*v)
+				perr(p, p->lineno, "service '%s': empty command",
+				    s->name);
+		}
+	} else if (!strcmp(k, "shell")) {
+		if (once(p, K_SHELL, k) && parse_bool(v, &s->shell) < 0)
+			perr(p, p->lineno, "service '%s': shell: '%s' is not "
+			    "yes or no", s->name, v);
+	} else if (!strcmp(k, "directory")) {
+		if (once(p, K_DIRECTORY, k))
+			set_string(p, &s->directory, v);
+	} else if (!strcmp(k, "ready")) {
+		if (!once(p, K_READY, k))
+			return 1;
+		if (!strcmp(v, "zmq"))
+			s->ready = LAUNCH_READY_ZMQ;
+		else if (!strcmp(v, "notify"))
+			s->ready = LAUNCH_READY_NOTIFY;
+		else if (!strcmp(v, "none"))
+			s->ready = LAUNCH_READY_NONE;
+		else
+			perr(p, p->lineno, "service '%s': ready: '%s' is not "
+			    "zmq, notify or none", s->name, v);
+	} else if (!strcmp(k, "env")) {
+		const char *eq = strchr(v, '=');
+		char **ne;
+
+		if (!eq || !valid_env_key(v, (size_t)(eq - v))) {
+			perr(p, p->lineno, "service '%s': env: '%s' is not "
+			    "NAME=VALUE", s->name, v);
+			return 1;
+		}
+		if (!(ne = realloc(s->env, (s->nenv + 1) * sizeof(*ne)))) {
+			p->oom = true;
+			return 1;
+		}
+		s->env = ne;
+		if (!(s->env[s->nenv] = strdup(v)))
+			p->oom = true;
+		else
+			s->nenv++;
+	} else {
+		perr(p, p->lineno, "service '%s': unknown key '%s' (expected "
+		    "command, shell, env, directory, ready)", s->name, k);
+	}
+	return 1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+
+	(void)section;
+	switch (p->kind) {
+	case SEC_NONE:
+	case SEC_LAUNCH:
+		return launch_key(p, name, value);
+	case SEC_SERVICE:
+		return service_key(p, name, value);
+	case SEC_BAD:
+		break;	/* the header was reported */
+	}
+	return 1;
+}
+
+static void
+finish(struct parse *p)
+{
+	struct launch_config *c = p->c;
+	char e[256];
+
+	if (c->nsvc == 0 && p->nerr == 0)
+		perr(p, p->lineno > 0 ? p->lineno : 1, "no [service NAME] "
+		    "section: nothing to launch");
+	for (size_t i = 0; i < c->nsvc; i++) {
+		struct launch_service *s = &c->svc[i];
+
+		if (!s->command) {
+			perr(p, s->line, "service '%s': missing command", s->name);
+			continue;
+		}
+		if (!*s->command)
+			continue;	/* reported */
+		if (s->shell) {
+			s->argv = calloc(4, sizeof(*s->argv));
+			if (!s->argv || !(s->argv[0] = strdup("/bin/sh")) ||
+			    !(s->argv[1] = strdup("-c")) ||
+			    !(s->argv[2] = strdup(s->command))) {
+				p->oom = true;
+				continue;
+			}
+			s->argc = 3;
+		} else if (launch_words_split(s->command, &s->argv, &s->argc,
+		    e, sizeof(e)) < 0) {
+			perr(p, s->line, "service '%s': command: %s", s->name, e);
+		}
+	}
+}
+
+int
+launch_config_load(struct launch_config *c, const char *path,
+    char *err, size_t errlen)
+{
+	struct parse p;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	memset(&p, 0, sizeof(p));
+	c->ready_timeout_ms = LAUNCH_READY_TIMEOUT_MS;
+	c->exit_timeout_ms = LAUNCH_EXIT_TIMEOUT_MS;
+	c->kill_grace_ms = LAUNCH_KILL_GRACE_MS;
+	p.c = c;
+	p.path = path;
+	p.err = err;
+	p.errlen = errlen;
+	if (errlen)
+		err[0] = '\0';
+	if (!(c->path = strdup(path))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (!(p.f = fopen(path, "re"))) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		launch_config_free(c);
+		return r;
+	}
+	/*
+	 * Plain INI: no continuation lines (an indented line would silently
+	 * become part of the previous value), no inline comments (';' is
+	 * common in shell commands), long lines allowed.
+	 */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = false;
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = LINE_MAX_BYTES + 3;
+	ini_stop_on_first_error = false;
+	r = ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.f);
+	free(p.line);
+	if (r > 0 && p.errline_last != r) {
+		/* inih's own complaint: only the first syntax error. */
+		perr(&p, r, "syntax error (expected [section], key = value, "
+		    "or a comment starting with ';' or '#')");
+	} else if (r == -2) {
+		p.oom = true;
+	}
+	if (!p.oom)
+		finish(&p);
+	if (p.oom) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		launch_config_free(c);
+		return -ENOMEM;
+	}
+	if (p.nerr > 0) {
+		if (p.nerr > MAX_ERRORS && p.erroff + 1 < p.errlen)
+			snprintf(err + p.erroff, errlen - p.erroff,
+			    "\n%s: %d more errors", path, p.nerr - MAX_ERRORS);
+		launch_config_free(c);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+launch_config_free(struct launch_config *c)
+{
+	for (size_t i = 0; i < c->nsvc; i++) {
+		struct launch_service *s = &c->svc[i];
+
+		free(s->command);
+		launch_words_free(s->argv);
+		for (size_t j = 0; j < s->nenv; j++)
+			free(s->env[j]);
+		free(s->env);
+		free(s->directory);
+	}
+	free(c->svc);
+	free(c->socket_dir);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,77 @@
+/*
+ * The services.conf file of `metricsd launch` (see metricsd.conf(5)):
+ * an optional [launch] section of global settings and one
+ * [service NAME] section per service. Parsed with inih.
+ */
+#ifndef METRICSD_LAUNCH_CONFIG_H
+#define METRICSD_LAUNCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum launch_ready {
+	LAUNCH_READY_ZMQ,
+	LAUNCH_READY_NOTIFY,
+	LAUNCH_READY_NONE
+};
+
+#define LAUNCH_NAME_MAX 40
+
+struct launch_service {
+	char name[LAUNCH_NAME_MAX + 1];
+	int line;		/* of its [service NAME] header */
+	char *command;		/* as written */
+	bool shell;		/* run command with /bin/sh -c */
+	char **argv;		/* NULL-terminated words (shell: sh -c command) */
+	size_t argc;
+	char **env;		/* "KEY=VALUE" strings */
+	size_t nenv;
+	char *directory;	/* working directory, or NULL */
+	enum launch_ready ready;
+};
+
+struct launch_config {
+	char *path;
+	char *socket_dir;		/* NULL: a private temporary directory */
+	uint64_t ready_timeout_ms;
+	uint64_t exit_timeout_ms;
+	uint64_t kill_grace_ms;
+	struct launch_service *svc;
+	size_t nsvc;
+};
+
+#define LAUNCH_READY_TIMEOUT_MS 30000
+#define LAUNCH_EXIT_TIMEOUT_MS 10000
+#define LAUNCH_KILL_GRACE_MS 5000
+
+/*
+ * Load and validate path. On error returns a negative errno and fills err
+ * with one "file:line: what" message per problem, newline-separated; the
+ * config is then empty (nothing to free, though freeing is harmless).
+ */
+int launch_config_load(struct launch_config *c, const char *path,
+    char *err, size_t errlen);
+
+void launch_config_free(struct launch_config *c);
+
+/*
+ * Split a command line into words without a shell: blanks separate words;
+ * '...' keeps everything literally; "..." keeps everything but lets a
+ * backslash escape " \ $ `; a backslash outside quotes escapes the next
+ * character. No expansion of any kind. Returns 0 with a NULL-terminated
+ * malloc'd vector (free with launch_words_free), or -EINVAL with err set.
+ */
+int launch_words_split(const char *s, char ***argv, size_t *argc,
+    char *err, size_t errlen);
+void launch_words_free(char **argv);
+
+/*
+ * Parse a duration: a non-negative decimal number with an optional unit
+ * ms, s (the default) or m. Returns 0 or -EINVAL.
+ */
+int launch_duration_parse(const char *s, uint64_t *ms);
+
+const char *launch_ready_name(enum launch_ready r);
+
+#endif

@@ -1,0 +1,296 @@
+/* Tests for services.conf parsing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "launch_config.h"
+#include "testutil.h"
+
+static char *dir;
+
+static const char *
+write_conf(const char *text)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/services.conf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+static void
+setup(void)
+{
+	dir = testutil_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+}
+
+static void
+teardown(void)
+{
+	testutil_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(test_words_split_quotes_and_escapes)
+{
+	char **v, err[128];
+	size_t n;
+
+	ck_assert_int_eq(launch_words_split("  a  'b c' \"d \\\" e\" f\\ g "
+	    "'x'\"y\"z \"\\n\"", &v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(v[0], "a");
+	ck_assert_str_eq(v[1], "b c");
+	ck_assert_str_eq(v[2], "d \" e");
+	ck_assert_str_eq(v[3], "f g");
+	ck_assert_str_eq(v[4], "xyz");
+	ck_assert_str_eq(v[5], "\\n");
+	ck_assert_ptr_null(v[6]);
+	launch_words_free(v);
+	/* An empty quoted word is still a word. */
+	ck_assert_int_eq(launch_words_split("echo ''", &v, &n, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[1], "");
+	launch_words_free(v);
+	/* No expansion. */
+	ck_assert_int_eq(launch_words_split("echo $HOME *", &v, &n, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(v[1], "$HOME");
+	ck_assert_str_eq(v[2], "*");
+	launch_words_free(v);
+}
+END_TEST
+
+START_TEST(test_words_split_rejects_bad)
+{
+	char **v, err[128];
+	size_t n;
+
+	ck_assert_int_eq(launch_words_split("a 'b", &v, &n, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "single quote"));
+	ck_assert_int_eq(launch_words_split("a \"b", &v, &n, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "double quote"));
+	ck_assert_int_eq(launch_words_split("a \\", &v, &n, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_int_eq(launch_words_split("   ", &v, &n, err, sizeof(err)),
+	    -EINVAL);
+}
+END_TEST
+
+START_TEST(test_duration_parse_units)
+{
+	uint64_t ms;
+
+	ck_assert_int_eq(launch_duration_parse("2", &ms), 0);
+	ck_assert_uint_eq(ms, 2000);
+	ck_assert_int_eq(launch_duration_parse("1.5s", &ms), 0);
+	ck_assert_uint_eq(ms, 1500);
+	ck_assert_int_eq(launch_duration_parse("250ms", &ms), 0);
+	ck_assert_uint_eq(ms, 250);
+	ck_assert_int_eq(launch_duration_parse("2m", &ms), 0);
+	ck_assert_uint_eq(ms, 120000);
+	ck_assert_int_eq(launch_duration_parse("-1", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("x", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("5h", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("nan", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("1e300", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("3 s", &ms), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_config_load_full)
+{
+	struct launch_config c;
+	char err[2048];
+	const char *p = write_conf(
+	    "; a comment\n"
+	    "# another\n"
+	    "[launch]\n"
+	    "socket_dir = /run/x\n"
+	    "ready_timeout = 2.5s\n"
+	    "exit_timeout = 100ms\n"
+	    "kill_grace = 1\n"
+	    "\n"
+	    "[service agg]\n"
+	    "command = metricsd aggregate --socket-dir '/run/x y'\n"
+	    "env = A=1\n"
+	    "env = B=two=2\n"
+	    "directory = /tmp\n"
+	    "\n"
+	    "[service sh]\n"
+	    "command = echo a; echo b\n"
+	    "shell = yes\n"
+	    "ready = notify\n"
+	    "[service n]\n"
+	    "command = true\n"
+	    "ready = none\n");
+
+	ck_assert_msg(launch_config_load(&c, p, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.socket_dir, "/run/x");
+	ck_assert_uint_eq(c.ready_timeout_ms, 2500);
+	ck_assert_uint_eq(c.exit_timeout_ms, 100);
+	ck_assert_uint_eq(c.kill_grace_ms, 1000);
+	ck_assert_uint_eq(c.nsvc, 3);
+	ck_assert_str_eq(c.svc[0].name, "agg");
+	ck_assert_int_eq(c.svc[0].line, 9);
+	ck_assert_uint_eq(c.svc[0].argc, 4);
+	ck_assert_str_eq(c.svc[0].argv[3], "/run/x y");
+	ck_assert_uint_eq(c.svc[0].nenv, 2);
+	ck_assert_str_eq(c.svc[0].env[1], "B=two=2");
+	ck_assert_str_eq(c.svc[0].directory, "/tmp");
+	ck_assert_int_eq(c.svc[0].ready, LAUNCH_READY_ZMQ);
+	ck_assert_str_eq(c.svc[1].argv[0], "/bin/sh");
+	ck_assert_str_eq(c.svc[1].argv[2], "echo a; echo b");
+	ck_assert_int_eq(c.svc[1].ready, LAUNCH_READY_NOTIFY);
+	ck_assert_int_eq(c.svc[2].ready, LAUNCH_READY_NONE);
+	launch_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_config_defaults)
+{
+	struct launch_config c;
+	char err[1024];
+	const char *p = write_conf("[service a]\ncommand=true\n");
+
+	ck_assert_msg(launch_config_load(&c, p, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_null(c.socket_dir);
+	ck_assert_uint_eq(c.ready_timeout_ms, LAUNCH_READY_TIMEOUT_MS);
+	ck_assert_uint_eq(c.exit_timeout_ms, LAUNCH_EXIT_TIMEOUT_MS);
+	ck_assert_uint_eq(c.kill_grace_ms, LAUNCH_KILL_GRACE_MS);
+	launch_config_free(&c);
+}
+END_TEST
+
+/* Each bad config must fail naming file:line and the problem. */
+static const struct {
+	const char *text;
+	int line;
+	const char *what;
+} bad[] = {
+	{ "[service a]\ncommand = x\nfrobnicate = 1\n", 3, "unknown key 'frobnicate'" },
+	{ "[launch]\nreadytimeout = 1\n[service a]\ncommand=x\n", 2, "unknown key 'readytimeout'" },
+	{ "[service a]\nready = zmq\n", 1, "missing command" },
+	{ "[service a]\ncommand = x\n\n[service a]\ncommand = y\n", 4, "duplicate service 'a' (first defined at line 1)" },
+	{ "[launch]\nready_timeout = soon\n[service a]\ncommand=x\n", 2, "bad duration 'soon'" },
+	{ "[launch]\nkill_grace = 0\n[service a]\ncommand=x\n", 2, "bad duration '0'" },
+	{ "[service a]\ncommand = x\nready = maybe\n", 3, "'maybe' is not zmq, notify or none" },
+	{ "[services a]\ncommand = x\n", 1, "unknown section" },
+	{ "[service a b]\ncommand = x\n", 1, "bad service name 'a b'" },
+	{ "[service a]\ncommand = x\ncommand = y\n", 3, "duplicate key 'command'" },
+	{ "[service a]\ncommand = x 'y\n", 1, "unterminated single quote" },
+	{ "[service a]\ncommand = x\nenv = NOEQUALS\n", 3, "not NAME=VALUE" },
+	{ "[service a]\ncommand = x\nshell = perhaps\n", 3, "is not yes or no" },
+	{ "[service a]\ncommand = x\nthis line has no equals sign\n", 3, "syntax error" },
+	{ "[launch]\nsocket_dir = relative\n[service a]\ncommand=x\n", 2, "not an absolute path" },
+	{ "[launch]\n", 1, "nothing to launch" },
+	{ "[service a]\ncommand =\n", 2, "empty command" },
+};
+
+START_TEST(test_config_errors_name_file_and_line)
+{
+	struct launch_config c;
+	char err[2048], want[512];
+	const char *p = write_conf(bad[_i].text);
+
+	ck_assert_int_eq(launch_config_load(&c, p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:%d: ", p, bad[_i].line);
+	ck_assert_msg(strstr(err, want) != NULL, "case %d: want '%s' in '%s'",
+	    _i, want, err);
+	ck_assert_msg(strstr(err, bad[_i].what) != NULL,
+	    "case %d: want '%s' in '%s'", _i, bad[_i].what, err);
+	ck_assert_uint_eq(c.nsvc, 0);
+	launch_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_config_reports_every_error)
+{
+	struct launch_config c;
+	char err[4096];
+	const char *p = write_conf("[service a]\nx = 1\ny = 2\n[service b]\n");
+
+	ck_assert_int_eq(launch_config_load(&c, p, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":2: "));
+	ck_assert_ptr_nonnull(strstr(err, ":3: "));
+	ck_assert_ptr_nonnull(strstr(err, ":1: service 'a': missing command"));
+	ck_assert_ptr_nonnull(strstr(err, ":4: service 'b': missing command"));
+}
+END_TEST
+
+START_TEST(test_config_missing_file)
+{
+	struct launch_config c;
+	char err[1024];
+
+	ck_assert_int_eq(launch_config_load(&c, "/nonexistent/s.conf", err,
+	    sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/s.conf"));
+}
+END_TEST
+
+START_TEST(test_config_long_and_hostile_lines)
+{
+	struct launch_config c;
+	char err[2048], path[512];
+	size_t big = 70000;
+	char *line = malloc(big + 1);
+	FILE *f;
+
+	/* A 2000-byte command is fine; a 70000-byte line is refused. */
+	snprintf(path, sizeof(path), "%s/services.conf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	memset(line, 'a', 2000);
+	line[2000] = '\0';
+	fprintf(f, "[service a]\ncommand = %s\n", line);
+	fclose(f);
+	ck_assert_msg(launch_config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(strlen(c.svc[0].argv[0]), 2000);
+	launch_config_free(&c);
+
+	f = fopen(path, "w");
+	memset(line, 'b', big);
+	line[big] = '\0';
+	fprintf(f, "[service a]\ncommand = x\nenv = A=%s\n", line);
+	fwrite("[service b]\ncommand=\0x\n", 1, 23, f);
+	fclose(f);
+	ck_assert_int_eq(launch_config_load(&c, path, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, ":3: line longer than"));
+	ck_assert_ptr_nonnull(strstr(err, ":5: NUL byte"));
+	free(line);
+}
+END_TEST
+
+Suite *
+launch_config_suite(void)
+{
+	Suite *s = suite_create("launch_config");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_words_split_quotes_and_escapes);
+	tcase_add_test(tc, test_words_split_rejects_bad);
+	tcase_add_test(tc, test_duration_parse_units);
+	tcase_add_test(tc, test_config_load_full);
+	tcase_add_test(tc, test_config_defaults);
+	tcase_add_loop_test(tc, test_config_errors_name_file_and_line, 0,
+	    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_config_reports_every_error);
+	tcase_add_test(tc, test_config_missing_file);
+	tcase_add_test(tc, test_config_long_and_hostile_lines);
+	suite_add_tcase(s, tc);
+	return s;
+}
