@@ -88,9 +88,12 @@ reply_text(struct MHD_Connection *c, unsigned status, const char *text,
 }
 
 /*
- * Every request is answered on the first call, before any body: a GET
- * has none worth reading, and MHD closes the connection after replying
- * to a request whose body it did not consume.
+ * MHD calls this once when the headers are in (*con_cls still NULL), then
+ * once per chunk of body, then once more with no data. Errors (404, 405)
+ * are answered at once: MHD then closes the connection rather than read
+ * a body nobody wants. A GET is answered on the last call, so that the
+ * connection can be kept alive for the next scrape; any body it has is
+ * read and dropped, bounded by the connection memory limit per chunk.
  */
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -105,8 +108,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	(void)upload_data;
-	(void)upload_data_size;
-	(void)con_cls;
 	for (size_t i = 0; i < s->nroutes; i++)
 		if (strcmp(s->routes[i].path, url) == 0)
 			rt = &s->routes[i];
@@ -116,6 +117,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method not allowed\n", true);
+	if (!*con_cls) {
+		*con_cls = s;	/* any non-NULL marker: headers seen */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	status = rt->get(rt->arg, &body, &len);
 	if (!body)
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -126,6 +135,32 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 }
 
 static void on_timer(uv_timer_t *t);
+
+static unsigned
+conns(struct http_server *s)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->mhd,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return i ? i->num_connections : 0;
+}
+
+/*
+ * At the connection limit MHD takes the listening socket out of its
+ * epoll set, and puts it back only at the start of a later MHD_run once
+ * connections have closed. Nothing would call that MHD_run (no socket
+ * event, no timeout left), leaving new clients in the backlog for good:
+ * so run once more whenever a run closed connections.
+ */
+static void
+run(struct http_server *s)
+{
+	unsigned before = conns(s);
+
+	MHD_run(s->mhd);
+	if (conns(s) < before)
+		MHD_run(s->mhd);
+}
 
 static void
 rearm(struct http_server *s)
@@ -145,7 +180,7 @@ on_timer(uv_timer_t *t)
 {
 	struct http_server *s = t->data;
 
-	MHD_run(s->mhd);
+	run(s);
 	rearm(s);
 }
 
@@ -156,7 +191,7 @@ on_poll(uv_poll_t *p, int status, int events)
 
 	(void)status;
 	(void)events;
-	MHD_run(s->mhd);
+	run(s);
 	rearm(s);
 }
 

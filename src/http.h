@@ -37,7 +37,7 @@ struct http_limits {
 	size_t conn_memory;		/* per connection: headers and buffers */
 };
 
-#define HTTP_LIMITS_DEFAULT { 64, 8, 10, 32 * 1024 }
+#define HTTP_LIMITS_DEFAULT { 64, 8, 5, 32 * 1024 }
 
 struct http_server;
 
