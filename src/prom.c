@@ -20,26 +20,62 @@ static const char *const quantile_labels[PROM_NQUANTILES] = {
 #define STATE_FAMILY PREFIX "store_state"
 #define ALIVE_FAMILY PREFIX "store_writer_alive"
 
-/* HELP text of the keys the aggregator writes (see the metrics spec). */
+/*
+ * The keys the aggregator writes (metrics.md and its own counters): HELP
+ * text, and which counter keys are really gauges (they go down too, so
+ * exporting them as counters would make rate() see resets).
+ */
 static const struct {
 	const char *key;
+	bool gauge;
 	const char *help;
-} known_help[] = {
-	{ "total_samples_issued", "Samples issued (sample.issued with a uuid), tracked or not." },
-	{ "total_samples_completed", "Samples completed (sample.complete with a uuid), tracked or not." },
-	{ "total_samples_failed", "Error events (error.*)." },
-	{ "tracked_samples_issued", "Samples issued while a tracking window was open." },
-	{ "tracked_samples_completed", "Completions of samples issued inside a tracking window." },
-	{ "tracked_duration_ns", "Sum of the durations of the tracked blocks." },
-	{ "total_duration_ns", "Session time so far: latest event timestamp minus session start." },
-	{ "sample_latency_ns", "Sample latency: completion minus issue time." },
-	{ "isl", "Input sequence length of a sample, in tokens." },
-	{ "osl", "Output sequence length of a sample, in tokens." },
-	{ "ttft_ns", "Time to first token: first receive minus issue time." },
-	{ "chunk_delta_ns", "Gap between consecutive receives of a sample." },
-	{ "tpot_ns", "Time per output token after the first chunk." },
-	{ "decode_errors", "Frames or records the aggregator could not decode." },
+} known[] = {
+	{ "total_samples_issued", false, "Samples issued (sample.issued with a uuid), tracked or not." },
+	{ "total_samples_completed", false, "Samples completed (sample.complete with a uuid), tracked or not." },
+	{ "total_samples_failed", false, "Error events (error.*)." },
+	{ "tracked_samples_issued", false, "Samples issued while a tracking window was open." },
+	{ "tracked_samples_completed", false, "Completions of samples issued inside a tracking window." },
+	{ "tracked_duration_ns", false, "Sum of the durations of the tracked blocks." },
+	{ "total_duration_ns", false, "Session time so far: latest event timestamp minus session start." },
+	{ "decode_errors", false, "Frames or records the aggregator could not decode (all kinds)." },
+	{ "decode_malformed", false, "Frames that are not MessagePack." },
+	{ "decode_bad_records", false, "Records of the wrong shape." },
+	{ "decode_unknown_events", false, "Records with an unknown event type." },
+	{ "decode_field_types", false, "Records with a field of the wrong type." },
+	{ "decode_absurd_sizes", false, "Frames over a size or nesting limit." },
+	{ "events_without_timestamp", false, "Events without timestamp_ns (ignored)." },
+	{ "empty_uuid_events", false, "Sample events with an empty sample_uuid." },
+	{ "duplicate_issued", false, "sample.issued for a sample already in flight." },
+	{ "negative_intervals", false, "Negative time differences (not stored)." },
+	{ "events_after_end", false, "Events dropped after session.ended." },
+	{ "in_flight_overflow", false, "Samples issued but not tracked: in-flight table full." },
+	{ "tokenizer_errors", false, "Token counts that failed." },
+	{ "series_append_errors", false, "Series values the store refused." },
+	{ "samples_in_flight", true, "Tracked samples issued and not completed yet." },
+	{ "sample_latency_ns", false, "Sample latency: completion minus issue time." },
+	{ "isl", false, "Input sequence length of a sample, in tokens." },
+	{ "osl", false, "Output sequence length of a sample, in tokens." },
+	{ "ttft_ns", false, "Time to first token: first receive minus issue time." },
+	{ "chunk_delta_ns", false, "Gap between consecutive receives of a sample." },
+	{ "tpot_ns", false, "Time per output token after the first chunk." },
 };
+
+static int
+known_find(const char *key)
+{
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(known[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+prom_key_is_gauge(const char *key, enum store_kind kind)
+{
+	int i = known_find(key);
+
+	return kind == STORE_COUNTER && i >= 0 && known[i].gauge;
+}
 
 bool
 prom_key_is_ns(const char *key)
@@ -60,7 +96,7 @@ prom_metric_name(const char *key, enum store_kind kind, char *buf, size_t len)
 		n -= 3;
 		unit = "_seconds";
 	}
-	if (kind == STORE_COUNTER) {
+	if (kind == STORE_COUNTER && !prom_key_is_gauge(key, kind)) {
 		/* One "_total" only, as the client libraries do. */
 		if (!ns && n >= 6 && memcmp(key + n - 6, "_total", 6) == 0)
 			n -= 6;
@@ -229,7 +265,9 @@ put_labels(FILE *f, const char *run, const char *name, const char *value)
 
 /* ---- grouping into families ---- */
 
-enum fam_type { FAM_COUNTER, FAM_SUMMARY };
+enum fam_type { FAM_COUNTER, FAM_GAUGE, FAM_SUMMARY };
+
+static const char *const fam_names[] = { "counter", "gauge", "summary" };
 
 /* One (store, key) pair and the family it goes to. */
 struct entry {
@@ -332,19 +370,11 @@ mark_clashes(struct entry *e, size_t n)
 	}
 }
 
-static const char *
-help_of(const char *key)
-{
-	for (size_t i = 0; i < sizeof(known_help) / sizeof(known_help[0]); i++)
-		if (strcmp(known_help[i].key, key) == 0)
-			return known_help[i].help;
-	return NULL;
-}
-
 static void
 put_help(FILE *f, const char *name, const struct prom_key *k)
 {
-	const char *h = help_of(k->name);
+	int i = known_find(k->name);
+	const char *h = i >= 0 ? known[i].help : NULL;
 
 	fprintf(f, "# HELP %s ", name);
 	if (h) {
@@ -435,8 +465,9 @@ prom_render(FILE *f, const struct prom_store *stores, size_t n,
 
 			x->store = i;
 			x->key = k;
-			x->type = key->kind == STORE_COUNTER ? FAM_COUNTER :
-			    FAM_SUMMARY;
+			x->type = key->kind == STORE_SERIES ? FAM_SUMMARY :
+			    prom_key_is_gauge(key->name, key->kind) ?
+			    FAM_GAUGE : FAM_COUNTER;
 			if (prom_metric_name(key->name, key->kind, x->name,
 			    sizeof(x->name)) < 0) {
 				/* Not reachable for valid keys: skip loudly. */
@@ -466,8 +497,7 @@ prom_render(FILE *f, const struct prom_store *stores, size_t n,
 				first = k;
 				put_help(f, e[k].name, key);
 				fprintf(f, "# TYPE %s %s\n", e[k].name,
-				    e[k].type == FAM_COUNTER ? "counter" :
-				    "summary");
+				    fam_names[e[k].type]);
 			}
 			if (e[k].type == FAM_SUMMARY) {
 				put_summary(f, e[k].name, st->run, key);

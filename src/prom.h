@@ -11,7 +11,9 @@
  *   - a key ending in "_ns" ends in "_seconds" instead and its values
  *     (and quantiles, sums) are divided by 1e9;
  *   - a counter key is a `counter` whose name ends in "_total" (added
- *     once: a key already ending in "_total" keeps a single one);
+ *     once: a key already ending in "_total" keeps a single one), except
+ *     the counter keys known to go down (samples_in_flight), which are
+ *     gauges and keep their name;
  *   - a series key is a `summary`: quantiles 0.5 0.9 0.95 0.99 0.999,
  *     then _sum and _count; an empty series has NaN quantiles, 0 sum and
  *     0 count;
@@ -73,6 +75,9 @@ struct prom_store {
  */
 int prom_metric_name(const char *key, enum store_kind kind, char *buf,
     size_t len);
+
+/* Is this (counter) key a gauge: a value that can go down? */
+bool prom_key_is_gauge(const char *key, enum store_kind kind);
 
 /* Does the key hold nanoseconds (values exported divided by 1e9)? */
 bool prom_key_is_ns(const char *key);

@@ -47,6 +47,12 @@ START_TEST(test_metric_name_maps_units_and_kinds)
 	assert_name("frames_total", STORE_COUNTER, "metricsd_frames_total");
 	assert_name("_ns", STORE_SERIES, "metricsd__ns");
 	assert_name("x_total", STORE_SERIES, "metricsd_x_total");
+	/* A counter key that goes down is a gauge: no _total. */
+	assert_name("samples_in_flight", STORE_COUNTER,
+	    "metricsd_samples_in_flight");
+	ck_assert(prom_key_is_gauge("samples_in_flight", STORE_COUNTER));
+	ck_assert(!prom_key_is_gauge("decode_errors", STORE_COUNTER));
+	ck_assert(!prom_key_is_gauge("samples_in_flight", STORE_SERIES));
 }
 END_TEST
 
@@ -199,6 +205,22 @@ START_TEST(test_render_values_signed_and_float_ns)
 }
 END_TEST
 
+START_TEST(test_render_gauge_key)
+{
+	struct prom_key keys[] = {
+		{ .name = "samples_in_flight", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 17 },
+	};
+	struct prom_store st = { "r", { true, STORE_LIVE, 0, false }, keys, 1 };
+	char *out = render(&st, 1, NULL);
+
+	ck_assert_ptr_nonnull(strstr(out,
+	    "# TYPE metricsd_samples_in_flight gauge\n"
+	    "metricsd_samples_in_flight{run=\"r\"} 17\n"));
+	free(out);
+}
+END_TEST
+
 START_TEST(test_render_leaves_out_clashing_names)
 {
 	struct prom_key keys[] = {
@@ -248,6 +270,7 @@ prom_suite(void)
 	tcase_add_test(tc, test_render_groups_families_across_stores);
 	tcase_add_test(tc, test_render_escapes_label_values);
 	tcase_add_test(tc, test_render_values_signed_and_float_ns);
+	tcase_add_test(tc, test_render_gauge_key);
 	tcase_add_test(tc, test_render_leaves_out_clashing_names);
 	suite_add_tcase(s, tc);
 	return s;
