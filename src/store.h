@@ -86,7 +86,8 @@ int store_series_create(struct store_writer *w, const char *name,
 
 /* Counters: a release store of the whole 64-bit value. */
 void store_counter_set(struct store_key *k, union store_value v);
-/* Add to a u64 counter; returns the new value. */
+/* Add to a u64 counter (i64: two's complement; f64: adds (double)delta);
+ * returns the new value's bits. */
 uint64_t store_counter_add(struct store_key *k, uint64_t delta);
 union store_value store_counter_get(const struct store_key *k);
 
@@ -96,6 +97,11 @@ union store_value store_counter_get(const struct store_key *k);
  * later); on any error the values already stored stay readable.
  */
 int store_series_append(struct store_key *k, union store_value v);
+/*
+ * Optional: make room for n more values now (same growth as append), so
+ * a full /dev/shm shows up here rather than mid-run. -ENOSPC as above.
+ */
+int store_series_reserve(struct store_key *k, uint64_t n);
 uint64_t store_series_count(const struct store_key *k);
 
 /* Writer's err text of the last failed append on this key (or ""). */
@@ -111,7 +117,11 @@ int store_writer_close(struct store_writer *w, enum store_state end);
 
 /* ---- Reader side (any process, no locks taken) ---- */
 
-/* State of a store directory as a reader sees it. */
+/*
+ * State of a store directory as a reader sees it. "Abandoned" (the writer
+ * died without closing) is state == STORE_LIVE && !writer_alive. A missing
+ * directory or metadata file is exists == false and returns 0.
+ */
 struct store_status {
 	bool exists;		/* the directory and its metadata are there */
 	enum store_state state;
@@ -153,12 +163,16 @@ union store_value store_view_counter(const struct store_view *v);
  * Load the series count (acquire) and make sure the mapping covers that
  * many values, remapping if the writer grew the file. On return
  * *count is the number of values safe to read through
- * store_view_values() until the next refresh. Counts never go backwards.
+ * store_view_values() until the next refresh. Counts never go backwards:
+ * a file whose count drops, exceeds its capacity or its size is damaged
+ * and gives -EINVAL (the view keeps its last good count). Counters give
+ * *count = 0.
  */
 int store_view_refresh(struct store_view *v, uint64_t *count,
     char *err, size_t errlen);
 
-/* The mapped values, in append order, valid below the refreshed count. */
+/* The mapped values, in append order, valid below the refreshed count.
+ * The pointer may change at each refresh (remap): fetch it again after. */
 const union store_value *store_view_values(const struct store_view *v);
 
 #endif
