@@ -38,6 +38,7 @@ struct parse {
 	int sec_line;
 	struct launch_service *cur;
 	unsigned seen;		/* bit set of keys seen in this section */
+	unsigned launch_seen;	/* the same for global keys, file-wide */
 	/* errors */
 	char *err;
 	size_t errlen, erroff;
@@ -380,11 +381,15 @@ reader(char *str, int num, void *stream)
 static bool
 once(struct parse *p, unsigned bit, const char *key)
 {
-	if (p->seen & bit) {
+	/* Global keys may be split between the top of the file and
+	 * [launch], but each may be given only once. */
+	unsigned *seen = p->kind == SEC_SERVICE ? &p->seen : &p->launch_seen;
+
+	if (*seen & bit) {
 		perr(p, p->lineno, "duplicate key '%s'", key);
 		return false;
 	}
-	p->seen |= bit;
+	*seen |= bit;
 	return true;
 }
 

@@ -318,6 +318,7 @@ readycheck_receiver_open(struct readycheck_receiver *r, uv_loop_t *loop,
     char *err, size_t errlen)
 {
 	int zero = 0, rc;
+	int64_t maxmsg = 64;
 	char uverr[200];
 
 	memset(r, 0, sizeof(*r));
@@ -343,6 +344,9 @@ readycheck_receiver_open(struct readycheck_receiver *r, uv_loop_t *loop,
 		goto fail_mem;
 	}
 	zmq_setsockopt(r->zsock, ZMQ_LINGER, &zero, sizeof(zero));
+	/* A ready-check frame is at most 9 bytes: a peer sending more than
+	 * 64 is disconnected by libzmq instead of being buffered. */
+	zmq_setsockopt(r->zsock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	if (zmq_bind(r->zsock, endpoint) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "bind %s: %s", endpoint, zmq_strerror(-rc));

@@ -197,6 +197,7 @@ static const struct {
 	{ "[launch]\nsocket_dir = relative\n[service a]\ncommand=x\n", 2, "not an absolute path" },
 	{ "[launch]\n", 1, "nothing to launch" },
 	{ "[service a]\ncommand =\n", 2, "empty command" },
+	{ "kill_grace = 1\n[launch]\nkill_grace = 2\n[service a]\ncommand=x\n", 3, "duplicate key 'kill_grace'" },
 };
 
 START_TEST(test_config_errors_name_file_and_line)

@@ -1,0 +1,229 @@
+/*
+ * How metricsd launch leaves no orphans, even when it is killed with
+ * SIGKILL and cannot clean up.
+ *
+ * 1. The service process itself. PR_SET_PDEATHSIG makes the kernel send
+ *    a signal to a process when its parent dies, but it must be set in
+ *    the child, after fork and before exec, and libuv's uv_spawn() has no
+ *    hook there. So every service is spawned as `/proc/self/exe launch
+ *    --exec-service PID FD COMMAND...`: this trampoline sets
+ *    PR_SET_PDEATHSIG(SIGKILL) and then execs COMMAND (the setting
+ *    survives exec). The race: if the launcher died after the fork but
+ *    before prctl(), no signal will ever come. The trampoline closes it by
+ *    checking, after prctl(), that getppid() is still the launcher's pid
+ *    (passed on the command line); if not, the launcher is gone and it
+ *    exits instead of starting the service.
+ *
+ * 2. The service's children. Every service is spawned detached (its own
+ *    session, so its own process group, pgid == pid), and teardown
+ *    signals the whole group. PDEATHSIG only reaches the group leader, so
+ *    a watchdog process, forked by the launcher at start-up, keeps a list
+ *    of the groups and kills them all when the launcher goes away. It
+ *    learns of that without any signal: it reads a pipe whose only write
+ *    ends are held by the launcher (and, briefly, by trampolines), and
+ *    read() returns 0 exactly when they are all closed, which the kernel
+ *    does for a process killed by SIGKILL too. Each trampoline writes its
+ *    own pid (its group id) into that pipe itself, before exec, so a group
+ *    is registered before the service can fork anything: no window where
+ *    a child exists that the watchdog does not know about. On a clean exit
+ *    the launcher writes 0 first, meaning "all reaped, kill nothing".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch_exec.h"
+
+int
+launch_exec_trampoline(int argc, char **argv)
+{
+	pid_t want;
+	int32_t me;
+	int wfd;
+	char *end;
+
+	if (argc < 4) {
+		fprintf(stderr, "metricsd launch: %s: missing arguments\n",
+		    LAUNCH_EXEC_FLAG);
+		_exit(127);
+	}
+	want = (pid_t)strtol(argv[1], &end, 10);
+	if (*end || want <= 1)
+		_exit(127);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+		fprintf(stderr, "metricsd launch: prctl PR_SET_PDEATHSIG: %s\n",
+		    strerror(errno));
+		_exit(127);
+	}
+	/* Checked after prctl(): see the comment at the top. */
+	if (getppid() != want)
+		_exit(127);
+	wfd = (int)strtol(argv[2], &end, 10);
+	if (*end == '\0' && wfd > 2) {
+		me = (int32_t)getpid();
+		/* We lead our own group (spawned detached): register it. */
+		if (getpgrp() == getpid() &&
+		    write(wfd, &me, sizeof(me)) != (ssize_t)sizeof(me)) {
+			fprintf(stderr, "metricsd launch: register with "
+			    "watchdog: %s\n", strerror(errno));
+			_exit(127);
+		}
+		close(wfd);
+	}
+	/* main() ignores SIGPIPE for metricsd itself; the service must get
+	 * the default back, as an exec would normally give it. */
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[3], argv + 3);
+	fprintf(stderr, "metricsd launch: cannot run '%s': %s\n", argv[3],
+	    strerror(errno));
+	_exit(127);
+}
+
+/*
+ * The launcher died without cleaning up: remove its sockets, and only
+ * its own (the directory may be shared with other launchers).
+ */
+static void
+cleanup_dir(const char *dir, bool rm, pid_t launcher)
+{
+	char ready[64], notify[64];
+	DIR *d;
+	struct dirent *e;
+	int dfd;
+
+	if (!dir || !(d = opendir(dir)))
+		return;
+	snprintf(ready, sizeof(ready), "launch-ready-%d", (int)launcher);
+	snprintf(notify, sizeof(notify), "launch-notify-%d-", (int)launcher);
+	dfd = dirfd(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ready) == 0 ||
+		    strncmp(e->d_name, notify, strlen(notify)) == 0)
+			unlinkat(dfd, e->d_name, 0);
+	closedir(d);
+	if (rm)
+		rmdir(dir);
+}
+
+static void __attribute__((noreturn))
+watchdog(int rfd, const char *sockdir, bool rm)
+{
+	pid_t launcher = getppid();
+	int32_t *groups = NULL, buf[256];
+	size_t n = 0, cap = 0;
+	unsigned char part[sizeof(int32_t)];
+	size_t partlen = 0;
+	int devnull;
+
+	prctl(PR_SET_NAME, "metricsd-wdog");
+	/* Ctrl-C at the terminal is for the launcher to handle; a group kill
+	 * aimed at the launcher must not take us out first. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	setpgid(0, 0);
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		if (devnull > 2)
+			close(devnull);
+	}
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != rfd)
+			close(fd);
+	for (;;) {
+		ssize_t r = read(rfd, (unsigned char *)buf + partlen,
+		    sizeof(buf) - partlen);
+		size_t have, k;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have = partlen + (size_t)r;
+		for (k = 0; k + sizeof(int32_t) <= have; k += sizeof(int32_t)) {
+			int32_t g;
+
+			memcpy(&g, (unsigned char *)buf + k, sizeof(g));
+			if (g == 0) {
+				/* Clean exit: the launcher reaped everyone. */
+				free(groups);
+				_exit(0);
+			}
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				int32_t *ng = realloc(groups, nc * sizeof(*ng));
+
+				if (!ng)
+					continue;
+				groups = ng;
+				cap = nc;
+			}
+			groups[n++] = g;
+		}
+		partlen = have - k;
+		memcpy(part, (unsigned char *)buf + k, partlen);
+		memcpy(buf, part, partlen);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] > 1)
+			kill(-groups[i], SIGKILL);
+	cleanup_dir(sockdir, rm, launcher);
+	free(groups);
+	_exit(0);
+}
+
+int
+launch_watchdog_start(pid_t *pid, int *wfd, const char *sockdir,
+    bool rmdir_sockdir)
+{
+	int p[2];
+	pid_t c;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -errno;
+	fflush(NULL);
+	c = fork();
+	if (c < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (c == 0) {
+		close(p[1]);
+		watchdog(p[0], sockdir, rmdir_sockdir);
+	}
+	close(p[0]);
+	*pid = c;
+	*wfd = p[1];
+	return 0;
+}
+
+void
+launch_watchdog_stop(pid_t pid, int wfd)
+{
+	int32_t zero = 0;
+	int st;
+
+	if (wfd >= 0) {
+		if (write(wfd, &zero, sizeof(zero)) != (ssize_t)sizeof(zero)) {
+			/* The watchdog is gone already; nothing to tell. */
+		}
+		close(wfd);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+}

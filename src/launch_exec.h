@@ -1,0 +1,33 @@
+/*
+ * Process plumbing for metricsd launch: the exec trampoline that makes a
+ * service die with the launcher, and the watchdog that takes the
+ * service's whole process group with it.
+ */
+#ifndef METRICSD_LAUNCH_EXEC_H
+#define METRICSD_LAUNCH_EXEC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Hidden first argument of `metricsd launch` that runs the trampoline:
+ *   metricsd launch --exec-service LAUNCHER_PID WATCHDOG_FD COMMAND ARG... */
+#define LAUNCH_EXEC_FLAG "--exec-service"
+
+/* The trampoline (never returns). argv[0] is LAUNCH_EXEC_FLAG. */
+int launch_exec_trampoline(int argc, char **argv) __attribute__((noreturn));
+
+/*
+ * Fork the watchdog. It reads process-group ids (as int32) from a pipe
+ * whose write end is returned in *wfd (close-on-exec), and when every
+ * write end is closed (the launcher exited, however it died) it sends
+ * SIGKILL to each group, removes the launcher's sockets ("launch-*")
+ * from sockdir, and sockdir itself when rmdir_sockdir, then exits.
+ * Call before any thread exists. Returns 0 or -errno.
+ */
+int launch_watchdog_start(pid_t *pid, int *wfd, const char *sockdir,
+    bool rmdir_sockdir);
+
+/* Close the write end and reap the watchdog (it exits at once). */
+void launch_watchdog_stop(pid_t pid, int wfd);
+
+#endif

@@ -1,0 +1,49 @@
+# metricsd launch killed with SIGKILL leaves no process behind: the
+# services (PR_SET_PDEATHSIG), their children (process group, killed by
+# the watchdog), the command, and the watchdog itself; and its private
+# socket directory is removed.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch_lib.sh"
+
+cat >"$T/s.conf" <<EOF2
+[service a]
+command = $SVC --zmq --pidfile $T/a.pid --child-pidfile $T/achild.pid
+[service b]
+command = $SVC --notify --ignore-term --pidfile $T/b.pid
+ready = notify
+[service c]
+shell = yes
+command = echo "dir=\$METRICSD_SOCKET_DIR"; sleep 300 & echo \$! > $T/csleep.tmp && mv $T/csleep.tmp $T/csleep.pid; metricsd ready; wait
+EOF2
+cat >"$T/cmd.sh" <<'SH'
+#!/bin/sh
+echo $$ > "$1.tmp" && mv "$1.tmp" "$1"
+exec sleep 300
+SH
+chmod +x "$T/cmd.sh"
+start_launch "$T/s.conf" -- "$T/cmd.sh" "$T/cmd.pid"
+wait_until 20 test -s "$T/cmd.pid" || fail "command did not start: $(cat "$T/lerr")"
+wait_until 20 has '^c: dir=' "$T/lout" || fail "no dir line: $(cat "$T/lout")"
+pids="$(cat "$T/a.pid" "$T/achild.pid" "$T/b.pid" "$T/csleep.pid" "$T/cmd.pid")"
+wd=$(pgrep -P "$LPID" -x metricsd-wdog) || fail "no watchdog child of $LPID"
+for p in $pids $wd; do
+	alive "$p" || fail "pid $p not running before the kill"
+done
+kill -KILL "$LPID"
+finish_launch
+[ "$LRC" -eq 137 ] || fail "launch exited $LRC"
+wait_gone 10 $pids $wd
+echo "ok: after SIGKILL of launch, gone: $pids (watchdog $wd)"
+dir=$(sed -n 's/^c: dir=//p' "$T/lout")
+wait_until 10 test ! -e "$dir" || fail "socket directory $dir left behind"
+echo "ok: socket directory $dir removed"
+
+# The trampoline itself: it sets PR_SET_PDEATHSIG (SIGKILL = 9) before
+# exec, and refuses to start anything when its parent is not the pid it
+# was given (the launcher died between fork and prctl).
+expect_exit 0 metricsd launch --exec-service $$ - "$SVC" --print-pdeathsig
+expect_grep '^pdeathsig=9$' "$T/out"
+expect_exit 127 metricsd launch --exec-service 4194000 - touch "$T/ran"
+[ ! -e "$T/ran" ] || fail "trampoline ran a command for a dead launcher"
+echo "ok: trampoline sets PDEATHSIG and checks its parent"
+exit 0

@@ -1,0 +1,92 @@
+# metricsd launch and signals: SIGTERM/SIGINT are forwarded to every
+# service and the command; a service ignoring SIGTERM is killed after the
+# grace period and named; a second signal kills at once.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch_lib.sh"
+
+# ---- SIGTERM while supervising (no COMMAND).
+cat >"$T/s.conf" <<EOF2
+[launch]
+kill_grace = 1
+[service polite]
+command = $SVC --zmq --pidfile $T/polite.pid
+[service stubborn]
+command = $SVC --zmq --ignore-term --pidfile $T/stubborn.pid --child-pidfile $T/child.pid
+EOF2
+start_launch "$T/s.conf"
+wait_until 20 has 'all 2 services ready' "$T/lerr" || fail "not ready: $(cat "$T/lerr")"
+t0=$(now_ms)
+kill -TERM "$LPID"
+finish_launch
+t1=$(now_ms)
+[ "$LRC" -eq 1 ] || fail "launch exited $LRC, expected 1 (a service had to be killed): $(cat "$T/lerr")"
+has '^metricsd launch: SIGTERM: forwarding it to 2 services$' "$T/lerr" || fail "no forwarding message: $(cat "$T/lerr")"
+# The polite one got the forwarded SIGTERM (its handler says so).
+has '^polite: got SIGTERM, exiting$' "$T/lout" || fail "polite did not get SIGTERM: $(cat "$T/lout")"
+has "^metricsd launch: service 'polite' \\(pid $(cat "$T/polite.pid")\\) exited with status 0$" "$T/lerr" || fail "polite exit not reported: $(cat "$T/lerr")"
+has "^metricsd launch: service 'stubborn' \\(pid $(cat "$T/stubborn.pid")\\) still running 1.0 s after being asked to stop; killing it with SIGKILL$" "$T/lerr" ||
+	fail "stubborn kill not reported: $(cat "$T/lerr")"
+[ $((t1 - t0)) -ge 900 ] || fail "stubborn killed after $((t1 - t0)) ms, before the 1 s grace"
+# The stubborn service's child (same group, also ignoring SIGTERM) died too.
+wait_gone 10 "$(cat "$T/polite.pid")" "$(cat "$T/stubborn.pid")" "$(cat "$T/child.pid")"
+echo "ok: SIGTERM forwarded; stubborn group killed after grace ($((t1 - t0)) ms)"
+
+# ---- SIGINT with a COMMAND: the command gets it too, its status wins.
+rm -f "$T"/*.pid
+cat >"$T/c.conf" <<EOF2
+[launch]
+kill_grace = 5
+[service polite]
+command = $SVC --zmq --pidfile $T/polite.pid
+EOF2
+cat >"$T/cmd.sh" <<'SH'
+#!/bin/sh
+trap 'echo "command got INT"; exit 42' INT
+echo $$ > "$1.tmp" && mv "$1.tmp" "$1"
+while :; do sleep 0.05; done
+SH
+chmod +x "$T/cmd.sh"
+start_launch "$T/c.conf" -- "$T/cmd.sh" "$T/cmd.pid"
+wait_until 20 test -s "$T/cmd.pid" || fail "command did not start: $(cat "$T/lerr")"
+kill -INT "$LPID"
+finish_launch
+[ "$LRC" -eq 42 ] || fail "launch exited $LRC, expected the command's 42: $(cat "$T/lerr")"
+has '^metricsd launch: SIGINT: forwarding it to 1 services and the command$' "$T/lerr" || fail "$(cat "$T/lerr")"
+has '^command got INT$' "$T/lout" || fail "command did not get SIGINT: $(cat "$T/lout")"
+wait_gone 10 "$(cat "$T/polite.pid")" "$(cat "$T/cmd.pid")"
+echo "ok: SIGINT forwarded to services and command; command status 42 kept"
+
+# ---- SIGHUP means stop: the services get SIGTERM; a clean stop is 0.
+rm -f "$T"/*.pid
+start_launch "$T/c.conf"
+wait_until 20 has 'all 1 services ready' "$T/lerr" || fail "not ready: $(cat "$T/lerr")"
+kill -HUP "$LPID"
+finish_launch
+[ "$LRC" -eq 0 ] || fail "launch exited $LRC, expected 0: $(cat "$T/lerr")"
+has '^metricsd launch: SIGHUP: stopping 1 services with SIGTERM$' "$T/lerr" || fail "$(cat "$T/lerr")"
+has '^polite: got SIGTERM, exiting$' "$T/lout" || fail "polite did not get SIGTERM"
+echo "ok: SIGHUP stops with SIGTERM, exit 0"
+
+# ---- SIGTERM during start-up: exit 1, no waiting for the deadline; a
+# second SIGTERM kills at once even with a long grace period.
+cat >"$T/st.conf" <<EOF2
+[launch]
+ready_timeout = 60
+kill_grace = 60
+[service never]
+command = $SVC --ignore-term --pidfile $T/never.pid
+EOF2
+start_launch "$T/st.conf"
+wait_until 20 test -s "$T/never.pid" || fail "service did not start"
+t0=$(now_ms)
+kill -TERM "$LPID"
+wait_until 20 has 'forwarding it to 1 services' "$T/lerr" || fail "first SIGTERM not handled"
+kill -TERM "$LPID"
+finish_launch
+t1=$(now_ms)
+[ "$LRC" -eq 1 ] || fail "launch exited $LRC, expected 1"
+has '^metricsd launch: SIGTERM again: killing every service now$' "$T/lerr" || fail "$(cat "$T/lerr")"
+[ $((t1 - t0)) -lt 30000 ] || fail "took $((t1 - t0)) ms"
+wait_gone 10 "$(cat "$T/never.pid")"
+echo "ok: second SIGTERM kills at once"
+exit 0
