@@ -18,8 +18,12 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rollup.h"
 
@@ -142,13 +146,45 @@ block_dev_stats(const union store_value *v, size_t bn, uint64_t base,
 	return sum;
 }
 
+/*
+ * The block's contribution, once its summary is known: copy to pending,
+ * bounds, exact sum, and the spread (m2 is about the block's own mean).
+ */
+static void
+int_commit(struct rollup *r, const union store_value *v, size_t bn,
+    union store_value mn, union store_value mx, __int128 bsum, double m2,
+    bool copied)
+{
+	double bmean;
+
+	if (!copied)
+		memcpy(r->pending + r->npending, v, bn * sizeof(*v));
+	r->npending += bn;
+	if (r->count == 0) {
+		r->ishift = bsum / (__int128)bn;
+		r->min = mn;
+		r->max = mx;
+	} else if (r->type == STORE_U64) {
+		r->min.u = mn.u < r->min.u ? mn.u : r->min.u;
+		r->max.u = mx.u > r->max.u ? mx.u : r->max.u;
+	} else {
+		r->min.i = mn.i < r->min.i ? mn.i : r->min.i;
+		r->max.i = mx.i > r->max.i ? mx.i : r->max.i;
+	}
+	/* The block mean relative to ishift, from exact integers. */
+	bmean = (double)(bsum - r->ishift * (__int128)bn) / (double)bn;
+	combine(r, r->count, bn, bmean, m2);
+	r->isum += bsum;
+	r->count += bn;
+}
+
+/* Any block: scalar, exact for any spread of values. */
 static void
 fold_int_block(struct rollup *r, const union store_value *v, size_t bn)
 {
 	union store_value mn, mx;
-	uint64_t base;
-	__int128 dsum, bsum, bmin;
-	double m2, bmean;
+	__int128 dsum, bmin;
+	double m2;
 	size_t i;
 
 	mn = mx = v[0];
@@ -165,30 +201,175 @@ fold_int_block(struct rollup *r, const union store_value *v, size_t bn)
 		}
 		bmin = mn.i;
 	}
-	memcpy(r->pending + r->npending, v, bn * sizeof(*v));
-	r->npending += bn;
-
 	/* Every value minus the block minimum is exact in uint64_t. */
-	base = mn.u;
-	dsum = block_dev_stats(v, bn, base, &m2);
-	bsum = dsum + bmin * (__int128)bn;
+	dsum = block_dev_stats(v, bn, mn.u, &m2);
+	int_commit(r, v, bn, mn, mx, dsum + bmin * (__int128)bn, m2, false);
+}
 
-	if (r->count == 0) {
-		r->ishift = bmin + dsum / (__int128)bn;
-		r->min = mn;
-		r->max = mx;
-	} else if (r->type == STORE_U64) {
-		r->min.u = mn.u < r->min.u ? mn.u : r->min.u;
-		r->max.u = mx.u > r->max.u ? mx.u : r->max.u;
-	} else {
-		r->min.i = mn.i < r->min.i ? mn.i : r->min.i;
-		r->max.i = mx.i > r->max.i ? mx.i : r->max.i;
+/*
+ * Fast paths for whole blocks, in GCC vector extensions (SSE2 on x86-64,
+ * NEON on arm64, scalar code elsewhere): this is what keeps a reader's
+ * catch-up near memory speed.
+ *
+ * Integers work on u = x (u64) or u = x ^ 2^63 (i64), which orders and
+ * subtracts the same way. y = u - base, with base chosen from the
+ * block's first value so that [base, base + 2^52) never wraps, is exact
+ * as a double by the 2^52 trick while y < 2^52; OR-ing the y together
+ * tells whether they all were, and if one was not the block takes the
+ * scalar path instead. min and max are taken on those exact doubles and
+ * mapped back; the sum of y is exact in uint64_t (512 * 2^52 < 2^64).
+ */
+typedef uint64_t u64v __attribute__((vector_size(16)));
+typedef int64_t i64v __attribute__((vector_size(16)));
+typedef double f64v __attribute__((vector_size(16)));
+#define VL 2	/* lanes; loops take two vectors a step for overlap */
+#define MAGIC UINT64_C(0x4330000000000000)	/* the bits of 2^52 */
+#define MAGIC_F 0x1p52
+#define WINDOW (UINT64_C(1) << 52)
+
+static inline u64v
+load_u(const union store_value *p)
+{
+	u64v x;
+
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+static inline f64v
+load_f(const union store_value *p)
+{
+	f64v x;
+
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+/* Lane-wise min and max; callers keep NaNs away from them. */
+static inline f64v
+vmin(f64v a, f64v b)
+{
+#ifdef __SSE2__
+	return _mm_min_pd(a, b);
+#else
+	i64v m = a < b;
+
+	return (f64v)(((i64v)a & m) | ((i64v)b & ~m));
+#endif
+}
+
+static inline f64v
+vmax(f64v a, f64v b)
+{
+#ifdef __SSE2__
+	return _mm_max_pd(a, b);
+#else
+	i64v m = a > b;
+
+	return (f64v)(((i64v)a & m) | ((i64v)b & ~m));
+#endif
+}
+
+/*
+ * The copy into the pending buffer: streaming stores where the buffer is
+ * aligned for them, so that the copy costs what memcpy's does (no
+ * read-for-ownership of lines that are about to be overwritten).
+ * rollup_fold ends with a fence.
+ */
+static inline void
+put(uint64_t *dst, u64v x, bool nt)
+{
+#ifdef __SSE2__
+	if (nt) {
+		_mm_stream_si128((__m128i *)(void *)dst, (__m128i)x);
+		return;
 	}
-	/* The block mean relative to ishift, from exact integers. */
-	bmean = (double)(bsum - r->ishift * (__int128)bn) / (double)bn;
-	combine(r, r->count, bn, bmean, m2);
-	r->isum += bsum;
-	r->count += bn;
+#endif
+	(void)nt;
+	memcpy(dst, &x, sizeof(x));
+}
+
+/* y < 2^52 as an exact double. */
+static inline f64v
+exact_double(u64v y)
+{
+	return (f64v)(y | MAGIC) - MAGIC_F;
+}
+
+static inline __attribute__((always_inline)) bool
+int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
+    const uint64_t flip)
+{
+	uint64_t u0 = v[0].u ^ flip, base;
+	u64v ysum = { 0 }, ysum2 = { 0 }, bad = { 0 };
+	f64v lo = { INFINITY, INFINITY }, hi = -lo, lo2 = lo, hi2 = hi;
+	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	f64v dv[BLOCK / VL];	/* the block as exact doubles, for pass 2 */
+	union store_value mn, mx;
+	uint64_t ys;
+	double dlo, dhi;
+	size_t i;
+
+	uint64_t *dst = r->pending + r->npending;
+	const bool nt = ((uintptr_t)dst & 15) == 0;
+
+	/* A window of 2^52 around the first value, clamped not to wrap. */
+	base = u0 < WINDOW / 2 ? 0 : u0 > UINT64_MAX - WINDOW ?
+	    UINT64_MAX - WINDOW + 1 : u0 - WINDOW / 2;
+	for (i = 0; i < bn; i += 2 * VL) {
+		u64v p = load_u(v + i), q = load_u(v + i + VL);
+		u64v y = (p ^ flip) - base, z = (q ^ flip) - base;
+		f64v dy = exact_double(y), dz = exact_double(z);
+
+		put(dst + i, p, nt);
+		put(dst + i + VL, q, nt);
+		bad |= y | z;
+		lo = vmin(dy, lo);
+		hi = vmax(dy, hi);
+		lo2 = vmin(dz, lo2);
+		hi2 = vmax(dz, hi2);
+		ysum += y;
+		ysum2 += z;
+		dv[i / VL] = dy;
+		dv[i / VL + 1] = dz;
+	}
+	if (((bad[0] | bad[1]) >> 52) != 0)
+		return false;
+	ysum += ysum2;
+	ys = ysum[0] + ysum[1];
+	lo = vmin(lo, lo2);
+	hi = vmax(hi, hi2);
+	dlo = lo[0] < lo[1] ? lo[0] : lo[1];
+	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
+	mn.u = (base + (uint64_t)dlo) ^ flip;
+	mx.u = (base + (uint64_t)dhi) ^ flip;
+	/* Second pass, from L1: squared deviations about the block mean. */
+	{
+		const double bm = (double)ys / (double)bn;
+
+		for (i = 0; i < bn / VL; i += 4) {
+			f64v e = dv[i] - bm, g = dv[i + 1] - bm;
+			f64v h = dv[i + 2] - bm, k = dv[i + 3] - bm;
+
+			a += e * e;
+			b += g * g;
+			c += h * h;
+			d += k * k;
+		}
+	}
+	a = (a + b) + (c + d);
+	/* The true sum: bn * base + sum(y), less bn * 2^63 for i64. */
+	int_commit(r, v, bn, mn, mx, (__int128)base * (__int128)bn +
+	    (__int128)ys - (flip ? (__int128)bn << 63 : 0), a[0] + a[1], true);
+	return true;
+}
+
+static bool
+fold_int_block_fast(struct rollup *r, const union store_value *v, size_t bn)
+{
+	if (r->type == STORE_I64)
+		return int_block_fast(r, v, bn, SIGN);
+	return int_block_fast(r, v, bn, 0);
 }
 
 /* Neumaier's compensated addition of one block sum. */
@@ -272,6 +453,76 @@ fold_f64_block(struct rollup *r, const union store_value *v, size_t bn)
 	r->count += bn;
 }
 
+/* Floats: one pass for bounds, sum and NaN check, one for the spread. */
+static bool
+fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
+{
+	f64v lo = { INFINITY, INFINITY }, hi = -lo, lo2 = lo, hi2 = hi;
+	f64v s = { 0 }, s2 = { 0 }, s3 = { 0 }, s4 = { 0 };
+	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	double dlo, dhi, sum, bm;
+	uint64_t had = r->count - r->nan_count;
+	uint64_t *dst = r->pending + r->npending;
+	const bool nt = ((uintptr_t)dst & 15) == 0;
+	size_t i;
+
+	for (i = 0; i < bn; i += 4 * VL) {
+		f64v x = load_f(v + i), y = load_f(v + i + VL);
+		f64v z = load_f(v + i + 2 * VL), w = load_f(v + i + 3 * VL);
+
+		put(dst + i, (u64v)x, nt);
+		put(dst + i + VL, (u64v)y, nt);
+		put(dst + i + 2 * VL, (u64v)z, nt);
+		put(dst + i + 3 * VL, (u64v)w, nt);
+		lo = vmin(vmin(x, z), lo);
+		hi = vmax(vmax(x, z), hi);
+		lo2 = vmin(vmin(y, w), lo2);
+		hi2 = vmax(vmax(y, w), hi2);
+		s += x;
+		s2 += y;
+		s3 += z;
+		s4 += w;
+	}
+	s = (s + s2) + (s3 + s4);
+	sum = s[0] + s[1];
+	/*
+	 * A NaN makes the sum NaN (so does inf - inf): either way the
+	 * scalar path, which sorts NaNs out, takes the block instead.
+	 */
+	if (sum != sum)
+		return false;
+	lo = vmin(lo, lo2);
+	hi = vmax(hi, hi2);
+	dlo = lo[0] < lo[1] ? lo[0] : lo[1];
+	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
+	r->npending += bn;
+	if (had == 0) {
+		r->min.f = dlo;
+		r->max.f = dhi;
+	} else {
+		r->min.f = dlo < r->min.f ? dlo : r->min.f;
+		r->max.f = dhi > r->max.f ? dhi : r->max.f;
+	}
+	if (r->nan_count == 0) {
+		bm = sum / (double)bn;
+		for (i = 0; i < bn; i += 4 * VL) {
+			f64v e = load_f(v + i) - bm, g = load_f(v + i + VL) - bm;
+			f64v h = load_f(v + i + 2 * VL) - bm;
+			f64v k = load_f(v + i + 3 * VL) - bm;
+
+			a += e * e;
+			b += g * g;
+			c += h * h;
+			d += k * k;
+		}
+		a = (a + b) + (c + d);
+		combine(r, had, bn, bm, a[0] + a[1]);
+	}
+	fsum_add(r, sum);
+	r->count += bn;
+	return true;
+}
+
 int
 rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 {
@@ -284,11 +535,18 @@ rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 	for (off = 0; off < n; off += BLOCK) {
 		size_t bn = n - off < BLOCK ? n - off : BLOCK;
 
-		if (r->type == STORE_F64)
-			fold_f64_block(r, v + off, bn);
-		else
-			fold_int_block(r, v + off, bn);
+		/* Whole blocks take the vector paths when they can. */
+		if (r->type == STORE_F64) {
+			if (bn != BLOCK || !fold_f64_block_fast(r, v + off, bn))
+				fold_f64_block(r, v + off, bn);
+		} else {
+			if (bn != BLOCK || !fold_int_block_fast(r, v + off, bn))
+				fold_int_block(r, v + off, bn);
+		}
 	}
+#ifdef __SSE2__
+	_mm_sfence();	/* order the streaming stores before what follows */
+#endif
 	return 0;
 }
 
@@ -358,8 +616,13 @@ rollup_mean(const struct rollup *r)
 {
 	if (r->count == 0 || r->nan_count > 0)
 		return NAN;
-	if (r->type != STORE_F64)
-		return (double)((long double)r->isum / (long double)r->count);
+	if (r->type != STORE_F64) {
+		/* Quotient and remainder: exact up to the final rounding. */
+		__int128 q = r->isum / (__int128)r->count;
+		__int128 rem = r->isum % (__int128)r->count;
+
+		return (double)q + (double)rem / (double)r->count;
+	}
 	return rollup_sum(r) / (double)r->count;
 }
 
@@ -420,16 +683,28 @@ insertion_sort(uint64_t *a, size_t n)
 }
 
 /*
- * LSD radix sort, 8 bits a pass, skipping the passes whose digit is the
- * same in every key (the high bytes of nanosecond latencies).
+ * LSD radix sort, 8 bits a pass. Digits that are the same in every key
+ * (the high bytes of nanosecond latencies) are found first, from the OR
+ * and AND of all keys, and get neither a histogram nor a pass.
  */
 static void
 radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
 {
-	static const unsigned nd = 8;
-	size_t (*cnt)[256], i, d;
-	uint64_t *src = a, *dst = tmp, *t;
+	size_t (*cnt)[256], i;
+	uint64_t *src = a, *dst = tmp, *t, or_all = 0, and_all = ~UINT64_C(0);
+	uint64_t varying;
+	unsigned digit[8], nd = 0, d;
 
+	for (i = 0; i < n; i++) {
+		or_all |= a[i];
+		and_all &= a[i];
+	}
+	varying = or_all ^ and_all;
+	for (d = 0; d < 8; d++)
+		if ((varying >> (8 * d)) & 0xff)
+			digit[nd++] = 8 * d;
+	if (nd == 0)
+		return;		/* all equal */
 	cnt = calloc(nd, sizeof(*cnt));
 	if (!cnt) {
 		/* Fall back to an in-place sort rather than fail. */
@@ -447,14 +722,12 @@ radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
 		uint64_t k = a[i];
 
 		for (d = 0; d < nd; d++)
-			cnt[d][(k >> (8 * d)) & 0xff]++;
+			cnt[d][(k >> digit[d]) & 0xff]++;
 	}
 	for (d = 0; d < nd; d++) {
 		size_t sum = 0, *c = cnt[d];
-		unsigned shift = 8 * d;
+		unsigned shift = digit[d];
 
-		if (c[(src[0] >> shift) & 0xff] == n)
-			continue;
 		for (unsigned b = 0; b < 256; b++) {
 			size_t x = c[b];
 

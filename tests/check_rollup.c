@@ -324,6 +324,108 @@ START_TEST(test_stddev_stable_large_offset)
 }
 END_TEST
 
+/* Full blocks whose spread is too wide for the vector path's trick. */
+START_TEST(test_wide_spread_blocks_exact)
+{
+	enum { N = 2048 };
+	uint64_t *x = malloc(N * sizeof(*x));
+	double *f = malloc(N * sizeof(*f));
+	struct rollup r;
+	union store_value v;
+	char buf[64];
+
+	for (size_t i = 0; i < N; i++)
+		x[i] = i % 2 ? UINT64_MAX - i : i;
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, x, N);
+	ck_assert(rollup_min(&r, &v));
+	ck_assert_uint_eq(v.u, 0);
+	ck_assert(rollup_max(&r, &v));
+	ck_assert_uint_eq(v.u, UINT64_MAX - 1);
+	/* sum = 1024 * (2^64 - 1) - sum of odd i + sum of even i = ... */
+	{
+		__int128 want = 0;
+
+		for (size_t i = 0; i < N; i++)
+			want += x[i];
+		ck_assert(rollup_sum_int(&r) == want);
+		rollup_int128_format(want, buf, sizeof(buf));
+	}
+	ck_assert_double_eq_tol(rollup_stddev(&r), 9.223372036854775e18, 1e6);
+	rollup_free(&r);
+
+	/* A NaN deep inside a full float block: the scalar path takes it. */
+	for (size_t i = 0; i < N; i++)
+		f[i] = (double)i;
+	f[700] = NAN;
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, f, 600);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrt((600.0 * 600 - 1) / 12),
+	    1e-9);
+	fold_f(&r, f + 600, N - 600);
+	ck_assert_uint_eq(rollup_nan_count(&r), 1);
+	ck_assert(isnan(rollup_mean(&r)));
+	rollup_free(&r);
+	free(x);
+	free(f);
+}
+END_TEST
+
+/* Full blocks at the ends of the ranges: the vector path's window. */
+START_TEST(test_block_edges_exact)
+{
+	enum { N = 1536 };
+	uint64_t *x = malloc(N * sizeof(*x));
+	int64_t *y = malloc(N * sizeof(*y));
+	struct rollup r;
+	union store_value v;
+	__int128 want;
+
+	for (int pass = 0; pass < 3; pass++) {
+		want = 0;
+		for (size_t i = 0; i < N; i++) {
+			x[i] = pass == 0 ? UINT64_MAX - i : pass == 1 ? i :
+			    (UINT64_C(1) << 63) + i - N / 2;
+			want += x[i];
+		}
+		rollup_init(&r, STORE_U64);
+		fold_u(&r, x, N);
+		ck_assert(rollup_sum_int(&r) == want);
+		ck_assert(rollup_min(&r, &v));
+		ck_assert_uint_eq(v.u, pass == 0 ? UINT64_MAX - (N - 1) :
+		    pass == 1 ? 0 : (UINT64_C(1) << 63) - N / 2);
+		ck_assert(rollup_max(&r, &v));
+		ck_assert_uint_eq(v.u, pass == 0 ? UINT64_MAX : pass == 1 ? N - 1 :
+		    (UINT64_C(1) << 63) + N / 2 - 1);
+		ck_assert_double_eq_tol(rollup_stddev(&r),
+		    sqrt(((double)N * N - 1) / 12), 1e-9);
+		rollup_free(&r);
+	}
+	for (int pass = 0; pass < 3; pass++) {
+		want = 0;
+		for (size_t i = 0; i < N; i++) {
+			y[i] = pass == 0 ? INT64_MIN + (int64_t)i : pass == 1 ?
+			    INT64_MAX - (int64_t)i : (int64_t)i - N / 2;
+			want += y[i];
+		}
+		rollup_init(&r, STORE_I64);
+		fold_i(&r, y, N);
+		ck_assert(rollup_sum_int(&r) == want);
+		ck_assert(rollup_min(&r, &v));
+		ck_assert_int_eq(v.i, pass == 0 ? INT64_MIN : pass == 1 ?
+		    INT64_MAX - (N - 1) : -N / 2);
+		ck_assert(rollup_max(&r, &v));
+		ck_assert_int_eq(v.i, pass == 0 ? INT64_MIN + N - 1 : pass == 1 ?
+		    INT64_MAX : N / 2 - 1);
+		ck_assert_double_eq_tol(rollup_stddev(&r),
+		    sqrt(((double)N * N - 1) / 12), 1e-9);
+		rollup_free(&r);
+	}
+	free(x);
+	free(y);
+}
+END_TEST
+
 static uint64_t rng_state = 88172645463325252ULL;
 
 static uint64_t
@@ -480,6 +582,8 @@ rollup_suite(void)
 	tcase_add_test(tc, test_empty_and_bad_percentiles);
 	tcase_add_test(tc, test_reset_forgets_values);
 	tcase_add_test(tc, test_stddev_stable_large_offset);
+	tcase_add_test(tc, test_wide_spread_blocks_exact);
+	tcase_add_test(tc, test_block_edges_exact);
 	tcase_add_test(tc, test_incremental_equals_one_shot);
 	tcase_add_test(tc, test_incremental_float_one_at_a_time);
 	tcase_add_test(tc, test_int128_format);

@@ -1,0 +1,152 @@
+# metricsd read, one shot: JSON shape and values, table, key selection,
+# unknown keys, missing stores, invalid files, store states, usage errors.
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null || skip "python3 not found (needed to parse JSON)"
+FILL="$METRICSD_HELPERS/read_fill"
+[ -x "$FILL" ] || fail "helper $FILL not built"
+
+# check_json FILE PYTHON-EXPR...: FILE must be strict JSON (no NaN or
+# Infinity tokens); each expression, with the object as j, must be true.
+check_json() {
+	f=$1
+	shift
+	python3 - "$f" "$@" <<'EOF' || fail "JSON check on $f: $(cat "$f" | head -c 2000)"
+import json, math, sys
+def no_constants(c):
+    raise ValueError("non-JSON constant " + c)
+with open(sys.argv[1], "rb") as fh:
+    raw = fh.read()
+j = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+for expr in sys.argv[2:]:
+    if not eval(expr):
+        sys.stderr.write("false: %s\n" % expr)
+        sys.exit(1)
+EOF
+	echo "ok: json $*"
+}
+
+D="$T/store"
+WEIRD=$(printf 'we"ird\\k\303\251y\377')
+"$FILL" "$D" \
+	counter:total:u64:42 counter:ratio:f64:0.25 counter:neg:i64:-7 \
+	counter:huge:u64:18446744073709551615 \
+	series:lat_ns:u64:30,10,20 series:empty:u64: \
+	series:deltas:i64:-5,5,-10,10 \
+	series:fl:f64:1.5,2.5,inf \
+	series:withnan:f64:1,nan,3 \
+	series:big:u64:18446744073709551615,18446744073709551615 \
+	"series:$WEIRD:u64:7" \
+	seq:many:u64:200000 ||
+	fail "read_fill failed"
+
+# --- JSON: the shape and every value --------------------------------------
+expect_exit 0 metricsd-read --metrics-dir "$D" --json
+cp "$T/out" "$T/all.json"
+check_json "$T/all.json" \
+	'set(j["_store"]) == {"dir", "final", "writer_pid", "state"}' \
+	'j["_store"]["final"] is True and j["_store"]["writer_pid"] is None' \
+	'j["_store"]["state"] == "final" and j["_store"]["dir"].endswith("/store")' \
+	'j["total"] == 42 and type(j["total"]) is int' \
+	'j["ratio"] == 0.25 and j["neg"] == -7' \
+	'j["huge"] == 18446744073709551615' \
+	'set(j["lat_ns"]) == {"count","sum","min","max","mean","stddev","p50","p90","p95","p99","p99.9"}' \
+	'j["lat_ns"]["count"] == 3 and j["lat_ns"]["sum"] == 60' \
+	'type(j["lat_ns"]["min"]) is int and j["lat_ns"]["min"] == 10 and j["lat_ns"]["max"] == 30' \
+	'j["lat_ns"]["mean"] == 20 and abs(j["lat_ns"]["stddev"] - math.sqrt(200/3)) < 1e-12' \
+	'j["lat_ns"]["p50"] == 20 and abs(j["lat_ns"]["p90"] - 28) < 1e-9' \
+	'abs(j["lat_ns"]["p95"] - 29) < 1e-9 and abs(j["lat_ns"]["p99.9"] - 29.98) < 1e-9' \
+	'j["empty"] == {"count": 0, "sum": None, "min": None, "max": None, "mean": None, "stddev": None, "p50": None, "p90": None, "p95": None, "p99": None, "p99.9": None}' \
+	'j["deltas"]["sum"] == 0 and j["deltas"]["min"] == -10 and j["deltas"]["max"] == 10' \
+	'j["deltas"]["p50"] == 0 and abs(j["deltas"]["p90"] - 8.5) < 1e-9' \
+	'j["fl"]["max"] is None and j["fl"]["min"] == 1.5 and j["fl"]["p50"] == 2.5' \
+	'j["fl"]["sum"] is None and j["fl"]["mean"] is None and j["fl"]["p99"] is None' \
+	'j["withnan"]["count"] == 3 and j["withnan"]["p50"] is None and j["withnan"]["min"] is None' \
+	'j["big"]["sum"] == 36893488147419103230 and j["big"]["max"] == 18446744073709551615' \
+	'j["we\"ird\\k\u00e9y\ufffd"]["count"] == 1' \
+	'j["many"]["count"] == 200000 and j["many"]["p50"] == 100000.5' \
+	'abs(j["many"]["p99.9"] - 199800.001) < 1e-6 and j["many"]["sum"] == 200000 * 200001 // 2' \
+	'"values" not in j["lat_ns"]'
+
+# --- --values: append order, integers as integers, streamed ---------------
+expect_exit 0 metricsd-read --metrics-dir "$D" --json --values lat_ns many fl empty
+check_json "$T/out" \
+	'j["lat_ns"]["values"] == [30, 10, 20]' \
+	'j["many"]["values"] == list(range(1, 200001))' \
+	'j["fl"]["values"] == [1.5, 2.5, None]' \
+	'j["empty"]["values"] == []' \
+	'set(j) == {"_store", "lat_ns", "many", "fl", "empty"}'
+
+# --- KEY selection and unknown keys ---------------------------------------
+expect_exit 0 metricsd read --metrics-dir "$D" --json total lat_ns
+check_json "$T/out" 'list(j) == ["_store", "total", "lat_ns"]'
+expect_exit 1 metricsd-read --metrics-dir "$D" --json lat_ns no_such_key
+check_json "$T/out" 'list(j) == ["_store", "lat_ns"]'
+expect_grep "unknown key 'no_such_key'" "$T/err"
+expect_grep 'known keys: .*lat_ns' "$T/err"
+expect_exit 1 metricsd-read --metrics-dir "$D" no_such_key
+expect_grep "unknown key 'no_such_key'" "$T/err"
+
+# --- the table ------------------------------------------------------------
+expect_exit 0 metricsd-read --metrics-dir "$D"
+expect_grep '^store .*/store: final$' "$T/out"
+expect_grep '^COUNTER +VALUE$' "$T/out"
+expect_grep '^total +42$' "$T/out"
+expect_grep '^huge +18446744073709551615$' "$T/out"
+expect_grep '^SERIES +COUNT +MEAN +MIN +MAX +P50 +P90 +P95 +P99 +P99\.9$' "$T/out"
+expect_grep '^lat_ns +3 +20 +10 +30 +20 +28 +29 +29\.8 +29\.98$' "$T/out"
+expect_grep '^empty +0 +- +- +- +- +- +- +- +-$' "$T/out"
+expect_grep '^we"ird\\k.*y\\xff +1 ' "$T/out"
+# Columns line up: every series row is as wide as the header.
+awk '/^SERIES/ { on = 1; w = length($0) } on && /^[a-z_]+ / && NF == 10 && length($0) != w { bad = 1 }
+	END { exit bad }' "$T/out" || fail "series table not aligned: $(cat "$T/out")"
+echo "ok: table aligned"
+
+# --- no store, invalid files, store states --------------------------------
+expect_exit 1 metricsd-read --metrics-dir "$T/nowhere"
+expect_grep "no store at .*/nowhere \(no data yet\)" "$T/err"
+expect_exit 1 metricsd-read --metrics-dir "$T/nowhere" --json
+check_json "$T/out" 'j == {"_store": {"dir": j["_store"]["dir"], "final": False, "writer_pid": None, "state": "missing"}}'
+
+B="$T/bad"
+"$FILL" "$B" series:good:u64:1,2 || fail "read_fill failed"
+printf 'this is not a store file, just junk bytes....................' >"$B/junk"
+chmod 600 "$B/junk"
+expect_exit 1 metricsd-read --metrics-dir "$B" --json
+expect_grep "junk" "$T/err"
+check_json "$T/out" 'j["good"]["count"] == 2 and "junk" not in j'
+
+A="$T/abandoned"
+"$FILL" "$A" --end none counter:c:u64:1 || fail "read_fill failed"
+expect_exit 0 metricsd-read --metrics-dir "$A" --json
+check_json "$T/out" 'j["_store"]["state"] == "abandoned" and j["_store"]["final"] is False' \
+	'j["_store"]["writer_pid"] is None and j["c"] == 1'
+I="$T/interrupted"
+"$FILL" "$I" --end interrupted counter:c:u64:1 || fail "read_fill failed"
+expect_exit 0 metricsd-read --metrics-dir "$I" --json
+check_json "$T/out" 'j["_store"]["state"] == "interrupted" and j["_store"]["final"] is False'
+
+# The environment variable names the default store.
+expect_exit 0 env METRICSD_METRICS_DIR="$D" metricsd-read --json total
+check_json "$T/out" 'j["total"] == 42'
+
+# --- output errors and usage errors ---------------------------------------
+if [ -w /dev/full ]; then
+	metricsd-read --metrics-dir "$D" --json >/dev/full 2>"$T/err"
+	[ $? -eq 1 ] || fail "writing to /dev/full did not exit 1"
+	expect_grep "writing to standard output" "$T/err"
+	echo "ok: /dev/full -> 1"
+fi
+expect_exit 0 metricsd-read --help
+expect_grep '^usage: metricsd read \[--metrics-dir DIR\]' "$T/out"
+expect_exit 0 metricsd-read -h
+expect_exit 2 metricsd-read --values
+expect_grep '--values needs --json' "$T/err"
+expect_exit 2 metricsd-read --watch 0
+expect_exit 2 metricsd-read --watch abc
+expect_exit 2 metricsd-read --watch
+expect_exit 2 metricsd-read --frobnicate
+expect_grep "unknown option '--frobnicate'" "$T/err"
+expect_exit 2 metricsd-read --metrics-dir "$D" ../escape
+expect_exit 2 metricsd-read --metrics-dir ""
+exit 0
