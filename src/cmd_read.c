@@ -18,6 +18,7 @@
  *   and makes the exit status 1; the other keys are still shown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -49,6 +51,8 @@ struct key {
 	struct rollup roll;		/* series only */
 	uint64_t count;			/* series: count at the last refresh */
 	union store_value value;	/* counter: value at the last read */
+	dev_t dev;			/* the file the view maps, as stat'd */
+	ino_t ino;			/* just before opening it */
 	bool bad;			/* not a valid store file (reported) */
 	bool failed;			/* refresh or fold failed this round */
 };
@@ -153,15 +157,38 @@ keys_discover(struct reader *rd)
 		qsort(rd->keys, rd->nkeys, sizeof(*rd->keys), key_cmp);
 }
 
+/* Where a key's file is, for stat; false if the path is too long. */
+static bool
+key_path(const struct reader *rd, const struct key *k, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", rd->dir, k->name);
+
+	return n > 0 && (size_t)n < len;
+}
+
 /* Map a key that was not there yet. Quiet while it does not exist. */
 static void
 key_open(struct reader *rd, struct key *k)
 {
-	char err[STORE_ERR_MAX];
+	char err[STORE_ERR_MAX], path[sizeof(rd->dir) + STORE_KEY_MAX + 2];
+	struct stat sb;
 	int rc;
 
 	if (k->view || k->bad)
 		return;
+	/*
+	 * Note which file we are about to map, before mapping it: if it is
+	 * replaced in between, the next look sees a different inode and
+	 * reopens, which is harmless; noting it after could miss a
+	 * replacement for good.
+	 */
+	k->dev = 0;
+	k->ino = 0;
+	if (key_path(rd, k, path, sizeof(path)) &&
+	    fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		k->dev = sb.st_dev;
+		k->ino = sb.st_ino;
+	}
 	rc = store_view_open(&k->view, rd->dir, k->name, err, sizeof(err));
 	if (rc == -ENOENT)
 		return;
@@ -186,8 +213,6 @@ static void
 key_update(struct key *k)
 {
 	char err[STORE_ERR_MAX];
-	uint64_t count, have;
-	int rc;
 
 	k->failed = false;
 	if (!k->view)
@@ -196,24 +221,35 @@ key_update(struct key *k)
 		k->value = store_view_counter(k->view);
 		return;
 	}
-	if ((rc = store_view_refresh(k->view, &count, err, sizeof(err))) < 0) {
-		log_warn("key '%s': %s", k->name, err);
+	if (rollup_fold_view(&k->roll, k->view, NULL, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
 		k->failed = true;
 		return;
 	}
-	have = rollup_count(&k->roll);
-	if (count > have) {
-		const union store_value *v = store_view_values(k->view);
-
-		if (count - have > SIZE_MAX ||
-		    rollup_fold(&k->roll, v + have, (size_t)(count - have)) < 0) {
-			log_warn("key '%s': out of memory folding %llu values",
-			    k->name, (unsigned long long)(count - have));
-			k->failed = true;
-			return;
-		}
-	}
 	k->count = rollup_count(&k->roll);
+}
+
+/*
+ * A writer that starts again recreates its keys: new files renamed over
+ * the old ones. A view keeps mapping the old file, so in --watch mode a
+ * key whose file changed is closed and reopened, its rollup started
+ * afresh.
+ */
+static void
+key_check_replaced(struct reader *rd, struct key *k)
+{
+	char path[sizeof(rd->dir) + STORE_KEY_MAX + 2];
+	struct stat sb;
+
+	if (!k->view || !key_path(rd, k, path, sizeof(path)) ||
+	    fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (sb.st_dev == k->dev && sb.st_ino == k->ino)
+		return;
+	store_view_close(k->view);
+	k->view = NULL;
+	rollup_free(&k->roll);
+	k->count = 0;
 }
 
 static void
@@ -232,6 +268,8 @@ snapshot(struct reader *rd)
 	if (!rd->explicit_keys)
 		keys_discover(rd);
 	for (size_t i = 0; i < rd->nkeys; i++) {
+		if (rd->watch)
+			key_check_replaced(rd, &rd->keys[i]);
 		key_open(rd, &rd->keys[i]);
 		key_update(&rd->keys[i]);
 	}
@@ -1079,7 +1117,8 @@ read_main(int argc, char **argv)
 	if ((status = parse_args(rd, argc, argv)) < 0) {
 		rd->tty = isatty(STDOUT_FILENO);
 		status = rd->watch ? watch_run(rd) : oneshot_run(rd);
-		if (rd->any_bad)
+		/* --watch ends with 0 on a signal: its warnings were shown. */
+		if (rd->any_bad && !rd->watch)
 			status = EXIT_FAIL;
 	}
 	/* A full disk or a closed pipe must not pass for success. */

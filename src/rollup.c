@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -547,6 +548,29 @@ rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 #ifdef __SSE2__
 	_mm_sfence();	/* order the streaming stores before what follows */
 #endif
+	return 0;
+}
+
+int
+rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
+    char *err, size_t errlen)
+{
+	uint64_t n, have = r->count;
+	int rc;
+
+	if ((rc = store_view_refresh(v, &n, err, errlen)) < 0)
+		return rc;
+	if (count)
+		*count = n;
+	if (n <= have)
+		return 0;
+	if (n - have > SIZE_MAX ||
+	    rollup_fold(r, store_view_values(v) + have, (size_t)(n - have)) < 0) {
+		snprintf(err, errlen, "key '%s': out of memory folding %llu "
+		    "values", store_view_name(v),
+		    (unsigned long long)(n - have));
+		return -ENOMEM;
+	}
 	return 0;
 }
 

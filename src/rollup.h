@@ -71,6 +71,17 @@ void rollup_init(struct rollup *r, enum store_type type);
 int rollup_fold(struct rollup *r, const union store_value *v, size_t n);
 
 /*
+ * Catch up with a series in the store: refresh the view (store.h) and fold
+ * in only the values appended since the last call. Feed a rollup from one
+ * view only: rollup_count() is taken as the number already folded. On
+ * return *count (if not NULL) is the refreshed count, so the caller can
+ * read store_view_values() below it (e.g. to print them). Returns 0, or a
+ * negative errno with err filled ("key 'NAME': why").
+ */
+int rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
+    char *err, size_t errlen);
+
+/*
  * Reserve room for n more values to be folded (optional; saves regrowing
  * the pending buffer when the caller knows how much is coming).
  * Returns 0 or -ENOMEM.

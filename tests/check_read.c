@@ -20,6 +20,7 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "rollup.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -339,6 +340,110 @@ START_TEST(test_read_watch_closed_stdout_exits_1)
 }
 END_TEST
 
+static bool
+has_min_10(json_t *j, void *arg)
+{
+	json_t *s = json_object_get(j, "lat");
+
+	(void)arg;
+	return s && json_integer_value(json_object_get(s, "min")) == 10;
+}
+
+/* Run a helper program to the end; it must exit 0. */
+static void
+run_helper(char *const argv[])
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	st = testutil_wait(pid, DEADLINE_MS);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "%s failed", argv[0]);
+}
+
+/* A writer that runs again replaces the keys: the watcher follows. */
+START_TEST(test_read_watch_follows_a_new_run)
+{
+	char *tmp = testutil_tmpdir(), *dir, *fill = testutil_helper("read_fill");
+	struct child c;
+	int64_t want = 3;
+	json_t *j;
+
+	ck_assert_int_ge(asprintf(&dir, "%s/store", tmp), 0);
+	run_helper((char *[]){ fill, dir, "series:lat:u64:1,2,3", NULL });
+	reader_spawn(&c, (char *[]){ "--metrics-dir", dir, "--json", "--watch",
+	    "0.02", NULL });
+	j = reader_wait(&c, has_count, &want, NULL, NULL);
+	json_decref(j);
+	run_helper((char *[]){ fill, dir, "series:lat:u64:10,20", NULL });
+	j = reader_wait(&c, has_min_10, NULL, NULL, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j,
+	    "lat"), "count")), 2);
+	ck_assert_double_eq(num(j, "lat", "mean"), 15);
+	json_decref(j);
+	reader_end(&c, SIGTERM, 0);
+	testutil_rmtree(tmp);
+	free(fill);
+	free(dir);
+	free(tmp);
+}
+END_TEST
+
+/* rollup_fold_view: each call folds exactly what was appended since. */
+START_TEST(test_rollup_fold_view_catches_up)
+{
+	char *tmp = testutil_tmpdir(), *dir, err[STORE_ERR_MAX];
+	struct store_writer *w;
+	struct store_key *k;
+	struct store_view *v;
+	struct rollup r;
+	uint64_t count = 99, n = 0;
+	__int128 want = 0;
+	double p;
+
+	ck_assert_int_ge(asprintf(&dir, "%s/store", tmp), 0);
+	ck_assert_msg(store_writer_open(&w, dir, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(store_series_create(w, "x", STORE_I64, &k, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_view_open(&v, dir, "x", err, sizeof(err)), 0);
+	rollup_init(&r, STORE_I64);
+	ck_assert_int_eq(rollup_fold_view(&r, v, &count, err, sizeof(err)), 0);
+	ck_assert_uint_eq(count, 0);
+	ck_assert_uint_eq(rollup_count(&r), 0);
+	/* Growing steps, across several growths of the file. */
+	for (uint64_t step = 1; step <= 300000; step *= 3) {
+		for (uint64_t i = 0; i < step; i++, n++) {
+			int64_t x = (int64_t)(n * 7919 % 100003) - 50000;
+
+			ck_assert_int_eq(store_series_append(k,
+			    (union store_value){ .i = x }), 0);
+			want += x;
+		}
+		ck_assert_int_eq(rollup_fold_view(&r, v, &count, err,
+		    sizeof(err)), 0);
+		ck_assert_uint_eq(count, n);
+		ck_assert_uint_eq(rollup_count(&r), n);
+		ck_assert(rollup_sum_int(&r) == want);
+		ck_assert_int_eq(rollup_percentile(&r, 50, &p), 0);
+	}
+	/* Nothing new: nothing folded twice. */
+	ck_assert_int_eq(rollup_fold_view(&r, v, &count, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rollup_count(&r), n);
+	ck_assert(rollup_sum_int(&r) == want);
+	rollup_free(&r);
+	store_view_close(v);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	testutil_rmtree(tmp);
+	free(dir);
+	free(tmp);
+}
+END_TEST
+
 Suite *
 read_suite(void)
 {
@@ -349,6 +454,8 @@ read_suite(void)
 	tcase_add_test(tc, test_read_watch_folds_new_values);
 	tcase_add_test(tc, test_read_watch_waits_for_store);
 	tcase_add_test(tc, test_read_watch_closed_stdout_exits_1);
+	tcase_add_test(tc, test_read_watch_follows_a_new_run);
+	tcase_add_test(tc, test_rollup_fold_view_catches_up);
 	suite_add_tcase(s, tc);
 	return s;
 }
