@@ -23,7 +23,6 @@ struct skey {
 	char *name;
 	struct store_view *view;	/* NULL while it cannot be opened */
 	struct rollup roll;
-	uint64_t folded;		/* values of the view folded so far */
 	dev_t dev;			/* the file the view maps, as */
 	ino_t ino;			/* stat saw it before opening */
 	char *problem;			/* last warning about it, or NULL */
@@ -414,7 +413,6 @@ key_read(struct scrape *s, struct sstore *st, struct skey *k,
     struct prom_key *out)
 {
 	char err[STORE_ERR_MAX], *path;
-	uint64_t count;
 	double q[PROM_NQUANTILES];
 	struct stat sb;
 	int r;
@@ -450,7 +448,6 @@ key_read(struct scrape *s, struct sstore *st, struct skey *k,
 			return r == -ENOMEM ? r : 0;
 		}
 		rollup_init(&k->roll, store_view_type(k->view));
-		k->folded = 0;
 	}
 	out->name = k->name;
 	out->kind = store_view_kind(k->view);
@@ -460,17 +457,11 @@ key_read(struct scrape *s, struct sstore *st, struct skey *k,
 		report(s, &k->problem, NULL);
 		return 1;
 	}
-	if ((r = store_view_refresh(k->view, &count, err, sizeof(err))) < 0) {
+	/* Fold only what was appended since the last scrape. */
+	if ((r = rollup_fold_view(&k->roll, k->view, NULL, err,
+	    sizeof(err))) < 0) {
 		report(s, &k->problem, "%s", err);
 		return r == -ENOMEM ? r : 0;
-	}
-	/* Fold only what was appended since the last scrape. */
-	if (count > k->folded) {
-		if ((r = rollup_fold(&k->roll,
-		    store_view_values(k->view) + k->folded,
-		    (size_t)(count - k->folded))) < 0)
-			return r;
-		k->folded = count;
 	}
 	out->summary.count = rollup_count(&k->roll);
 	out->summary.sum = rollup_sum(&k->roll);
