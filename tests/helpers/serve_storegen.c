@@ -2,7 +2,7 @@
  * Test helper for serve and read --prometheus: write a store holding every
  * kind of key with known values.
  *
- *   serve_storegen DIR [--live] [--extra N]
+ *   serve_storegen DIR [--live [--extra N] | --stream]
  *
  * Keys: counters total_samples_issued (u64 12345), tracked_duration_ns
  * (u64 1500000001), decode_errors (u64 3), samples_in_flight (u64 4, a
@@ -16,7 +16,13 @@
  * each line read on stdin appends --extra N more values (default 1000)
  * to sample_latency_ns (continuing 1001, 1002, ... ms) and answers "ok";
  * at end of input it closes the store INTERRUPTED.
+ *
+ * With --stream it prints "ready" and then appends to sample_latency_ns
+ * without any coordination with readers (bursts of 100 values, about
+ * 100000 values/s), until its standard input is closed; then it closes
+ * the store INTERRUPTED.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +61,7 @@ int
 main(int argc, char **argv)
 {
 	struct store_key *lat, *k;
-	int live = 0;
+	int live = 0, stream = 0;
 	long extra = 1000;
 	uint64_t next = 1001;
 	char line[64];
@@ -67,6 +73,8 @@ main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--live") == 0)
 			live = 1;
+		else if (strcmp(argv[i], "--stream") == 0)
+			stream = 1;
 		else if (strcmp(argv[i], "--extra") == 0 && i + 1 < argc)
 			extra = atol(argv[++i]);
 	}
@@ -97,8 +105,21 @@ main(int argc, char **argv)
 	k = key("odd.key-1", STORE_SERIES, STORE_U64);
 	for (uint64_t i = 7; i <= 9; i++)
 		append(k, (union store_value){ .u = i });
-	if (!live)
+	if (!live && !stream)
 		return store_writer_close(w, STORE_FINAL) < 0;
+	if (stream) {
+		struct pollfd pfd = { .fd = 0, .events = POLLIN };
+
+		printf("ready\n");
+		fflush(stdout);
+		/* Stdin readable (EOF) is the only way out; the 1 ms poll
+		 * timeout paces the writer. */
+		while (poll(&pfd, 1, 1) == 0)
+			for (int i = 0; i < 100; i++)
+				append(lat, (union store_value){
+				    .u = next++ * 1000000 });
+		return store_writer_close(w, STORE_INTERRUPTED) < 0;
+	}
 
 	printf("ready\n");
 	fflush(stdout);

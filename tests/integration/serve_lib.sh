@@ -1,5 +1,19 @@
 # Sourced by the serve integration tests, after lib.sh.
 
+# Background processes to kill if the test ends early (a failed check),
+# so no server outlives its test. bg_done drops a pid once it has been
+# waited for, so that a reused pid is never killed.
+BG_PIDS=
+bg_pid() {
+	BG_PIDS="$BG_PIDS $1"
+}
+bg_done() {
+	_l=
+	for _p in $BG_PIDS; do [ "$_p" = "$1" ] || _l="$_l $_p"; done
+	BG_PIDS=$_l
+}
+trap 'for p in $BG_PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+
 # wait_file FILE PID: wait (deadline 30 s) until FILE exists, which the
 # server writes atomically once it listens; fail if PID dies first.
 wait_file() {
@@ -19,6 +33,7 @@ start_serve() {
 	metricsd serve --listen 127.0.0.1:0 --address-file "$T/addr" "$@" \
 		2>"$T/serve.err" &
 	SERVE_PID=$!
+	bg_pid "$SERVE_PID"
 	wait_file "$T/addr" "$SERVE_PID"
 	ADDR=$(cat "$T/addr")
 }
@@ -28,6 +43,7 @@ stop_serve() {
 	kill -"${1:-TERM}" "$SERVE_PID"
 	wait "$SERVE_PID"
 	rc=$?
+	bg_done "$SERVE_PID"
 	[ "$rc" -eq 0 ] || fail "serve exited $rc on SIG${1:-TERM}: $(cat "$T/serve.err")"
 	echo "ok: serve exits 0 on SIG${1:-TERM}"
 }
@@ -47,15 +63,19 @@ value() {
 		END { if (!f) exit 1 }' "$1" || fail "no sample $2 in $1: $(cat "$1")"
 }
 
-# expect_value FILE SAMPLE WANT: numerically equal (relative 1e-12).
+# expect_value FILE SAMPLE WANT: numerically equal (relative 1e-12), or
+# both NaN.
 expect_value() {
 	got=$(value "$1" "$2")
-	python3 -c '
-import math, sys
-g, w = float(sys.argv[1]), float(sys.argv[2])
-sys.exit(0 if (math.isnan(g) and math.isnan(w)) or
-         math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-15) else 1)' "$got" "$3" ||
-		fail "$2 is $got, expected $3"
+	if [ "$3" = NaN ] || [ "$got" = NaN ]; then
+		[ "$got" = "$3" ] || fail "$2 is $got, expected $3"
+		return 0
+	fi
+	awk -v g="$got" -v w="$3" 'BEGIN {
+		d = g - w; if (d < 0) d = -d
+		m = w < 0 ? -w : w
+		exit !(d <= 1e-12 * m || d <= 1e-15)
+	}' || fail "$2 is $got, expected $3"
 }
 
 # promtool_check FILE: the exposition must pass promtool (skipped, with a

@@ -11,6 +11,7 @@ for how in options env; do
 	mkfifo "$T/rw.out"
 	"$WAIT" "ipc://$T/ready.sock" 7 30000 >"$T/rw.out" &
 	WPID=$!
+	bg_pid "$WPID"
 	exec 4<"$T/rw.out"
 	read -r line <&4 && [ "$line" = bound ] || fail "readywait: '$line'"
 	if [ $how = options ]; then
@@ -22,6 +23,7 @@ for how in options env; do
 	fi
 	read -r line <&4 && [ "$line" = "ready 7" ] || fail "readywait: '$line'"
 	wait "$WPID" || fail "readywait exited $?"
+	bg_done "$WPID"
 	exec 4<&-
 	rm -f "$T/rw.out"
 	scrape "$T/m"

@@ -63,6 +63,7 @@ echo "ok: a store that disappears is dropped"
 mkfifo "$T/gen.in" "$T/gen.out"
 "$GEN" "$T/parent/live" --live --extra 1000 <"$T/gen.in" >"$T/gen.out" &
 GEN_PID=$!
+bg_pid "$GEN_PID"
 exec 3>"$T/gen.in" 4<"$T/gen.out"
 read -r line <&4 && [ "$line" = ready ] || fail "storegen --live: '$line'"
 scrape "$T/m4"
@@ -81,12 +82,36 @@ expect_value "$T/m5" "metricsd_sample_latency_seconds_sum$r" 2001
 echo "ok: values appended between scrapes are folded in, exactly"
 exec 3>&-
 wait "$GEN_PID" || fail "storegen --live exited $?"
+bg_done "$GEN_PID"
 exec 4<&-
 scrape "$T/m6"
 expect_value "$T/m6" "metricsd_store_writer_alive$r" 0
 expect_value "$T/m6" 'metricsd_store_state{run="live",state="interrupted"}' 1
 expect_value "$T/m6" "metricsd_sample_latency_seconds_count$r" 2000
 echo "ok: writer gone: alive 0, state interrupted"
+
+# A writer appending all the time while serve scrapes: every scrape is valid
+# and counts never go backwards.
+mkfifo "$T/st.in" "$T/st.out"
+"$GEN" "$T/parent/stream" --stream <"$T/st.in" >"$T/st.out" &
+ST_PID=$!
+bg_pid "$ST_PID"
+exec 3>"$T/st.in" 4<"$T/st.out"
+read -r line <&4 && [ "$line" = ready ] || fail "storegen --stream: '$line'"
+prev=0
+for i in 1 2 3 4 5; do
+	scrape "$T/s$i"
+	n=$(value "$T/s$i" 'metricsd_sample_latency_seconds_count{run="stream"}')
+	[ "$n" -ge "$prev" ] || fail "count went back from $prev to $n"
+	[ "$n" -ge 1000 ] || fail "count $n below the initial 1000"
+	prev=$n
+done
+promtool_check "$T/s5"
+exec 3>&-
+wait "$ST_PID" || fail "storegen --stream exited $?"
+bg_done "$ST_PID"
+exec 4<&-
+echo "ok: 5 scrapes during appends: valid, counts monotonic (last $prev)"
 stop_serve TERM
 
 # Two stores with the same name under two parents: the first one wins.
