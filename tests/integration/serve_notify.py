@@ -16,8 +16,15 @@ BIN, TMP = sys.argv[1], sys.argv[2]
 DEADLINE = 30.0
 
 
+CHILDREN = []
+
+
 def fail(msg):
     print("FAIL: " + msg)
+    for c in CHILDREN:  # no server outlives a failed test
+        if c.poll() is None:
+            c.kill()
+            c.wait()
     sys.exit(1)
 
 
@@ -40,6 +47,7 @@ for name in (os.path.join(TMP, "notify.sock"),
                           "--address-file", addr_file,
                           "--metrics-dir", os.path.join(TMP, "none")],
                          env=env)
+    CHILDREN.append(p)
     msg = recv(sock)
     if msg != b"READY=1":
         fail("first notification %r" % msg)
