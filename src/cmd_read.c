@@ -15,7 +15,9 @@
  *   then names the missing one (and lists the known keys) and exits 1;
  *   --watch shows it as "no data yet" and picks it up when it appears.
  * - A file that is not a valid store file is reported by name, skipped,
- *   and makes the exit status 1; the other keys are still shown.
+ *   and makes the exit status of a one-shot read 1; the other keys are
+ *   still shown.
+ * - --watch ends with 0 on SIGINT/SIGTERM, 1 if stdout cannot be written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -602,12 +604,6 @@ struct row {
 	char cell[NCOL][48];
 };
 
-static size_t
-cell_width(const char *s)
-{
-	return strlen(s);
-}
-
 static void
 print_rows(FILE *f, struct row *rows, size_t n, const char *const *head,
     int ncol)
@@ -621,8 +617,8 @@ print_rows(FILE *f, struct row *rows, size_t n, const char *const *head,
 		if (rows[i].name_w > w[0])
 			w[0] = rows[i].name_w;
 		for (c = 1; c < ncol; c++)
-			if (cell_width(rows[i].cell[c]) > w[c])
-				w[c] = cell_width(rows[i].cell[c]);
+			if (strlen(rows[i].cell[c]) > w[c])
+				w[c] = strlen(rows[i].cell[c]);
 	}
 	fprintf(f, "%-*s", (int)w[0], head[0]);
 	for (c = 1; c < ncol; c++)
@@ -634,7 +630,7 @@ print_rows(FILE *f, struct row *rows, size_t n, const char *const *head,
 		/* No trailing blanks after a short row ("no data yet"). */
 		while (last > 0 && !rows[i].cell[last][0])
 			last--;
-		fputs(rows[i].name, f);
+		fputs(rows[i].name ? rows[i].name : "?", f);
 		if (last > 0)
 			for (size_t pad = rows[i].name_w; pad < w[0]; pad++)
 				fputc(' ', f);
@@ -1051,7 +1047,10 @@ parse_args(struct reader *rd, int argc, char **argv)
 			usage(stderr);
 			return EXIT_USAGE;
 		default:
-			log_warn("unknown option '%s'", argv[optind - 1]);
+			if (optopt > 0 && optopt < 256)
+				log_warn("unknown option '-%c'", optopt);
+			else
+				log_warn("unknown option '%s'", argv[optind - 1]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}

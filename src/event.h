@@ -75,7 +75,8 @@ struct event {
 	enum event_type type;
 	struct event_str type_name;	/* as received (for messages) */
 	int64_t timestamp_ns;
-	bool has_timestamp;
+	bool has_timestamp;		/* the encoder writes timestamp_ns
+					   only when this is set */
 	struct event_str sample_uuid;	/* "" when missing */
 	struct event_str conversation_id;
 	bool has_turn;

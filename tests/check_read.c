@@ -394,6 +394,71 @@ START_TEST(test_read_watch_follows_a_new_run)
 }
 END_TEST
 
+/* Next line starting with prefix (the table has one row per key). */
+static char *
+reader_wait_line(struct child *c, const char *prefix)
+{
+	uint64_t deadline = now_ms() + DEADLINE_MS;
+	char *line;
+
+	while ((line = reader_line(c, deadline))) {
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			return line;
+		free(line);
+	}
+	ck_abort_msg("reader exited before a line starting '%s'", prefix);
+	return NULL;
+}
+
+/* The table, redrawn into a pipe: frames one after another. */
+START_TEST(test_read_watch_table)
+{
+	char *tmp = testutil_tmpdir(), *dir, err[STORE_ERR_MAX], *line;
+	struct store_writer *w;
+	struct store_key *lat;
+	struct child c;
+
+	ck_assert_int_ge(asprintf(&dir, "%s/store", tmp), 0);
+	ck_assert_msg(store_writer_open(&w, dir, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(store_series_create(w, "lat", STORE_U64, &lat, err,
+	    sizeof(err)), 0);
+	reader_spawn(&c, (char *[]){ "--metrics-dir", dir, "--watch", "0.02",
+	    "lat", "soon", NULL });
+	line = reader_wait_line(&c, "soon ");
+	ck_assert_msg(strstr(line, "no data yet"), "%s", line);
+	free(line);
+	line = reader_wait_line(&c, "lat ");
+	ck_assert_msg(strstr(line, " 0 ") && strstr(line, " - "), "%s", line);
+	free(line);
+	append_u(lat, 10);
+	append_u(lat, 30);
+	for (;;) {
+		char name[16], cells[9][16];
+
+		line = reader_wait_line(&c, "lat ");
+		if (sscanf(line, "%15s %15s %15s %15s %15s %15s %15s %15s %15s "
+		    "%15s", name, cells[0], cells[1], cells[2], cells[3],
+		    cells[4], cells[5], cells[6], cells[7], cells[8]) == 10 &&
+		    strcmp(cells[0], "2") == 0) {
+			/* count mean min max p50 p90 p95 p99 p99.9 */
+			static const char *const want[9] = { "2", "20", "10",
+				"30", "20", "28", "29", "29.8", "29.98" };
+
+			for (int i = 0; i < 9; i++)
+				ck_assert_str_eq(cells[i], want[i]);
+			free(line);
+			break;
+		}
+		free(line);
+	}
+	reader_end(&c, SIGINT, 0);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	testutil_rmtree(tmp);
+	free(dir);
+	free(tmp);
+}
+END_TEST
+
 /* rollup_fold_view: each call folds exactly what was appended since. */
 START_TEST(test_rollup_fold_view_catches_up)
 {
@@ -455,6 +520,7 @@ read_suite(void)
 	tcase_add_test(tc, test_read_watch_waits_for_store);
 	tcase_add_test(tc, test_read_watch_closed_stdout_exits_1);
 	tcase_add_test(tc, test_read_watch_follows_a_new_run);
+	tcase_add_test(tc, test_read_watch_table);
 	tcase_add_test(tc, test_rollup_fold_view_catches_up);
 	suite_add_tcase(s, tc);
 	return s;

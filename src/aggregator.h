@@ -1,0 +1,140 @@
+/*
+ * The metric engine: folds events into the counters and series of
+ * ../shared/spec/metrics.md, value for value, and writes them through a
+ * sink so that tests use memory and `metricsd aggregate` uses the store.
+ *
+ * Memory is bounded by the samples in flight: a tracked sample holds one
+ * row from its `sample.issued` to its `sample.complete`, and a tracking
+ * block is freed once it is closed and its last sample completed. One
+ * in-flight sample costs an 80-byte row plus a 4-byte index slot at a load
+ * of at most 1/2 (88 bytes, about 100-180 with growth slack), plus a heap
+ * copy of its uuid when that is longer than 37 bytes (uuids are refused
+ * over WIRE_UUID_MAX = 256 bytes).
+ *
+ * Timestamps all come from the publisher's clock; the engine never reads
+ * a clock of its own. Nanosecond series are unsigned: a difference that
+ * comes out negative (a publisher whose timestamps go backwards) is not
+ * stored, and counted in negative_intervals instead.
+ *
+ * Library code: nothing here prints or exits.
+ */
+#ifndef METRICSD_AGGREGATOR_H
+#define METRICSD_AGGREGATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "store.h"
+#include "tokenizer.h"
+#include "wire.h"
+
+/* Every key the engine writes. Names and types: metric_key_info(). */
+enum metric_key {
+	/* Counters from metrics.md. */
+	METRIC_TOTAL_SAMPLES_ISSUED = 0,
+	METRIC_TOTAL_SAMPLES_COMPLETED,
+	METRIC_TOTAL_SAMPLES_FAILED,
+	METRIC_TRACKED_SAMPLES_ISSUED,
+	METRIC_TRACKED_SAMPLES_COMPLETED,
+	METRIC_TRACKED_DURATION_NS,
+	METRIC_TOTAL_DURATION_NS,
+	/* Counters about the input and the engine itself. */
+	METRIC_DECODE_ERRORS,		/* all decode errors below, summed */
+	METRIC_DECODE_MALFORMED,	/* frames that are not MessagePack */
+	METRIC_DECODE_BAD_RECORDS,	/* records of the wrong shape */
+	METRIC_DECODE_UNKNOWN_EVENTS,	/* unknown event_type */
+	METRIC_DECODE_FIELD_TYPES,	/* a key with the wrong type */
+	METRIC_DECODE_ABSURD_SIZES,	/* over a size or nesting limit */
+	METRIC_EVENTS_WITHOUT_TIMESTAMP,/* no timestamp_ns: ignored */
+	METRIC_EMPTY_UUID_EVENTS,	/* sample.* with sample_uuid "" */
+	METRIC_DUPLICATE_ISSUED,	/* issued for a sample in flight */
+	METRIC_NEGATIVE_INTERVALS,	/* differences < 0: not stored */
+	METRIC_EVENTS_AFTER_END,	/* events, or whole frames, fed after
+					   session.ended (the rest of the
+					   ending batch is not even decoded) */
+	METRIC_IN_FLIGHT_OVERFLOW,	/* issued but not tracked: table full */
+	METRIC_TOKENIZER_ERRORS,	/* token counts that failed */
+	METRIC_SERIES_APPEND_ERRORS,	/* the sink refused a value */
+	METRIC_SAMPLES_IN_FLIGHT,	/* rows in the in-flight table now */
+	/* Series. */
+	METRIC_SAMPLE_LATENCY_NS,
+	METRIC_ISL,
+	METRIC_OSL,
+	METRIC_TTFT_NS,			/* --streaming only */
+	METRIC_CHUNK_DELTA_NS,		/* --streaming only */
+	METRIC_TPOT_NS,			/* --streaming only, float64 */
+	METRIC_KEY_COUNT
+};
+
+struct metric_key_info {
+	const char *name;		/* the store key name */
+	enum store_kind kind;
+	enum store_type type;
+	bool streaming_only;		/* exists only with --streaming */
+};
+
+const struct metric_key_info *metric_key_info(enum metric_key k);
+
+/*
+ * Where values go. counter_set gets the full new value of a counter;
+ * series_append one new value (returns 0 or a negative errno; failures are
+ * counted in series_append_errors, which is written with counter_set).
+ * Keys are always ones with aggregator_key_enabled() true.
+ */
+struct aggregator_sink {
+	void *arg;
+	void (*counter_set)(void *arg, enum metric_key k, union store_value v);
+	int (*series_append)(void *arg, enum metric_key k, union store_value v);
+};
+
+struct aggregator_config {
+	bool streaming;			/* --streaming */
+	const struct tokenizer *tok;	/* NULL: no text-based token counts */
+	size_t max_in_flight;		/* 0: AGGREGATOR_MAX_IN_FLIGHT */
+};
+
+#define AGGREGATOR_MAX_IN_FLIGHT (1u << 22)
+
+/* Does this key exist under this configuration? Create exactly these. */
+bool aggregator_key_enabled(enum metric_key k,
+    const struct aggregator_config *cfg);
+
+struct aggregator;
+
+/*
+ * The sink must already have every enabled key, counters at 0. The
+ * config's tokenizer must outlive the aggregator.
+ */
+int aggregator_new(struct aggregator **out,
+    const struct aggregator_config *cfg, const struct aggregator_sink *sink,
+    char *err, size_t errlen);
+void aggregator_free(struct aggregator *a);
+
+/* Return value of the feed functions once session.ended was seen. */
+#define AGGREGATOR_ENDED 1
+
+/*
+ * Decode one ZMQ frame and process its events. Decode errors are counted
+ * in the decode_* keys; st (may be NULL) says what the frame held, with
+ * st->err for a rate-limited log line. Returns AGGREGATOR_ENDED once the
+ * session has ended (the rest of that batch is dropped), else 0.
+ */
+int aggregator_frame_feed(struct aggregator *a, const void *frame, size_t len,
+    struct wire_frame_stats *st);
+
+/* Process one decoded event. Same return values. */
+int aggregator_event_feed(struct aggregator *a, const struct event *ev);
+
+/*
+ * Write the final tracked_duration_ns (session.ended does this itself; a
+ * signal handler path calls it before closing the store).
+ */
+void aggregator_finish(struct aggregator *a);
+
+bool aggregator_ended(const struct aggregator *a);
+uint64_t aggregator_counter(const struct aggregator *a, enum metric_key k);
+size_t aggregator_in_flight(const struct aggregator *a);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * Tokenizer registry and the built-in whitespace tokenizer.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer.h"
+
+/*
+ * Is the UTF-8 sequence at s[0..len) a whitespace character by Python's
+ * str.isspace()? Returns its byte length if so, else 0. Invalid UTF-8 is
+ * never whitespace.
+ */
+static size_t
+space_len(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80) {
+		/* \t \n \v \f \r, the separators 0x1c-0x1f, and space. */
+		return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
+	}
+	if (c == 0xc2 && len >= 2)	/* U+0085 NEL, U+00A0 NBSP */
+		return (s[1] == 0x85 || s[1] == 0xa0) ? 2 : 0;
+	if (len < 3)
+		return 0;
+	if (c == 0xe1 && s[1] == 0x9a && s[2] == 0x80)	/* U+1680 */
+		return 3;
+	if (c == 0xe2 && s[1] == 0x80) {
+		/* U+2000..U+200A, U+2028, U+2029, U+202F */
+		if ((s[2] >= 0x80 && s[2] <= 0x8a) || s[2] == 0xa8 ||
+		    s[2] == 0xa9 || s[2] == 0xaf)
+			return 3;
+		return 0;
+	}
+	if (c == 0xe2 && s[1] == 0x81 && s[2] == 0x9f)	/* U+205F */
+		return 3;
+	if (c == 0xe3 && s[1] == 0x80 && s[2] == 0x80)	/* U+3000 */
+		return 3;
+	return 0;
+}
+
+/*
+ * Words = transitions from space to non-space. `inword` carries across
+ * chunks, so "hel" + "lo world" counts 2. Multi-byte characters never
+ * straddle chunks: each chunk was a whole string on the wire.
+ */
+static int
+whitespace_count(const struct tokenizer *tok, const struct event_str *chunks,
+    size_t n, uint64_t *out)
+{
+	uint64_t words = 0;
+	bool inword = false;
+
+	(void)tok;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *s = (const unsigned char *)chunks[i].ptr;
+		size_t len = chunks[i].len;
+		size_t j = 0;
+
+		while (j < len) {
+			size_t sp = space_len(s + j, len - j);
+			if (sp) {
+				inword = false;
+				j += sp;
+			} else {
+				if (!inword)
+					words++;
+				inword = true;
+				j++;
+			}
+		}
+	}
+	*out = words;
+	return 0;
+}
+
+static struct tokenizer whitespace = {
+	.name = "whitespace",
+	.count = whitespace_count,
+};
+
+/* Built-in tokenizers; a file-backed one would be tried after these. */
+static struct tokenizer *const builtins[] = { &whitespace };
+
+const char *
+tokenizer_names(void)
+{
+	return "whitespace";
+}
+
+int
+tokenizer_open(struct tokenizer **out, const char *name, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		if (strcmp(builtins[i]->name, name) == 0) {
+			*out = builtins[i];
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "unknown tokenizer %s; available: %s", name,
+	    tokenizer_names());
+	return -ENOENT;
+}
+
+void
+tokenizer_close(struct tokenizer *tok)
+{
+	if (tok != NULL && tok->close != NULL)
+		tok->close(tok);
+}
+
+int
+tokenizer_count_text(const struct tokenizer *tok, const char *text,
+    size_t len, uint64_t *out)
+{
+	struct event_str s = { text, len };
+
+	return tok->count(tok, &s, 1, out);
+}

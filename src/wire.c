@@ -1,0 +1,1001 @@
+/*
+ * Event frame codec (see wire.h and ../shared/spec/wire.md).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "wire.h"
+
+/*
+ * Zone chunk size. msgpack_zone_clear keeps one chunk of this size between
+ * frames, so records of up to ~2700 objects (24 bytes each) never malloc.
+ */
+#define ZONE_CHUNK (64 * 1024)
+
+struct wire_decoder {
+	wire_event_fn fn;
+	void *arg;
+	msgpack_zone frame_zone;	/* the frame's top-level object */
+	msgpack_zone rec_zone;		/* one batch record at a time */
+	int64_t *ids;			/* PromptData.token_ids */
+	size_t ids_cap;
+	struct event_str *out;		/* TextModelOutput.output chunks */
+	size_t out_cap;
+	struct event_str *rsn;		/* TextModelOutput.reasoning chunks */
+	size_t rsn_cap;
+};
+
+static const char *const error_names[WIRE_ERR_COUNT] = {
+	[WIRE_ERR_MALFORMED] = "malformed",
+	[WIRE_ERR_BAD_RECORD] = "bad_record",
+	[WIRE_ERR_UNKNOWN_TYPE] = "unknown_type",
+	[WIRE_ERR_FIELD_TYPE] = "field_type",
+	[WIRE_ERR_ABSURD_SIZE] = "absurd_size",
+};
+
+const char *
+wire_error_name(enum wire_error e)
+{
+	if ((unsigned)e >= WIRE_ERR_COUNT)
+		return "unknown";
+	return error_names[e];
+}
+
+/* ---- Bounds check before msgpack-c sees the bytes ---- */
+
+enum walk_result {
+	WALK_OK = 0,
+	WALK_BAD = -1,		/* truncated, reserved byte 0xc1, ... */
+	WALK_DEEP = -2,		/* nested deeper than WIRE_DEPTH_MAX */
+	WALK_HUGE = -3		/* a declared count cannot fit the bytes left */
+};
+
+static uint64_t
+be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * For each lead byte, the whole size of an object whose size the lead
+ * byte alone determines (fixint, nil, bool, fixstr, numbers, fixext);
+ * 0 for the rest: containers, variable-length str/bin/ext, and 0xc1.
+ */
+static unsigned char fixed_size[256];
+
+static void
+fixed_size_init(void)
+{
+	for (int b = 0; b < 256; b++) {
+		unsigned char s = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			s = 1;
+		else if (b >= 0xa0 && b <= 0xbf)
+			s = (unsigned char)(1 + (b & 0x1f));
+		else switch (b) {
+		case 0xca: s = 5; break;
+		case 0xcb: s = 9; break;
+		case 0xcc: case 0xd0: s = 2; break;
+		case 0xcd: case 0xd1: s = 3; break;
+		case 0xce: case 0xd2: s = 5; break;
+		case 0xcf: case 0xd3: s = 9; break;
+		case 0xd4: s = 3; break;	/* fixext: type + data */
+		case 0xd5: s = 4; break;
+		case 0xd6: s = 6; break;
+		case 0xd7: s = 10; break;
+		case 0xd8: s = 18; break;
+		}
+		fixed_size[b] = s;
+	}
+}
+
+/*
+ * Walk exactly one MessagePack object at p[0..len) without building it.
+ * Checks that every declared length fits in the bytes that remain (every
+ * element takes at least one byte) and that nesting is bounded, so that
+ * msgpack-c, which allocates a container's slots before reading them,
+ * only ever allocates for elements that really are in the frame.
+ * On WALK_OK, *used is the object's size in bytes.
+ *
+ * This runs on every record, so the common case (a scalar whose size the
+ * lead byte gives) is one table load and one bounds check.
+ */
+static enum walk_result
+walk(const unsigned char *p, size_t len, size_t *used)
+{
+	uint64_t todo[WIRE_DEPTH_MAX + 1];
+	uint64_t left = 1;	/* objects still to read at this level */
+	int depth = 0;
+	size_t off = 0;
+
+	for (;;) {
+		while (left == 0) {
+			if (depth == 0) {
+				*used = off;
+				return WALK_OK;
+			}
+			left = todo[--depth];
+		}
+		left--;
+		if (off >= len)
+			return WALK_BAD;
+
+		unsigned b = p[off];
+		size_t room = len - off;
+		size_t sz = fixed_size[b];
+
+		if (sz) {
+			if (sz > room)
+				return WALK_BAD;
+			off += sz;
+			continue;
+		}
+
+		uint64_t count;		/* children of a container */
+		int lenbytes;		/* size of the length field */
+		bool container = true;
+		size_t extra = 0;	/* ext type byte */
+
+		if ((b & 0xf0) == 0x80) {
+			count = 2 * (uint64_t)(b & 0x0f);
+			lenbytes = 0;
+		} else if ((b & 0xf0) == 0x90) {
+			count = b & 0x0f;
+			lenbytes = 0;
+		} else {
+			container = false;
+			switch (b) {
+			case 0xc4: case 0xd9: lenbytes = 1; break;	/* bin8 str8 */
+			case 0xc5: case 0xda: lenbytes = 2; break;
+			case 0xc6: case 0xdb: lenbytes = 4; break;
+			case 0xc7: lenbytes = 1; extra = 1; break;	/* ext */
+			case 0xc8: lenbytes = 2; extra = 1; break;
+			case 0xc9: lenbytes = 4; extra = 1; break;
+			case 0xdc: lenbytes = 2; container = true; break;
+			case 0xdd: lenbytes = 4; container = true; break;
+			case 0xde: lenbytes = 2; container = true; break;
+			case 0xdf: lenbytes = 4; container = true; break;
+			default: return WALK_BAD;	/* 0xc1 is never used */
+			}
+			if (room < 1 + (size_t)lenbytes)
+				return WALK_BAD;
+			count = be(p + off + 1, lenbytes);
+			if (b == 0xde || b == 0xdf)
+				count *= 2;	/* map: key and value */
+		}
+		off += 1 + (size_t)lenbytes;
+		if (!container) {
+			/* count is a byte length here */
+			if (extra + count > len - off)
+				return WALK_BAD;
+			off += extra + (size_t)count;
+			continue;
+		}
+		if (count == 0)
+			continue;
+		if (count > len - off)
+			return WALK_HUGE;
+		if (depth == WIRE_DEPTH_MAX)
+			return WALK_DEEP;
+		todo[depth++] = left;
+		left = count;
+	}
+}
+
+/* ---- Building events from msgpack objects ---- */
+
+struct rec_err {
+	enum wire_error why;
+	char msg[200];
+};
+
+static bool __attribute__((format(printf, 3, 4)))
+fail(struct rec_err *e, enum wire_error why, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->why = why;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static const char *
+type_name(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: return "nil";
+	case MSGPACK_OBJECT_BOOLEAN: return "bool";
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "int";
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: return "float";
+	case MSGPACK_OBJECT_STR: return "str";
+	case MSGPACK_OBJECT_ARRAY: return "array";
+	case MSGPACK_OBJECT_MAP: return "map";
+	case MSGPACK_OBJECT_BIN: return "bin";
+	case MSGPACK_OBJECT_EXT: return "ext";
+	}
+	return "?";
+}
+
+/* Copy at most 48 bytes of untrusted text into a log-safe string. */
+static const char *
+printable(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 4 < size && i < 48; i++)
+		buf[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (len > 48 && n + 4 < size) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool
+get_int(const msgpack_object *o, const char *what, int64_t *v,
+    struct rec_err *e)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (o->via.u64 > INT64_MAX)
+			return fail(e, WIRE_ERR_FIELD_TYPE,
+			    "%s: %llu does not fit int64", what,
+			    (unsigned long long)o->via.u64);
+		*v = (int64_t)o->via.u64;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = o->via.i64;
+		return true;
+	}
+	return fail(e, WIRE_ERR_FIELD_TYPE, "%s: expected int, got %s", what,
+	    type_name(o));
+}
+
+static bool
+get_str(const msgpack_object *o, const char *what, size_t max,
+    struct event_str *s, struct rec_err *e)
+{
+	if (o->type != MSGPACK_OBJECT_STR)
+		return fail(e, WIRE_ERR_FIELD_TYPE, "%s: expected str, got %s",
+		    what, type_name(o));
+	if (o->via.str.size > max)
+		return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: %u bytes (limit %zu)",
+		    what, o->via.str.size, max);
+	s->ptr = o->via.str.ptr;
+	s->len = o->via.str.size;
+	return true;
+}
+
+/* Grow a scratch array to hold n items; it never shrinks. */
+static bool
+reserve(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+	void *p;
+
+	if (n <= *cap)
+		return true;
+	while (c < n)
+		c *= 2;
+	p = realloc(*arr, c * size);
+	if (p == NULL)
+		return false;
+	*arr = p;
+	*cap = c;
+	return true;
+}
+
+/* A str, an array of str, or (when nil_ok) nil, into a text field. */
+static bool
+get_text(struct wire_decoder *d, const msgpack_object *o, const char *what,
+    bool nil_ok, struct event_str **arr, size_t *cap, struct event_text *t,
+    struct rec_err *e)
+{
+	if (o->type == MSGPACK_OBJECT_NIL && nil_ok) {
+		t->form = EVENT_TEXT_ABSENT;
+		t->n = 0;
+		t->items = NULL;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_STR) {
+		if (!reserve((void **)arr, cap, 1, sizeof(**arr)))
+			return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: out of memory",
+			    what);
+		(*arr)[0].ptr = o->via.str.ptr;
+		(*arr)[0].len = o->via.str.size;
+		t->form = EVENT_TEXT_STRING;
+		t->n = 1;
+		t->items = *arr;
+		return true;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return fail(e, WIRE_ERR_FIELD_TYPE,
+		    "%s: expected str or array of str%s, got %s", what,
+		    nil_ok ? " or nil" : "", type_name(o));
+	uint32_t n = o->via.array.size;
+	if (n > WIRE_CHUNKS_MAX)
+		return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: %u chunks (limit %u)",
+		    what, n, WIRE_CHUNKS_MAX);
+	if (!reserve((void **)arr, cap, n, sizeof(**arr)))
+		return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: out of memory", what);
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *c = &o->via.array.ptr[i];
+		if (c->type != MSGPACK_OBJECT_STR)
+			return fail(e, WIRE_ERR_FIELD_TYPE,
+			    "%s[%u]: expected str, got %s", what, i,
+			    type_name(c));
+		(*arr)[i].ptr = c->via.str.ptr;
+		(*arr)[i].len = c->via.str.size;
+	}
+	(void)d;
+	t->form = EVENT_TEXT_LIST;
+	t->n = n;
+	t->items = *arr;
+	return true;
+}
+
+static bool
+tag_is(const msgpack_object *tag, const char *name)
+{
+	size_t n = strlen(name);
+
+	return tag->via.str.size == n && memcmp(tag->via.str.ptr, name, n) == 0;
+}
+
+/* data: nil or ["Tag", fields...]; short arrays take defaults. */
+static bool
+get_data(struct wire_decoder *d, const msgpack_object *o, struct event *ev,
+    struct rec_err *e)
+{
+	static const struct event_str empty = { "", 0 };
+
+	if (o->type == MSGPACK_OBJECT_NIL) {
+		ev->data_tag = EVENT_DATA_NONE;
+		return true;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return fail(e, WIRE_ERR_FIELD_TYPE,
+		    "data: expected nil or array, got %s", type_name(o));
+	uint32_t n = o->via.array.size;
+	const msgpack_object *f = o->via.array.ptr;
+	if (n == 0)
+		return fail(e, WIRE_ERR_BAD_RECORD, "data: empty array, no tag");
+	if (f[0].type != MSGPACK_OBJECT_STR)
+		return fail(e, WIRE_ERR_FIELD_TYPE,
+		    "data: tag: expected str, got %s", type_name(&f[0]));
+
+	if (tag_is(&f[0], "PromptData")) {
+		ev->data_tag = EVENT_DATA_PROMPT;
+		memset(&ev->data.prompt, 0, sizeof(ev->data.prompt));
+		if (n > 1 && f[1].type != MSGPACK_OBJECT_NIL) {
+			if (!get_str(&f[1], "data.text", SIZE_MAX,
+			    &ev->data.prompt.text, e))
+				return false;
+			ev->data.prompt.has_text = true;
+		}
+		if (n > 2 && f[2].type != MSGPACK_OBJECT_NIL) {
+			if (f[2].type != MSGPACK_OBJECT_ARRAY)
+				return fail(e, WIRE_ERR_FIELD_TYPE,
+				    "data.token_ids: expected array or nil, got %s",
+				    type_name(&f[2]));
+			uint32_t m = f[2].via.array.size;
+			if (m > WIRE_TOKEN_IDS_MAX)
+				return fail(e, WIRE_ERR_ABSURD_SIZE,
+				    "data.token_ids: %u ids (limit %u)", m,
+				    WIRE_TOKEN_IDS_MAX);
+			if (!reserve((void **)&d->ids, &d->ids_cap, m,
+			    sizeof(*d->ids)))
+				return fail(e, WIRE_ERR_ABSURD_SIZE,
+				    "data.token_ids: out of memory");
+			for (uint32_t i = 0; i < m; i++) {
+				if (!get_int(&f[2].via.array.ptr[i],
+				    "data.token_ids[]", &d->ids[i], e))
+					return false;
+			}
+			ev->data.prompt.has_token_ids = true;
+			ev->data.prompt.n_token_ids = m;
+			ev->data.prompt.token_ids = d->ids;
+		}
+		return true;
+	}
+	if (tag_is(&f[0], "TextModelOutput")) {
+		ev->data_tag = EVENT_DATA_TEXT_OUTPUT;
+		ev->data.output.output.form = EVENT_TEXT_STRING;
+		ev->data.output.output.n = 1;
+		ev->data.output.output.items = &empty;
+		ev->data.output.reasoning.form = EVENT_TEXT_ABSENT;
+		ev->data.output.reasoning.n = 0;
+		ev->data.output.reasoning.items = NULL;
+		if (n > 1 && !get_text(d, &f[1], "data.output", false, &d->out,
+		    &d->out_cap, &ev->data.output.output, e))
+			return false;
+		if (n > 2 && !get_text(d, &f[2], "data.reasoning", true,
+		    &d->rsn, &d->rsn_cap, &ev->data.output.reasoning, e))
+			return false;
+		return true;
+	}
+	if (tag_is(&f[0], "ErrorData")) {
+		ev->data_tag = EVENT_DATA_ERROR;
+		ev->data.error.error_message = empty;
+		if (n < 2)
+			return fail(e, WIRE_ERR_BAD_RECORD,
+			    "data: ErrorData without error_type");
+		if (!get_str(&f[1], "data.error_type", SIZE_MAX,
+		    &ev->data.error.error_type, e))
+			return false;
+		if (n > 2 && !get_str(&f[2], "data.error_message", SIZE_MAX,
+		    &ev->data.error.error_message, e))
+			return false;
+		return true;
+	}
+	char buf[64];
+	return fail(e, WIRE_ERR_BAD_RECORD, "data: unknown tag \"%s\"",
+	    printable(buf, sizeof(buf), f[0].via.str.ptr, f[0].via.str.size));
+}
+
+static bool
+key_is(const msgpack_object *k, const char *name, size_t n)
+{
+	return k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
+}
+#define KEY_IS(k, lit) key_is((k), (lit), sizeof(lit) - 1)
+
+/* One EventRecord map into ev. */
+static bool
+record_decode(struct wire_decoder *d, const msgpack_object *o,
+    struct event *ev, struct rec_err *e)
+{
+	const msgpack_object *data = NULL;
+	bool has_type = false;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->sample_uuid.ptr = "";
+	ev->conversation_id.ptr = "";
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(e, WIRE_ERR_BAD_RECORD,
+		    "record: expected map, got %s", type_name(o));
+
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		const msgpack_object *v = &o->via.map.ptr[i].val;
+
+		if (k->type != MSGPACK_OBJECT_STR)
+			continue;	/* not one of ours: ignored */
+		if (KEY_IS(k, "event_type")) {
+			if (!get_str(v, "event_type", SIZE_MAX, &ev->type_name,
+			    e))
+				return false;
+			has_type = true;
+		} else if (KEY_IS(k, "timestamp_ns")) {
+			if (!get_int(v, "timestamp_ns", &ev->timestamp_ns, e))
+				return false;
+			ev->has_timestamp = true;
+		} else if (KEY_IS(k, "sample_uuid")) {
+			if (!get_str(v, "sample_uuid", WIRE_UUID_MAX,
+			    &ev->sample_uuid, e))
+				return false;
+		} else if (KEY_IS(k, "conversation_id")) {
+			if (!get_str(v, "conversation_id", WIRE_UUID_MAX,
+			    &ev->conversation_id, e))
+				return false;
+		} else if (KEY_IS(k, "turn")) {
+			ev->has_turn = v->type != MSGPACK_OBJECT_NIL;
+			if (ev->has_turn && !get_int(v, "turn", &ev->turn, e))
+				return false;
+		} else if (KEY_IS(k, "data")) {
+			data = v;	/* decoded last: it may be the costly one */
+		} else if (KEY_IS(k, "finish_reason")) {
+			ev->has_finish_reason = v->type != MSGPACK_OBJECT_NIL;
+			if (ev->has_finish_reason && !get_str(v,
+			    "finish_reason", WIRE_UUID_MAX, &ev->finish_reason,
+			    e))
+				return false;
+		} else if (KEY_IS(k, "worker_id")) {
+			ev->has_worker_id = v->type != MSGPACK_OBJECT_NIL;
+			if (ev->has_worker_id && !get_int(v, "worker_id",
+			    &ev->worker_id, e))
+				return false;
+		}
+	}
+	if (!has_type)
+		return fail(e, WIRE_ERR_BAD_RECORD, "record: no event_type");
+	ev->type = event_type_parse(ev->type_name.ptr, ev->type_name.len);
+	if (ev->type == EVENT_UNKNOWN) {
+		char buf[64];
+		return fail(e, WIRE_ERR_UNKNOWN_TYPE,
+		    "unknown event type \"%s\"", printable(buf, sizeof(buf),
+		    ev->type_name.ptr, ev->type_name.len));
+	}
+	if (data != NULL && !get_data(d, data, ev, e))
+		return false;
+	return true;
+}
+
+/* ---- Decoder ---- */
+
+int
+wire_decoder_new(struct wire_decoder **out, wire_event_fn fn, void *arg,
+    char *err, size_t errlen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct wire_decoder *d;
+
+	pthread_once(&once, fixed_size_init);
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		goto nomem;
+	if (!msgpack_zone_init(&d->frame_zone, ZONE_CHUNK))
+		goto nomem_d;
+	if (!msgpack_zone_init(&d->rec_zone, ZONE_CHUNK))
+		goto nomem_frame;
+	d->fn = fn;
+	d->arg = arg;
+	*out = d;
+	return 0;
+
+nomem_frame:
+	msgpack_zone_destroy(&d->frame_zone);
+nomem_d:
+	free(d);
+nomem:
+	snprintf(err, errlen, "wire decoder: out of memory");
+	return -ENOMEM;
+}
+
+void
+wire_decoder_free(struct wire_decoder *d)
+{
+	if (d == NULL)
+		return;
+	msgpack_zone_destroy(&d->frame_zone);
+	msgpack_zone_destroy(&d->rec_zone);
+	free(d->ids);
+	free(d->out);
+	free(d->rsn);
+	free(d);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+count(struct wire_frame_stats *st, enum wire_error why, const char *fmt, ...)
+{
+	st->errors[why]++;
+	if (st->nerrors++ == 0) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(st->err, sizeof(st->err), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/*
+ * Unpack the single object that must fill p[0..len) exactly into zone.
+ * On failure, the class and message go to e.
+ */
+static bool
+unpack_exact(msgpack_zone *zone, const char *p, size_t len,
+    msgpack_object *o, struct rec_err *e)
+{
+	size_t used = 0, off = 0;
+
+	switch (walk((const unsigned char *)p, len, &used)) {
+	case WALK_OK:
+		break;
+	case WALK_DEEP:
+		return fail(e, WIRE_ERR_ABSURD_SIZE,
+		    "nested deeper than %d levels", WIRE_DEPTH_MAX);
+	case WALK_HUGE:
+		return fail(e, WIRE_ERR_MALFORMED,
+		    "declared length exceeds the %zu bytes present", len);
+	default:
+		return fail(e, WIRE_ERR_MALFORMED,
+		    "not valid MessagePack (truncated or reserved byte)");
+	}
+	if (used != len)
+		return fail(e, WIRE_ERR_MALFORMED,
+		    "%zu trailing bytes after the MessagePack object",
+		    len - used);
+	msgpack_zone_clear(zone);
+	if (msgpack_unpack(p, len, &off, zone, o) != MSGPACK_UNPACK_SUCCESS)
+		return fail(e, WIRE_ERR_MALFORMED, "msgpack-c refused the data");
+	return true;
+}
+
+/* Decode one record object and hand it to the callback. */
+static int
+deliver(struct wire_decoder *d, const msgpack_object *o, uint32_t index,
+    struct wire_frame_stats *st)
+{
+	struct event ev;
+	struct rec_err e;
+
+	st->records++;
+	if (!record_decode(d, o, &ev, &e)) {
+		if (st->batch)
+			count(st, e.why, "batch record %u: %s", index, e.msg);
+		else
+			count(st, e.why, "%s", e.msg);
+		return 0;
+	}
+	st->events++;
+	return d->fn(d->arg, &ev);
+}
+
+int
+wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
+    struct wire_frame_stats *st)
+{
+	const char *p = frame;
+	msgpack_object top;
+	struct rec_err e;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (len <= WIRE_TOPIC_LEN) {
+		st->ignored = true;
+		return 0;
+	}
+	st->batch = memcmp(p, WIRE_BATCH_TOPIC, sizeof(WIRE_BATCH_TOPIC)) == 0;
+	p += WIRE_TOPIC_LEN;
+	len -= WIRE_TOPIC_LEN;
+
+	if (!unpack_exact(&d->frame_zone, p, len, &top, &e)) {
+		/* The whole frame is lost: count it once as malformed. */
+		count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
+		    WIRE_ERR_MALFORMED, "%sframe: %s", st->batch ? "batch " :
+		    "", e.msg);
+		return 0;
+	}
+	if (!st->batch) {
+		rc = deliver(d, &top, 0, st);
+		st->stopped = rc != 0;
+		return rc;
+	}
+	if (top.type != MSGPACK_OBJECT_ARRAY) {
+		count(st, WIRE_ERR_MALFORMED,
+		    "batch frame: expected array of bin, got %s",
+		    type_name(&top));
+		return 0;
+	}
+	for (uint32_t i = 0; i < top.via.array.size; i++) {
+		const msgpack_object *b = &top.via.array.ptr[i];
+		msgpack_object rec;
+
+		if (b->type != MSGPACK_OBJECT_BIN) {
+			st->records++;
+			count(st, WIRE_ERR_BAD_RECORD,
+			    "batch record %u: expected bin, got %s", i,
+			    type_name(b));
+			continue;
+		}
+		if (!unpack_exact(&d->rec_zone, b->via.bin.ptr,
+		    b->via.bin.size, &rec, &e)) {
+			st->records++;
+			count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
+			    WIRE_ERR_BAD_RECORD, "batch record %u: %s", i,
+			    e.msg);
+			continue;
+		}
+		rc = deliver(d, &rec, i, st);
+		if (rc != 0) {
+			st->stopped = true;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- Encoder ---- */
+
+void
+wire_buf_free(struct wire_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static int
+buf_reserve(struct wire_buf *b, size_t more)
+{
+	size_t need, cap;
+	unsigned char *p;
+
+	if (more > SIZE_MAX - b->len)
+		return -ENOMEM;
+	need = b->len + more;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	p = realloc(b->data, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* msgpack_packer write callback. */
+static int
+buf_write(void *data, const char *buf, size_t len)
+{
+	struct wire_buf *b = data;
+
+	if (buf_reserve(b, len) < 0)
+		return -1;
+	memcpy(b->data + b->len, buf, len);
+	b->len += len;
+	return 0;
+}
+
+static int
+pack_str(msgpack_packer *pk, const char *s, size_t len)
+{
+	if (len > UINT32_MAX)
+		return -1;
+	if (msgpack_pack_str(pk, len) < 0)
+		return -1;
+	return msgpack_pack_str_body(pk, s, len);
+}
+#define PACK_LIT(pk, lit) pack_str((pk), (lit), sizeof(lit) - 1)
+
+static int
+pack_text(msgpack_packer *pk, const struct event_text *t, bool nil_default)
+{
+	if (t->form == EVENT_TEXT_ABSENT)
+		return nil_default ? msgpack_pack_nil(pk) : pack_str(pk, "", 0);
+	if (t->form == EVENT_TEXT_STRING)
+		return t->n ? pack_str(pk, t->items[0].ptr, t->items[0].len) :
+		    pack_str(pk, "", 0);
+	if (t->n > UINT32_MAX || msgpack_pack_array(pk, t->n) < 0)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		if (pack_str(pk, t->items[i].ptr, t->items[i].len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+pack_data(msgpack_packer *pk, const struct event *ev)
+{
+	switch (ev->data_tag) {
+	case EVENT_DATA_NONE:
+		return msgpack_pack_nil(pk);
+	case EVENT_DATA_PROMPT:
+		if (msgpack_pack_array(pk, 3) < 0 ||
+		    PACK_LIT(pk, "PromptData") < 0)
+			return -1;
+		if ((ev->data.prompt.has_text ? pack_str(pk,
+		    ev->data.prompt.text.ptr, ev->data.prompt.text.len) :
+		    msgpack_pack_nil(pk)) < 0)
+			return -1;
+		if (!ev->data.prompt.has_token_ids)
+			return msgpack_pack_nil(pk);
+		if (ev->data.prompt.n_token_ids > UINT32_MAX ||
+		    msgpack_pack_array(pk, ev->data.prompt.n_token_ids) < 0)
+			return -1;
+		for (size_t i = 0; i < ev->data.prompt.n_token_ids; i++) {
+			if (msgpack_pack_int64(pk,
+			    ev->data.prompt.token_ids[i]) < 0)
+				return -1;
+		}
+		return 0;
+	case EVENT_DATA_TEXT_OUTPUT:
+		if (msgpack_pack_array(pk, 3) < 0 ||
+		    PACK_LIT(pk, "TextModelOutput") < 0 ||
+		    pack_text(pk, &ev->data.output.output, false) < 0)
+			return -1;
+		return pack_text(pk, &ev->data.output.reasoning, true);
+	case EVENT_DATA_ERROR:
+		if (msgpack_pack_array(pk, 3) < 0 ||
+		    PACK_LIT(pk, "ErrorData") < 0 ||
+		    pack_str(pk, ev->data.error.error_type.ptr,
+		    ev->data.error.error_type.len) < 0)
+			return -1;
+		return pack_str(pk, ev->data.error.error_message.ptr,
+		    ev->data.error.error_message.len);
+	}
+	return -1;
+}
+
+/* The type string to write for ev, or NULL. */
+static bool
+type_string(const struct event *ev, struct event_str *s)
+{
+	if (ev->type_name.len > 0) {
+		*s = ev->type_name;
+		return true;
+	}
+	s->ptr = event_type_name(ev->type);
+	s->len = s->ptr ? strlen(s->ptr) : 0;
+	return s->ptr != NULL;
+}
+
+int
+wire_record_encode(const struct event *ev, struct wire_buf *b, char *err,
+    size_t errlen)
+{
+	msgpack_packer pk;
+	struct event_str type;
+	size_t start = b->len;
+	size_t nkeys = 3;
+	bool conv = ev->conversation_id.len > 0;
+
+	if (!type_string(ev, &type)) {
+		snprintf(err, errlen, "encode event: no event type");
+		return -EINVAL;
+	}
+	nkeys += ev->has_timestamp + conv + ev->has_turn +
+	    ev->has_finish_reason + ev->has_worker_id;
+	msgpack_packer_init(&pk, b, buf_write);
+	if (msgpack_pack_map(&pk, nkeys) < 0 ||
+	    PACK_LIT(&pk, "event_type") < 0 ||
+	    pack_str(&pk, type.ptr, type.len) < 0)
+		goto nomem;
+	if (ev->has_timestamp && (PACK_LIT(&pk, "timestamp_ns") < 0 ||
+	    msgpack_pack_int64(&pk, ev->timestamp_ns) < 0))
+		goto nomem;
+	if (PACK_LIT(&pk, "sample_uuid") < 0 ||
+	    pack_str(&pk, ev->sample_uuid.len ? ev->sample_uuid.ptr : "",
+	    ev->sample_uuid.len) < 0)
+		goto nomem;
+	if (conv && (PACK_LIT(&pk, "conversation_id") < 0 ||
+	    pack_str(&pk, ev->conversation_id.ptr, ev->conversation_id.len) < 0))
+		goto nomem;
+	if (ev->has_turn && (PACK_LIT(&pk, "turn") < 0 ||
+	    msgpack_pack_int64(&pk, ev->turn) < 0))
+		goto nomem;
+	if (PACK_LIT(&pk, "data") < 0 || pack_data(&pk, ev) < 0)
+		goto nomem;
+	if (ev->has_finish_reason && (PACK_LIT(&pk, "finish_reason") < 0 ||
+	    pack_str(&pk, ev->finish_reason.ptr, ev->finish_reason.len) < 0))
+		goto nomem;
+	if (ev->has_worker_id && (PACK_LIT(&pk, "worker_id") < 0 ||
+	    msgpack_pack_int64(&pk, ev->worker_id) < 0))
+		goto nomem;
+	return 0;
+
+nomem:
+	b->len = start;
+	snprintf(err, errlen, "encode event: out of memory");
+	return -ENOMEM;
+}
+
+int
+wire_frame_encode(const struct event *ev, struct wire_buf *b, char *err,
+    size_t errlen)
+{
+	struct event_str type;
+
+	b->len = 0;
+	if (!type_string(ev, &type)) {
+		snprintf(err, errlen, "encode event: no event type");
+		return -EINVAL;
+	}
+	if (type.len > WIRE_TOPIC_LEN) {
+		snprintf(err, errlen,
+		    "encode event: event type of %zu bytes exceeds the %d-byte topic",
+		    type.len, WIRE_TOPIC_LEN);
+		return -EINVAL;
+	}
+	if (buf_reserve(b, WIRE_TOPIC_LEN) < 0) {
+		snprintf(err, errlen, "encode event: out of memory");
+		return -ENOMEM;
+	}
+	memset(b->data, 0, WIRE_TOPIC_LEN);
+	memcpy(b->data, type.ptr, type.len);
+	b->len = WIRE_TOPIC_LEN;
+	return wire_record_encode(ev, b, err, errlen);
+}
+
+/* Head room before the bins: topic plus the largest array header. */
+#define BATCH_HEAD (WIRE_TOPIC_LEN + 5)
+
+void
+wire_batch_reset(struct wire_batch *b)
+{
+	b->frame.len = 0;
+	b->rec.len = 0;
+	b->n = 0;
+}
+
+int
+wire_batch_add(struct wire_batch *b, const struct event *ev, char *err,
+    size_t errlen)
+{
+	msgpack_packer pk;
+	int rc;
+
+	if (b->frame.len == 0) {
+		if (buf_reserve(&b->frame, BATCH_HEAD) < 0)
+			goto nomem;
+		b->frame.len = BATCH_HEAD;
+	}
+	b->rec.len = 0;
+	rc = wire_record_encode(ev, &b->rec, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (b->n >= UINT32_MAX || b->rec.len > UINT32_MAX)
+		goto nomem;
+	msgpack_packer_init(&pk, &b->frame, buf_write);
+	size_t before = b->frame.len;
+	if (msgpack_pack_bin(&pk, b->rec.len) < 0 ||
+	    msgpack_pack_bin_body(&pk, b->rec.data, b->rec.len) < 0) {
+		b->frame.len = before;
+		goto nomem;
+	}
+	b->n++;
+	return 0;
+
+nomem:
+	snprintf(err, errlen, "encode batch: out of memory");
+	return -ENOMEM;
+}
+
+void
+wire_batch_finish(struct wire_batch *b, const void **frame, size_t *len)
+{
+	unsigned char hdr[5];
+	size_t h, start;
+
+	if (b->frame.len == 0) {
+		/* Nothing added: make room for an empty batch. */
+		if (buf_reserve(&b->frame, BATCH_HEAD) < 0) {
+			*frame = NULL;
+			*len = 0;
+			return;
+		}
+		b->frame.len = BATCH_HEAD;
+	}
+	/* The smallest array header, as msgspec writes it. */
+	if (b->n <= 15) {
+		hdr[0] = 0x90 | (unsigned char)b->n;
+		h = 1;
+	} else if (b->n <= 0xffff) {
+		hdr[0] = 0xdc;
+		hdr[1] = (unsigned char)(b->n >> 8);
+		hdr[2] = (unsigned char)b->n;
+		h = 3;
+	} else {
+		hdr[0] = 0xdd;
+		for (int i = 0; i < 4; i++)
+			hdr[1 + i] = (unsigned char)(b->n >> (24 - 8 * i));
+		h = 5;
+	}
+	start = BATCH_HEAD - h - WIRE_TOPIC_LEN;
+	memset(b->frame.data + start, 0, WIRE_TOPIC_LEN);
+	memcpy(b->frame.data + start, WIRE_BATCH_TOPIC,
+	    sizeof(WIRE_BATCH_TOPIC) - 1);
+	memcpy(b->frame.data + start + WIRE_TOPIC_LEN, hdr, h);
+	*frame = b->frame.data + start;
+	*len = b->frame.len - start;
+}
+
+void
+wire_batch_free(struct wire_batch *b)
+{
+	wire_buf_free(&b->frame);
+	wire_buf_free(&b->rec);
+	b->n = 0;
+}
