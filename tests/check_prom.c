@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+#include "aggregator.h"
 #include "prom.h"
 
 /* Render stores into a malloc'd string. */
@@ -255,6 +256,38 @@ START_TEST(test_render_leaves_out_clashing_names)
 }
 END_TEST
 
+/* Every key the aggregator writes has its own HELP text and a mapping. */
+START_TEST(test_render_knows_every_aggregator_key)
+{
+	struct prom_key keys[METRIC_KEY_COUNT];
+	struct prom_store st = { "r", { true, STORE_LIVE, 0, false }, keys,
+	    METRIC_KEY_COUNT };
+	char *out;
+
+	memset(keys, 0, sizeof(keys));
+	for (int i = 0; i < METRIC_KEY_COUNT; i++) {
+		const struct metric_key_info *info = metric_key_info(i);
+
+		ck_assert_ptr_nonnull(info);
+		keys[i].name = info->name;
+		keys[i].kind = info->kind;
+		keys[i].type = info->type;
+		for (int q = 0; q < PROM_NQUANTILES; q++)
+			keys[i].summary.q[q] = NAN;
+	}
+	out = render(&st, 1, NULL);
+	ck_assert_msg(strstr(out, "metricsd store ") == NULL,
+	    "a key without HELP text:\n%s", out);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "# TYPE metricsd_samples_in_flight gauge\n"));
+	ck_assert_ptr_nonnull(strstr(out,
+	    "# TYPE metricsd_decode_errors_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(out,
+	    "# TYPE metricsd_tpot_seconds summary\n"));
+	free(out);
+}
+END_TEST
+
 Suite *
 prom_suite(void)
 {
@@ -271,6 +304,7 @@ prom_suite(void)
 	tcase_add_test(tc, test_render_escapes_label_values);
 	tcase_add_test(tc, test_render_values_signed_and_float_ns);
 	tcase_add_test(tc, test_render_gauge_key);
+	tcase_add_test(tc, test_render_knows_every_aggregator_key);
 	tcase_add_test(tc, test_render_leaves_out_clashing_names);
 	suite_add_tcase(s, tc);
 	return s;
