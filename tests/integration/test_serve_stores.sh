@@ -125,4 +125,14 @@ promtool_check "$T/m7"
 expect_grep "run name 'b' is already used" "$T/serve.err"
 echo "ok: a duplicate run name is left out with a warning"
 stop_serve INT
+
+# No --metrics-dir: $METRICSD_METRICS_DIR, like every mode.
+"$GEN" "$T/envdir" || fail "storegen envdir"
+export METRICSD_METRICS_DIR="$T/envdir"
+start_serve
+unset METRICSD_METRICS_DIR
+scrape "$T/m8"
+expect_value "$T/m8" 'metricsd_ratio_total{run="envdir"}' 0.25
+echo "ok: the default store comes from \$METRICSD_METRICS_DIR"
+stop_serve TERM
 exit 0
