@@ -27,6 +27,24 @@ expect_grep "unknown key 'nope'" "$T/err"
 expect_exit 1 metricsd read --prometheus --metrics-dir "$T/none"
 expect_grep "no store at" "$T/err"
 expect_exit 2 metricsd read --prometheus --json --metrics-dir "$T/run1"
+# --watch: one exposition per frame, blank line between, 0 on SIGINT.
+metricsd read --prometheus --watch 0.05 --metrics-dir "$T/run1" score \
+	>"$T/watch.out" 2>"$T/watch.err" &
+WPID=$!
+bg_pid "$WPID"
+n=0
+while [ "$(grep -c '^# TYPE metricsd_score summary$' "$T/watch.out")" -lt 2 ]; do
+	kill -0 "$WPID" 2>/dev/null || fail "read --watch died: $(cat "$T/watch.err")"
+	n=$((n + 1))
+	[ $n -gt 600 ] && fail "read --prometheus --watch: no second frame in 30 s"
+	sleep 0.05 # polling its output for the second frame
+done
+kill -INT "$WPID"
+wait "$WPID" || fail "read --prometheus --watch exited $? on SIGINT"
+bg_done "$WPID"
+grep -q '^$' "$T/watch.out" || fail "frames not separated by a blank line"
+echo "ok: read --prometheus --watch prints frames and exits 0 on SIGINT"
+
 if [ -w /dev/full ]; then
 	expect_exit 1 sh -c "metricsd read --prometheus --metrics-dir '$T/run1' >/dev/full"
 fi
