@@ -112,6 +112,7 @@ struct launcher {
 	uv_process_t cmdproc;
 	pid_t cmdpid;
 	bool cmd_running;
+	bool cmd_signalled;	/* we sent its group a signal */
 	/* state */
 	enum phase phase;
 	int exit_code;
@@ -289,8 +290,10 @@ stop_all(struct launcher *L, int sig)
 		if (s->spawned && !s->exited)
 			signal_group(s, sig);
 	}
-	if (L->cmd_running)
+	if (L->cmd_running) {
+		L->cmd_signalled = true;
 		kill(-L->cmdpid, sig);
+	}
 	if (live_count(L) == 0 && !L->cmd_running) {
 		finish(L);
 		return;
@@ -320,6 +323,7 @@ on_grace(uv_timer_t *t)
 			log_warn("command (pid %d) still running %.1f s after "
 			    "being asked to stop; killing it with SIGKILL",
 			    (int)L->cmdpid, secs(L->cfg.kill_grace_ms));
+			L->cmd_signalled = true;
 			kill(-L->cmdpid, SIGKILL);
 		}
 		/* With COMMAND, its status stays launch's (we said what we
@@ -414,6 +418,16 @@ finish(struct launcher *L)
 			kill(-s->pid, SIGKILL);
 		}
 		pipes |= s->out.open || s->err.open;
+	}
+	/* COMMAND leads its own group too; the watchdog is about to be told
+	 * "kill nothing", so what COMMAND left in it goes now. */
+	if (L->cmdpid > 0 && !L->cmd_running && kill(-L->cmdpid, 0) == 0) {
+		/* As for services: after our own signal, what is left is
+		 * most likely still dying of it. */
+		if (!L->cmd_signalled)
+			log_warn("command (pid %d) left processes in its "
+			    "process group; killing them", (int)L->cmdpid);
+		kill(-L->cmdpid, SIGKILL);
 	}
 	if (pipes)
 		uv_timer_start(&L->drain_timer, on_drain, 1000, 0);
@@ -1068,8 +1082,10 @@ on_signal(uv_signal_t *h, int signum)
 				L->svc[i].sigkilled = true;
 				signal_group(&L->svc[i], SIGKILL);
 			}
-		if (L->cmd_running)
+		if (L->cmd_running) {
+			L->cmd_signalled = true;
 			kill(-L->cmdpid, SIGKILL);
+		}
 		return;
 	}
 	/* A hangup (the terminal went away) means stop, not "reload" as
@@ -1200,6 +1216,23 @@ sockdir_setup(struct launcher *L)
 		    L->sockdir);
 		return -ENOTDIR;
 	}
+	/*
+	 * Our sockets go in by name: whoever else may rename or delete
+	 * entries here could swap them for theirs. The sticky bit stops
+	 * that for a shared directory like /tmp.
+	 */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_warn("socket directory %s: owned by uid %u, not by us "
+		    "(uid %u); refusing it", L->sockdir, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+		log_warn("socket directory %s: writable by group or others "
+		    "(mode %04o) and not sticky; refusing it", L->sockdir,
+		    (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	return 0;
 }
 
@@ -1210,6 +1243,11 @@ sockdir_cleanup(struct launcher *L)
 
 	if (!L->sockdir[0])
 		return;
+	/* Ours alone: services may have left their own sockets in it. */
+	if (L->sockdir_private) {
+		launch_dir_remove(L->sockdir);
+		return;
+	}
 	if (L->ready_path[0]) {
 		snprintf(p, sizeof(p), "%s/%s", L->sockdir, L->ready_path);
 		unlink(p);
@@ -1286,7 +1324,7 @@ run(struct launcher *L)
 	/* Fork the watchdog while we are still single-threaded (before
 	 * libzmq starts its I/O threads). */
 	if ((r = launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->sockdir,
-	    L->sockdir_made)) < 0) {
+	    L->sockdir_made, L->sockdir_private)) < 0) {
 		log_warn("start watchdog: %s", strerror(-r));
 		sockdir_cleanup(L);
 		return EXIT_FAIL;

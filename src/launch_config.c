@@ -19,6 +19,7 @@
 #include <ini.h>
 
 #include "launch_config.h"
+#include "readycheck.h"
 
 #define LINE_MAX_BYTES 65536
 #define MAX_ERRORS 20
@@ -242,6 +243,24 @@ valid_name(const char *s)
 	return true;
 }
 
+/*
+ * Variables the launcher sets for each service. A service's environment
+ * would list an env = copy first, and getenv() would return that one: a
+ * service could report readiness under another's identity, or to nobody.
+ */
+static const char *
+reserved_env_key(const char *s, size_t n)
+{
+	static const char *const keys[] = { "NOTIFY_SOCKET",
+	    READYCHECK_ENV_ENDPOINT, READYCHECK_ENV_ID, READYCHECK_ENV_PATH,
+	    READYCHECK_ENV_SOCKET_DIR };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i]) == n && memcmp(keys[i], s, n) == 0)
+			return keys[i];
+	return NULL;
+}
+
 static bool
 valid_env_key(const char *s, size_t n)
 {
@@ -359,7 +378,11 @@ reader(char *str, int num, void *stream)
 			strcpy(p->line, "\n");
 			p->linelen = 1;
 		}
-		t = p->line + strspn(p->line, " \t");
+		t = p->line;
+		/* inih skips a UTF-8 byte order mark on the first line. */
+		if (p->lineno == 1 && strncmp(t, "\xef\xbb\xbf", 3) == 0)
+			t += 3;
+		t += strspn(t, " \t");
 		if (*t == '[') {
 			const char *e = strchr(t, ']');
 
@@ -472,12 +495,17 @@ service_key(struct parse *p, const char *k, const char *v)
 			perr(p, p->lineno, "service '%s': ready: '%s' is not "
 			    "zmq, notify or none", s->name, v);
 	} else if (!strcmp(k, "env")) {
-		const char *eq = strchr(v, '=');
+		const char *eq = strchr(v, '='), *rk;
 		char **ne;
 
 		if (!eq || !valid_env_key(v, (size_t)(eq - v))) {
 			perr(p, p->lineno, "service '%s': env: '%s' is not "
 			    "NAME=VALUE", s->name, v);
+			return 1;
+		}
+		if ((rk = reserved_env_key(v, (size_t)(eq - v)))) {
+			perr(p, p->lineno, "service '%s': env: %s is set by "
+			    "the launcher", s->name, rk);
 			return 1;
 		}
 		if (!(ne = realloc(s->env, (s->nenv + 1) * sizeof(*ne)))) {

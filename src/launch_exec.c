@@ -87,18 +87,72 @@ launch_exec_trampoline(int argc, char **argv)
 	_exit(127);
 }
 
+/* Deeper than this, a private socket directory is not worth following. */
+#define TREE_DEPTH_MAX 16
+
+/* Remove everything in the directory open at dfd; dfd stays open. */
+static void
+tree_empty(int dfd, int depth)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dfd)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		int sub;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		/* A symlink is an entry like any other: unlinked, not followed. */
+		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR ||
+		    depth >= TREE_DEPTH_MAX)
+			continue;
+		sub = openat(dfd, e->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		tree_empty(sub, depth + 1);
+		close(sub);
+		unlinkat(dfd, e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+int
+launch_dir_remove(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	tree_empty(fd, 0);
+	close(fd);
+	return rmdir(dir) == 0 ? 0 : -errno;
+}
+
 /*
  * The launcher died without cleaning up: remove its sockets, and only
- * its own (the directory may be shared with other launchers).
+ * its own (the directory may be shared with other launchers), or all of
+ * its private directory.
  */
 static void
-cleanup_dir(const char *dir, bool rm, pid_t launcher)
+cleanup_dir(const char *dir, bool rm, bool private, pid_t launcher)
 {
 	char ready[64], notify[64];
 	DIR *d;
 	struct dirent *e;
 	int dfd;
 
+	if (dir && private) {
+		launch_dir_remove(dir);
+		return;
+	}
 	if (!dir || !(d = opendir(dir)))
 		return;
 	snprintf(ready, sizeof(ready), "launch-ready-%d", (int)launcher);
@@ -114,7 +168,7 @@ cleanup_dir(const char *dir, bool rm, pid_t launcher)
 }
 
 static void __attribute__((noreturn))
-watchdog(int rfd, const char *sockdir, bool rm)
+watchdog(int rfd, const char *sockdir, bool rm, bool private)
 {
 	pid_t launcher = getppid();
 	int32_t *groups = NULL, buf[256];
@@ -178,14 +232,14 @@ watchdog(int rfd, const char *sockdir, bool rm)
 	for (size_t i = 0; i < n; i++)
 		if (groups[i] > 1)
 			kill(-groups[i], SIGKILL);
-	cleanup_dir(sockdir, rm, launcher);
+	cleanup_dir(sockdir, rm, private, launcher);
 	free(groups);
 	_exit(0);
 }
 
 int
 launch_watchdog_start(pid_t *pid, int *wfd, const char *sockdir,
-    bool rmdir_sockdir)
+    bool rmdir_sockdir, bool private_sockdir)
 {
 	int p[2];
 	pid_t c;
@@ -203,7 +257,7 @@ launch_watchdog_start(pid_t *pid, int *wfd, const char *sockdir,
 	}
 	if (c == 0) {
 		close(p[1]);
-		watchdog(p[0], sockdir, rmdir_sockdir);
+		watchdog(p[0], sockdir, rmdir_sockdir, private_sockdir);
 	}
 	close(p[0]);
 	*pid = c;

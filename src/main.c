@@ -3,6 +3,8 @@
  * program was called by (metricsd-read, installed as a symlink) or else from
  * the first argument (metricsd read). This is the only place that dispatches.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,25 @@ usage(FILE *f)
 	    "See metricsd(1).\n");
 }
 
+/*
+ * Started with fd 0, 1 or 2 closed, the next descriptor we open would
+ * take its place: log lines would go into a store file or the launcher's
+ * watchdog pipe, and libuv aborts when asked to close fd 0-2. Fill the
+ * gaps with /dev/null before anything else is opened.
+ */
+static void
+stdio_fill(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* open returns the lowest free descriptor: this one. Without
+		 * /dev/null there is nothing better to do than go on. */
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+			return;
+	}
+}
+
 static int
 run(const struct mode *m, int argc, char **argv)
 {
@@ -71,6 +92,7 @@ main(int argc, char **argv)
 	const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
 	const struct mode *m;
 
+	stdio_fill();
 	/* A closed reader must give EPIPE, never kill a daemon. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -12,22 +12,27 @@
  *  1. A wakeup says nothing about how many messages are queued. If we read
  *     one message and go back to sleep, the descriptor may already have
  *     been cleared while more messages wait: nothing will ever wake us
- *     again for them. So after every wakeup we loop on ZMQ_EVENTS and
- *     receive while it says ZMQ_POLLIN.
+ *     again for them. So after every wakeup we receive until a
+ *     non-blocking receive says EAGAIN: that receive has processed the
+ *     pending commands and retried (what ZMQ_EVENTS would do), so the
+ *     socket is then known to be empty and ZMQ_FD will signal new input.
+ *     Not asking ZMQ_EVENTS before every frame saves two system calls per
+ *     frame (libzmq's fork check and mailbox poll), the largest cost of a
+ *     busy subscriber after decoding.
  *
  *  2. Any zmq_send or zmq_recv on the socket, including ones made from
  *     other callbacks, may clear the descriptor and swallow the edge for
  *     newly arrived input. So after every send or receive the owner must
  *     re-check ZMQ_EVENTS. Inside our own drain loop that happens
- *     naturally (we re-read ZMQ_EVENTS before each receive); elsewhere the
+ *     naturally (we receive until EAGAIN); elsewhere the
  *     owner calls uvzmq_rearm(), which schedules a drain on the next loop
  *     iteration.
  *
  * The descriptor also fires for writability, so a wakeup with no
  * ZMQ_POLLIN is normal and simply ignored.
  *
- * Fairness: one drain delivers at most `budget` frames. If ZMQ_EVENTS
- * still reports input after that, a uv_idle_t is started so the loop
+ * Fairness: one drain delivers at most `budget` frames. After that, a
+ * uv_idle_t is started so the loop
  * polls its other handles without blocking and calls us again next
  * iteration; the idle handle is stopped as soon as the socket is empty,
  * so an idle socket costs nothing.
@@ -57,23 +62,10 @@ drain(struct uvzmq *z)
 		return;
 	z->in_drain = true;
 	while (!z->closing) {
-		int ev = 0;
-		size_t sz = sizeof(ev);
 		zmq_msg_t m;
 
-		if (zmq_getsockopt(z->zsock, ZMQ_EVENTS, &ev, &sz) != 0) {
-			if (errno == EINTR) {
-				uvzmq_rearm(z);
-				break;
-			}
-			fail(z, errno);
-			break;
-		}
-		if (!(ev & ZMQ_POLLIN)) {
-			uv_idle_stop(&z->idle);
-			break;
-		}
 		if (n == z->budget) {
+			/* Yield to the loop; the idle handle brings us back. */
 			uvzmq_rearm(z);
 			break;
 		}
@@ -82,8 +74,17 @@ drain(struct uvzmq *z)
 			int e = errno;
 
 			zmq_msg_close(&m);
-			if (e == EAGAIN || e == EINTR) {
-				/* Raced with ZMQ_EVENTS; look again later. */
+			if (e == EAGAIN) {
+				/*
+				 * A non-blocking receive that finds nothing has
+				 * processed the socket's pending commands and
+				 * retried, just as ZMQ_EVENTS would: the socket
+				 * is empty and ZMQ_FD will signal new input.
+				 */
+				uv_idle_stop(&z->idle);
+				break;
+			}
+			if (e == EINTR) {
 				uvzmq_rearm(z);
 				break;
 			}

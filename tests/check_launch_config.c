@@ -174,6 +174,22 @@ START_TEST(test_config_defaults)
 }
 END_TEST
 
+/* A UTF-8 byte order mark before the first section header (as some
+ * editors write it) is skipped, as inih itself skips it. */
+START_TEST(test_config_bom_before_first_section)
+{
+	struct launch_config c;
+	char err[1024];
+	const char *p = write_conf("\xef\xbb\xbf[service a]\ncommand = true\n");
+
+	ck_assert_msg(launch_config_load(&c, p, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c.nsvc, 1);
+	ck_assert_str_eq(c.svc[0].name, "a");
+	ck_assert_str_eq(c.svc[0].argv[0], "true");
+	launch_config_free(&c);
+}
+END_TEST
+
 /* Each bad config must fail naming file:line and the problem. */
 static const struct {
 	const char *text;
@@ -198,6 +214,9 @@ static const struct {
 	{ "[launch]\n", 1, "nothing to launch" },
 	{ "[service a]\ncommand =\n", 2, "empty command" },
 	{ "kill_grace = 1\n[launch]\nkill_grace = 2\n[service a]\ncommand=x\n", 3, "duplicate key 'kill_grace'" },
+	{ "[service a]\ncommand = x\nenv = NOTIFY_SOCKET=/tmp/s\n", 3, "NOTIFY_SOCKET is set by the launcher" },
+	{ "[service a]\ncommand = x\nenv = METRICSD_READY_ID=2\n", 3, "METRICSD_READY_ID is set by the launcher" },
+	{ "[service a]\ncommand = x\nenv = METRICSD_SOCKET_DIR=/x\n", 3, "METRICSD_SOCKET_DIR is set by the launcher" },
 };
 
 START_TEST(test_config_errors_name_file_and_line)
@@ -287,6 +306,7 @@ launch_config_suite(void)
 	tcase_add_test(tc, test_duration_parse_units);
 	tcase_add_test(tc, test_config_load_full);
 	tcase_add_test(tc, test_config_defaults);
+	tcase_add_test(tc, test_config_bom_before_first_section);
 	tcase_add_loop_test(tc, test_config_errors_name_file_and_line, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_config_reports_every_error);

@@ -31,6 +31,8 @@ echo "ok: timeout after $((t1 - t0)) ms names only 'slow'; all stopped"
 
 # ---- a service crashes during start-up: reported at once. The deadline
 # is 30 s; the failure must come far sooner (generous margin: 10 s).
+# 'crash' waits for steady's pid file, written once steady handles
+# SIGTERM: else a slow start (ASan) lets SIGTERM kill it before that.
 cat >"$T/crash.conf" <<EOF2
 [launch]
 ready_timeout = 30
@@ -38,7 +40,7 @@ kill_grace = 5
 [service steady]
 command = $SVC --zmq --pidfile $T/steady.pid
 [service crash]
-command = $SVC --exit-before-ready 3 --pidfile $T/crash.pid
+command = sh -c 'until [ -e $T/steady.pid ]; do sleep 0.01; done; exec $SVC --exit-before-ready 3 --pidfile $T/crash.pid'
 EOF2
 t0=$(now_ms)
 expect_exit 1 metricsd launch "$T/crash.conf" -- true

@@ -1,0 +1,83 @@
+/* The aggregator's sink on a metric store (see store_sink.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aggregator.h"
+#include "store.h"
+#include "store_sink.h"
+
+int
+store_sink_open(struct store_sink *s, const char *dir,
+    const struct aggregator_config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = store_writer_open(&s->w, dir, err, errlen)) < 0)
+		return rc;
+	for (int k = 0; k < METRIC_KEY_COUNT; k++) {
+		const struct metric_key_info *ki = metric_key_info(k);
+
+		if (!aggregator_key_enabled(k, cfg))
+			continue;
+		rc = ki->kind == STORE_COUNTER
+		    ? store_counter_create(s->w, ki->name, ki->type,
+		    &s->keys[k], err, errlen)
+		    : store_series_create(s->w, ki->name, ki->type,
+		    &s->keys[k], err, errlen);
+		if (rc < 0) {
+			store_writer_close(s->w, STORE_INTERRUPTED);
+			memset(s, 0, sizeof(*s));
+			return rc;
+		}
+		s->nkeys++;
+	}
+	return 0;
+}
+
+static void
+counter_set(void *arg, enum metric_key k, union store_value v)
+{
+	struct store_sink *s = arg;
+
+	if (s->keys[k])
+		store_counter_set(s->keys[k], v);
+}
+
+static int
+series_append(void *arg, enum metric_key k, union store_value v)
+{
+	struct store_sink *s = arg;
+	int rc;
+
+	if (!s->keys[k])
+		return -ENOENT;
+	if ((rc = store_series_append(s->keys[k], v)) < 0) {
+		s->append_errors++;
+		if (s->on_error)
+			s->on_error(s->on_error_arg, store_key_name(s->keys[k]),
+			    rc, store_key_error(s->keys[k]));
+	}
+	return rc;
+}
+
+struct aggregator_sink
+store_sink_iface(struct store_sink *s)
+{
+	struct aggregator_sink sink = { s, counter_set, series_append };
+
+	return sink;
+}
+
+int
+store_sink_close(struct store_sink *s, enum store_state end)
+{
+	int rc = 0;
+
+	if (s->w)
+		rc = store_writer_close(s->w, end);
+	memset(s->keys, 0, sizeof(s->keys));
+	s->w = NULL;
+	return rc;
+}

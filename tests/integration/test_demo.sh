@@ -1,0 +1,38 @@
+# The demo (make demo): examples/demo.sh under metricsd launch, with a
+# small session; its store must hold what the demo says to expect.
+. "$(dirname "$0")/lib.sh"
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+H=$METRICSD_HELPERS
+[ -x "$H/storedump" ] || skip "helper storedump not built"
+metricsd read --help 2>&1 | grep -q 'not implemented' &&
+	skip "metricsd read is not implemented in this build"
+
+DEMO_SAMPLES=300 DEMO_KEEP=1 sh "$root/examples/demo.sh" >"$T/demo.out" 2>&1 ||
+	fail "demo failed: $(cat "$T/demo.out")"
+store=$(sed -n 's/^store kept in //p' "$T/demo.out")
+[ -n "$store" ] && [ -d "$store" ] || fail "demo did not say where its store is"
+trap 'rm -rf "$T" "$(dirname "$store")"' EXIT
+expect_grep 'all 1 services ready' "$T/demo.out"
+expect_grep 'total_samples_issued' "$T/demo.out"
+expect_grep 'What to check' "$T/demo.out"
+failed=$(sed -n 's/.*completed, \([0-9]*\) failed.*/\1/p' "$T/demo.out" | tail -n 1)
+"$H/storedump" "$store" >"$T/got.json" || fail "storedump failed"
+python3 - "$T/got.json" "$failed" <<'PY' || fail "demo store does not match what the demo promises"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c, s = d["counters"], d["series"]
+assert d["state"] == "final", d["state"]
+for k in ("total_samples_issued", "tracked_samples_issued",
+          "total_samples_completed", "tracked_samples_completed"):
+    assert c[k] == 300, (k, c[k])
+assert c["total_samples_failed"] == int(sys.argv[2]), c["total_samples_failed"]
+assert c["decode_errors"] == 0
+ttft = s["ttft_ns"]
+assert ttft and all(20e6 <= v <= 120e6 for v in ttft), "ttft out of 20-120 ms"
+assert all(5e6 <= v <= 30e6 for v in s["chunk_delta_ns"]), "chunk delta range"
+assert all(16 <= v <= 512 for v in s["isl"]) and len(s["isl"]) == 300
+assert 0 < c["tracked_duration_ns"] <= c["total_duration_ns"]
+print("demo store ok:", {k: c[k] for k in ("total_samples_issued", "total_samples_failed")})
+PY
+exit 0

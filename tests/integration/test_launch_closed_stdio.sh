@@ -1,0 +1,29 @@
+# metricsd started with standard descriptors closed (`<&-`, `>&-`, as
+# some supervisors and scripts do) must not hand fds 0-2 to its own
+# pipes and sockets: the launcher used to get its watchdog pipe there,
+# so services could not register and libuv aborted on closing it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch_lib.sh"
+
+cat >"$T/s.conf" <<EOF2
+[service a]
+command = $SVC --zmq --pidfile $T/a.pid
+EOF2
+
+# run_closed REDIRECTION: launch with that descriptor closed; the service
+# must get ready, the command run, and launch exit with its status.
+run_closed() {
+	rm -f "$T/ran"
+	eval "metricsd launch \"\$T/s.conf\" -- sh -c 'touch \"\$1\"; exit 5' sh \"\$T/ran\" $1" 2>"$T/err$2"
+	rc=$?
+	[ "$rc" -eq 5 ] || fail "launch with $1 exited $rc, expected 5: $(cat "$T/err$2")"
+	[ -e "$T/ran" ] || fail "launch with $1: the command did not run"
+	wait_gone 10 "$(cat "$T/a.pid")"
+	echo "ok: launch with $1"
+}
+
+run_closed '<&-' 0
+run_closed '>&-' 1
+run_closed '2>&-' 2
+run_closed '<&- >&-' 01
+exit 0

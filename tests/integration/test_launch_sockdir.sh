@@ -1,0 +1,58 @@
+# An existing socket_dir must be safe to put our sockets in: not owned by
+# another user (root excepted), and not writable by group or others
+# unless sticky (anyone could then swap our sockets for theirs). An
+# unsafe one is refused, naming it, before anything is spawned.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch_lib.sh"
+
+# conf DIR: a config using socket_dir = DIR.
+conf() {
+	cat >"$T/c.conf" <<EOF2
+[launch]
+socket_dir = $1
+[service a]
+command = touch $T/spawned
+ready = none
+EOF2
+}
+
+refused() {
+	rm -f "$T/spawned" "$T/ran"
+	conf "$1"
+	expect_exit 1 metricsd launch "$T/c.conf" -- touch "$T/ran"
+	expect_grep "socket directory $1: $2" "$T/err"
+	[ ! -e "$T/spawned" ] || fail "a service was spawned"
+	[ ! -e "$T/ran" ] || fail "the command ran"
+}
+
+accepted() {
+	rm -f "$T/ran"
+	conf "$1"
+	expect_exit 0 metricsd launch "$T/c.conf" -- touch "$T/ran"
+	[ -e "$T/ran" ] || fail "the command did not run"
+}
+
+mkdir "$T/open"
+chmod 0777 "$T/open"
+refused "$T/open" "writable by group or others"
+mkdir "$T/grp"
+chmod 0770 "$T/grp"
+refused "$T/grp" "writable by group or others"
+mkdir "$T/sticky"
+chmod 1777 "$T/sticky"
+accepted "$T/sticky"
+mkdir "$T/mine"
+chmod 0755 "$T/mine"
+accepted "$T/mine"
+echo "ok: writable socket directories refused, private and sticky ones used"
+
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir "$T/theirs"
+	chmod 0755 "$T/theirs"
+	chown 65534 "$T/theirs"
+	refused "$T/theirs" "owned by uid 65534"
+	echo "ok: a socket directory owned by another user is refused"
+else
+	echo "not root: cannot make a directory owned by someone else; that case untested"
+fi
+exit 0
