@@ -323,13 +323,20 @@ stores_update(struct scrape *s)
 
 /* ---- reading one store ---- */
 
-static struct skey *
-skey_find(struct sstore *st, const char *name)
+static int
+skey_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < st->nkeys; i++)
-		if (strcmp(st->keys[i].name, name) == 0)
-			return &st->keys[i];
-	return NULL;
+	return strcmp(((const struct skey *)a)->name,
+	    ((const struct skey *)b)->name);
+}
+
+/* Find name among the first n keys, which are sorted by name. */
+static struct skey *
+skey_find(struct sstore *st, size_t n, const char *name)
+{
+	struct skey want = { .name = (char *)name };
+
+	return n ? bsearch(&want, st->keys, n, sizeof(want), skey_cmp) : NULL;
 }
 
 static bool
@@ -349,8 +356,11 @@ keys_update(struct scrape *s, struct sstore *st, const char *const *keys,
     size_t nkeys)
 {
 	char err[STORE_ERR_MAX], **names;
-	size_t n, w = 0;
+	size_t n, w = 0, old = st->nkeys;	/* the keys known so far */
 	int r;
+
+	if (old > 1)	/* usually sorted already: cheap */
+		qsort(st->keys, old, sizeof(*st->keys), skey_cmp);
 
 	if ((r = store_names_list(st->path, &names, &n, err,
 	    sizeof(err))) < 0) {
@@ -365,7 +375,7 @@ keys_update(struct scrape *s, struct sstore *st, const char *const *keys,
 
 		if (!wanted(names[i], keys, nkeys))
 			continue;
-		if ((k = skey_find(st, names[i]))) {
+		if ((k = skey_find(st, old, names[i]))) {
 			k->seen = true;
 			continue;
 		}
@@ -394,13 +404,6 @@ keys_update(struct scrape *s, struct sstore *st, const char *const *keys,
 	}
 	st->nkeys = w;
 	return r;
-}
-
-static int
-skey_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct skey *)a)->name,
-	    ((const struct skey *)b)->name);
 }
 
 /*
