@@ -37,10 +37,11 @@
 #include "log.h"
 #include "modes.h"
 #include "rollup.h"
+#include "scrape.h"
 #include "store.h"
 
-#define USAGE "usage: metricsd read [--metrics-dir DIR] [--json [--values]]" \
-	" [--watch SECONDS] [KEY...]\n"
+#define USAGE "usage: metricsd read [--metrics-dir DIR]" \
+	" [--json [--values] | --prometheus] [--watch SECONDS] [KEY...]\n"
 
 #define WATCH_MAX 86400.0	/* seconds; anything longer is a typo */
 
@@ -61,6 +62,11 @@ struct key {
 struct reader {
 	char dir[4096];
 	bool json, values;
+	bool prom;			/* --prometheus: through scrape.c */
+	struct scrape *scrape;
+	const char **keynames;		/* the KEYs, for scrape_render */
+	const char *prom_missing;	/* a KEY no store has, or NULL */
+	size_t prom_stores;		/* stores in the last exposition */
 	double watch;			/* seconds; 0 = one shot */
 	bool explicit_keys;		/* KEYs were given on the command line */
 	struct key *keys;
@@ -745,9 +751,45 @@ print_table(FILE *f, struct reader *rd)
 
 /* ---- one round ---- */
 
+/* A store or key problem found while rendering --prometheus. */
+static void
+on_prom_warn(void *arg, const char *msg)
+{
+	struct reader *rd = arg;
+
+	log_warn("%s", msg);
+	rd->any_bad = true;
+}
+
+/*
+ * --prometheus: the exposition of serve (scrape.c), which keeps its own
+ * views and incremental rollups, so the reader's snapshot is not taken.
+ */
+static void
+draw_prom(struct reader *rd)
+{
+	struct scrape_stats stats = { 0 };
+	int r;
+
+	if (rd->watch && rd->frames > 0)
+		fputc('\n', stdout);
+	r = scrape_render(rd->scrape, stdout,
+	    rd->explicit_keys ? rd->keynames : NULL, rd->nkeys,
+	    &rd->prom_missing, &stats);
+	if (r < 0) {
+		log_warn("prometheus output: %s", strerror(-r));
+		rd->any_bad = true;
+	}
+	rd->prom_stores = stats.stores;
+}
+
 static void
 draw(struct reader *rd)
 {
+	if (rd->prom) {
+		draw_prom(rd);
+		goto flush;
+	}
 	snapshot(rd);
 	if (rd->watch && rd->tty && !rd->json)
 		fputs("\033[H\033[2J", stdout);
@@ -759,6 +801,7 @@ draw(struct reader *rd)
 		print_table(stdout, rd);
 	else if (rd->watch)
 		printf("no store at %s (no data yet)\n", rd->dir);
+flush:
 	rd->frames++;
 	errno = 0;
 	if ((fflush(stdout) == EOF || ferror(stdout)) && !rd->write_failed) {
@@ -877,6 +920,18 @@ oneshot_run(struct reader *rd)
 	bool missing = false, failed = false;
 
 	draw(rd);
+	if (rd->prom) {
+		if (rd->prom_stores == 0) {
+			log_warn("no store at %s (no data yet)", rd->dir);
+			return EXIT_FAIL;
+		}
+		if (rd->prom_missing) {
+			log_warn("unknown key '%s' in %s (no data yet?)",
+			    rd->prom_missing, rd->dir);
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
 	for (size_t i = 0; i < rd->nkeys; i++) {
 		if (!rd->keys[i].view && !rd->keys[i].bad)
 			missing = true;
@@ -910,6 +965,8 @@ help(void)
 	    "  --json             one JSON object instead of the table\n"
 	    "  --values           with --json: every series value too, in\n"
 	    "                     append order\n"
+	    "  --prometheus       Prometheus text format 0.0.4, as served by\n"
+	    "                     metricsd serve (DIR may also hold stores)\n"
 	    "  --watch SECONDS    redraw every SECONDS (fractions allowed) until\n"
 	    "                     interrupted, folding in only new values\n"
 	    "  -h, --help         this help\n\n"
@@ -923,13 +980,15 @@ enum {
 	OPT_METRICS_DIR = 256,
 	OPT_JSON,
 	OPT_VALUES,
-	OPT_WATCH
+	OPT_WATCH,
+	OPT_PROMETHEUS
 };
 
 static const struct option longopts[] = {
 	{ "metrics-dir", required_argument, NULL, OPT_METRICS_DIR },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "values", no_argument, NULL, OPT_VALUES },
+	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
 	{ "watch", required_argument, NULL, OPT_WATCH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -970,6 +1029,9 @@ parse_args(struct reader *rd, int argc, char **argv)
 		case OPT_VALUES:
 			rd->values = true;
 			break;
+		case OPT_PROMETHEUS:
+			rd->prom = true;
+			break;
 		case OPT_WATCH:
 			if (parse_watch(optarg, &rd->watch) < 0) {
 				log_warn("--watch: '%s' is not a number of seconds "
@@ -998,6 +1060,11 @@ parse_args(struct reader *rd, int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (rd->prom && rd->json) {
+		log_warn("--prometheus and --json exclude each other");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	if (dir) {
 		if (!*dir || strlen(dir) >= sizeof(rd->dir)) {
 			log_warn("--metrics-dir: '%s' is %s", dir,
@@ -1020,6 +1087,18 @@ parse_args(struct reader *rd, int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		rd->explicit_keys = true;
+	}
+	if (rd->prom) {
+		const char *dirs[] = { rd->dir };
+
+		if (!(rd->keynames = calloc(rd->nkeys + 1,
+		    sizeof(*rd->keynames))) ||
+		    scrape_open(&rd->scrape, dirs, 1, on_prom_warn, rd) < 0) {
+			log_warn("out of memory");
+			return EXIT_FAIL;
+		}
+		for (size_t i = 0; i < rd->nkeys; i++)
+			rd->keynames[i] = rd->keys[i].name;
 	}
 	return -1;
 }
@@ -1056,6 +1135,8 @@ read_main(int argc, char **argv)
 		    strerror(rd->write_errno) : "I/O error");
 		status = EXIT_FAIL;
 	}
+	scrape_free(rd->scrape);
+	free(rd->keynames);
 	keys_free(rd);
 	free(rd);
 	return status;

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""HTTP behaviour of `metricsd serve`, with raw sockets where clients misbehave.
+
+usage: serve_http.py HOST:PORT MAX_CONNS MAX_PER_IP TIMEOUT_S
+
+The server must have been started with those limits. Clients use distinct
+loopback source addresses (127.0.0.0/8 is all loopback on Linux) so the
+per-address limit can be told from the global one. Every wait has a
+deadline of many seconds: the machine is shared and may be slow.
+"""
+import http.client
+import socket
+import sys
+import time
+
+HOST, PORT = sys.argv[1].rsplit(":", 1)
+PORT = int(PORT)
+MAX_CONNS, MAX_PER_IP, TIMEOUT_S = (int(a) for a in sys.argv[2:5])
+DEADLINE = 30.0
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def ok(msg):
+    print("ok: " + msg)
+
+
+def connect(src):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(DEADLINE)
+    s.connect((HOST, PORT))
+    return s
+
+
+def request(method, path, src="127.0.0.1"):
+    """One request on a fresh connection from src; (status, headers, body)."""
+    s = connect(src)
+    c = http.client.HTTPConnection(HOST, PORT, timeout=DEADLINE)
+    c.sock = s
+    c.request(method, path)
+    r = c.getresponse()
+    body = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, hdrs, body
+
+
+def closed_by_server(s, within):
+    """True if the server closes s (EOF or reset) within `within` seconds."""
+    s.settimeout(within)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def scrape(src):
+    st, hdrs, body = request("GET", "/metrics", src)
+    if st != 200:
+        fail("scrape from %s: status %d" % (src, st))
+    return body
+
+
+# ---- routes and methods ----
+st, hdrs, body = request("GET", "/metrics")
+if st != 200 or not hdrs.get("content-type", "").startswith(
+        "text/plain; version=0.0.4"):
+    fail("GET /metrics: %d %s" % (st, hdrs))
+if b"# TYPE metricsd_store_state gauge" not in body:
+    fail("GET /metrics body: %r" % body[:200])
+ok("GET /metrics -> 200 text/plain; version=0.0.4")
+st, _, body = request("GET", "/healthz")
+if st != 200 or body != b"ok\n":
+    fail("GET /healthz: %d %r" % (st, body))
+ok("GET /healthz -> 200 ok")
+st, hdrs, body = request("HEAD", "/metrics")
+if st != 200 or body:
+    fail("HEAD /metrics: %d %r" % (st, body))
+ok("HEAD /metrics -> 200, no body")
+for path in ("/", "/metrics/", "/metricsx", "/healthz/x", "/../metrics"):
+    st, _, _ = request("GET", path)
+    if st != 404:
+        fail("GET %s: %d, expected 404" % (path, st))
+ok("unknown paths -> 404")
+for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+    for path in ("/metrics", "/healthz"):
+        st, hdrs, _ = request(method, path)
+        if st != 405 or "GET" not in hdrs.get("allow", ""):
+            fail("%s %s: %d allow=%r" % (method, path, st, hdrs.get("allow")))
+ok("other methods -> 405 with Allow: GET, HEAD")
+st, _, _ = request("POST", "/nope")
+if st != 404:
+    fail("POST /nope: %d, expected 404" % st)
+ok("POST on an unknown path -> 404")
+
+# ---- slowloris: unfinished headers must not stop a concurrent scrape ----
+slow = connect("127.0.0.2")
+slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+scrape("127.0.0.3")
+slow.sendall(b"b")
+scrape("127.0.0.3")
+ok("a slowloris client does not stop a concurrent scrape")
+t0 = time.monotonic()
+if not closed_by_server(slow, DEADLINE + TIMEOUT_S):
+    fail("slowloris connection still open after %ds" % (DEADLINE + TIMEOUT_S))
+ok("the idle slowloris connection is closed by the server (after %.1fs, "
+   "timeout %ds)" % (time.monotonic() - t0, TIMEOUT_S))
+slow.close()
+
+# ---- huge header: an error or a closed connection, never a 200 ----
+big = connect("127.0.0.4")
+try:
+    big.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                b"a" * (1024 * 1024) + b"\r\n\r\n")
+except (ConnectionResetError, BrokenPipeError):
+    pass
+resp = b""
+try:
+    while True:
+        d = big.recv(65536)
+        if not d:
+            break
+        resp += d
+except (ConnectionResetError, BrokenPipeError):
+    pass
+big.close()
+status = resp.split(b" ", 2)[1] if resp.startswith(b"HTTP/1.") else b"closed"
+if status not in (b"431", b"413", b"400", b"closed"):
+    fail("1 MB header: got %r" % resp[:100])
+ok("a 1 MB header gets %s" % status.decode())
+scrape("127.0.0.4")
+ok("and the server still answers")
+
+# ---- per-address limit: extra connections from one address are refused,
+# ---- other addresses still scrape ----
+hog = [connect("127.0.0.5") for _ in range(MAX_PER_IP)]
+extra = connect("127.0.0.5")
+if not closed_by_server(extra, DEADLINE):
+    fail("connection %d from one address was not refused" % (MAX_PER_IP + 1))
+extra.close()
+ok("connection %d from one address is refused" % (MAX_PER_IP + 1))
+scrape("127.0.0.6")
+ok("another address scrapes while one address holds its limit")
+for s in hog:
+    s.close()
+
+# ---- global limit: idle connections block scrapes at most until the
+# ---- idle timeout closes them ----
+hog = []
+for i in range(MAX_CONNS):
+    hog.append(connect("127.0.1.%d" % (1 + i // MAX_PER_IP)))
+t0 = time.monotonic()
+deadline = t0 + DEADLINE + TIMEOUT_S
+while True:
+    try:
+        scrape("127.0.2.1")
+        break
+    except (ConnectionResetError, BrokenPipeError, http.client.HTTPException,
+            socket.timeout, OSError):
+        if time.monotonic() > deadline:
+            fail("no scrape succeeded within %ds of %d idle connections" %
+                 (DEADLINE + TIMEOUT_S, MAX_CONNS))
+        time.sleep(0.2)  # retry pacing, not synchronisation
+ok("with %d idle connections a scrape succeeded after %.1fs (timeout %ds)" %
+   (MAX_CONNS, time.monotonic() - t0, TIMEOUT_S))
+closed = sum(closed_by_server(s, DEADLINE) for s in hog)
+if closed != MAX_CONNS:
+    fail("only %d of %d idle connections were closed" % (closed, MAX_CONNS))
+ok("every idle connection was closed by the server")
+for s in hog:
+    s.close()
+scrape("127.0.0.1")
+ok("server healthy after all of it")
