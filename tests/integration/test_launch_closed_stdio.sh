@@ -5,7 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/launch_lib.sh"
 
+# The service never exits by itself: a short exit_timeout keeps the test
+# from waiting the default 10 s for it after the command.
 cat >"$T/s.conf" <<EOF2
+[launch]
+exit_timeout = 200ms
+
 [service a]
 command = $SVC --zmq --pidfile $T/a.pid
 EOF2
