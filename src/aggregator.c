@@ -827,6 +827,8 @@ aggregator_new(struct aggregator **out, const struct aggregator_config *cfg,
 	rc = wire_decoder_new(&a->dec, on_decoded, a, err, errlen);
 	if (rc < 0)
 		goto fail_a;
+	/* ISL needs only the count of token ids, never the ids. */
+	wire_decoder_set_token_ids(a->dec, false);
 	if (table_init(&a->t) < 0) {
 		snprintf(err, errlen, "aggregator: out of memory");
 		rc = -ENOMEM;
