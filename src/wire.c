@@ -110,7 +110,10 @@ be(const unsigned char *p, int n)
  */
 static unsigned char fixed_size[256];
 
-/* The size of an integer by its lead byte; 0 for anything else. */
+/*
+ * The size of an integer that fits int64 by its lead byte; 0 for anything
+ * else, and for uint64 (0xcf), whose value may not fit.
+ */
 static unsigned char int_size[256];
 
 static void
@@ -119,7 +122,7 @@ fixed_size_init(void)
 	for (int b = 0; b < 256; b++) {
 		if (b <= 0x7f || b >= 0xe0)
 			int_size[b] = 1;
-		else if (b >= 0xcc && b <= 0xd3)
+		else if (b >= 0xcc && b <= 0xd3 && b != 0xcf)
 			int_size[b] = (unsigned char)(1 + (1 << (b & 3)));
 	}
 	for (int b = 0; b < 256; b++) {
@@ -236,20 +239,44 @@ walk(const unsigned char *p, size_t len, size_t *used, struct elide *el)
 			return WALK_DEEP;
 		if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
 			/* An array: step over its leading integers in one
-			 * tight loop (token ids are most of a record). A
-			 * uint64 over INT64_MAX ends the run, so an elided
-			 * array holds only what get_int accepts. */
+			 * tight loop (token ids are most of a record). Only
+			 * integers get_int accepts count, so an elided array
+			 * holds nothing else. While 9 bytes (the largest
+			 * integer) remain, no element can run past the end. */
 			size_t start = off - 1 - (size_t)lenbytes;
+			size_t safe = len > 8 ? len - 8 : 0;
 			uint64_t i = 0;
 
-			while (i < count && off < len) {
-				unsigned c = p[off];
-				size_t s = int_size[c];
+			for (;;) {
+				/* Four at a time: a non-integer stops the
+				 * cursor (its size is 0), so the last step is
+				 * 0 if any is. */
+				while (count - i >= 4 && off < safe &&
+				    safe - off > 27) {
+					size_t o = off;
 
-				if (s == 0 || s > len - off ||
-				    (c == 0xcf && p[off + 1] >= 0x80))
+					o += int_size[p[o]];
+					o += int_size[p[o]];
+					o += int_size[p[o]];
+					size_t s = int_size[p[o]];
+					if (s == 0)
+						break;
+					off = o + s;
+					i += 4;
+				}
+				while (i < count && off < len) {
+					size_t s = int_size[p[off]];
+
+					if (s == 0 || s > len - off)
+						break;
+					off += s;
+					i++;
+				}
+				/* A uint64 that fits int64 goes on. */
+				if (i == count || len - off < 9 ||
+				    p[off] != 0xcf || p[off + 1] >= 0x80)
 					break;
-				off += s;
+				off += 9;
 				i++;
 			}
 			if (i == count) {

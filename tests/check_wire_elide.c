@@ -381,6 +381,30 @@ START_TEST(test_long_int_arrays_in_the_wrong_place)
 }
 END_TEST
 
+/* Every cut of a record inside its ids fails cleanly (ASan: no over-read). */
+START_TEST(test_every_prefix_of_long_ids_fails_cleanly)
+{
+	msgpack_sbuffer sb;
+	struct wire_frame_stats st;
+	struct got g;
+
+	msgpack_sbuffer_init(&sb);
+	issued(&sb, 0, NULL, prompt_ids);
+	for (size_t n = 1; n < sb.size; n++) {
+		/* A private copy of exactly n bytes. */
+		char *cut = malloc(n);
+
+		ck_assert_ptr_nonnull(cut);
+		memcpy(cut, sb.data, n);
+		decode(cut, n, _i, false, &g, &st);
+		ck_assert_int_eq(g.events, 0);
+		ck_assert_uint_eq(st.errors[WIRE_ERR_MALFORMED], 1);
+		free(cut);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
 Suite *
 wire_elide_suite(void)
 {
@@ -390,6 +414,8 @@ wire_elide_suite(void)
 	tcase_add_test(tc, test_long_token_ids_materialised_or_counted);
 	tcase_add_test(tc, test_many_int_arrays_in_one_record);
 	tcase_add_test(tc, test_input_ext_never_taken_for_a_placeholder);
+	tcase_add_loop_test(tc, test_every_prefix_of_long_ids_fails_cleanly, 0,
+	    2);
 	tcase_add_loop_test(tc, test_long_int_arrays_in_the_wrong_place, 0,
 	    (int)(sizeof(misplaced) / sizeof(misplaced[0])));
 	suite_add_tcase(s, tc);
