@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -888,7 +889,9 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 	struct rec_err e;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
+	/* Not the 256-byte message: a frame per event makes that count. */
+	memset(st, 0, offsetof(struct wire_frame_stats, err));
+	st->err[0] = '\0';
 	if (len <= WIRE_TOPIC_LEN) {
 		st->ignored = true;
 		return 0;
