@@ -249,17 +249,37 @@ walk(const unsigned char *p, size_t len, size_t *used, struct elide *el)
 			uint64_t i = 0;
 
 			for (;;) {
-				/* Four at a time: a non-integer stops the
-				 * cursor (its size is 0), so the last step is
-				 * 0 if any is. */
+				/* Four at a time while 36 bytes are left. */
 				while (count - i >= 4 && off < safe &&
 				    safe - off > 27) {
-					size_t o = off;
+					unsigned c = p[off];
+					size_t o = off, s = int_size[c];
 
+					/* A run of one width (ids of a 16-bit
+					 * vocabulary are all 0xcd): the next
+					 * lead bytes are at known offsets, so
+					 * the loads do not wait on each
+					 * other, and the cursor only on s. */
+					while (s > 1 && p[off] == c &&
+					    p[off + s] == c &&
+					    p[off + 2 * s] == c &&
+					    p[off + 3 * s] == c) {
+						off += 4 * s;
+						i += 4;
+						if (count - i < 4 ||
+						    off >= safe ||
+						    safe - off <= 27)
+							break;
+					}
+					if (off != o)
+						continue;
+					/* Mixed: a non-integer stops the
+					 * cursor (its size is 0), so the last
+					 * step is 0 if any is. */
 					o += int_size[p[o]];
 					o += int_size[p[o]];
 					o += int_size[p[o]];
-					size_t s = int_size[p[o]];
+					s = int_size[p[o]];
 					if (s == 0)
 						break;
 					off = o + s;

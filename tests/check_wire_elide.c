@@ -405,6 +405,79 @@ START_TEST(test_every_prefix_of_long_ids_fails_cleanly)
 }
 END_TEST
 
+/* Runs of one integer width, as a real vocabulary gives. */
+static int64_t run_first;
+static int run_len, run_bad;	/* a float at run_bad, or -1 */
+
+static void
+prompt_run(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 3);
+	str(pk, "PromptData");
+	msgpack_pack_nil(pk);
+	msgpack_pack_array(pk, (size_t)run_len);
+	for (int i = 0; i < run_len; i++) {
+		if (i == run_bad)
+			msgpack_pack_double(pk, 0.5);
+		else
+			msgpack_pack_int64(pk, run_first + (i % 3));
+	}
+}
+
+START_TEST(test_runs_of_one_width)
+{
+	/* One value per encoding: fixint, -fixint, uint8, uint16, uint32,
+	 * int8, int16, int32, int64, and uint64 over INT64_MAX. */
+	static const int64_t first[] = { 5, -5, 200, 1000, 100000, -100,
+	    -1000, -100000, -10000000000LL, 5000000000LL };
+	msgpack_sbuffer sb;
+	struct wire_frame_stats st;
+	struct got g;
+
+	for (size_t f = 0; f < sizeof(first) / sizeof(first[0]); f++) {
+		for (run_len = 8; run_len <= 80; run_len += 9) {
+			for (run_bad = -1; run_bad < run_len; run_bad++) {
+				run_first = first[f];
+				msgpack_sbuffer_init(&sb);
+				issued(&sb, 0, NULL, prompt_run);
+				for (int want = 0; want < 2; want++) {
+					decode(sb.data, sb.size, want, false,
+					    &g, &st);
+					if (run_bad >= 0) {
+						ck_assert_int_eq(g.events, 0);
+						ck_assert_uint_eq(st.errors[
+						    WIRE_ERR_FIELD_TYPE], 1);
+						continue;
+					}
+					ck_assert_int_eq(g.events, 1);
+					ck_assert_uint_eq(g.n_ids,
+					    (size_t)run_len);
+					if (!want)
+						continue;
+					for (int i = 0; i < run_len; i++)
+						ck_assert_int_eq(g.ids[i],
+						    run_first + (i % 3));
+				}
+				/* Cut anywhere: never an event. */
+				for (size_t n = 1; run_bad < 0 && n < sb.size;
+				    n++) {
+					char *cut = malloc(n);
+
+					ck_assert_ptr_nonnull(cut);
+					memcpy(cut, sb.data, n);
+					decode(cut, n, false, false, &g, &st);
+					ck_assert_int_eq(g.events, 0);
+					ck_assert_uint_eq(st.errors[
+					    WIRE_ERR_MALFORMED], 1);
+					free(cut);
+				}
+				msgpack_sbuffer_destroy(&sb);
+			}
+		}
+	}
+}
+END_TEST
+
 Suite *
 wire_elide_suite(void)
 {
@@ -414,6 +487,7 @@ wire_elide_suite(void)
 	tcase_add_test(tc, test_long_token_ids_materialised_or_counted);
 	tcase_add_test(tc, test_many_int_arrays_in_one_record);
 	tcase_add_test(tc, test_input_ext_never_taken_for_a_placeholder);
+	tcase_add_test(tc, test_runs_of_one_width);
 	tcase_add_loop_test(tc, test_every_prefix_of_long_ids_fails_cleanly, 0,
 	    2);
 	tcase_add_loop_test(tc, test_long_int_arrays_in_the_wrong_place, 0,
