@@ -156,7 +156,9 @@ fixed_size_init(void)
  * element takes at least one byte) and that nesting is bounded, so that
  * msgpack-c, which allocates a container's slots before reading them,
  * only ever allocates for elements that really are in the frame.
- * On WALK_OK, *used is the object's size in bytes.
+ * On WALK_OK, *used is the object's size in bytes. With el, nested
+ * arrays of ELIDE_MIN or more integers are noted there (up to ELIDE_MAX),
+ * in increasing offset order; they never overlap, holding no containers.
  *
  * This runs on every record, so the common case (a scalar whose size the
  * lead byte gives) is one table load and one bounds check.
