@@ -922,6 +922,15 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 	p += WIRE_TOPIC_LEN;
 	len -= WIRE_TOPIC_LEN;
 
+	/*
+	 * Walking a batch reads each record's header first, a few cache
+	 * lines apart, each address depending on the last: a chain of
+	 * misses on a frame just received. Asking for every line at once
+	 * lets them overlap.
+	 */
+	if (st->batch)
+		for (size_t off = 0; off < len; off += 64)
+			__builtin_prefetch(p + off);
 	if (!unpack_exact(d, &d->frame_zone, !st->batch, p, len, &top, &e)) {
 		/* The whole frame is lost: count it once as malformed. */
 		count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
