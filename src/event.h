@@ -93,6 +93,8 @@ struct event {
 			struct event_str text;
 			bool has_token_ids;
 			size_t n_token_ids;
+			/* NULL when the producer only counted them
+			   (wire_decoder_set_token_ids) */
 			const int64_t *token_ids;
 		} prompt;
 		struct {

@@ -73,6 +73,16 @@ int wire_decoder_new(struct wire_decoder **out, wire_event_fn fn, void *arg,
 void wire_decoder_free(struct wire_decoder *d);
 
 /*
+ * Whether events carry PromptData.token_ids themselves (the default) or
+ * may carry only their count: with materialise false, a long token id
+ * array is validated and counted but not decoded, and the event has
+ * has_token_ids and n_token_ids right but token_ids NULL (short arrays
+ * may still come decoded). For consumers that only count ids (the
+ * aggregator: ISL); decoding prompt-heavy streams is then much faster.
+ */
+void wire_decoder_set_token_ids(struct wire_decoder *d, bool materialise);
+
+/*
  * Decode one frame and call the callback for each good record. Bad
  * records are counted in st by class and skipped; the rest of a batch is
  * still decoded. Returns the callback's nonzero value if it stopped, else
