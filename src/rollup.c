@@ -344,13 +344,19 @@ int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
 	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
 	mn.u = (base + (uint64_t)dlo) ^ flip;
 	mx.u = (base + (uint64_t)dhi) ^ flip;
-	/* Second pass, from L1: squared deviations about the block mean. */
+	/*
+	 * Second pass, from L1: squared deviations about the block mean.
+	 * The y sit near 2^51, where a double holds the mean only to 0.5:
+	 * subtract its integer part first (exact, both are integers below
+	 * 2^52), then its fraction.
+	 */
 	{
-		const double bm = (double)ys / (double)bn;
+		const double bq = (double)(ys / bn);
+		const double bf = (double)(ys % bn) / (double)bn;
 
 		for (i = 0; i < bn / VL; i += 4) {
-			f64v e = dv[i] - bm, g = dv[i + 1] - bm;
-			f64v h = dv[i + 2] - bm, k = dv[i + 3] - bm;
+			f64v e = (dv[i] - bq) - bf, g = (dv[i + 1] - bq) - bf;
+			f64v h = (dv[i + 2] - bq) - bf, k = (dv[i + 3] - bq) - bf;
 
 			a += e * e;
 			b += g * g;

@@ -324,6 +324,39 @@ START_TEST(test_stddev_stable_large_offset)
 }
 END_TEST
 
+/*
+ * A full block of small values far from zero (i64 near 0, u64 near 1e18):
+ * the vector path sees them as offsets around 2^51 from its window base,
+ * where a double cannot hold the block mean to better than 0.5; the
+ * spread must still be that of the values themselves.
+ */
+START_TEST(test_stddev_full_block_small_spread)
+{
+	enum { N = 512 };
+	int64_t x[N];
+	uint64_t u[N];
+	long double mean = 0, m2 = 0;
+	struct rollup r;
+
+	for (size_t i = 0; i < N; i++) {
+		x[i] = (int64_t)((i * 7919) % 201) - 100;
+		u[i] = UINT64_C(1000000000000000000) + (uint64_t)(x[i] + 100);
+		mean += x[i];
+	}
+	mean /= N;
+	for (size_t i = 0; i < N; i++)
+		m2 += (x[i] - mean) * (x[i] - mean);
+	rollup_init(&r, STORE_I64);
+	fold_i(&r, x, N);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, u, N);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+}
+END_TEST
+
 /* Full blocks whose spread is too wide for the vector path's trick. */
 START_TEST(test_wide_spread_blocks_exact)
 {
@@ -582,6 +615,7 @@ rollup_suite(void)
 	tcase_add_test(tc, test_empty_and_bad_percentiles);
 	tcase_add_test(tc, test_reset_forgets_values);
 	tcase_add_test(tc, test_stddev_stable_large_offset);
+	tcase_add_test(tc, test_stddev_full_block_small_spread);
 	tcase_add_test(tc, test_wide_spread_blocks_exact);
 	tcase_add_test(tc, test_block_edges_exact);
 	tcase_add_test(tc, test_incremental_equals_one_shot);
