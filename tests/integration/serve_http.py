@@ -11,6 +11,7 @@ deadline of many seconds: the machine is shared and may be slow.
 import http.client
 import socket
 import sys
+import threading
 import time
 
 HOST, PORT = sys.argv[1].rsplit(":", 1)
@@ -151,6 +152,48 @@ ok("connection %d from one address is refused" % (MAX_PER_IP + 1))
 scrape("127.0.0.6")
 ok("another address scrapes while one address holds its limit")
 for s in hog:
+    s.close()
+
+# ---- trickling slowloris: connections that send a header byte every
+# ---- TIMEOUT_S/4 are never idle, yet may hold the per-address limit only
+# ---- until the request deadline; then a scrape from that address works ----
+trick = [connect("127.0.0.7") for _ in range(MAX_PER_IP)]
+for s in trick:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+stop = threading.Event()
+
+
+def trickle():
+    while not stop.is_set():
+        for s in trick:
+            try:
+                s.send(b"a")
+            except OSError:
+                pass
+        stop.wait(TIMEOUT_S / 4)
+
+
+th = threading.Thread(target=trickle, daemon=True)
+th.start()
+t0 = time.monotonic()
+deadline = t0 + DEADLINE + TIMEOUT_S
+while True:
+    try:
+        scrape("127.0.0.7")
+        break
+    except (ConnectionResetError, BrokenPipeError, http.client.HTTPException,
+            socket.timeout, OSError):
+        if time.monotonic() > deadline:
+            stop.set()
+            fail("no scrape from 127.0.0.7 within %ds while %d connections "
+                 "trickle headers" % (DEADLINE + TIMEOUT_S, MAX_PER_IP))
+        time.sleep(0.2)  # retry pacing, not synchronisation
+ok("with %d trickling connections a scrape from their address succeeded "
+   "after %.1fs (timeout %ds)" % (MAX_PER_IP, time.monotonic() - t0,
+                                  TIMEOUT_S))
+stop.set()
+th.join()
+for s in trick:
     s.close()
 
 # ---- global limit: idle connections block scrapes at most until the
