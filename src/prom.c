@@ -329,7 +329,7 @@ mark_clashes(struct entry *e, size_t n)
 		}
 	}
 	for (size_t i = 0; i < n;) {
-		size_t j = i, first = n;
+		size_t j = i, first = n, last = n;	/* last kept */
 
 		while (j < n && strcmp(e[j].name, e[i].name) == 0)
 			j++;
@@ -341,10 +341,13 @@ mark_clashes(struct entry *e, size_t n)
 			} else if (e[k].type != e[first].type) {
 				e[k].skip = true;
 				e[k].why = "another type in another store";
-			} else if (e[k].store == e[k - 1].store) {
+				continue;
+			} else if (e[k].store == e[last].store) {
 				e[k].skip = true;
 				e[k].why = "another key of the same store";
+				continue;
 			}
+			last = k;
 		}
 		i = j;
 	}
