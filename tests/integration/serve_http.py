@@ -103,6 +103,29 @@ if st != 404:
     fail("POST /nope: %d, expected 404" % st)
 ok("POST on an unknown path -> 404")
 
+# ---- pipelining: requests sent back to back on one connection are all
+# ---- answered, in order; HEAD among them has headers only ----
+pipe = connect("127.0.0.1")
+pipe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+             b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+resp = b""
+while True:
+    d = pipe.recv(65536)
+    if not d:
+        break
+    resp += d
+pipe.close()
+heads = [h for h in resp.split(b"HTTP/1.1 ")[1:]]
+codes = [h.split(b" ", 1)[0] for h in heads]
+if codes != [b"200", b"200", b"200"]:
+    fail("pipelined requests: statuses %r in %r" % (codes, resp[:400]))
+if not heads[1].endswith(b"\r\n\r\n"):
+    fail("pipelined HEAD carried a body: %r" % heads[1][:300])
+if resp.count(b"ok\n") != 2:
+    fail("pipelined GET /healthz bodies: %r" % resp)
+ok("3 pipelined requests answered in order (GET, HEAD, GET)")
+
 # ---- slowloris: unfinished headers must not stop a concurrent scrape ----
 slow = connect("127.0.0.2")
 slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: a")
