@@ -647,10 +647,15 @@ rollup_mean(const struct rollup *r)
 	if (r->count == 0 || r->nan_count > 0)
 		return NAN;
 	if (r->type != STORE_F64) {
-		/* Quotient and remainder: exact up to the final rounding. */
-		__int128 q = r->isum / (__int128)r->count;
-		__int128 rem = r->isum % (__int128)r->count;
+		const __int128 exact = (__int128)1 << 53;
+		__int128 q, rem;
 
+		/* Both exact as doubles: one correctly rounded division. */
+		if (r->isum >= -exact && r->isum <= exact && r->count <= exact)
+			return (double)r->isum / (double)r->count;
+		/* Quotient and remainder: within an ulp or so. */
+		q = r->isum / (__int128)r->count;
+		rem = r->isum % (__int128)r->count;
 		return (double)q + (double)rem / (double)r->count;
 	}
 	return rollup_sum(r) / (double)r->count;

@@ -357,6 +357,31 @@ START_TEST(test_stddev_full_block_small_spread)
 }
 END_TEST
 
+/*
+ * The mean of small integers is the correctly rounded quotient: 247/100
+ * is 2.47, not 2 + 0.47 rounded twice (2.4699999999999998).
+ */
+START_TEST(test_mean_small_integers_correctly_rounded)
+{
+	int64_t x[100];
+	uint64_t u[100];
+	struct rollup r;
+
+	for (size_t i = 0; i < 100; i++) {
+		x[i] = i < 47 ? 3 : 2;
+		u[i] = (uint64_t)x[i];
+	}
+	rollup_init(&r, STORE_I64);
+	fold_i(&r, x, 100);
+	ck_assert(rollup_mean(&r) == 2.47);
+	rollup_free(&r);
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, u, 100);
+	ck_assert(rollup_mean(&r) == 2.47);
+	rollup_free(&r);
+}
+END_TEST
+
 /* Full blocks whose spread is too wide for the vector path's trick. */
 START_TEST(test_wide_spread_blocks_exact)
 {
@@ -616,6 +641,7 @@ rollup_suite(void)
 	tcase_add_test(tc, test_reset_forgets_values);
 	tcase_add_test(tc, test_stddev_stable_large_offset);
 	tcase_add_test(tc, test_stddev_full_block_small_spread);
+	tcase_add_test(tc, test_mean_small_integers_correctly_rounded);
 	tcase_add_test(tc, test_wide_spread_blocks_exact);
 	tcase_add_test(tc, test_block_edges_exact);
 	tcase_add_test(tc, test_incremental_equals_one_shot);
