@@ -382,6 +382,38 @@ START_TEST(test_mean_small_integers_correctly_rounded)
 }
 END_TEST
 
+/*
+ * Floats far from zero with a small spread (1e12 + 0..100): combining
+ * blocks must not lose the spread to the rounding of their means.
+ */
+START_TEST(test_stddev_float_large_offset_blocks)
+{
+	enum { N = 2048 };
+	double *x = malloc(N * sizeof(*x));
+	long double mean = 0, m2 = 0;
+	struct rollup r;
+
+	for (size_t i = 0; i < N; i++) {
+		x[i] = 1e12 + (double)((i * 7919) % 401) * 0.25;
+		mean += x[i];
+	}
+	mean /= N;
+	for (size_t i = 0; i < N; i++)
+		m2 += (x[i] - mean) * (x[i] - mean);
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, x, N);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+	/* The scalar path too: blocks that are not whole. */
+	rollup_init(&r, STORE_F64);
+	for (size_t i = 0; i < N; i += 100)
+		fold_f(&r, x + i, N - i < 100 ? N - i : 100);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+	free(x);
+}
+END_TEST
+
 /* Full blocks whose spread is too wide for the vector path's trick. */
 START_TEST(test_wide_spread_blocks_exact)
 {
@@ -642,6 +674,7 @@ rollup_suite(void)
 	tcase_add_test(tc, test_stddev_stable_large_offset);
 	tcase_add_test(tc, test_stddev_full_block_small_spread);
 	tcase_add_test(tc, test_mean_small_integers_correctly_rounded);
+	tcase_add_test(tc, test_stddev_float_large_offset_blocks);
 	tcase_add_test(tc, test_wide_spread_blocks_exact);
 	tcase_add_test(tc, test_block_edges_exact);
 	tcase_add_test(tc, test_incremental_equals_one_shot);
