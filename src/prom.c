@@ -219,6 +219,32 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+char *
+prom_label_text(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), o = 0;
+	char *out = malloc(n * 3 + 1);	/* a byte becomes 3 at most */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len(s + i, n - i);
+
+		if (len == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, len);
+		o += len;
+		i += len;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /*
  * Escape for a label value (quote true: \\ \" \n) or HELP text (quote
  * false: \\ \n). Invalid UTF-8 becomes U+FFFD: Prometheus rejects it.
