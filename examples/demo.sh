@@ -36,10 +36,19 @@ echo "== launch: aggregator service (ready = zmq), then the publisher as the ben
 # it sends only once its store exists and its SUB socket is connected.
 # Then it runs the publisher, which also waits until the aggregator's
 # subscription has arrived (--wait-subscribers 1), so no event is lost.
-"$BIN" launch "$here/demo.conf" -- \
-    "$BIN" publish --bind "ipc://$DEMO_DIR/events" --wait-subscribers 1 \
-    --synthetic "$N" --concurrency "$C" --error-rate "$E" --seed "$SEED" \
-    --batch 16 2>&1 | tee "$DEMO_DIR/launch.log"
+# A pipeline's status is tee's: launch's own goes through a file.
+{
+	"$BIN" launch "$here/demo.conf" -- \
+	    "$BIN" publish --bind "ipc://$DEMO_DIR/events" --wait-subscribers 1 \
+	    --synthetic "$N" --concurrency "$C" --error-rate "$E" --seed "$SEED" \
+	    --batch 16 2>&1 && rc=0 || rc=$?
+	echo "$rc" >"$DEMO_DIR/launch.rc"
+} | tee "$DEMO_DIR/launch.log"
+rc=$(cat "$DEMO_DIR/launch.rc")
+if [ "$rc" -ne 0 ]; then
+	echo "== the demo failed: metricsd launch exited $rc (see above)" >&2
+	exit "$rc"
+fi
 
 echo
 echo "== metricsd read --metrics-dir $DEMO_DIR/metrics"

@@ -287,6 +287,48 @@ pub_close(struct pub *p, uint64_t linger_s)
 	return rc;
 }
 
+/*
+ * One line of f into *buf (grown as needed, NUL-terminated, newline kept),
+ * storing at most max bytes of it: the rest of a longer line is read and
+ * dropped, so a hostile input without newlines cannot make us hold it all.
+ * Returns the line's full length, -1 at end of input or on a read error
+ * (see ferror), or -2 when out of memory.
+ */
+static ssize_t
+line_read(FILE *f, char **buf, size_t *cap, size_t max)
+{
+	size_t n = 0, kept = 0;
+	int c;
+
+	flockfile(f);
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (kept < max) {
+			if (kept + 2 > *cap) {
+				size_t nc = *cap ? *cap * 2 : 4096;
+				char *nb;
+
+				if (nc > max + 2)
+					nc = max + 2;
+				if (!(nb = realloc(*buf, nc))) {
+					funlockfile(f);
+					return -2;
+				}
+				*buf = nb;
+				*cap = nc;
+			}
+			(*buf)[kept++] = (char)c;
+		}
+		n++;
+		if (c == '\n')
+			break;
+	}
+	funlockfile(f);
+	if (n == 0)
+		return -1;
+	(*buf)[kept] = '\0';
+	return (ssize_t)n;
+}
+
 /* stdin, one JSON event per line. Returns the number of bad lines, or -1
  * on a fatal error. */
 static int64_t
@@ -298,7 +340,7 @@ publish_stdin(struct pub *p)
 	int64_t bad = 0;
 	ssize_t n;
 
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
+	while ((n = line_read(stdin, &line, &cap, LINE_MAX_BYTES + 1)) >= 0) {
 		json_error_t je;
 		json_t *obj;
 		struct event ev;
@@ -330,6 +372,10 @@ publish_stdin(struct pub *p)
 			log_warn("stdin:%zu: %s; line skipped", lineno, err);
 			bad++;
 		}
+	}
+	if (n == -2) {
+		log_warn("reading stdin: out of memory");
+		goto fatal;
 	}
 	if (ferror(stdin)) {
 		log_warn("reading stdin:");

@@ -470,6 +470,41 @@ display_name(const char *s, size_t *width)
 
 /* ---- JSON output ---- */
 
+/* A name as JSON carries it: invalid UTF-8 bytes as U+FFFD. malloc'd. */
+static char *
+json_name(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : utf8_seq(p);
+
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static bool
+has_high_bytes(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
 static void
 json_series(FILE *f, struct reader *rd, struct key *k)
 {
@@ -548,6 +583,48 @@ json_series(FILE *f, struct reader *rd, struct key *k)
 	fputc('}', f);
 }
 
+/*
+ * Would k print under the same JSON name as a key printed before it?
+ * Only names with bytes above 0x7f can: ASCII names are distinct as they
+ * are, and so are valid UTF-8 ones; two names that differ only in bytes
+ * that are not UTF-8 both become U+FFFD there. The first one wins.
+ */
+static bool
+json_name_clash(struct reader *rd, const struct key *k, size_t idx)
+{
+	char *mine, *other;
+	bool clash = false;
+
+	if (!has_high_bytes(k->name) || !(mine = json_name(k->name)))
+		return false;
+	for (size_t j = 0; j < idx && !clash; j++) {
+		const struct key *o = &rd->keys[j];
+
+		if (!o->view || o->failed || !has_high_bytes(o->name) ||
+		    !(other = json_name(o->name)))
+			continue;
+		if (strcmp(mine, other) == 0) {
+			clash = true;
+			if (rd->frames == 0) {
+				size_t w;
+				char *a = display_name(k->name, &w);
+				char *b = display_name(o->name, &w);
+
+				log_warn("key '%s' clashes with key '%s' in "
+				    "--json output (the same name once bytes "
+				    "that are not UTF-8 become U+FFFD); "
+				    "skipped", a ? a : "?", b ? b : "?");
+				free(a);
+				free(b);
+			}
+			rd->any_bad = true;
+		}
+		free(other);
+	}
+	free(mine);
+	return clash;
+}
+
 static void
 print_json(FILE *f, struct reader *rd)
 {
@@ -579,6 +656,8 @@ print_json(FILE *f, struct reader *rd)
 			rd->any_bad = true;
 			continue;
 		}
+		if (json_name_clash(rd, k, i))
+			continue;
 		fputc(',', f);
 		json_string(f, k->name);
 		fputc(':', f);

@@ -9,6 +9,15 @@
  * event (to time out idle connections, or because it still has buffered
  * work: a 0 timeout), which a one-shot uv_timer provides. Every MHD_run,
  * from either watcher, is followed by re-arming the timer.
+ *
+ * MHD's own timeout is an idle timeout: a client that trickles its request
+ * headers a byte at a time is never idle and would hold its connection,
+ * and with a few of them the per-address or global limit, for ever. So a
+ * connection also gets a request deadline: from its start, and again from
+ * the end of each request, it has timeout_s to deliver a whole request
+ * (head and any body) and get it answered. A second timer sweeps the connections waiting for one and shuts
+ * down the socket of those past the deadline; MHD then sees the end of
+ * the stream and closes the connection itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,10 +37,22 @@
 
 #include "http.h"
 
+/* A connection, while MHD has it: for the request deadline. */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	uint64_t since;		/* now_ms() when it began waiting for a request */
+	bool busy;		/* a request head arrived, not completed yet */
+	bool shut;		/* past the deadline, socket shut down */
+};
+
 struct http_server {
 	struct MHD_Daemon *mhd;
 	uv_poll_t poll;
 	uv_timer_t timer;
+	uv_timer_t deadline;	/* the request deadline sweep */
+	uint64_t deadline_ms;
+	struct conn conns;	/* list head */
 	int listen_fd;
 	int closing;		/* handles still to be closed */
 	void (*log)(const char *msg);
@@ -41,6 +62,8 @@ struct http_server {
 };
 
 static const char allow_methods[] = "GET, HEAD";
+
+static void conn_busy(struct MHD_Connection *c);
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -70,6 +93,8 @@ reply(struct MHD_Connection *c, unsigned status, void *body, size_t len,
 			free(body);
 		return MHD_NO;
 	}
+	/* Answered: the rest is MHD's to send, under its idle timeout. */
+	conn_busy(c);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
@@ -85,6 +110,115 @@ reply_text(struct MHD_Connection *c, unsigned status, const char *text,
 {
 	return reply(c, status, (void *)text, strlen(text),
 	    MHD_RESPMEM_PERSISTENT, "text/plain; charset=utf-8", allow);
+}
+
+/* ---- request deadline ---- */
+
+static void on_deadline(uv_timer_t *t);
+
+/*
+ * The time now, not the loop's cached time: a connection accepted at the
+ * end of a long scrape would otherwise start its deadline in the past.
+ */
+static uint64_t
+now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+/* Sweep soon enough after the earliest deadline, if the timer is idle. */
+static void
+deadline_arm(struct http_server *s)
+{
+	if (!s->closing && !uv_is_active((uv_handle_t *)&s->deadline))
+		uv_timer_start(&s->deadline, on_deadline, s->deadline_ms, 0);
+}
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	struct http_server *s = t->data;
+	uint64_t now = now_ms(), next = UINT64_MAX;
+
+	for (struct conn *k = s->conns.next; k != &s->conns; k = k->next) {
+		if (k->busy || k->shut)
+			continue;
+		if (now - k->since >= s->deadline_ms) {
+			/* MHD owns the fd and closes it on the end of stream. */
+			shutdown(k->fd, SHUT_RDWR);
+			k->shut = true;
+		} else if (k->since + s->deadline_ms - now < next) {
+			next = k->since + s->deadline_ms - now;
+		}
+	}
+	if (next != UINT64_MAX && !s->closing)
+		uv_timer_start(&s->deadline, on_deadline, next, 0);
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+/* A response is queued: no deadline until the request completes. */
+static void
+conn_busy(struct MHD_Connection *c)
+{
+	struct conn *k = conn_of(c);
+
+	if (k)
+		k->busy = true;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	struct conn *k = *socket_context;
+	const union MHD_ConnectionInfo *i;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (k) {
+			k->prev->next = k->next;
+			k->next->prev = k->prev;
+			free(k);
+			*socket_context = NULL;
+		}
+		return;
+	}
+	i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!i || !(k = calloc(1, sizeof(*k))))
+		return;		/* no deadline then: MHD's idle timeout only */
+	k->fd = i->connect_fd;
+	k->since = now_ms();
+	k->next = s->conns.next;
+	k->prev = &s->conns;
+	s->conns.next->prev = k;
+	s->conns.next = k;
+	*socket_context = k;
+	deadline_arm(s);
+}
+
+/* A request is over (answered or abandoned): the next one gets a deadline. */
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct conn *k = conn_of(c);
+
+	(void)con_cls;
+	(void)toe;
+	if (!k)
+		return;
+	k->busy = false;
+	k->since = now_ms();
+	deadline_arm(s);
 }
 
 /*
@@ -312,6 +446,8 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	memcpy(s->routes, routes, nroutes * sizeof(*routes));
 	s->nroutes = nroutes;
 	s->log = log;
+	s->conns.next = s->conns.prev = &s->conns;
+	s->deadline_ms = (uint64_t)lim->timeout_s * 1000;
 	if ((r = bind_listen(addr, &s->listen_fd, err, errlen)) < 0)
 		goto fail_alloc;
 	format_address(s);
@@ -324,6 +460,8 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->max_conns_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->conn_memory,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_END);
 	if (!s->mhd) {
 		snprintf(err, errlen, "http server on %s: libmicrohttpd "
@@ -338,13 +476,14 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 		r = -EIO;
 		goto fail_mhd;
 	}
-	s->poll.data = s->timer.data = s;
+	s->poll.data = s->timer.data = s->deadline.data = s;
 	if ((r = uv_poll_init(loop, &s->poll, info->epoll_fd)) < 0) {
 		snprintf(err, errlen, "http server: uv_poll_init: %s",
 		    uv_strerror(r));
 		goto fail_mhd;
 	}
 	uv_timer_init(loop, &s->timer);
+	uv_timer_init(loop, &s->deadline);
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	rearm(s);
 	*out = s;
@@ -386,10 +525,12 @@ http_server_close(struct http_server *s)
 {
 	if (!s)
 		return;
-	s->closing = 2;
+	s->closing = 3;
 	uv_poll_stop(&s->poll);
 	uv_timer_stop(&s->timer);
+	uv_timer_stop(&s->deadline);
 	MHD_stop_daemon(s->mhd);	/* also closes the listening socket */
 	uv_close((uv_handle_t *)&s->poll, on_closed);
 	uv_close((uv_handle_t *)&s->timer, on_closed);
+	uv_close((uv_handle_t *)&s->deadline, on_closed);
 }

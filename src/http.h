@@ -33,7 +33,7 @@ struct http_route {
 struct http_limits {
 	unsigned max_conns;		/* all clients together */
 	unsigned max_conns_per_ip;	/* one client address */
-	unsigned timeout_s;		/* idle connection timeout */
+	unsigned timeout_s;		/* idle timeout, and request deadline */
 	size_t conn_memory;		/* per connection: headers and buffers */
 };
 

@@ -219,6 +219,32 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+char *
+prom_label_text(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), o = 0;
+	char *out = malloc(n * 3 + 1);	/* a byte becomes 3 at most */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len(s + i, n - i);
+
+		if (len == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, len);
+		o += len;
+		i += len;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /*
  * Escape for a label value (quote true: \\ \" \n) or HELP text (quote
  * false: \\ \n). Invalid UTF-8 becomes U+FFFD: Prometheus rejects it.
@@ -329,7 +355,7 @@ mark_clashes(struct entry *e, size_t n)
 		}
 	}
 	for (size_t i = 0; i < n;) {
-		size_t j = i, first = n;
+		size_t j = i, first = n, last = n;	/* last kept */
 
 		while (j < n && strcmp(e[j].name, e[i].name) == 0)
 			j++;
@@ -341,10 +367,13 @@ mark_clashes(struct entry *e, size_t n)
 			} else if (e[k].type != e[first].type) {
 				e[k].skip = true;
 				e[k].why = "another type in another store";
-			} else if (e[k].store == e[k - 1].store) {
+				continue;
+			} else if (e[k].store == e[last].store) {
 				e[k].skip = true;
 				e[k].why = "another key of the same store";
+				continue;
 			}
+			last = k;
 		}
 		i = j;
 	}

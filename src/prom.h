@@ -83,6 +83,14 @@ bool prom_key_is_gauge(const char *key, enum store_kind kind);
 bool prom_key_is_ns(const char *key);
 
 /*
+ * A label value as it is exported (before escaping): s with each byte
+ * that is not part of valid UTF-8 replaced by U+FFFD. Two run names are
+ * told apart in the exposition only if these differ. malloc'd; NULL when
+ * out of memory.
+ */
+char *prom_label_text(const char *s);
+
+/*
  * Write stores[0..n) to f, each family once with # HELP and # TYPE and
  * one sample (set) per store. Keys whose metric names clash (within a
  * store after sanitising, or with a family of another type or with a

@@ -344,13 +344,19 @@ int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
 	dhi = hi[0] > hi[1] ? hi[0] : hi[1];
 	mn.u = (base + (uint64_t)dlo) ^ flip;
 	mx.u = (base + (uint64_t)dhi) ^ flip;
-	/* Second pass, from L1: squared deviations about the block mean. */
+	/*
+	 * Second pass, from L1: squared deviations about the block mean.
+	 * The y sit near 2^51, where a double holds the mean only to 0.5:
+	 * subtract its integer part first (exact, both are integers below
+	 * 2^52), then its fraction.
+	 */
 	{
-		const double bm = (double)ys / (double)bn;
+		const double bq = (double)(ys / bn);
+		const double bf = (double)(ys % bn) / (double)bn;
 
 		for (i = 0; i < bn / VL; i += 4) {
-			f64v e = dv[i] - bm, g = dv[i + 1] - bm;
-			f64v h = dv[i + 2] - bm, k = dv[i + 3] - bm;
+			f64v e = (dv[i] - bq) - bf, g = (dv[i + 1] - bq) - bf;
+			f64v h = (dv[i + 2] - bq) - bf, k = (dv[i + 3] - bq) - bf;
 
 			a += e * e;
 			b += g * g;
@@ -431,17 +437,24 @@ fold_f64_block(struct rollup *r, const union store_value *v, size_t bn)
 		}
 		/* Once poisoned by a NaN the spread is never reported. */
 		if (nans == 0 && r->nan_count == 0) {
-			double a0 = 0, a1 = 0;
+			double a0 = 0, a1 = 0, sh, rs = 0;
 
-			bmean = ((s0 + s1) + (s2 + s3)) / (double)bn;
+			/* Means about the first value (see fold_f64_block_fast). */
+			if (had == 0)
+				r->fshift = v[0].f;
+			sh = r->fshift;
+			for (i = 0; i < bn; i++)
+				rs += v[i].f - sh;
+			bmean = rs / (double)bn;
 			for (i = 0; i + 2 <= bn; i += 2) {
-				double d0 = v[i].f - bmean, d1 = v[i + 1].f - bmean;
+				double d0 = (v[i].f - sh) - bmean;
+				double d1 = (v[i + 1].f - sh) - bmean;
 
 				a0 += d0 * d0;
 				a1 += d1 * d1;
 			}
 			if (i < bn) {
-				double d = v[i].f - bmean;
+				double d = (v[i].f - sh) - bmean;
 
 				a0 += d * d;
 			}
@@ -454,17 +467,24 @@ fold_f64_block(struct rollup *r, const union store_value *v, size_t bn)
 	r->count += bn;
 }
 
-/* Floats: one pass for bounds, sum and NaN check, one for the spread. */
+/*
+ * Floats: one pass for bounds, sums and NaN check, one for the spread.
+ * Block means are taken about the first value folded (fshift), like the
+ * integers' ishift: combining blocks subtracts means, and means of values
+ * near 1e12 with a spread of 100 would lose that spread to rounding.
+ */
 static bool
 fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 {
 	f64v lo = { INFINITY, INFINITY }, hi = -lo, lo2 = lo, hi2 = hi;
 	f64v s = { 0 }, s2 = { 0 }, s3 = { 0 }, s4 = { 0 };
+	f64v rs = { 0 }, rs2 = { 0 };
 	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
-	double dlo, dhi, sum, bm;
+	double dlo, dhi, sum, rsum, bm;
 	uint64_t had = r->count - r->nan_count;
 	uint64_t *dst = r->pending + r->npending;
 	const bool nt = ((uintptr_t)dst & 15) == 0;
+	const double sh = had == 0 ? v[0].f : r->fshift;
 	size_t i;
 
 	for (i = 0; i < bn; i += 4 * VL) {
@@ -483,14 +503,18 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 		s2 += y;
 		s3 += z;
 		s4 += w;
+		rs += (x - sh) + (z - sh);
+		rs2 += (y - sh) + (w - sh);
 	}
 	s = (s + s2) + (s3 + s4);
 	sum = s[0] + s[1];
+	rs += rs2;
+	rsum = rs[0] + rs[1];
 	/*
 	 * A NaN makes the sum NaN (so does inf - inf): either way the
 	 * scalar path, which sorts NaNs out, takes the block instead.
 	 */
-	if (sum != sum)
+	if (sum != sum || rsum != rsum)
 		return false;
 	lo = vmin(lo, lo2);
 	hi = vmax(hi, hi2);
@@ -505,11 +529,14 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 		r->max.f = dhi > r->max.f ? dhi : r->max.f;
 	}
 	if (r->nan_count == 0) {
-		bm = sum / (double)bn;
+		if (had == 0)
+			r->fshift = sh;
+		bm = rsum / (double)bn;
 		for (i = 0; i < bn; i += 4 * VL) {
-			f64v e = load_f(v + i) - bm, g = load_f(v + i + VL) - bm;
-			f64v h = load_f(v + i + 2 * VL) - bm;
-			f64v k = load_f(v + i + 3 * VL) - bm;
+			f64v e = (load_f(v + i) - sh) - bm;
+			f64v g = (load_f(v + i + VL) - sh) - bm;
+			f64v h = (load_f(v + i + 2 * VL) - sh) - bm;
+			f64v k = (load_f(v + i + 3 * VL) - sh) - bm;
 
 			a += e * e;
 			b += g * g;
@@ -641,10 +668,15 @@ rollup_mean(const struct rollup *r)
 	if (r->count == 0 || r->nan_count > 0)
 		return NAN;
 	if (r->type != STORE_F64) {
-		/* Quotient and remainder: exact up to the final rounding. */
-		__int128 q = r->isum / (__int128)r->count;
-		__int128 rem = r->isum % (__int128)r->count;
+		const __int128 exact = (__int128)1 << 53;
+		__int128 q, rem;
 
+		/* Both exact as doubles: one correctly rounded division. */
+		if (r->isum >= -exact && r->isum <= exact && r->count <= exact)
+			return (double)r->isum / (double)r->count;
+		/* Quotient and remainder: within an ulp or so. */
+		q = r->isum / (__int128)r->count;
+		rem = r->isum % (__int128)r->count;
 		return (double)q + (double)rem / (double)r->count;
 	}
 	return rollup_sum(r) / (double)r->count;

@@ -54,7 +54,8 @@ struct rollup {
 	__int128 ishift;	/* U64/I64: first value, origin of mean/m2 */
 	double fsum, fcomp;	/* F64: Neumaier-compensated sum */
 	double fnaive;		/* F64: plain sum, used once it is not finite */
-	double mean, m2;	/* over non-NaN values (ints: minus ishift) */
+	double fshift;		/* F64: first value, origin of mean/m2 */
+	double mean, m2;	/* over non-NaN values, minus ishift/fshift */
 	uint64_t *sorted;	/* order keys (see rollup.c), ascending */
 	size_t nsorted, sorted_cap;
 	uint64_t *pending;	/* raw bits folded, not yet merged (no NaNs) */

@@ -517,13 +517,15 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 {
 	struct prom_store *ps = NULL;
 	struct prom_key **pk = NULL;
+	char **label = NULL;		/* run labels as exported, per ps[] */
 	size_t n = 0, skipped = 0, nk = 0;
 	int r;
 
 	if ((r = stores_update(s)) < 0)
 		return r;
 	if (s->nstores && (!(ps = calloc(s->nstores, sizeof(*ps))) ||
-	    !(pk = calloc(s->nstores, sizeof(*pk))))) {
+	    !(pk = calloc(s->nstores, sizeof(*pk))) ||
+	    !(label = calloc(s->nstores, sizeof(*label))))) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -531,9 +533,18 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 		struct sstore *st = s->stores[i];
 		bool dup = false;
 
-		/* The run label must tell stores apart: first one wins. */
+		/*
+		 * The run label must tell stores apart: first one wins. Compare
+		 * the labels as exported: names that differ only in bytes that
+		 * are not UTF-8 come out the same.
+		 */
+		free(label[n]);
+		if (!(label[n] = prom_label_text(st->run))) {
+			r = -ENOMEM;
+			goto out;
+		}
 		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(ps[j].run, st->run) == 0;
+			dup = strcmp(label[j], label[n]) == 0;
 		if (dup) {
 			report(s, &st->problem, "store %s: left out: its run "
 			    "name '%s' is already used by another store",
@@ -573,6 +584,9 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 out:
 	for (size_t i = 0; pk && i < s->nstores; i++)
 		free(pk[i]);
+	for (size_t i = 0; label && i < s->nstores; i++)
+		free(label[i]);
+	free(label);
 	free(pk);
 	free(ps);
 	return r;

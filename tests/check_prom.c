@@ -256,6 +256,37 @@ START_TEST(test_render_leaves_out_clashing_names)
 }
 END_TEST
 
+/*
+ * A key left out for its type must not count as the store's key of that
+ * family: the store's own key of the right type is still exported.
+ */
+START_TEST(test_render_clash_by_type_keeps_the_stores_other_key)
+{
+	struct prom_key r[] = {
+		{ .name = "a_b", .kind = STORE_COUNTER, .type = STORE_U64,
+		  .counter.u = 1 },
+	};
+	struct prom_key s[] = {
+		{ .name = "a-b_total", .kind = STORE_SERIES, .type = STORE_U64 },
+		{ .name = "a.b", .kind = STORE_COUNTER, .type = STORE_U64,
+		  .counter.u = 7 },
+	};
+	struct prom_store st[] = {
+		{ "r", { true, STORE_LIVE, 0, false }, r, 1 },
+		{ "s", { true, STORE_LIVE, 0, false }, s, 2 },
+	};
+	size_t skipped = 0;
+	char *out = render(st, 2, &skipped);
+
+	ck_assert_uint_eq(skipped, 1);
+	ck_assert_ptr_nonnull(strstr(out, "metricsd_a_b_total{run=\"r\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "metricsd_a_b_total{run=\"s\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(out,
+	    "# metricsd: left out key \"a-b_total\" of run \"s\""));
+	free(out);
+}
+END_TEST
+
 /* Every key the aggregator writes has its own HELP text and a mapping. */
 START_TEST(test_render_knows_every_aggregator_key)
 {
@@ -306,6 +337,7 @@ prom_suite(void)
 	tcase_add_test(tc, test_render_gauge_key);
 	tcase_add_test(tc, test_render_knows_every_aggregator_key);
 	tcase_add_test(tc, test_render_leaves_out_clashing_names);
+	tcase_add_test(tc, test_render_clash_by_type_keeps_the_stores_other_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

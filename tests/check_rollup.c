@@ -324,6 +324,96 @@ START_TEST(test_stddev_stable_large_offset)
 }
 END_TEST
 
+/*
+ * A full block of small values far from zero (i64 near 0, u64 near 1e18):
+ * the vector path sees them as offsets around 2^51 from its window base,
+ * where a double cannot hold the block mean to better than 0.5; the
+ * spread must still be that of the values themselves.
+ */
+START_TEST(test_stddev_full_block_small_spread)
+{
+	enum { N = 512 };
+	int64_t x[N];
+	uint64_t u[N];
+	long double mean = 0, m2 = 0;
+	struct rollup r;
+
+	for (size_t i = 0; i < N; i++) {
+		x[i] = (int64_t)((i * 7919) % 201) - 100;
+		u[i] = UINT64_C(1000000000000000000) + (uint64_t)(x[i] + 100);
+		mean += x[i];
+	}
+	mean /= N;
+	for (size_t i = 0; i < N; i++)
+		m2 += (x[i] - mean) * (x[i] - mean);
+	rollup_init(&r, STORE_I64);
+	fold_i(&r, x, N);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, u, N);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+}
+END_TEST
+
+/*
+ * The mean of small integers is the correctly rounded quotient: 247/100
+ * is 2.47, not 2 + 0.47 rounded twice (2.4699999999999998).
+ */
+START_TEST(test_mean_small_integers_correctly_rounded)
+{
+	int64_t x[100];
+	uint64_t u[100];
+	struct rollup r;
+
+	for (size_t i = 0; i < 100; i++) {
+		x[i] = i < 47 ? 3 : 2;
+		u[i] = (uint64_t)x[i];
+	}
+	rollup_init(&r, STORE_I64);
+	fold_i(&r, x, 100);
+	ck_assert(rollup_mean(&r) == 2.47);
+	rollup_free(&r);
+	rollup_init(&r, STORE_U64);
+	fold_u(&r, u, 100);
+	ck_assert(rollup_mean(&r) == 2.47);
+	rollup_free(&r);
+}
+END_TEST
+
+/*
+ * Floats far from zero with a small spread (1e12 + 0..100): combining
+ * blocks must not lose the spread to the rounding of their means.
+ */
+START_TEST(test_stddev_float_large_offset_blocks)
+{
+	enum { N = 2048 };
+	double *x = malloc(N * sizeof(*x));
+	long double mean = 0, m2 = 0;
+	struct rollup r;
+
+	for (size_t i = 0; i < N; i++) {
+		x[i] = 1e12 + (double)((i * 7919) % 401) * 0.25;
+		mean += x[i];
+	}
+	mean /= N;
+	for (size_t i = 0; i < N; i++)
+		m2 += (x[i] - mean) * (x[i] - mean);
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, x, N);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+	/* The scalar path too: blocks that are not whole. */
+	rollup_init(&r, STORE_F64);
+	for (size_t i = 0; i < N; i += 100)
+		fold_f(&r, x + i, N - i < 100 ? N - i : 100);
+	ck_assert_double_eq_tol(rollup_stddev(&r), sqrtl(m2 / N), 1e-9);
+	rollup_free(&r);
+	free(x);
+}
+END_TEST
+
 /* Full blocks whose spread is too wide for the vector path's trick. */
 START_TEST(test_wide_spread_blocks_exact)
 {
@@ -582,6 +672,9 @@ rollup_suite(void)
 	tcase_add_test(tc, test_empty_and_bad_percentiles);
 	tcase_add_test(tc, test_reset_forgets_values);
 	tcase_add_test(tc, test_stddev_stable_large_offset);
+	tcase_add_test(tc, test_stddev_full_block_small_spread);
+	tcase_add_test(tc, test_mean_small_integers_correctly_rounded);
+	tcase_add_test(tc, test_stddev_float_large_offset_blocks);
 	tcase_add_test(tc, test_wide_spread_blocks_exact);
 	tcase_add_test(tc, test_block_edges_exact);
 	tcase_add_test(tc, test_incremental_equals_one_shot);

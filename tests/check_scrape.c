@@ -187,6 +187,42 @@ START_TEST(test_scrape_parent_dir_picks_up_and_drops_stores)
 }
 END_TEST
 
+/*
+ * Run names that differ only in bytes that are not UTF-8 are exported
+ * with the same label (U+FFFD): the second store must be left out, not
+ * exported as duplicate series nobody can tell apart.
+ */
+START_TEST(test_scrape_run_labels_equal_after_replacement_are_dups)
+{
+	char *d = path("runs"), *a = path("runs/r\xfe"), *b = path("runs/r\xff");
+	const char *dirs[] = { d };
+	struct store_writer *w;
+	struct scrape *s;
+	char *out, *first;
+
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	w = writer(a);
+	append(series(w, "x"), 5, 5);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	w = writer(b);
+	append(series(w, "x"), 7, 7);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	out = render(s, NULL, 0, NULL);
+	first = strstr(out, "metricsd_x_count{run=\"r\xef\xbf\xbd\"}");
+	ck_assert_msg(first != NULL, "no sample for the run:\n%s", out);
+	ck_assert_msg(strstr(first + 1, "metricsd_x_count{run=") == NULL,
+	    "two stores with one run label:\n%s", out);
+	ck_assert_int_eq(nwarn, 1);
+	ck_assert_ptr_nonnull(strstr(warned, "is already used by another store"));
+	free(out);
+	scrape_free(s);
+	free(d);
+	free(a);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_scrape_rereads_a_key_recreated_by_a_new_run)
 {
 	char *d = path("run");
@@ -286,6 +322,7 @@ scrape_suite(void)
 	tcase_add_test(tc, test_scrape_missing_dir_gives_no_samples);
 	tcase_add_test(tc, test_scrape_folds_appended_values_between_scrapes);
 	tcase_add_test(tc, test_scrape_parent_dir_picks_up_and_drops_stores);
+	tcase_add_test(tc, test_scrape_run_labels_equal_after_replacement_are_dups);
 	tcase_add_test(tc, test_scrape_rereads_a_key_recreated_by_a_new_run);
 	tcase_add_test(tc, test_scrape_key_filter_and_missing_key);
 	tcase_add_test(tc, test_scrape_corrupt_key_warns_once_and_keeps_the_rest);

@@ -11,6 +11,7 @@ deadline of many seconds: the machine is shared and may be slow.
 import http.client
 import socket
 import sys
+import threading
 import time
 
 HOST, PORT = sys.argv[1].rsplit(":", 1)
@@ -102,6 +103,29 @@ if st != 404:
     fail("POST /nope: %d, expected 404" % st)
 ok("POST on an unknown path -> 404")
 
+# ---- pipelining: requests sent back to back on one connection are all
+# ---- answered, in order; HEAD among them has headers only ----
+pipe = connect("127.0.0.1")
+pipe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+             b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+resp = b""
+while True:
+    d = pipe.recv(65536)
+    if not d:
+        break
+    resp += d
+pipe.close()
+heads = [h for h in resp.split(b"HTTP/1.1 ")[1:]]
+codes = [h.split(b" ", 1)[0] for h in heads]
+if codes != [b"200", b"200", b"200"]:
+    fail("pipelined requests: statuses %r in %r" % (codes, resp[:400]))
+if not heads[1].endswith(b"\r\n\r\n"):
+    fail("pipelined HEAD carried a body: %r" % heads[1][:300])
+if resp.count(b"ok\n") != 2:
+    fail("pipelined GET /healthz bodies: %r" % resp)
+ok("3 pipelined requests answered in order (GET, HEAD, GET)")
+
 # ---- slowloris: unfinished headers must not stop a concurrent scrape ----
 slow = connect("127.0.0.2")
 slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: a")
@@ -151,6 +175,48 @@ ok("connection %d from one address is refused" % (MAX_PER_IP + 1))
 scrape("127.0.0.6")
 ok("another address scrapes while one address holds its limit")
 for s in hog:
+    s.close()
+
+# ---- trickling slowloris: connections that send a header byte every
+# ---- TIMEOUT_S/4 are never idle, yet may hold the per-address limit only
+# ---- until the request deadline; then a scrape from that address works ----
+trick = [connect("127.0.0.7") for _ in range(MAX_PER_IP)]
+for s in trick:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+stop = threading.Event()
+
+
+def trickle():
+    while not stop.is_set():
+        for s in trick:
+            try:
+                s.send(b"a")
+            except OSError:
+                pass
+        stop.wait(TIMEOUT_S / 4)
+
+
+th = threading.Thread(target=trickle, daemon=True)
+th.start()
+t0 = time.monotonic()
+deadline = t0 + DEADLINE + TIMEOUT_S
+while True:
+    try:
+        scrape("127.0.0.7")
+        break
+    except (ConnectionResetError, BrokenPipeError, http.client.HTTPException,
+            socket.timeout, OSError):
+        if time.monotonic() > deadline:
+            stop.set()
+            fail("no scrape from 127.0.0.7 within %ds while %d connections "
+                 "trickle headers" % (DEADLINE + TIMEOUT_S, MAX_PER_IP))
+        time.sleep(0.2)  # retry pacing, not synchronisation
+ok("with %d trickling connections a scrape from their address succeeded "
+   "after %.1fs (timeout %ds)" % (MAX_PER_IP, time.monotonic() - t0,
+                                  TIMEOUT_S))
+stop.set()
+th.join()
+for s in trick:
     s.close()
 
 # ---- global limit: idle connections block scrapes at most until the

@@ -35,4 +35,20 @@ assert all(16 <= v <= 512 for v in s["isl"]) and len(s["isl"]) == 300
 assert 0 < c["tracked_duration_ns"] <= c["total_duration_ns"]
 print("demo store ok:", {k: c[k] for k in ("total_samples_issued", "total_samples_failed")})
 PY
+
+# The demo's status is launch's, though launch's output goes through tee:
+# a benchmark (publisher) that failed must not end in a demo that "worked".
+# The wrapper runs the real launch, then reports it failed.
+cat >"$T/fakebin" <<SH
+#!/bin/sh
+if [ "\$1" = launch ]; then "$METRICSD_BIN" "\$@"; echo "launch: simulated failure" >&2; exit 3; fi
+exec "$METRICSD_BIN" "\$@"
+SH
+chmod +x "$T/fakebin"
+METRICSD_BIN=$T/fakebin DEMO_SAMPLES=20 sh "$root/examples/demo.sh" >"$T/demo2.out" 2>&1
+rc=$?
+[ "$rc" -eq 3 ] || fail "demo exited $rc after launch failed, expected 3: $(cat "$T/demo2.out")"
+expect_grep 'metricsd launch exited 3' "$T/demo2.out"
+grep -q 'What to check' "$T/demo2.out" && fail "failed demo still says what to check"
+echo "ok: a failed launch fails the demo with its status"
 exit 0

@@ -130,6 +130,26 @@ check_json "$T/out" 'j["_store"]["state"] == "interrupted" and j["_store"]["fina
 expect_exit 0 env METRICSD_METRICS_DIR="$D" metricsd-read --json total
 check_json "$T/out" 'j["total"] == 42'
 
+# --- key names equal once invalid UTF-8 becomes U+FFFD -------------------
+# Two keys that differ only in such bytes would be one JSON name twice:
+# the second is left out with a warning (exit 1), as a clash.
+D2="$T/dupstore"
+"$FILL" "$D2" "counter:$(printf 'k\376'):u64:1" "counter:$(printf 'k\377'):u64:2" ||
+	fail "read_fill failed"
+expect_exit 1 metricsd-read --metrics-dir "$D2" --json
+expect_grep 'clashes with key' "$T/err"
+python3 - "$T/out" <<'EOF' || fail "duplicate JSON names: $(cat "$T/out")"
+import json, sys
+def pairs(p):
+    names = [k for k, _ in p]
+    if len(names) != len(set(names)):
+        sys.exit("duplicate names %r" % names)
+    return dict(p)
+j = json.loads(open(sys.argv[1], "rb").read().decode(), object_pairs_hook=pairs)
+assert j["k\ufffd"] == 1, j
+EOF
+echo "ok: keys equal after U+FFFD are not duplicated in JSON"
+
 # --- output errors and usage errors ---------------------------------------
 if [ -w /dev/full ]; then
 	metricsd-read --metrics-dir "$D" --json >/dev/full 2>"$T/err"
