@@ -311,6 +311,18 @@ on_timeout(uv_timer_t *t)
 	emit(r, READYCHECK_TIMEOUT, 0);
 }
 
+/* The receiver's identity tables, allocated by readycheck_receiver_open. */
+static void
+tables_free(struct readycheck_receiver *r)
+{
+	free(r->expected);
+	free(r->seen);
+	free(r->arrived);
+	r->expected = NULL;
+	r->seen = NULL;
+	r->arrived = NULL;
+}
+
 int
 readycheck_receiver_open(struct readycheck_receiver *r, uv_loop_t *loop,
     void *zctx, const char *endpoint, const int64_t *ids, size_t n,
@@ -368,12 +380,7 @@ readycheck_receiver_open(struct readycheck_receiver *r, uv_loop_t *loop,
 fail_sock:
 	zmq_close(r->zsock);
 fail_mem:
-	free(r->expected);
-	free(r->seen);
-	free(r->arrived);
-	r->expected = NULL;
-	r->seen = NULL;
-	r->arrived = NULL;
+	tables_free(r);
 	return rc;
 }
 
@@ -382,12 +389,7 @@ closed_one(struct readycheck_receiver *r)
 {
 	if (--r->open_handles > 0)
 		return;
-	free(r->expected);
-	free(r->seen);
-	free(r->arrived);
-	r->expected = NULL;
-	r->seen = NULL;
-	r->arrived = NULL;
+	tables_free(r);
 	if (r->close_cb)
 		r->close_cb(r);
 }
