@@ -17,18 +17,16 @@
  * seconds while zmq_ctx_term() waits for them to be written.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <zmq.h>
 
+#include "args.h"
+#include "clock.h"
 #include "event.h"
 #include "event_json.h"
 #include "log.h"
@@ -38,7 +36,7 @@
 
 #define USAGE \
 "usage: metricsd publish --bind ENDPOINT [--batch N] [--wait-subscribers N]\n" \
-"           [--wait-timeout SECONDS] [--linger SECONDS]\n" \
+"           [--wait-timeout DURATION] [--linger DURATION]\n" \
 "           [--synthetic N [--seed S] [--concurrency C] [--error-rate R]\n" \
 "            [--warmup W] [--max-chunks K] [--no-complete]]\n" \
 "       metricsd publish --synthetic N --print-json [synthetic options]\n"
@@ -52,9 +50,9 @@
 "                         one single-record frame per event)\n" \
 "  --wait-subscribers N   before the first event, wait until N subscribers\n" \
 "                         have subscribed (default 0: do not wait)\n" \
-"  --wait-timeout S       give up waiting after S seconds (default 30)\n" \
-"  --linger S             at exit, wait at most S seconds for queued frames\n" \
-"                         to be sent (default 30)\n" \
+"  --wait-timeout D       give up waiting after D (default 30s)\n" \
+"  --linger D             at exit, wait at most D for queued frames to be\n" \
+"                         sent (default 30s)\n" \
 "  --synthetic N          generate a session of N samples instead of\n" \
 "                         reading stdin\n" \
 "  --seed S               seed of the synthetic session (default 1)\n" \
@@ -66,6 +64,8 @@
 "  --print-json           write the synthetic events as JSON lines to\n" \
 "                         stdout instead of publishing them\n" \
 "\n" \
+"A duration D is a number with a unit ns, us, ms, s, m or h; a bare\n" \
+"number is seconds (250ms, 2.5, 1m).\n" \
 "A bad input line is reported with its line number and skipped; the other\n" \
 "lines are still published and the exit status is then 1.\n" \
 "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
@@ -85,50 +85,6 @@ struct pub {
 	uint64_t frames;
 	FILE *json_out;			/* --print-json */
 };
-
-static int
-parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
-    uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	if (*s == '-' || *s == '\0' ||
-	    ((v = strtoull(s, &end, 10)), errno) || *end || v < min || v > max) {
-		log_warn("%s: '%s' is not an integer in %" PRIu64 "..%" PRIu64,
-		    opt, s, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-parse_double(const char *opt, const char *s, double min, double max,
-    double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
-		log_warn("%s: '%s' is not a number in %g..%g", opt, s, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 send_frame(struct pub *p, const void *buf, size_t len)
@@ -185,23 +141,25 @@ pub_event(struct pub *p, const struct event *ev, char *err, size_t errlen)
  * comment at the top), or the deadline passes.
  */
 static int
-wait_subscribers(struct pub *p, uint64_t n, double timeout_s)
+wait_subscribers(struct pub *p, uint64_t n, uint64_t timeout_ns)
 {
-	int64_t deadline = now_ms() + (int64_t)(timeout_s * 1000);
+	int64_t deadline = (int64_t)(clock_now_ns() + timeout_ns);
 	uint64_t subs = 0;
 	unsigned char buf[256];
 
 	while (subs < n) {
 		zmq_pollitem_t it = { p->sock, 0, ZMQ_POLLIN, 0 };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)clock_now_ns();
 		int rc;
 
 		if (left <= 0) {
 			log_warn("timed out after %g s waiting for %" PRIu64
 			    " subscriber(s) on %s (%" PRIu64 " subscribed)",
-			    timeout_s, n, p->endpoint, subs);
+			    (double)timeout_ns / 1e9, n, p->endpoint, subs);
 			return -1;
 		}
+		/* zmq_poll counts milliseconds: round up, never spin. */
+		left = (left + 999999) / 1000000;
 		if ((rc = zmq_poll(&it, 1, (long)left)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -225,9 +183,9 @@ wait_subscribers(struct pub *p, uint64_t n, double timeout_s)
 }
 
 static int
-pub_open(struct pub *p, const char *endpoint, uint64_t linger_s)
+pub_open(struct pub *p, const char *endpoint, uint64_t linger_ms)
 {
-	int zero = 0, one = 1, linger = (int)(linger_s * 1000);
+	int zero = 0, one = 1, linger = (int)linger_ms;
 
 	p->endpoint = endpoint;
 	if (!(p->ctx = zmq_ctx_new())) {
@@ -264,9 +222,10 @@ pub_open(struct pub *p, const char *endpoint, uint64_t linger_s)
  * loss.
  */
 static int
-pub_close(struct pub *p, uint64_t linger_s)
+pub_close(struct pub *p, uint64_t linger_ms)
 {
-	int64_t t0 = now_ms();
+	uint64_t t0 = clock_now_ms();
+	char dur[32];
 	int rc = 0;
 
 	if (p->sock)
@@ -274,11 +233,13 @@ pub_close(struct pub *p, uint64_t linger_s)
 	if (p->ctx) {
 		while (zmq_ctx_term(p->ctx) < 0 && errno == EINTR)
 			;
-		if (linger_s > 0 && p->events &&
-		    now_ms() - t0 >= (int64_t)linger_s * 1000) {
-			log_warn("frames still queued after --linger %" PRIu64
-			    " s on %s: some events may not have been sent",
-			    linger_s, p->endpoint);
+		if (linger_ms > 0 && p->events &&
+		    clock_now_ms() - t0 >= linger_ms) {
+			args_duration_format(linger_ms * ARGS_NS_PER_MS, dur,
+			    sizeof(dur));
+			log_warn("frames still queued after --linger %s on %s: "
+			    "some events may not have been sent", dur,
+			    p->endpoint);
 			rc = -1;
 		}
 	}
@@ -424,129 +385,29 @@ emit_json(void *arg, const struct event *ev)
 	return 0;
 }
 
-int
-publish_main(int argc, char **argv)
+/* Everything the command line says. */
+struct publish_opts {
+	const char *bind;		/* NULL with print */
+	unsigned batch;			/* records per frame; 1 = single */
+	uint64_t wait_subscribers;
+	uint64_t wait_timeout_ns;
+	uint64_t linger_ms;
+	bool synthetic;
+	bool print;			/* --print-json */
+	struct synthetic_opts so;
+};
+
+/* Publish (or print) what o says. Returns the exit status. */
+static int
+publish_run(const struct publish_opts *o)
 {
-	enum { O_BIND = 256, O_BATCH, O_WAIT, O_WAIT_TIMEOUT, O_LINGER,
-	    O_SYNTH, O_SEED, O_CONC, O_ERR, O_WARMUP, O_CHUNKS, O_NOCOMPLETE,
-	    O_PRINT };
-	static const struct option opts[] = {
-		{ "bind", required_argument, NULL, O_BIND },
-		{ "batch", required_argument, NULL, O_BATCH },
-		{ "wait-subscribers", required_argument, NULL, O_WAIT },
-		{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
-		{ "linger", required_argument, NULL, O_LINGER },
-		{ "synthetic", required_argument, NULL, O_SYNTH },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "concurrency", required_argument, NULL, O_CONC },
-		{ "error-rate", required_argument, NULL, O_ERR },
-		{ "warmup", required_argument, NULL, O_WARMUP },
-		{ "max-chunks", required_argument, NULL, O_CHUNKS },
-		{ "no-complete", no_argument, NULL, O_NOCOMPLETE },
-		{ "print-json", no_argument, NULL, O_PRINT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct synthetic_opts so = SYNTHETIC_OPTS_DEFAULT;
+	struct synthetic_opts so = o->so;
 	struct synthetic_stats sst;
 	struct pub p = { 0 };
-	const char *bind = NULL;
-	uint64_t batch = 1, wait_n = 0, linger = 30, v;
-	double wait_timeout = 30;
-	bool synthetic = false, print = false, synth_opt = false;
-	int c, rc = EXIT_OK;
+	int rc = EXIT_OK;
 	int64_t bad = 0;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_BIND: bind = optarg; break;
-		case O_BATCH:
-			if (parse_u64("--batch", optarg, 1, 65536, &batch) < 0)
-				return EXIT_USAGE;
-			break;
-		case O_WAIT:
-			if (parse_u64("--wait-subscribers", optarg, 0, 1000000,
-			    &wait_n) < 0)
-				return EXIT_USAGE;
-			break;
-		case O_WAIT_TIMEOUT:
-			if (parse_double("--wait-timeout", optarg, 0.001, 86400,
-			    &wait_timeout) < 0)
-				return EXIT_USAGE;
-			break;
-		case O_LINGER:
-			if (parse_u64("--linger", optarg, 0, 86400, &linger) < 0)
-				return EXIT_USAGE;
-			break;
-		case O_SYNTH:
-			if (parse_u64("--synthetic", optarg, 0, UINT64_MAX / 2,
-			    &so.samples) < 0)
-				return EXIT_USAGE;
-			synthetic = true;
-			break;
-		case O_SEED:
-			if (parse_u64("--seed", optarg, 0, UINT64_MAX, &so.seed) < 0)
-				return EXIT_USAGE;
-			synth_opt = true;
-			break;
-		case O_CONC:
-			if (parse_u64("--concurrency", optarg, 1, 1000000, &v) < 0)
-				return EXIT_USAGE;
-			so.concurrency = (unsigned)v;
-			synth_opt = true;
-			break;
-		case O_ERR:
-			if (parse_double("--error-rate", optarg, 0, 1,
-			    &so.error_rate) < 0)
-				return EXIT_USAGE;
-			synth_opt = true;
-			break;
-		case O_WARMUP:
-			if (parse_u64("--warmup", optarg, 0, UINT64_MAX / 2,
-			    &so.warmup) < 0)
-				return EXIT_USAGE;
-			synth_opt = true;
-			break;
-		case O_CHUNKS:
-			if (parse_u64("--max-chunks", optarg, 1, 64, &v) < 0)
-				return EXIT_USAGE;
-			so.max_chunks = (unsigned)v;
-			synth_opt = true;
-			break;
-		case O_NOCOMPLETE: so.complete = false; synth_opt = true; break;
-		case O_PRINT: print = true; break;
-		case 'h':
-			printf("%s\n%s", USAGE, HELP);
-			return EXIT_OK;
-		default:
-			log_warn("unknown or incomplete option '%s'",
-			    argv[optind - 1]);
-			fputs(USAGE, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		log_warn("unexpected argument '%s'", argv[optind]);
-		fputs(USAGE, stderr);
-		return EXIT_USAGE;
-	}
-	if ((synth_opt || print) && !synthetic) {
-		log_warn("synthetic options and --print-json need --synthetic N");
-		return EXIT_USAGE;
-	}
-	if (print && bind) {
-		log_warn("--print-json and --bind exclude each other");
-		return EXIT_USAGE;
-	}
-	if (!print && !bind) {
-		log_warn("--bind ENDPOINT is required");
-		fputs(USAGE, stderr);
-		return EXIT_USAGE;
-	}
-
-	if (print) {
+	if (o->print) {
 		p.json_out = stdout;
 		if (synthetic_run(&so, emit_json, &p, &sst) < 0)
 			return EXIT_FAIL;
@@ -557,16 +418,17 @@ publish_main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	p.batch = (unsigned)batch;
-	if (pub_open(&p, bind, linger) < 0) {
+	p.batch = o->batch;
+	if (pub_open(&p, o->bind, o->linger_ms) < 0) {
 		pub_close(&p, 0);
 		return EXIT_FAIL;
 	}
-	if (wait_n && wait_subscribers(&p, wait_n, wait_timeout) < 0) {
+	if (o->wait_subscribers && wait_subscribers(&p, o->wait_subscribers,
+	    o->wait_timeout_ns) < 0) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (synthetic) {
+	if (o->synthetic) {
 		int r = synthetic_run(&so, emit_publish, &p, &sst);
 
 		if (r == -EINVAL) {
@@ -591,7 +453,100 @@ publish_main(int argc, char **argv)
 	if (pub_flush_batch(&p) < 0)
 		rc = EXIT_FAIL;
 out:
-	if (pub_close(&p, linger) < 0)
+	if (pub_close(&p, o->linger_ms) < 0)
 		rc = EXIT_FAIL;
 	return rc;
+}
+
+enum { O_BIND = 1, O_BATCH, O_WAIT, O_WAIT_TIMEOUT, O_LINGER, O_SYNTH,
+    O_SEED, O_CONC, O_ERR, O_WARMUP, O_CHUNKS, O_NOCOMPLETE, O_PRINT };
+
+static const struct args_opt opts[] = {
+	{ "bind", ARGS_REQUIRED, O_BIND, 0 },
+	{ "batch", ARGS_REQUIRED, O_BATCH, 0 },
+	{ "wait-subscribers", ARGS_REQUIRED, O_WAIT, 0 },
+	{ "wait-timeout", ARGS_REQUIRED, O_WAIT_TIMEOUT, 0 },
+	{ "linger", ARGS_REQUIRED, O_LINGER, 0 },
+	{ "synthetic", ARGS_REQUIRED, O_SYNTH, 0 },
+	{ "seed", ARGS_REQUIRED, O_SEED, 0 },
+	{ "concurrency", ARGS_REQUIRED, O_CONC, 0 },
+	{ "error-rate", ARGS_REQUIRED, O_ERR, 0 },
+	{ "warmup", ARGS_REQUIRED, O_WARMUP, 0 },
+	{ "max-chunks", ARGS_REQUIRED, O_CHUNKS, 0 },
+	{ "no-complete", ARGS_NONE, O_NOCOMPLETE, 0 },
+	{ "print-json", ARGS_NONE, O_PRINT, 0 },
+	{ NULL, 0, 0, 0 }
+};
+
+/* One option into o; returns 0 or -1 with a->err filled. */
+static int
+opt_take(struct publish_opts *o, struct args *a, int id, bool *synth_opt)
+{
+	struct synthetic_opts *so = &o->so;
+	uint64_t ns;
+
+	*synth_opt |= id >= O_SEED && id <= O_NOCOMPLETE;
+	switch (id) {
+	case O_BIND: o->bind = a->arg; return 0;
+	case O_BATCH: return args_unsigned(a, 1, 65536, &o->batch);
+	case O_WAIT:
+		return args_u64(a, 0, 1000000, &o->wait_subscribers);
+	case O_WAIT_TIMEOUT:
+		return args_duration(a, ARGS_NS_PER_MS, 86400 * ARGS_NS_PER_S,
+		    &o->wait_timeout_ns);
+	case O_LINGER:
+		if (args_duration(a, 0, 86400 * ARGS_NS_PER_S, &ns) < 0)
+			return -1;
+		/* zmq counts milliseconds: round up, so 0.5ms still waits */
+		o->linger_ms = (ns + ARGS_NS_PER_MS - 1) / ARGS_NS_PER_MS;
+		return 0;
+	case O_SYNTH:
+		o->synthetic = true;
+		return args_u64(a, 0, UINT64_MAX / 2, &so->samples);
+	case O_SEED: return args_u64(a, 0, UINT64_MAX, &so->seed);
+	case O_CONC: return args_unsigned(a, 1, 1000000, &so->concurrency);
+	case O_ERR: return args_double(a, 0, 1, &so->error_rate);
+	case O_WARMUP: return args_u64(a, 0, UINT64_MAX / 2, &so->warmup);
+	case O_CHUNKS: return args_unsigned(a, 1, 64, &so->max_chunks);
+	case O_NOCOMPLETE: so->complete = false; return 0;
+	case O_PRINT: o->print = true; return 0;
+	}
+	return 0;
+}
+
+int
+publish_main(int argc, char **argv)
+{
+	struct publish_opts o = {
+		.batch = 1,
+		.wait_timeout_ns = 30 * ARGS_NS_PER_S,
+		.linger_ms = 30000,
+		.so = SYNTHETIC_OPTS_DEFAULT,
+	};
+	bool synth_opt = false;
+	struct args a;
+	int c;
+
+	args_init(&a, argc, argv, opts, 0);
+	while ((c = args_next(&a)) > 0)
+		if (opt_take(&o, &a, c, &synth_opt) < 0)
+			return args_fail(&a);
+	if (c == ARGS_HELP) {
+		printf("%s\n%s", USAGE, HELP);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	}
+	if (c == ARGS_ERROR)
+		return args_fail(&a);
+	if (a.ind < argc)
+		return args_usage_error("unexpected argument '%s'",
+		    argv[a.ind]);
+	if ((synth_opt || o.print) && !o.synthetic)
+		return args_usage_error("synthetic options and --print-json "
+		    "need --synthetic N");
+	if (o.print && o.bind)
+		return args_usage_error("--print-json and --bind exclude each "
+		    "other");
+	if (!o.print && !o.bind)
+		return args_usage_error("--bind ENDPOINT is required");
+	return publish_run(&o);
 }
