@@ -487,7 +487,14 @@ opt_take(struct publish_opts *o, struct args *a, int id, bool *synth_opt)
 
 	*synth_opt |= id >= O_SEED && id <= O_NOCOMPLETE;
 	switch (id) {
-	case O_BIND: o->bind = a->arg; return 0;
+	case O_BIND:
+		o->bind = a->arg;
+		if (!*a->arg) {
+			snprintf(a->err, sizeof(a->err), "%s: empty value",
+			    a->name);
+			return -1;
+		}
+		return 0;
 	case O_BATCH: return args_unsigned(a, 1, 65536, &o->batch);
 	case O_WAIT:
 		return args_u64(a, 0, 1000000, &o->wait_subscribers);
