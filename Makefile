@@ -21,7 +21,7 @@ BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-MODES = read launch ready aggregate publish serve
+MODES = read launch ready aggregate publish serve tokenize
 LINKS := $(MODES:%=$(BUILD)/metricsd-%)
 MAN1 = man/metricsd.1
 MAN5 = man/metricsd-store.5 man/metricsd.conf.5

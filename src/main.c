@@ -32,6 +32,8 @@ static const struct mode modes[] = {
 	  "ready [--endpoint ENDPOINT | --socket-dir DIR --readiness-path P] [--readiness-id I]" },
 	{ "serve", serve_main,
 	  "serve [--listen ADDR:PORT] [--metrics-dir DIR]..." },
+	{ "tokenize", tokenize_main,
+	  "tokenize --tokenizer X [--ids]" },
 };
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))

@@ -15,5 +15,6 @@ int ready_main(int argc, char **argv);
 int aggregate_main(int argc, char **argv);
 int publish_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
+int tokenize_main(int argc, char **argv);
 
 #endif
