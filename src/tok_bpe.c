@@ -18,6 +18,7 @@
 #define CACHE_WORD_MAX 256		/* longer words are not cached */
 #define CACHE_ENTRIES_MAX 200000	/* then the cache starts over */
 #define CACHE_POOL_MAX (8u << 20)	/* ids kept, at most */
+#define IDS_BITMAP_MAX (1u << 24)	/* larger ids: a hash set */
 
 struct sym {
 	uint32_t id;
@@ -35,7 +36,9 @@ struct tok_bpe {
 	char *unk, *prefix, *suffix;
 	size_t prefix_len, suffix_len;
 	struct tok_strmap vocab;
-	struct tok_u64map ids_seen;	/* while loading: id -> 1 */
+	uint8_t *ids_seen;		/* while loading: a bit per id */
+	size_t ids_seen_len;		/* bytes */
+	struct tok_u64map ids_far;	/* ids >= IDS_BITMAP_MAX */
 	struct tok_u64map merges;	/* a << 32 | b -> rank << 32 | new */
 	uint32_t nmerges;
 	char byte_char[256][3];		/* GPT-2 byte -> character, UTF-8 */
@@ -86,7 +89,7 @@ dup_opt(const char *s)
 
 int
 tok_bpe_new(struct tok_bpe **out, const struct tok_bpe_options *o,
-    size_t vocab_size)
+    size_t vocab_size, size_t merges_size)
 {
 	struct tok_bpe *b = calloc(1, sizeof(*b));
 
@@ -105,8 +108,8 @@ tok_bpe_new(struct tok_bpe **out, const struct tok_bpe_options *o,
 	b->prefix_len = b->prefix ? strlen(b->prefix) : 0;
 	b->suffix_len = b->suffix ? strlen(b->suffix) : 0;
 	if (tok_strmap_init(&b->vocab, vocab_size) < 0 ||
-	    tok_u64map_init(&b->ids_seen, vocab_size) < 0 ||
-	    tok_u64map_init(&b->merges, vocab_size * 2) < 0 ||
+	    tok_u64map_init(&b->ids_far, 16) < 0 ||
+	    tok_u64map_init(&b->merges, merges_size) < 0 ||
 	    tok_strmap_init(&b->cache, 4096) < 0)
 		goto nomem;
 	byte_table(b);
@@ -126,7 +129,8 @@ tok_bpe_free(struct tok_bpe *b)
 	free(b->prefix);
 	free(b->suffix);
 	tok_strmap_free(&b->vocab);
-	tok_u64map_free(&b->ids_seen);
+	free(b->ids_seen);
+	tok_u64map_free(&b->ids_far);
 	tok_u64map_free(&b->merges);
 	tok_strmap_free(&b->cache);
 	tok_buf_free(&b->mapped);
@@ -166,9 +170,27 @@ tok_bpe_vocab_add(struct tok_bpe *b, const char *tok, size_t len,
 	char s[80];
 	uint32_t old;
 	uint64_t seen;
+	bool dup;
 	int r;
 
-	if (tok_u64map_get(&b->ids_seen, id, &seen)) {
+	if (id < IDS_BITMAP_MAX) {
+		if (id / 8 >= b->ids_seen_len) {
+			size_t n = b->ids_seen_len ? b->ids_seen_len : 4096;
+			uint8_t *p;
+
+			while (n <= id / 8)
+				n *= 2;
+			if ((p = realloc(b->ids_seen, n)) == NULL)
+				return -ENOMEM;
+			memset(p + b->ids_seen_len, 0, n - b->ids_seen_len);
+			b->ids_seen = p;
+			b->ids_seen_len = n;
+		}
+		dup = b->ids_seen[id / 8] & (1u << (id % 8));
+	} else {
+		dup = tok_u64map_get(&b->ids_far, id, &seen);
+	}
+	if (dup) {
 		snprintf(err, errlen, "duplicate id %u (token \"%s\")", id,
 		    shown(tok, len, s, sizeof(s)));
 		return -EEXIST;
@@ -186,7 +208,11 @@ tok_bpe_vocab_add(struct tok_bpe *b, const char *tok, size_t len,
 		    shown(tok, len, s, sizeof(s)), old, id);
 		return -EEXIST;
 	}
-	return tok_u64map_put(&b->ids_seen, id, 1);
+	if (id < IDS_BITMAP_MAX) {
+		b->ids_seen[id / 8] |= (uint8_t)(1u << (id % 8));
+		return 0;
+	}
+	return tok_u64map_put(&b->ids_far, id, 1);
 }
 
 int
@@ -237,7 +263,10 @@ tok_bpe_finish(struct tok_bpe *b, char *err, size_t errlen)
 	char name[16];
 	uint32_t id;
 
-	tok_u64map_free(&b->ids_seen);
+	free(b->ids_seen);
+	b->ids_seen = NULL;
+	b->ids_seen_len = 0;
+	tok_u64map_free(&b->ids_far);
 	b->unk_id = -1;
 	if (b->unk != NULL) {
 		/* HF only fails when an unknown character is met; a

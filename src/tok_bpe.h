@@ -35,8 +35,9 @@ struct tok_bpe_options {
 	const char *suffix;	/* end_of_word_suffix, or NULL */
 };
 
+/* The sizes are hints for the tables. */
 int tok_bpe_new(struct tok_bpe **out, const struct tok_bpe_options *o,
-    size_t vocab_size);
+    size_t vocab_size, size_t merges_size);
 void tok_bpe_free(struct tok_bpe *b);
 
 /* -EEXIST on a duplicate token or id (err names both). */

@@ -228,9 +228,10 @@ tok_u64map_init(struct tok_u64map *m, size_t expect)
 	size_t n = table_size(expect);
 
 	memset(m, 0, sizeof(*m));
-	m->slots = calloc(n, sizeof(*m->slots));
+	m->slots = malloc(n * sizeof(*m->slots));
 	if (m->slots == NULL)
 		return -ENOMEM;
+	memset(m->slots, 0xff, n * sizeof(*m->slots));
 	m->mask = n - 1;
 	return 0;
 }
@@ -246,16 +247,17 @@ static int
 u64map_grow(struct tok_u64map *m)
 {
 	size_t n = (m->mask + 1) * 2;
-	struct tok_u64map_slot *s = calloc(n, sizeof(*s));
+	struct tok_u64map_slot *s = malloc(n * sizeof(*s));
 
 	if (s == NULL)
 		return -ENOMEM;
+	memset(s, 0xff, n * sizeof(*s));
 	for (size_t i = 0; i <= m->mask; i++) {
-		if (!m->slots[i].used)
+		if (m->slots[i].key == TOK_U64MAP_EMPTY)
 			continue;
 		size_t j = u64_slot(m->slots[i].key, n - 1);
 
-		while (s[j].used)
+		while (s[j].key != TOK_U64MAP_EMPTY)
 			j = (j + 1) & (n - 1);
 		s[j] = m->slots[i];
 	}
@@ -270,20 +272,22 @@ tok_u64map_put(struct tok_u64map *m, uint64_t key, uint64_t val)
 {
 	size_t i;
 
+	if (key == TOK_U64MAP_EMPTY)
+		return -EINVAL;
 	if ((m->n + 1) * 2 > m->mask + 1) {
 		int r = u64map_grow(m);
 
 		if (r < 0)
 			return r;
 	}
-	for (i = u64_slot(key, m->mask); m->slots[i].used;
+	for (i = u64_slot(key, m->mask); m->slots[i].key != TOK_U64MAP_EMPTY;
 	    i = (i + 1) & m->mask) {
 		if (m->slots[i].key == key) {
 			m->slots[i].val = val;
 			return 0;
 		}
 	}
-	m->slots[i] = (struct tok_u64map_slot){ key, val, true };
+	m->slots[i] = (struct tok_u64map_slot){ key, val };
 	m->n++;
 	return 0;
 }
@@ -293,8 +297,8 @@ tok_u64map_get(const struct tok_u64map *m, uint64_t key, uint64_t *val)
 {
 	if (m->slots == NULL)
 		return false;
-	for (size_t i = u64_slot(key, m->mask); m->slots[i].used;
-	    i = (i + 1) & m->mask) {
+	for (size_t i = u64_slot(key, m->mask);
+	    m->slots[i].key != TOK_U64MAP_EMPTY; i = (i + 1) & m->mask) {
 		if (m->slots[i].key == key) {
 			*val = m->slots[i].val;
 			return true;

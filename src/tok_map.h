@@ -35,10 +35,12 @@ struct tok_strmap {
 };
 
 struct tok_u64map_slot {
-	uint64_t key;
+	uint64_t key;		/* TOK_U64MAP_EMPTY: empty slot */
 	uint64_t val;
-	bool used;
 };
+
+/* The one key a u64map cannot hold. */
+#define TOK_U64MAP_EMPTY UINT64_MAX
 
 struct tok_u64map {
 	struct tok_u64map_slot *slots;
@@ -65,7 +67,7 @@ bool tok_strmap_get(const struct tok_strmap *m, const char *key, size_t len,
 
 int tok_u64map_init(struct tok_u64map *m, size_t expect);
 void tok_u64map_free(struct tok_u64map *m);
-/* Insert or overwrite. */
+/* Insert or overwrite; -EINVAL for TOK_U64MAP_EMPTY. */
 int tok_u64map_put(struct tok_u64map *m, uint64_t key, uint64_t val);
 bool tok_u64map_get(const struct tok_u64map *m, uint64_t key, uint64_t *val);
 
