@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -52,6 +53,21 @@ print_ids(const struct tok_ids *ids)
 	for (size_t i = 0; i < ids->n; i++)
 		printf(i ? ",%u" : "%u", ids->v[i]);
 	return fputs("]\n", stdout) == EOF ? -EIO : 0;
+}
+
+/* Resident set size in MB, from /proc/self/statm; -1 if unknown. */
+static double
+rss_mb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "re");
+	unsigned long size, res;
+	int n;
+
+	if (f == NULL)
+		return -1;
+	n = fscanf(f, "%lu %lu", &size, &res);
+	fclose(f);
+	return n == 2 ? (double)res * (double)sysconf(_SC_PAGESIZE) / 1e6 : -1;
 }
 
 struct totals {
@@ -152,7 +168,8 @@ tokenize_main(int argc, char **argv)
 		log_warn("%s", err);
 		return EXIT_USAGE;
 	}
-	log_info("tokenizer %s loaded in %.3f s", spec, now() - t0);
+	log_info("tokenizer %s loaded in %.3f s, resident %.0f MB", spec,
+	    now() - t0, rss_mb());
 	if (want_ids && tok->encode == NULL)
 		log_warn("tokenizer %s counts words and has no ids: printing "
 		    "counts", spec);

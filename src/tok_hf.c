@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,8 @@ finish_load(struct tok_hf **out, json_t *root, const char *name, char *err,
 	msg[0] = '\0';
 	r = load(t, root, msg, sizeof(msg));
 	json_decref(root);
+	/* The parsed JSON was several times the tables: give it back. */
+	malloc_trim(0);
 	if (r < 0) {
 		if (r == -ENOMEM)
 			snprintf(err, errlen, "%s: out of memory", name);
