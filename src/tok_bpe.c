@@ -47,6 +47,7 @@ struct tok_bpe {
 	int64_t fallback[256];		/* <0xXX> tokens, or -1 */
 	int64_t unk_id;
 	bool fast_bytes;		/* byte_sym usable for every byte */
+	bool meta_split;		/* words may be cut before a U+2581 */
 	/* Scratch, reused across words. */
 	struct tok_buf mapped, key;
 	struct sym *syms;
@@ -257,6 +258,41 @@ tok_bpe_merge_add(struct tok_bpe *b, const char *a, size_t alen,
 	return 0;
 }
 
+#define META "\xe2\x96\x81"	/* U+2581, SentencePiece's space */
+
+/*
+ * SentencePiece-style models see a whole text as one word. When no
+ * token has a U+2581 after another character (U+2581 only ever leads a
+ * token), no merge can join the text before such a U+2581 with the text
+ * after it: the word then splits there into words that merge on their
+ * own exactly as within the whole (BPE always merges the lowest rank
+ * first, and ranks in different parts never interact), and each part
+ * can come from the word cache.
+ */
+static bool
+meta_split_ok(const struct tok_bpe *b)
+{
+	uint32_t id;
+
+	if (b->o.byte_level || b->prefix_len || b->suffix_len ||
+	    !tok_strmap_get(&b->vocab, META, 3, &id))
+		return false;
+	for (size_t i = 0; i <= b->vocab.mask; i++) {
+		const struct tok_strmap_slot *sl = &b->vocab.slots[i];
+		const char *k = sl->key;
+		size_t j = 0;
+
+		if (sl->hash == 0)
+			continue;
+		while (j + 3 <= sl->len && memcmp(k + j, META, 3) == 0)
+			j += 3;
+		for (; j + 3 <= sl->len; j++)
+			if (memcmp(k + j, META, 3) == 0)
+				return false;
+	}
+	return true;
+}
+
 int
 tok_bpe_finish(struct tok_bpe *b, char *err, size_t errlen)
 {
@@ -283,6 +319,7 @@ tok_bpe_finish(struct tok_bpe *b, char *err, size_t errlen)
 		b->fallback[c] = tok_strmap_get(&b->vocab, name, strlen(name),
 		    &id) ? (int64_t)id : -1;
 	}
+	b->meta_split = meta_split_ok(b);
 	b->fast_bytes = b->o.byte_level && b->prefix_len == 0 &&
 	    b->suffix_len == 0;
 	for (unsigned c = 0; c < 256 && b->fast_bytes; c++) {
@@ -537,9 +574,33 @@ cache_put(struct tok_bpe *b, const char *w, size_t len, const uint32_t *ids,
 	return tok_strmap_put(&b->cache, w, len, off, NULL) < 0 ? -ENOMEM : 0;
 }
 
+static int encode_one(struct tok_bpe *b, const char *w, size_t len,
+    struct tok_ids *ids);
+
 int
 tok_bpe_encode_word(struct tok_bpe *b, const char *w, size_t len,
     struct tok_ids *ids)
+{
+	size_t start = 0;
+	int r;
+
+	if (!b->meta_split || len <= 3)
+		return encode_one(b, w, len, ids);
+	/* Cut before every U+2581 that follows another character. */
+	for (size_t i = 3; i + 3 <= len; i++) {
+		if (memcmp(w + i, META, 3) != 0 ||
+		    (i >= 3 && memcmp(w + i - 3, META, 3) == 0))
+			continue;
+		if ((r = encode_one(b, w + start, i - start, ids)) < 0)
+			return r;
+		start = i;
+		i += 2;
+	}
+	return encode_one(b, w + start, len - start, ids);
+}
+
+static int
+encode_one(struct tok_bpe *b, const char *w, size_t len, struct tok_ids *ids)
 {
 	const char *m = w;
 	size_t mlen = len, n = 0, first = ids->n;

@@ -15,6 +15,8 @@
 struct tok_regex {
 	regex_t *re;
 	OnigRegion *region;
+	char *lit;		/* a non-empty literal: found with memmem */
+	size_t lit_len;
 };
 
 static int
@@ -148,6 +150,21 @@ tok_regex_new(struct tok_regex **out, const char *pattern, size_t len,
 	OnigErrorInfo einfo;
 	int r;
 
+	/*
+	 * A literal is found with memmem, much faster than a regex search
+	 * per match; it never matches empty, so the matches are the same.
+	 */
+	if (literal && len > 0) {
+		if ((t = calloc(1, sizeof(*t))) == NULL ||
+		    (t->lit = malloc(len)) == NULL) {
+			free(t);
+			return -ENOMEM;
+		}
+		memcpy(t->lit, pattern, len);
+		t->lit_len = len;
+		*out = t;
+		return 0;
+	}
 	if (onig_ready() < 0) {
 		snprintf(err, errlen, "cannot initialise Oniguruma");
 		return -EIO;
@@ -217,8 +234,11 @@ tok_regex_free(struct tok_regex *re)
 {
 	if (re == NULL)
 		return;
-	onig_region_free(re->region, 1);
-	onig_free(re->re);
+	if (re->region != NULL)
+		onig_region_free(re->region, 1);
+	if (re->re != NULL)
+		onig_free(re->re);
+	free(re->lit);
 	free(re);
 }
 
@@ -250,6 +270,23 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 	out->n = 0;
 	if (len == 0)
 		return push(out, 0, 0, false);
+	if (re->lit != NULL) {
+		const char *m;
+
+		while (pos < len && (m = memmem(s + pos, len - pos, re->lit,
+		    re->lit_len)) != NULL) {
+			size_t ms = (size_t)(m - s);
+
+			if (ms > prev && push(out, prev, ms, false) < 0)
+				return -ENOMEM;
+			if (push(out, ms, ms + re->lit_len, true) < 0)
+				return -ENOMEM;
+			pos = prev = ms + re->lit_len;
+		}
+		if (prev != len && push(out, prev, len, false) < 0)
+			return -ENOMEM;
+		return 0;
+	}
 	while (pos <= len) {
 		int r = onig_search(re->re, str, end, str + pos, end,
 		    re->region, ONIG_OPTION_NONE);
