@@ -1,16 +1,25 @@
 /*
- * Regular expressions for pre-tokenizers and normalizers, on Oniguruma:
- * the engine Hugging Face tokenizers itself uses (its Rust `onig` crate
- * bundles Oniguruma 6.9.8, the version Debian 12 ships), so that Unicode
- * classes such as \p{L} and \p{N} and case-insensitive groups match the
- * very same characters, and ids come out identical.
+ * Regular expressions for pre-tokenizers and normalizers, with the
+ * meaning Hugging Face tokenizers gives them: HF compiles patterns with
+ * Oniguruma (its Rust `onig` crate bundles a build implementing Unicode
+ * 16.0), so every pattern is read as Oniguruma reads it.
+ *
+ * For speed, a pattern runs on PCRE2 with JIT when it can be translated
+ * without a change of meaning: \p{..} of a general category, \s, \d
+ * and their negations become explicit Unicode 16.0 ranges (tok_unicode.h;
+ * Debian's PCRE2 and Oniguruma both have older tables, and Oniguruma's
+ * \s is White_Space, which PCRE2's is not quite), flattened inside
+ * brackets. Anything whose meaning could differ between the two engines
+ * (nested classes, ^ and $, inline options other than i, \h, ...) keeps
+ * the pattern on Oniguruma, with its \p{..} classes rewritten to the same
+ * ranges. String patterns are found with memmem.
  *
  * Matches are enumerated as the onig crate's find_iter does: left to
  * right, an empty match right after the previous match is skipped by
  * advancing one character.
  *
  * Library code: 0 or a negative errno; compile errors fill err.
- * A compiled regex holds a match region: use it from one thread at a time.
+ * A compiled regex holds match data: use it from one thread at a time.
  */
 #ifndef METRICSD_TOK_REGEX_H
 #define METRICSD_TOK_REGEX_H

@@ -19,6 +19,7 @@
 #include "testutil.h"
 #include "tok_hf.h"
 #include "tok_hub.h"
+#include "tok_regex.h"
 #include "tokenizer.h"
 
 #define DATA "tests/data/"
@@ -278,6 +279,63 @@ START_TEST(test_tok_whitespace_has_no_ids)
 	    0);
 	ck_assert_ptr_null(tok->encode);
 	tokenizer_close(tok);
+}
+END_TEST
+
+/* ---- Patterns read as Oniguruma (HF's engine) reads them ---- */
+
+/* Split s with pattern; return the matches as "start-end," text. */
+static void
+splits(const char *pattern, bool literal, const char *s, const char *want)
+{
+	struct tok_regex *re;
+	struct tok_matches m = { 0 };
+	char err[256], got[256] = "";
+
+	ck_assert_msg(tok_regex_new(&re, pattern, strlen(pattern), literal,
+	    err, sizeof(err)) == 0, "%s: %s", pattern, err);
+	ck_assert_int_eq(tok_regex_split(re, s, strlen(s), &m), 0);
+	for (size_t i = 0; i < m.n; i++)
+		if (m.v[i].is_match)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%zu-%zu,", m.v[i].start, m.v[i].end);
+	ck_assert_msg(strcmp(got, want) == 0, "%s on \"%s\": %s, want %s",
+	    pattern, s, got, want);
+	tok_matches_free(&m);
+	tok_regex_free(re);
+}
+
+START_TEST(test_tok_regex_unicode16_letters)
+{
+	/* U+10D4A, a Garay letter (Unicode 16.0): \p{L} as in HF. */
+	splits("\\p{L}+", false, "ab\xf0\x90\xb5\x8a" "cd 1", "0-8,");
+	splits("[^\\s\\p{L}]+", false, "ab\xf0\x90\xb5\x8a" "cd 1", "9-10,");
+	/* U+1FABD WING (Unicode 15.0) is a symbol. */
+	splits("\\p{S}", false, "x\xf0\x9f\xaa\xbd", "1-5,");
+	splits("\\P{L}", false, "a1", "1-2,");
+}
+END_TEST
+
+START_TEST(test_tok_regex_space_is_white_space)
+{
+	/* Oniguruma's \s includes U+0085 NEL; PCRE2's would not. */
+	splits("\\s", false, "a\xc2\x85" "b c", "1-3,4-5,");
+	splits("[^\\s]+", false, "a\xc2\x85" "b", "0-1,3-4,");
+	splits("\\S+", false, "a\xc2\x85" "b", "0-1,3-4,");
+}
+END_TEST
+
+START_TEST(test_tok_regex_oniguruma_meanings_kept)
+{
+	/* ^ starts every line in Oniguruma. */
+	splits("^a", false, "ab\nab", "0-1,3-4,");
+	/* Case-insensitive contractions as in Llama 3's pattern. */
+	splits("(?i:'s|'t)", false, "it'S don'T", "2-4,8-10,");
+	/* Empty matches: each position once, none right after a match. */
+	splits("x*", false, "ab", "0-0,1-1,2-2,");
+	/* A literal is a literal. */
+	splits(".", true, "a.b", "1-2,");
+	splits("a", true, "aaa", "0-1,1-2,2-3,");
 }
 END_TEST
 
@@ -651,6 +709,9 @@ tok_suite(void)
 	tcase_add_test(ids, test_tok_count_joins_chunks);
 	tcase_add_test(ids, test_tok_invalid_utf8_is_replacement_char);
 	tcase_add_test(ids, test_tok_whitespace_has_no_ids);
+	tcase_add_test(ids, test_tok_regex_unicode16_letters);
+	tcase_add_test(ids, test_tok_regex_space_is_white_space);
+	tcase_add_test(ids, test_tok_regex_oniguruma_meanings_kept);
 	tcase_add_test(hub, test_tok_hub_id_resolves_in_hf_hub_cache);
 	tcase_add_test(hub, test_tok_hub_id_uses_hf_home);
 	tcase_add_test(hub, test_tok_hub_id_missing_lists_places);
