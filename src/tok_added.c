@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tok_added.h"
+#include "tok_map.h"
 
 struct edge {
 	uint32_t node;
@@ -30,6 +31,7 @@ struct tok {
 struct tok_added {
 	struct tok *toks;
 	size_t ntoks, cap;
+	struct tok_strmap seen;		/* contents held */
 	/* Trie, built lazily from toks by build(). */
 	struct node *nodes;
 	struct edge *edges;
@@ -42,7 +44,13 @@ int
 tok_added_new(struct tok_added **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (*out == NULL)
+		return -ENOMEM;
+	if (tok_strmap_init(&(*out)->seen, 64) < 0) {
+		free(*out);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void
@@ -64,6 +72,7 @@ tok_added_free(struct tok_added *a)
 	for (size_t i = 0; i < a->ntoks; i++)
 		free(a->toks[i].content);
 	free(a->toks);
+	tok_strmap_free(&a->seen);
 	trie_free(a);
 	free(a);
 }
@@ -130,52 +139,74 @@ static int
 build_range(struct tok_added *a, struct tok **s, size_t lo, size_t hi,
     size_t depth, uint32_t node, size_t *nedges)
 {
-	/* The token ending here sorts first (it is a prefix of the rest). */
-	if (lo < hi && s[lo]->len == depth) {
-		a->nodes[node].tok = s[lo] - a->toks;
-		lo++;
-	}
-	/* Children: one per distinct byte at this depth. */
-	size_t first = *nedges, i = lo;
+	/*
+	 * Recursion only at branching nodes: a chain of single children
+	 * (the tail of a long token) is walked in this loop, so the depth
+	 * stays below the number of tokens however long they are.
+	 */
+	for (;;) {
+		/* The token ending here sorts first (a prefix of the rest). */
+		if (lo < hi && s[lo]->len == depth) {
+			a->nodes[node].tok = s[lo] - a->toks;
+			lo++;
+		}
+		/* Children: one per distinct byte at this depth. */
+		size_t first = *nedges, i = lo;
 
-	while (i < hi) {
-		unsigned char c = (unsigned char)s[i]->content[depth];
-		size_t j = i;
+		while (i < hi) {
+			unsigned char c = (unsigned char)s[i]->content[depth];
+			size_t j = i;
 
-		while (j < hi && (unsigned char)s[j]->content[depth] == c)
-			j++;
-		a->edges[(*nedges)++] = (struct edge){ 0, c };
-		i = j;
-	}
-	a->nodes[node].first_edge = (uint32_t)first;
-	a->nodes[node].nedges = (uint32_t)(*nedges - first);
-	i = lo;
-	for (size_t e = first; i < hi; e++) {
-		unsigned char c = (unsigned char)s[i]->content[depth];
-		size_t j = i;
-		uint32_t child = (uint32_t)a->nnodes++;
+			while (j < hi &&
+			    (unsigned char)s[j]->content[depth] == c)
+				j++;
+			a->edges[(*nedges)++] = (struct edge){ 0, c };
+			i = j;
+		}
+		a->nodes[node].first_edge = (uint32_t)first;
+		a->nodes[node].nedges = (uint32_t)(*nedges - first);
+		if (*nedges - first == 1) {
+			uint32_t child = (uint32_t)a->nnodes++;
 
-		while (j < hi && (unsigned char)s[j]->content[depth] == c)
-			j++;
-		a->nodes[child].tok = -1;
-		a->edges[e].node = child;
-		if (build_range(a, s, i, j, depth + 1, child, nedges) < 0)
-			return -ENOMEM;
-		i = j;
+			a->nodes[child].tok = -1;
+			a->edges[first].node = child;
+			node = child;
+			depth++;
+			continue;
+		}
+		i = lo;
+		for (size_t e = first; i < hi; e++) {
+			unsigned char c = (unsigned char)s[i]->content[depth];
+			size_t j = i;
+			uint32_t child = (uint32_t)a->nnodes++;
+
+			while (j < hi &&
+			    (unsigned char)s[j]->content[depth] == c)
+				j++;
+			a->nodes[child].tok = -1;
+			a->edges[e].node = child;
+			if (build_range(a, s, i, j, depth + 1, child,
+			    nedges) < 0)
+				return -ENOMEM;
+			i = j;
+		}
+		return 0;
 	}
-	return 0;
 }
 
 int
 tok_added_add(struct tok_added *a, const char *content, size_t len,
     uint32_t id, struct tok_added_flags f)
 {
+	int r;
+
 	if (len == 0)
 		return 0;	/* HF ignores empty tokens */
-	for (size_t i = 0; i < a->ntoks; i++)
-		if (a->toks[i].len == len &&
-		    memcmp(a->toks[i].content, content, len) == 0)
-			return 0;
+	r = tok_strmap_put(&a->seen, content, len, (uint32_t)a->ntoks, NULL);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		return 0;
 	if (a->ntoks == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 32;
 		struct tok *t = realloc(a->toks, cap * sizeof(*t));

@@ -569,7 +569,8 @@ cache_put(struct tok_bpe *b, const char *w, size_t len, const uint32_t *ids,
 	uint32_t off = (uint32_t)b->pool_len;
 
 	b->pool[b->pool_len++] = (uint32_t)n;
-	memcpy(b->pool + b->pool_len, ids, n * sizeof(*ids));
+	if (n > 0)
+		memcpy(b->pool + b->pool_len, ids, n * sizeof(*ids));
 	b->pool_len += n;
 	return tok_strmap_put(&b->cache, w, len, off, NULL) < 0 ? -ENOMEM : 0;
 }
@@ -650,6 +651,7 @@ encode_one(struct tok_bpe *b, const char *w, size_t len, struct tok_ids *ids)
 			return -ENOMEM;
 cache:
 	if (len <= CACHE_WORD_MAX)
-		return cache_put(b, w, len, ids->v + first, ids->n - first);
+		return cache_put(b, w, len, ids->n > first ? ids->v + first :
+		    NULL, ids->n - first);
 	return 0;
 }
