@@ -101,7 +101,9 @@ bench-run: all $(BENCHBIN)
 	@for b in $(BENCHBIN); do $(TESTENV) $$b || exit 1; done
 	@for s in bench/*.sh; do [ -e "$$s" ] || continue; $(TESTENV) sh $$s || exit 1; done
 
-# Fuzz the frame decoder with libFuzzer: make fuzz FUZZ_SECONDS=600
+# Fuzz with libFuzzer, each tests/fuzz/fuzz_NAME.c in turn, seeded from
+# tests/fuzz/fuzz_NAME.corpus if present, else tests/fuzz/corpus (the frame
+# decoder's): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS = 60
 fuzz:
 	@scripts/deps fuzz
@@ -115,8 +117,10 @@ fuzz-run: $(LIBOBJ)
 		n=$$(basename $$f .c); \
 		$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) -fsanitize=fuzzer -o $(BUILD)/fuzz/$$n $$f $(LIBOBJ) $(LIBS) || exit 1; \
 		mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+		seeds=tests/fuzz/corpus; \
+		[ -d tests/fuzz/$$n.corpus ] && seeds=tests/fuzz/$$n.corpus; \
 		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus || exit 1; \
+			$(BUILD)/fuzz/$$n.corpus $$seeds || exit 1; \
 	done
 
 # The main job: launch an aggregator, publish a synthetic benchmark session
