@@ -2,11 +2,15 @@
 // The reference engine: Hugging Face `tokenizers` (the Rust library, npm
 // package 0.23.2) encoding with add_special_tokens=false.
 //
-//   node hf_ids.js [--ids] TOKENIZER_JSON < lines
+//   node hf_ids.js [--ids] [--tokenizer] X < lines
 //       One JSON string per input line; one output line per input: the
 //       token count, or with --ids the JSON array of ids. A line that is
 //       not a JSON string is reported as stdin:LINE and skipped (exit 1),
-//       as `metricsd tokenize` does.
+//       as `metricsd tokenize` does. X is resolved as metricsd resolves
+//       it (a tokenizer.json, a directory holding one, or a hub id ORG/NAME
+//       in the local Hugging Face cache; exit 2 listing the places looked),
+//       so this script stands in for `metricsd tokenize` when testing the
+//       tests (METRICSD_TOKENIZE_CMD in test_tokenize_exact.sh).
 //   node hf_ids.js --bench TOKENIZER_JSON < lines
 //       Load time and single-threaded encode throughput, one JSON object
 //       on stdout: load_s, texts, tokens, bytes, encode_s, tokens_per_s,
@@ -15,7 +19,8 @@
 //
 //   r50k mode: node hf_ids.js --r50k [--ids] < lines
 //       The same output from gpt-tokenizer's own r50k_base encoder (with
-//       <|endoftext|> allowed), to check the generated GPT-2 file.
+//       <|endoftext|> as a special token), to check the generated GPT-2
+//       file (scripts/r50k_to_tokenizer_json.py).
 //
 // The packages are found in $METRICSD_TOKDATA/node_modules (scripts/tokdeps).
 'use strict';
@@ -39,6 +44,40 @@ function tokdata() {
 	if (!fs.existsSync(path.join(d, 'node_modules')))
 		die(d + '/node_modules missing: run make deps (scripts/tokdeps)');
 	return d;
+}
+
+// --tokenizer X: a file, a directory holding tokenizer.json, or a hub id
+// ORG/NAME looked up offline as huggingface_hub lays out its cache.
+function resolve(x) {
+	const looked = [];
+	const isFile = (p) => {
+		looked.push(p);
+		try {
+			return fs.statSync(p).isFile();
+		} catch (e) {
+			return false;
+		}
+	};
+	if (isFile(x))
+		return x;
+	if (isFile(path.join(x, 'tokenizer.json')))
+		return path.join(x, 'tokenizer.json');
+	const m = /^([^/]+)\/([^/]+)$/.exec(x);
+	if (m) {
+		const env = process.env;
+		const root = env.HF_HUB_CACHE || (env.HF_HOME ? path.join(env.HF_HOME, 'hub')
+		    : path.join(env.HOME || '/', '.cache/huggingface/hub'));
+		const repo = path.join(root, 'models--' + m[1] + '--' + m[2]);
+		let rev = null;
+		try {
+			rev = fs.readFileSync(path.join(repo, 'refs/main'), 'utf8').trim();
+		} catch (e) {
+			looked.push(path.join(repo, 'refs/main'));
+		}
+		if (rev !== null && isFile(path.join(repo, 'snapshots', rev, 'tokenizer.json')))
+			return path.join(repo, 'snapshots', rev, 'tokenizer.json');
+	}
+	die("tokenizer '" + x + "' not found; looked at: " + looked.join(', '), 2);
 }
 
 // Parse stdin into strings; bad lines are reported and become null.
@@ -103,9 +142,24 @@ async function hfBatchAll(tk, texts, n) {
 	return res;
 }
 
+// gpt-tokenizer's own special-token splitting mangles adjacent specials
+// (4.0.0: "<|endoftext|><|endoftext|>" gives 50256 then the second as
+// text), so split on <|endoftext|> here, as an added special token with
+// no lstrip/rstrip does, and let it encode the plain text between.
 function r50kEncoder() {
 	const g = require(path.join(tokdata(), 'node_modules/gpt-tokenizer/cjs/encoding/r50k_base.js'));
-	return (t) => g.encode(t, { allowedSpecial: 'all' });
+	const plain = { allowedSpecial: new Set(), disallowedSpecial: new Set() };
+	return (t) => {
+		const ids = [];
+		t.split('<|endoftext|>').forEach((part, i) => {
+			if (i)
+				ids.push(50256);
+			if (part !== '')
+				for (const id of g.encode(part, plain))
+					ids.push(id);
+		});
+		return ids;
+	};
 }
 
 async function main() {
@@ -118,8 +172,10 @@ async function main() {
 			mode = 'bench';
 		else if (a === '--r50k')
 			r50k = true;
+		else if (a === '--tokenizer')
+			continue;
 		else if (a.startsWith('-') || file !== null)
-			die('usage: hf_ids.js [--ids|--bench] TOKENIZER_JSON | --r50k [--ids]', 2);
+			die('usage: hf_ids.js [--ids|--bench] [--tokenizer] X | --r50k [--ids]', 2);
 		else
 			file = a;
 	}
@@ -134,6 +190,7 @@ async function main() {
 	if (file === null)
 		die('no tokenizer.json given', 2);
 	const hf = require(path.join(tokdata(), 'node_modules/tokenizers'));
+	file = resolve(file);
 
 	const t0 = process.hrtime.bigint();
 	let tk;
