@@ -323,11 +323,11 @@ def bench(mb):
     while budget > 0:
         r = rng.random()
         if r < 0.55:
-            t = english(rng, rng.randrange(600, 1000))
+            t = english(rng, rng.randrange(800, 1300))
         elif r < 0.8:
-            t = "".join(code(rng) for _ in range(rng.randrange(8, 14)))
+            t = "".join(code(rng) for _ in range(rng.randrange(10, 18)))
         else:
-            t = prose(rng, rng.randrange(8, 20))
+            t = prose(rng, rng.randrange(10, 24))
         out.append(t)
         budget -= len(t.encode("utf-8"))
     return out
