@@ -46,8 +46,13 @@ def main(argv):
         if skip and any(c in s for c in skip):
             skipped += 1
             continue
+        if i >= len(got):
+            print("output stops before line %d: %s" % (
+                i + 1, clip(json.dumps(s, ensure_ascii=False))))
+            bad += len(corpus) - i
+            break
         want = json.loads(ref[i])
-        g = got[i] if i < len(got) else "(missing)"
+        g = got[i]
         try:
             have = json.loads(g)
         except ValueError:
