@@ -313,6 +313,13 @@ def corpus():
         k = rng.randrange(2, 6)
         sep = rng.choice(["", " ", "\n"])
         out.append(sep.join(rng.choice(makers)() for _ in range(k)))
+    # What the exactness test relies on, checked where it is made.
+    assert len(out) >= 2000, len(out)
+    assert "" in out and max(len(t) for t in out) >= 10000
+    for t in SPECIALS + EMOJI + TRICKY:
+        assert t in out, t
+    for t in out:
+        t.encode("utf-8")       # no lone surrogates
     return out
 
 
