@@ -211,6 +211,8 @@ complete(struct gen *g, struct slot *s)
 		int rc;
 
 		osl = uniform(&r, osl - osl / 4, osl + osl / 4);
+		if (osl > SYNTHETIC_OSL_MAX)
+			osl = SYNTHETIC_OSL_MAX;
 		if ((rc = synthetic_text_make(g->o->text, (unsigned)osl,
 		    splitmix(&r), &g->tbuf, &g->tcap, &len)) < 0)
 			return rc;

@@ -82,9 +82,14 @@ static const char *const dets[] = {
 	"its", "another", "one",
 };
 
-static const char *const subjects[] = {
-	"it's", "we're", "they've", "you'll", "I'm", "that's", "there's",
-	"we'd", "she's", "he'll",
+static const char *const subjects[] = {	/* + "going to" VERB */
+	"it's", "we're", "they're", "you're", "I'm", "that's", "she's",
+	"he's",
+};
+
+static const char *const modals[] = {	/* + VERB */
+	"we'll", "you'd", "they'll", "I'd", "she'll", "it'll", "we'd",
+	"you'll", "I'll", "they'd",
 };
 
 static const char *const openers[] = {
@@ -225,10 +230,16 @@ number(struct gen *g)
 static void
 noun_phrase(struct gen *g)
 {
-	word(g, PICK(g, dets));
-	if (rnd(g, 2))
-		word(g, PICK(g, adjectives));
-	word(g, PICK(g, nouns));
+	const char *d = PICK(g, dets);
+	const char *a = rnd(g, 2) ? PICK(g, adjectives) : NULL;
+	const char *n = PICK(g, nouns);
+
+	if (strcmp(d, "a") == 0 && strchr("aeio", a ? a[0] : n[0]))
+		d = "an";
+	word(g, d);
+	if (a)
+		word(g, a);
+	word(g, n);
 }
 
 static void
@@ -244,8 +255,11 @@ sentence(struct gen *g)
 		noun_phrase(g);
 		word(g, PICK(g, verbs));
 	} else if (rnd(g, 4) == 0) {
-		word(g, PICK(g, subjects));
-		word(g, rnd(g, 2) ? "going to" : "able to");
+		if (rnd(g, 2)) {
+			word(g, PICK(g, subjects));
+			word(g, rnd(g, 2) ? "going to" : "able to");
+		} else
+			word(g, PICK(g, modals));
 		word(g, PICK(g, verbs));
 	} else {
 		noun_phrase(g);
@@ -384,7 +398,7 @@ statement(struct gen *g, enum lang l, unsigned depth)
 		return;
 	}
 	if (k < 36) {
-		char cm[96];
+		char cm[96] = "";
 		size_t n = 0;
 
 		while (n < 60 && !done(g)) {
@@ -505,11 +519,12 @@ synthetic_text_make(enum synthetic_text kind, unsigned tokens, uint64_t seed,
 	default:
 		/* An answer: whole sentences for about a third of the budget,
 		 * whole functions in a fenced block for the next third, then
-		 * prose cut where the budget ends. */
-		while (!done(&g) && g.est < tokens / 3)
+		 * prose cut where the budget ends. Too short for a code block,
+		 * it is prose. */
+		while (!done(&g) && (tokens < 48 || g.est < tokens / 3))
 			sentence(&g);
 		mark(&g, "\n\n");
-		if (!done(&g)) {
+		if (!done(&g) && tokens >= 48) {
 			mark(&g, l == LANG_C ? "```c\n" : l == LANG_PY
 			    ? "```python\n" : "```javascript\n");
 			while (!done(&g) && g.est < tokens - tokens / 3)

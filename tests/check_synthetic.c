@@ -486,6 +486,15 @@ START_TEST(test_synthetic_run_checks_text_options)
 	o.osl = 10;
 	ck_assert_int_eq(synthetic_run(&o, record, &l, &st), -EINVAL);
 	free(l.r);
+	/* The largest --osl: a sample may draw 5/4 of it, clamped. */
+	o.text = SYNTHETIC_TEXT_MIXED;
+	o.osl = SYNTHETIC_OSL_MAX;
+	o.samples = 4;
+	o.max_chunks = 3;
+	o.error_rate = 0;
+	run(&o, &l, &st);
+	ck_assert_uint_eq(st.completed, 4);
+	free(l.r);
 }
 END_TEST
 
