@@ -27,8 +27,13 @@ LINKS := $(MODES:%=$(BUILD)/metricsd-%)
 MAN1 = man/metricsd.1
 MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5
 
-# Environment every test run sees: where the binaries are.
+# Tokenizer files and the reference engine, fetched by scripts/tokdeps.
+METRICSD_CACHE ?= /var/cache/metricsd
+METRICSD_TOKDATA ?= $(METRICSD_CACHE)/tok
+
+# Environment every test run sees: where the binaries and data are.
 TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+	METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
 	METRICSD_BUILD=$(abspath $(BUILD)) \
 	METRICSD_HELPERS=$(abspath $(BUILD)/tests/helpers) \
 	CK_DEFAULT_TIMEOUT=120
@@ -70,6 +75,8 @@ $(BUILD)/bench/%: bench/%.c $(LIBOBJ) $(HDR) bench/bench.h
 
 deps:
 	@scripts/deps
+	@METRICSD_CACHE=$(METRICSD_CACHE) METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
+		scripts/tokdeps
 
 # The test command: installs missing packages, then runs every test in a
 # plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
