@@ -225,6 +225,11 @@ def main():
            1000 * statistics.median(lat), 1000 * max(lat)))
     for e in errors[:5]:
         print("  " + e)
+    if closed in ("?", "0"):
+        # the attack never reached the server: the figures prove nothing
+        print("FAIL: %s: the server closed none of the attack connections"
+              % phase)
+        return 1
     if errors:
         print("FAIL: %s: %d of %d scrapes not answered correctly within "
               "%.0f s" % (phase, len(errors), n, BUDGET))
