@@ -24,10 +24,10 @@
  * down, MHD sees the end of the stream and closes it. A connection that
  * has a complete request (being answered, or its answer being sent) is
  * never evicted; if every candidate has one, the newcomer is closed
- * instead. The waiting connections are kept in lists ordered by the time
- * they began waiting, one for all and one per address (a hash table), so
- * choosing the victim costs O(1) per accept, whatever the number of
- * connections.
+ * instead. The bookkeeping (http_conns.c) keeps the waiting connections
+ * in lists ordered by the time they began waiting, one for all and one per
+ * address, so choosing the victim costs O(1) per accept, whatever the
+ * number of connections.
  *
  * A newcomer could evict a connection whose request has arrived but that
  * MHD has not read yet (accepted in the same burst, or data that came
@@ -48,7 +48,8 @@
  * deadline: O(1) per eviction, never a walk over every connection.
  *
  * The kernel side: the listening backlog is as large as the kernel allows
- * (net.core.somaxconn), each readiness of the listening socket is drained
+ * (net.core.somaxconn; a flood beyond it relies on SYN cookies, on by
+ * default), each readiness of the listening socket is drained
  * with up to ACCEPT_BUDGET accept()s, and the soft RLIMIT_NOFILE is raised
  * to its hard limit at start, so that a flood of thousands of connections
  * neither fills the backlog (dropping the scraper's SYN, which costs it a
@@ -62,7 +63,6 @@
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +75,7 @@
 #include <uv.h>
 
 #include "http.h"
+#include "http_conns.h"
 
 /* accept() calls per readiness of the listening socket, then the loop. */
 #define ACCEPT_BUDGET 256
@@ -82,44 +83,6 @@
 #define LISTEN_BACKLOG 65535
 /* Descriptors kept free for everything else the process does. */
 #define FD_RESERVE 64
-/* Buckets of the per-address table (a power of two). */
-#define PEER_BUCKETS 1024
-
-/* An intrusive doubly-linked circular list. */
-struct link {
-	struct link *prev, *next;
-};
-
-#define LINK_OWNER(l, type, member) \
-	((type *)(void *)((char *)(l) - offsetof(type, member)))
-
-enum conn_state {
-	C_ADDING,	/* being handed to MHD, in no list */
-	C_FIRST,	/* waiting for its first request */
-	C_IDLE,		/* waiting for a request after a previous one */
-	C_BUSY,		/* has a complete request: answering it */
-	C_SHUT,		/* evicted: socket shut down, MHD yet to close it */
-};
-
-/* One client address, while it has connections. */
-struct peer {
-	struct peer *next;		/* hash chain */
-	unsigned char key[16];
-	unsigned char keylen;
-	unsigned count;			/* its connections, not evicted */
-	struct link waiting;		/* its C_FIRST/C_IDLE ones, oldest first */
-};
-
-/* A connection, from accept until MHD closes it. */
-struct conn {
-	struct link all;	/* in the server's list for its state */
-	struct link by_peer;	/* in peer->waiting while waiting */
-	struct peer *peer;	/* NULL once evicted */
-	int fd;
-	enum conn_state state;
-	uint64_t since;		/* now_ms() when it began waiting */
-	uint64_t round;		/* the server's round when accepted */
-};
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -127,13 +90,11 @@ struct http_server {
 	uv_poll_t accept;	/* our listening socket */
 	uv_timer_t timer;	/* MHD's timeouts */
 	uv_timer_t deadline;	/* the request deadline sweep */
-	uint64_t head_ms, idle_ms;
+	struct http_conns *conns;	/* the limits' bookkeeping */
 	unsigned max_conns, max_per_ip;
-	unsigned live;		/* connections not evicted */
+	uint64_t head_ms, idle_ms;
 	uint64_t round;		/* MHD_run calls so far */
-	struct link first, idle, busy;
-	struct peer *peers[PEER_BUCKETS];
-	struct conn *adding;	/* handed to MHD_add_connection right now */
+	struct http_conn *adding; /* in MHD_add_connection right now */
 	int listen_fd;
 	int spare_fd;		/* given up to accept-and-drop at EMFILE */
 	int closing;		/* handles still to be closed */
@@ -209,106 +170,6 @@ reply_text(struct http_server *s, struct MHD_Connection *c,
 	    MHD_RESPMEM_PERSISTENT, "text/plain; charset=utf-8", allow);
 }
 
-/* ---- lists and the per-address table ---- */
-
-static void
-list_init(struct link *h)
-{
-	h->prev = h->next = h;
-}
-
-static bool
-list_empty(const struct link *h)
-{
-	return h->next == h;
-}
-
-static void
-list_append(struct link *h, struct link *l)
-{
-	l->prev = h->prev;
-	l->next = h;
-	h->prev->next = l;
-	h->prev = l;
-}
-
-static void
-list_remove(struct link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->prev = l->next = l;
-}
-
-/* The address a limit counts: IPv4 (also when v4-mapped) or IPv6. */
-static unsigned char
-peer_key(const struct sockaddr *sa, unsigned char key[16])
-{
-	if (sa->sa_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr, 4);
-		return 4;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a =
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			memcpy(key, a->s6_addr + 12, 4);
-			return 4;
-		}
-		memcpy(key, a->s6_addr, 16);
-		return 16;
-	}
-	return 0;		/* anything else: one shared "address" */
-}
-
-static struct peer **
-peer_slot(struct http_server *s, const unsigned char *key, unsigned char len)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	struct peer **pp;
-
-	for (unsigned i = 0; i < len; i++)
-		h = (h ^ key[i]) * 16777619u;
-	for (pp = &s->peers[h & (PEER_BUCKETS - 1)]; *pp; pp = &(*pp)->next)
-		if ((*pp)->keylen == len && memcmp((*pp)->key, key, len) == 0)
-			break;
-	return pp;
-}
-
-/* The peer of an address, created with no connections if new. */
-static struct peer *
-peer_get(struct http_server *s, const struct sockaddr *sa)
-{
-	unsigned char key[16];
-	unsigned char len = peer_key(sa, key);
-	struct peer **pp = peer_slot(s, key, len), *p;
-
-	if (*pp)
-		return *pp;
-	if (!(p = calloc(1, sizeof(*p))))
-		return NULL;
-	memcpy(p->key, key, len);
-	p->keylen = len;
-	list_init(&p->waiting);
-	*pp = p;
-	return p;
-}
-
-/* Drop a peer that has no connection left. */
-static void
-peer_put(struct http_server *s, struct peer *p)
-{
-	struct peer **pp;
-
-	if (!p || p->count > 0)
-		return;
-	pp = peer_slot(s, p->key, p->keylen);
-	*pp = p->next;
-	free(p);
-}
-
 /* ---- connection states ---- */
 
 /*
@@ -323,55 +184,18 @@ now_ms(void)
 
 static void deadline_arm(struct http_server *s);
 
-/* Into a waiting state (C_FIRST or C_IDLE), as the newest waiting. */
-static void
-conn_wait(struct http_server *s, struct conn *k, enum conn_state st)
-{
-	k->state = st;
-	k->since = now_ms();
-	list_append(st == C_FIRST ? &s->first : &s->idle, &k->all);
-	list_append(&k->peer->waiting, &k->by_peer);
-	deadline_arm(s);
-}
-
-/* Out of whatever list its state puts it in. */
-static void
-conn_unlink(struct conn *k)
-{
-	if (k->state == C_FIRST || k->state == C_IDLE) {
-		list_remove(&k->all);
-		list_remove(&k->by_peer);
-	} else if (k->state == C_BUSY) {
-		list_remove(&k->all);
-	}
-}
-
-/* No longer counted against the limits: evicted, or closed by MHD. */
-static void
-conn_drop(struct http_server *s, struct conn *k)
-{
-	conn_unlink(k);
-	if (k->peer) {
-		k->peer->count--;
-		peer_put(s, k->peer);
-		k->peer = NULL;
-		s->live--;
-	}
-}
-
 /*
  * Evict: shut the socket down. MHD owns the descriptor; it sees the end
  * of the stream at its next MHD_run and closes the connection itself.
  */
 static void
-conn_evict(struct http_server *s, struct conn *k)
+conn_evict(struct http_server *s, struct http_conn *k)
 {
 	shutdown(k->fd, SHUT_RDWR);
-	conn_drop(s, k);
-	k->state = C_SHUT;
+	http_conns_evict(s->conns, k);
 }
 
-static struct conn *
+static struct http_conn *
 conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
@@ -385,48 +209,27 @@ conn_of(struct MHD_Connection *c)
 static void
 conn_busy(struct http_server *s, struct MHD_Connection *c)
 {
-	struct conn *k = conn_of(c);
+	struct http_conn *k = conn_of(c);
 
-	if (k && (k->state == C_FIRST || k->state == C_IDLE)) {
-		conn_unlink(k);
-		k->state = C_BUSY;
-		list_append(&s->busy, &k->all);
-	}
+	if (k)
+		http_conns_busy(s->conns, k);
 }
 
 /* ---- request deadlines ---- */
 
 static void on_deadline(uv_timer_t *t);
 
-/* The earliest deadline of a waiting connection, or UINT64_MAX. */
-static uint64_t
-deadline_next(struct http_server *s)
-{
-	uint64_t next = UINT64_MAX;
-
-	if (!list_empty(&s->first))
-		next = LINK_OWNER(s->first.next, struct conn, all)->since +
-		    s->head_ms;
-	if (!list_empty(&s->idle)) {
-		uint64_t d = LINK_OWNER(s->idle.next, struct conn, all)->since +
-		    s->idle_ms;
-
-		if (d < next)
-			next = d;
-	}
-	return next;
-}
-
 /*
  * Run the sweep at the earliest deadline. A newcomer's deadline is never
- * earlier than that of the list head it joins, but a C_FIRST deadline can
- * be earlier than a C_IDLE one the timer waits for: so only an idle timer,
- * or one due later than the new earliest deadline, is (re)started.
+ * earlier than that of the list head it joins, but a first-request
+ * deadline can be earlier than a next-request one the timer waits for: so
+ * only an idle timer, or one due later than the earliest deadline, is
+ * (re)started.
  */
 static void
 deadline_arm(struct http_server *s)
 {
-	uint64_t next = deadline_next(s), now = now_ms();
+	uint64_t next = http_conns_deadline(s->conns), now = now_ms();
 	uint64_t due = next > now ? next - now : 0;
 
 	if (s->closing || next == UINT64_MAX)
@@ -438,26 +241,14 @@ deadline_arm(struct http_server *s)
 }
 
 static void
-sweep(struct http_server *s, struct link *list, uint64_t limit_ms,
-    uint64_t now)
-{
-	while (!list_empty(list)) {
-		struct conn *k = LINK_OWNER(list->next, struct conn, all);
-
-		if (k->since + limit_ms > now)
-			break;
-		conn_evict(s, k);
-	}
-}
-
-static void
 on_deadline(uv_timer_t *t)
 {
 	struct http_server *s = t->data;
 	uint64_t now = now_ms();
+	struct http_conn *k;
 
-	sweep(s, &s->first, s->head_ms, now);
-	sweep(s, &s->idle, s->idle_ms, now);
+	while ((k = http_conns_expired(s->conns, now)))
+		conn_evict(s, k);
 	deadline_arm(s);
 }
 
@@ -472,7 +263,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *s = cls;
-	struct conn *k = *socket_context;
+	struct http_conn *k = *socket_context;
 
 	(void)c;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -481,8 +272,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		return;
 	}
 	if (k) {
-		conn_drop(s, k);
-		free(k);
+		http_conns_remove(s->conns, k);
 		*socket_context = NULL;
 	}
 }
@@ -493,14 +283,14 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
-	struct conn *k = conn_of(c);
+	struct http_conn *k = conn_of(c);
 
 	(void)con_cls;
 	(void)toe;
-	if (!k || k->state == C_SHUT || k->state == C_ADDING)
+	if (!k)
 		return;
-	conn_unlink(k);
-	conn_wait(s, k, C_IDLE);
+	http_conns_idle(s->conns, k, now_ms());
+	deadline_arm(s);
 }
 
 /*
@@ -598,24 +388,6 @@ on_poll(uv_poll_t *p, int status, int events)
 
 /* ---- accepting ---- */
 
-/* The waiting connection to evict to admit a newcomer from p, or NULL. */
-static struct conn *
-victim(struct http_server *s, struct peer *p)
-{
-	struct conn *a = NULL, *b = NULL;
-
-	if (p->count >= s->max_per_ip)
-		return list_empty(&p->waiting) ? NULL :
-		    LINK_OWNER(p->waiting.next, struct conn, by_peer);
-	if (!list_empty(&s->first))
-		a = LINK_OWNER(s->first.next, struct conn, all);
-	if (!list_empty(&s->idle))
-		b = LINK_OWNER(s->idle.next, struct conn, all);
-	if (!a || (b && b->since < a->since))
-		return b;
-	return a;
-}
-
 /* Has bytes MHD has not read yet: a request may be complete in them. */
 static bool
 unread(int fd)
@@ -626,78 +398,52 @@ unread(int fd)
 }
 
 /*
- * Make room for a newcomer from address sa under both limits. Returns its
- * peer with the room counted, or NULL if there is none: every candidate
- * has a complete request (or out of memory).
+ * Make room for a newcomer from sa under both limits: false if there is
+ * none, every candidate having a complete request.
  */
-static struct peer *
+static bool
 make_room(struct http_server *s, const struct sockaddr *sa)
 {
+	struct http_conn *v;
 	bool ran = false;
 
-	for (;;) {
-		struct peer *p = peer_get(s, sa);
-		struct conn *v;
-
-		if (!p)
-			return NULL;
-		if (p->count < s->max_per_ip && s->live < s->max_conns) {
-			p->count++;
-			s->live++;
-			return p;
-		}
-		v = victim(s, p);
-		if (v && !ran && (v->round == s->round || unread(v->fd))) {
-			/* Its request may be in: let MHD read it first.
-			 * (MHD_run may close connections and free p.) */
+	while (!http_conns_room(s->conns, sa, &v)) {
+		if (!v)
+			return false;
+		if (!ran && (v->round == s->round || unread(v->fd))) {
+			/* Its request may be in: let MHD read it first. */
 			run(s);
 			ran = true;
 			continue;
 		}
-		if (!v) {
-			peer_put(s, p);
-			return NULL;
-		}
 		conn_evict(s, v);
 	}
+	return true;
 }
 
 static void
 admit(struct http_server *s, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
-	struct conn *k;
-	struct peer *p;
+	struct http_conn *k;
 
-	if (!(p = make_room(s, sa))) {
+	if (!make_room(s, sa) ||
+	    !(k = http_conns_add(s->conns, sa, fd, now_ms()))) {
 		close(fd);
 		return;
 	}
-	if (!(k = calloc(1, sizeof(*k)))) {
-		p->count--;
-		s->live--;
-		peer_put(s, p);
-		close(fd);
-		return;
-	}
-	k->fd = fd;
-	k->peer = p;
-	k->state = C_ADDING;
 	k->round = s->round;
-	list_init(&k->all);
-	list_init(&k->by_peer);
 	s->adding = k;
 	/* MHD closes fd itself if it fails; then, if it had announced the
 	 * connection, it has also announced its close, freeing k. */
 	if (MHD_add_connection(s->mhd, fd, sa, salen) != MHD_YES) {
 		if (s->adding == k) {
 			s->adding = NULL;
-			conn_drop(s, k);
-			free(k);
+			http_conns_remove(s->conns, k);
 		}
 		return;
 	}
-	conn_wait(s, k, C_FIRST);
+	deadline_arm(s);
 }
 
 /*
@@ -911,9 +657,6 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->nroutes = nroutes;
 	s->log = log;
 	s->listen_fd = s->spare_fd = -1;
-	list_init(&s->first);
-	list_init(&s->idle);
-	list_init(&s->busy);
 	s->max_conns = lim->max_conns ? lim->max_conns : 1;
 	s->max_per_ip = lim->max_conns_per_ip ? lim->max_conns_per_ip : 1;
 	if (s->max_per_ip > s->max_conns)
@@ -927,6 +670,12 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 		goto fail_alloc;
 	format_address(s);
 	fd_limit(s);
+	if (http_conns_new(&s->conns, s->max_conns, s->max_per_ip, s->head_ms,
+	    s->idle_ms) < 0) {
+		snprintf(err, errlen, "http server: out of memory");
+		r = -ENOMEM;
+		goto fail_sock;
+	}
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/*
 	 * No listening socket of MHD's own (we accept), and no limit of its
@@ -981,6 +730,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 fail_mhd:
 	MHD_stop_daemon(s->mhd);
 fail_sock:
+	http_conns_free(s->conns);
 	close(s->listen_fd);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
@@ -1002,6 +752,7 @@ on_closed(uv_handle_t *h)
 	struct http_server *s = h->data;
 
 	if (--s->closing == 0) {
+		http_conns_free(s->conns);
 		free(s->routes);
 		free(s);
 	}
@@ -1018,9 +769,7 @@ http_server_close(struct http_server *s)
 	uv_timer_stop(&s->timer);
 	uv_timer_stop(&s->deadline);
 	close(s->listen_fd);
-	/* Closes every connection; each close frees its record and, with
-	 * its address's last connection, the address. */
-	MHD_stop_daemon(s->mhd);
+	MHD_stop_daemon(s->mhd);	/* closes every connection */
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	uv_close((uv_handle_t *)&s->poll, on_closed);
