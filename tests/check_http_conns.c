@@ -157,27 +157,34 @@ START_TEST(test_http_conns_flood_keeps_limits_and_order)
 {
 	struct http_conns *t;
 	struct http_conn *v, *k;
-	uint64_t next_fd_evicted = 0;
+	int evicted = 0, out_of_order = 0, over = 0, none = 0;
 
 	ck_assert_int_eq(http_conns_new(&t, 64, 8, 1000, 5000), 0);
+	/* plain checks in the loop: a Check assertion costs a pipe write */
 	for (int i = 0; i < 100000; i++) {
 		struct sockaddr_in a = v4("127.0.0.1");
 
 		a.sin_addr.s_addr = htonl(0x7f000000u + 1 + (unsigned)i % 248);
 		while (!http_conns_room(t, SA(a), &v)) {
-			ck_assert_ptr_nonnull(v);
-			ck_assert_int_eq(v->fd, (int)next_fd_evicted);
-			next_fd_evicted++;
+			if (!v) {
+				none++;
+				break;
+			}
+			out_of_order += v->fd != evicted;
+			evicted++;
 			http_conns_evict(t, v);
 			http_conns_remove(t, v);
 		}
-		k = http_conns_add(t, SA(a), i, (uint64_t)i);
-		ck_assert_ptr_nonnull(k);
-		ck_assert_uint_le(http_conns_total(t), 64);
-		ck_assert_uint_le(http_conns_count(t, SA(a)), 8);
+		if (!(k = http_conns_add(t, SA(a), i, (uint64_t)i)))
+			break;
+		over += http_conns_total(t) > 64 ||
+		    http_conns_count(t, SA(a)) > 8;
 	}
+	ck_assert_int_eq(none, 0);
+	ck_assert_int_eq(out_of_order, 0);
+	ck_assert_int_eq(over, 0);
 	ck_assert_uint_eq(http_conns_total(t), 64);
-	ck_assert_uint_eq(next_fd_evicted, 100000 - 64);
+	ck_assert_int_eq(evicted, 100000 - 64);
 	http_conns_free(t);
 }
 END_TEST
