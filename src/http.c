@@ -619,9 +619,7 @@ fd_limit(struct http_server *s)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	if (rl.rlim_cur < rl.rlim_max) {
-		rlim_t want = rl.rlim_max;
-
-		rl.rlim_cur = want;
+		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -680,13 +678,15 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	/*
 	 * No listening socket of MHD's own (we accept), and no limit of its
 	 * own below ours: it must never refuse what we hand it, counting the
-	 * evicted connections it has yet to close.
+	 * evicted connections it has yet to close (up to max_conns from a
+	 * deadline sweep and ACCEPT_BUDGET from an accept burst before its
+	 * next MHD_run). No per-address limit of its own either.
 	 */
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_CONNECTION_LIMIT,
-	    2 * s->max_conns + ACCEPT_BUDGET,
+	    2 * s->max_conns + ACCEPT_BUDGET + FD_RESERVE,
 	    MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->conn_memory,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,

@@ -30,4 +30,36 @@ for phase in idle8-local slowloris100 idle2000-multi idle2000-local all; do
 done
 kill -0 "$SERVE_PID" || fail "serve died under the abuse"
 stop_serve TERM
+
+# start_limited ULIMIT-ARGS SERVE-ARG...: start_serve, with the server's
+# descriptor limits set by ulimit ULIMIT-ARGS first.
+start_limited() {
+	lim=$1
+	shift
+	rm -f "$T/addr"
+	sh -c 'ulimit '"$lim"' && exec "$@"' sh metricsd serve \
+		--listen 127.0.0.1:0 --address-file "$T/addr" \
+		--metrics-dir "$T/stores" "$@" 2>"$T/serve.err" &
+	SERVE_PID=$!
+	bg_pid "$SERVE_PID"
+	wait_file "$T/addr" "$SERVE_PID"
+	ADDR=$(cat "$T/addr")
+}
+
+# The soft descriptor limit is raised to the hard one at start...
+start_limited '-S -n 400'
+got=$(awk '/^Max open files/ { print $4 }' "/proc/$SERVE_PID/limits")
+[ "$got" = "$hard" ] || fail "serve's soft RLIMIT_NOFILE is $got, not $hard"
+echo "ok: serve raises its soft RLIMIT_NOFILE from 400 to $hard"
+stop_serve TERM
+
+# ...and where even the hard limit cannot hold the connections the limits
+# allow (twice --max-connections and 320 more), the limit is lowered.
+start_limited '-n 400' --max-connections 100
+expect_grep 'connection limit 100 lowered to 40: RLIMIT_NOFILE is 400' \
+	"$T/serve.err"
+scrape "$T/m1"
+expect_value "$T/m1" 'metricsd_total_samples_issued_total{run="a"}' 12345
+echo "ok: with RLIMIT_NOFILE 400, --max-connections 100 is lowered to 40"
+stop_serve TERM
 exit 0
