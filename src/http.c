@@ -74,6 +74,7 @@
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "http.h"
 #include "http_conns.h"
 
@@ -173,14 +174,10 @@ reply_text(struct http_server *s, struct MHD_Connection *c,
 /* ---- connection states ---- */
 
 /*
- * The time now, not the loop's cached time: a connection accepted at the
- * end of a long scrape would otherwise start its deadline in the past.
+ * Deadlines read clock_now_ms(), the time now, not the loop's cached time:
+ * a connection accepted at the end of a long scrape would otherwise start
+ * its deadline in the past.
  */
-static uint64_t
-now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
 
 static void deadline_arm(struct http_server *s);
 
@@ -229,7 +226,7 @@ static void on_deadline(uv_timer_t *t);
 static void
 deadline_arm(struct http_server *s)
 {
-	uint64_t next = http_conns_deadline(s->conns), now = now_ms();
+	uint64_t next = http_conns_deadline(s->conns), now = clock_now_ms();
 	uint64_t due = next > now ? next - now : 0;
 
 	if (s->closing || next == UINT64_MAX)
@@ -244,7 +241,7 @@ static void
 on_deadline(uv_timer_t *t)
 {
 	struct http_server *s = t->data;
-	uint64_t now = now_ms();
+	uint64_t now = clock_now_ms();
 	struct http_conn *k;
 
 	while ((k = http_conns_expired(s->conns, now)))
@@ -289,7 +286,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!k)
 		return;
-	http_conns_idle(s->conns, k, now_ms());
+	http_conns_idle(s->conns, k, clock_now_ms());
 	deadline_arm(s);
 }
 
@@ -428,7 +425,7 @@ admit(struct http_server *s, int fd, const struct sockaddr *sa,
 	struct http_conn *k;
 
 	if (!make_room(s, sa) ||
-	    !(k = http_conns_add(s->conns, sa, fd, now_ms()))) {
+	    !(k = http_conns_add(s->conns, sa, fd, clock_now_ms()))) {
 		close(fd);
 		return;
 	}
