@@ -39,6 +39,7 @@
 #include "rollup.h"
 #include "scrape.h"
 #include "store.h"
+#include "text.h"
 
 #define USAGE "usage: metricsd read [--metrics-dir DIR]" \
 	" [--json [--values] | --prometheus] [--watch SECONDS] [KEY...]\n"
@@ -324,16 +325,9 @@ fmt_i64(char *buf, int64_t v)
 static size_t
 fmt_json_double(char *buf, size_t len, double x)
 {
-	int n = 0;
-
 	if (!isfinite(x))
 		return (size_t)snprintf(buf, len, "null");
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, len, "%.*g", prec, x);
-		if (strtod(buf, NULL) == x)
-			break;
-	}
-	return (size_t)n;
+	return text_double(buf, x);
 }
 
 /* A value of the given type, as JSON text. */
@@ -385,29 +379,6 @@ fmt_table_value(char *buf, size_t len, enum store_type t, union store_value v)
 
 /* ---- strings ---- */
 
-/* Length of the valid UTF-8 sequence at p (2..4 bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0];
-
-#define CONT(x) ((x) >= 0x80 && (x) <= 0xbf)
-	if (c >= 0xc2 && c <= 0xdf)
-		return CONT(p[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-
-		return p[1] >= lo && p[1] <= hi && CONT(p[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-
-		return p[1] >= lo && p[1] <= hi && CONT(p[2]) && CONT(p[3]) ? 4 : 0;
-	}
-	return 0;
-#undef CONT
-}
-
 /* A JSON string: escapes, and U+FFFD for bytes that are not UTF-8. */
 static void
 json_string(FILE *f, const char *s)
@@ -425,7 +396,7 @@ json_string(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p++);
 		} else if (*p < 0x80) {
 			fputc(*p++, f);
-		} else if ((n = utf8_seq(p)) > 0) {
+		} else if ((n = text_utf8_len((const char *)p, 4)) > 0) {
 			fwrite(p, 1, n, f);
 			p += n;
 		} else {
@@ -436,74 +407,7 @@ json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/*
- * A name made safe for a terminal: control characters and bytes that
- * are not UTF-8 become \xHH. *width gets the number of characters.
- */
-static char *
-display_name(const char *s, size_t *width)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), w = 0, o = 0;
-	char *out = malloc(len * 4 + 1);
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		size_t n;
-
-		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8_seq(p))) {
-			o += (size_t)sprintf(out + o, "\\x%02x", *p++);
-			w += 4;
-		} else {
-			n = *p < 0x80 ? 1 : utf8_seq(p);
-			memcpy(out + o, p, n);
-			o += n;
-			p += n;
-			w++;
-		}
-	}
-	out[o] = '\0';
-	*width = w;
-	return out;
-}
-
 /* ---- JSON output ---- */
-
-/* A name as JSON carries it: invalid UTF-8 bytes as U+FFFD. malloc'd. */
-static char *
-json_name(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		size_t n = *p < 0x80 ? 1 : utf8_seq(p);
-
-		if (n == 0) {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
-		} else {
-			memcpy(o, p, n);
-			o += n;
-			p += n;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-static bool
-has_high_bytes(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
-}
 
 static void
 json_series(FILE *f, struct reader *rd, struct key *k)
@@ -595,20 +499,20 @@ json_name_clash(struct reader *rd, const struct key *k, size_t idx)
 	char *mine, *other;
 	bool clash = false;
 
-	if (!has_high_bytes(k->name) || !(mine = json_name(k->name)))
+	if (!text_has_high_bytes(k->name) || !(mine = text_utf8_sanitize(k->name)))
 		return false;
 	for (size_t j = 0; j < idx && !clash; j++) {
 		const struct key *o = &rd->keys[j];
 
-		if (!o->view || o->failed || !has_high_bytes(o->name) ||
-		    !(other = json_name(o->name)))
+		if (!o->view || o->failed || !text_has_high_bytes(o->name) ||
+		    !(other = text_utf8_sanitize(o->name)))
 			continue;
 		if (strcmp(mine, other) == 0) {
 			clash = true;
 			if (rd->frames == 0) {
 				size_t w;
-				char *a = display_name(k->name, &w);
-				char *b = display_name(o->name, &w);
+				char *a = text_display(k->name, &w);
+				char *b = text_display(o->name, &w);
 
 				log_warn("key '%s' clashes with key '%s' in "
 				    "--json output (the same name once bytes "
@@ -759,7 +663,7 @@ print_table(FILE *f, struct reader *rd)
 	fprintf(f, "store ");
 	{
 		size_t w;
-		char *d = display_name(rd->dir, &w);
+		char *d = text_display(rd->dir, &w);
 
 		fputs(d ? d : "?", f);
 		free(d);
@@ -792,7 +696,7 @@ print_table(FILE *f, struct reader *rd)
 			if (!rd->watch)
 				continue;
 			row = &srows[ns++];
-			row->name = display_name(k->name, &row->name_w);
+			row->name = text_display(k->name, &row->name_w);
 			snprintf(row->cell[COL_COUNT], sizeof(row->cell[0]),
 			    "no data yet");
 			for (int c = COL_MEAN; c < NCOL; c++)
@@ -801,12 +705,12 @@ print_table(FILE *f, struct reader *rd)
 		}
 		if (k->kind == STORE_COUNTER) {
 			row = &crows[nc++];
-			row->name = display_name(k->name, &row->name_w);
+			row->name = text_display(k->name, &row->name_w);
 			fmt_table_value(row->cell[1], sizeof(row->cell[1]),
 			    k->type, k->value);
 		} else {
 			row = &srows[ns++];
-			row->name = display_name(k->name, &row->name_w);
+			row->name = text_display(k->name, &row->name_w);
 			fill_series_row(k, row);
 		}
 	}
@@ -968,7 +872,7 @@ report_missing(struct reader *rd)
 	if ((m = open_memstream(&list, &len))) {
 		for (size_t i = 0; i < n; i++) {
 			size_t w;
-			char *d = display_name(names[i], &w);
+			char *d = text_display(names[i], &w);
 
 			fprintf(m, "%s%s", i ? ", " : "", d ? d : "?");
 			free(d);
@@ -984,7 +888,7 @@ report_missing(struct reader *rd)
 
 		if (k->view || k->bad)
 			continue;
-		d = display_name(k->name, &w);
+		d = text_display(k->name, &w);
 		log_warn("unknown key '%s' in %s (no data yet?); known keys: %s",
 		    d ? d : "?", rd->dir, list ? list : "?");
 		free(d);

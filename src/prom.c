@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "prom.h"
+#include "rollup.h"
+#include "text.h"
 
-const double prom_quantiles[PROM_NQUANTILES] = { 0.5, 0.9, 0.95, 0.99, 0.999 };
-const double prom_percentiles[PROM_NQUANTILES] = { 50, 90, 95, 99, 99.9 };
-static const char *const quantile_labels[PROM_NQUANTILES] = {
+/* The percentile grid of rollup.h, as Prometheus quantile labels. */
+static const char *const quantile_labels[ROLLUP_GRID_N] = {
 	"0.5", "0.9", "0.95", "0.99", "0.999"
 };
 
@@ -120,11 +121,10 @@ prom_metric_name(const char *key, enum store_kind kind, char *buf, size_t len)
 
 /* ---- value and label formatting ---- */
 
-/* Shortest of %.15g..%.17g that reads back as the same double. */
 static void
 put_double(FILE *f, double v)
 {
-	char b[40];
+	char b[TEXT_DOUBLE_MAX];
 
 	if (isnan(v)) {
 		fputs("NaN", f);
@@ -134,11 +134,7 @@ put_double(FILE *f, double v)
 		fputs(v > 0 ? "+Inf" : "-Inf", f);
 		return;
 	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(b, sizeof(b), "%.*g", prec, v);
-		if (prec == 17 || strtod(b, NULL) == v)
-			break;
-	}
+	text_double(b, v);
 	fputs(b, f);
 }
 
@@ -184,67 +180,6 @@ put_value(FILE *f, enum store_type type, union store_value v, bool ns)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-char *
-prom_label_text(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), o = 0;
-	char *out = malloc(n * 3 + 1);	/* a byte becomes 3 at most */
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(s + i, n - i);
-
-		if (len == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(out + o, s + i, len);
-		o += len;
-		i += len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /*
  * Escape for a label value (quote true: \\ \" \n) or HELP text (quote
  * false: \\ \n). Invalid UTF-8 becomes U+FFFD: Prometheus rejects it.
@@ -256,7 +191,7 @@ put_escaped(FILE *f, const char *str, bool quote)
 	size_t n = strlen(str);
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(s + i, n - i);
+		size_t len = text_utf8_len(str + i, n - i);
 
 		if (len == 0) {
 			fputs("\xef\xbf\xbd", f);

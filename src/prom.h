@@ -32,14 +32,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rollup.h"
 #include "store.h"
 
-#define PROM_NQUANTILES 5
+#define PROM_NQUANTILES ROLLUP_GRID_N	/* the grid of rollup.h */
 #define PROM_NAME_MAX (STORE_KEY_MAX + 32)	/* longest metric name */
-
-/* The quantiles of every summary, as fractions, and as percentiles. */
-extern const double prom_quantiles[PROM_NQUANTILES];
-extern const double prom_percentiles[PROM_NQUANTILES];
 
 /* The content type of the exposition, for HTTP responses. */
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -81,14 +78,6 @@ bool prom_key_is_gauge(const char *key, enum store_kind kind);
 
 /* Does the key hold nanoseconds (values exported divided by 1e9)? */
 bool prom_key_is_ns(const char *key);
-
-/*
- * A label value as it is exported (before escaping): s with each byte
- * that is not part of valid UTF-8 replaced by U+FFFD. Two run names are
- * told apart in the exposition only if these differ. malloc'd; NULL when
- * out of memory.
- */
-char *prom_label_text(const char *s);
 
 /*
  * Write stores[0..n) to f, each family once with # HELP and # TYPE and

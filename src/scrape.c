@@ -17,6 +17,7 @@
 #include "rollup.h"
 #include "scrape.h"
 #include "store.h"
+#include "text.h"
 
 /* One key of a store: its view, and for a series its rollup. */
 struct skey {
@@ -468,7 +469,7 @@ key_read(struct scrape *s, struct sstore *st, struct skey *k,
 	}
 	out->summary.count = rollup_count(&k->roll);
 	out->summary.sum = rollup_sum(&k->roll);
-	r = rollup_percentiles(&k->roll, prom_percentiles, q,
+	r = rollup_percentiles(&k->roll, rollup_grid, q,
 	    PROM_NQUANTILES);
 	if (r == -ENOMEM)
 		return r;
@@ -539,7 +540,7 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 		 * are not UTF-8 come out the same.
 		 */
 		free(label[n]);
-		if (!(label[n] = prom_label_text(st->run))) {
+		if (!(label[n] = text_utf8_sanitize(st->run))) {
 			r = -ENOMEM;
 			goto out;
 		}
