@@ -335,7 +335,7 @@ mark_clashes(struct entry *e, size_t n)
 }
 
 static void
-put_help(FILE *f, const char *name, const struct prom_key *k)
+put_help(FILE *f, const char *name, const struct store_snap_key *k)
 {
 	int i = known_find(k->name);
 	const char *h = i >= 0 ? known[i].help : NULL;
@@ -357,9 +357,9 @@ put_help(FILE *f, const char *name, const struct prom_key *k)
 
 static void
 put_summary(FILE *f, const char *name, const char *run,
-    const struct prom_key *k)
+    const struct store_snap_key *k)
 {
-	const struct prom_summary *s = &k->summary;
+	const struct store_snap_series *s = &k->series;
 	double scale = prom_key_is_ns(k->name) ? 1e9 : 1;
 
 	for (int q = 0; q < PROM_NQUANTILES; q++) {
@@ -379,7 +379,7 @@ put_summary(FILE *f, const char *name, const char *run,
 }
 
 static void
-put_state(FILE *f, const struct prom_store *stores, size_t n)
+put_state(FILE *f, const struct store_snap *stores, size_t n)
 {
 	static const struct {
 		enum store_state st;
@@ -412,7 +412,7 @@ put_state(FILE *f, const struct prom_store *stores, size_t n)
 }
 
 int
-prom_render(FILE *f, const struct prom_store *stores, size_t n,
+prom_render(FILE *f, const struct store_snap *stores, size_t n,
     size_t *skipped)
 {
 	struct entry *e;
@@ -424,9 +424,11 @@ prom_render(FILE *f, const struct prom_store *stores, size_t n,
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < stores[i].nkeys; k++) {
-			const struct prom_key *key = &stores[i].keys[k];
+			const struct store_snap_key *key = &stores[i].keys[k];
 			struct entry *x = &e[ne];
 
+			if (key->state != STORE_SNAP_OK)
+				continue;
 			x->store = i;
 			x->key = k;
 			x->type = key->kind == STORE_SERIES ? FAM_SUMMARY :
@@ -452,8 +454,8 @@ prom_render(FILE *f, const struct prom_store *stores, size_t n,
 		while (j < ne && strcmp(e[j].name, e[i].name) == 0)
 			j++;
 		for (size_t k = i; k < j; k++) {
-			const struct prom_store *st = &stores[e[k].store];
-			const struct prom_key *key = &st->keys[e[k].key];
+			const struct store_snap *st = &stores[e[k].store];
+			const struct store_snap_key *key = &st->keys[e[k].key];
 
 			if (e[k].skip)
 				continue;

@@ -101,6 +101,32 @@ text_display(const char *s, size_t *width)
 }
 
 size_t
+text_u64(char *buf, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+size_t
+text_i64(char *buf, int64_t v)
+{
+	if (v < 0) {
+		buf[0] = '-';
+		return 1 + text_u64(buf + 1, -(uint64_t)v);
+	}
+	return text_u64(buf, (uint64_t)v);
+}
+
+size_t
 text_double(char *buf, double x)
 {
 	int n = 0;

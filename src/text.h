@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest text text_double() writes, with its NUL. */
 #define TEXT_DOUBLE_MAX 32
@@ -42,6 +43,10 @@ bool text_has_high_bytes(const char *s);
  * it takes. malloc'd; NULL when out of memory.
  */
 char *text_display(const char *s, size_t *width);
+
+/* Decimal text of v into buf (21 bytes suffice); returns the length. */
+size_t text_u64(char *buf, uint64_t v);
+size_t text_i64(char *buf, int64_t v);
 
 /*
  * The shortest of %.15g, %.16g and %.17g that reads back as x (finite x;
