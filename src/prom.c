@@ -22,7 +22,7 @@ static const char *const quantile_labels[ROLLUP_GRID_N] = {
 #define ALIVE_FAMILY PREFIX "store_writer_alive"
 
 /*
- * The keys the aggregator writes (metrics.md and its own counters): HELP
+ * The keys the aggregator writes (listed in metricsd(1)): HELP
  * text, and which counter keys are really gauges (they go down too, so
  * exporting them as counters would make rate() see resets).
  */
