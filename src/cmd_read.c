@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,6 +34,7 @@
 
 #include <uv.h>
 
+#include "args.h"
 #include "log.h"
 #include "modes.h"
 #include "render.h"
@@ -44,9 +44,11 @@
 #include "text.h"
 
 #define USAGE "usage: metricsd read [--metrics-dir DIR]" \
-	" [--json [--values] | --prometheus] [--watch SECONDS] [KEY...]\n"
+	" [--json [--values] | --prometheus] [--watch DURATION] [KEY...]\n"
 
-#define WATCH_MAX 86400.0	/* seconds; anything longer is a typo */
+/* --watch: from 1 ms to a day; anything longer is a typo. */
+#define WATCH_MIN_NS ARGS_NS_PER_MS
+#define WATCH_MAX_NS (86400 * ARGS_NS_PER_S)
 
 struct reader {
 	char dir[4096];
@@ -298,147 +300,35 @@ oneshot_run(struct reader *rd)
 	return EXIT_OK;
 }
 
-/* ---- command line ---- */
+/* ---- the run ---- */
 
-static void
-usage(FILE *f)
-{
-	fputs(USAGE, f);
-}
-
-static void
-help(void)
-{
-	usage(stdout);
-	fputs("\n"
-	    "Show the metrics in a store: counters as their value, series as\n"
-	    "count, mean, min, max, p50, p90, p95, p99 and p99.9.\n\n"
-	    "  --metrics-dir DIR  the store (default: $" STORE_DIR_ENV ",\n"
-	    "                     else /dev/shm/metricsd-UID)\n"
-	    "  --json             one JSON object instead of the table\n"
-	    "  --values           with --json: every series value too, in\n"
-	    "                     append order\n"
-	    "  --prometheus       Prometheus text format 0.0.4, as served by\n"
-	    "                     metricsd serve (DIR may also hold stores)\n"
-	    "  --watch SECONDS    redraw every SECONDS (fractions allowed) until\n"
-	    "                     interrupted, folding in only new values\n"
-	    "  -h, --help         this help\n\n"
-	    "With no KEY, every key in the store. Numbers are raw: keys ending\n"
-	    "in _ns are nanoseconds. Exit status: 0 ok, 1 runtime failure\n"
-	    "(no store, unknown key, invalid store file), 2 usage error.\n"
-	    "See metricsd(1).\n", stdout);
-}
-
-enum {
-	OPT_METRICS_DIR = 256,
-	OPT_JSON,
-	OPT_VALUES,
-	OPT_WATCH,
-	OPT_PROMETHEUS
+/* What the command line asks for. */
+struct read_opts {
+	const char *dir;	/* NULL: the default store */
+	bool json, values, prom;
+	uint64_t watch_ns;	/* 0: one shot */
+	const char **keys;	/* the KEYs, or NULL for every key */
+	size_t nkeys;
 };
 
-static const struct option longopts[] = {
-	{ "metrics-dir", required_argument, NULL, OPT_METRICS_DIR },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "values", no_argument, NULL, OPT_VALUES },
-	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
-	{ "watch", required_argument, NULL, OPT_WATCH },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 }
-};
-
+/* Set up the reader from the options. Returns -1 to go on, else a status. */
 static int
-parse_watch(const char *s, double *out)
+reader_init(struct reader *rd, const struct read_opts *o)
 {
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(s, &end);
-	if (errno || end == s || *end || !(d >= 0.001 && d <= WATCH_MAX))
-		return -1;
-	*out = d;
-	return 0;
-}
-
-/* Returns -1 to go on, else the exit status. */
-static int
-parse_args(struct reader *rd, int argc, char **argv)
-{
-	const char *dir = NULL;
-	char err[STORE_ERR_MAX];
-	int c;
-
-	optind = 0;	/* glibc: full reinitialisation */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_METRICS_DIR:
-			dir = optarg;
-			break;
-		case OPT_JSON:
-			rd->json = true;
-			break;
-		case OPT_VALUES:
-			rd->values = true;
-			break;
-		case OPT_PROMETHEUS:
-			rd->prom = true;
-			break;
-		case OPT_WATCH:
-			if (parse_watch(optarg, &rd->watch) < 0) {
-				log_warn("--watch: '%s' is not a number of seconds "
-				    "between 0.001 and %.0f", optarg, WATCH_MAX);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			help();
-			return EXIT_OK;
-		case ':':
-			log_warn("option '%s' needs an argument", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
-		default:
-			if (optopt > 0 && optopt < 256)
-				log_warn("unknown option '-%c'", optopt);
-			else
-				log_warn("unknown option '%s'", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (rd->values && !rd->json) {
-		log_warn("--values needs --json");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (rd->prom && rd->json) {
-		log_warn("--prometheus and --json exclude each other");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (dir) {
-		if (!*dir || strlen(dir) >= sizeof(rd->dir)) {
-			log_warn("--metrics-dir: '%s' is %s", dir,
-			    *dir ? "too long" : "empty");
-			return EXIT_USAGE;
-		}
-		strcpy(rd->dir, dir);
+	rd->json = o->json;
+	rd->values = o->values;
+	rd->prom = o->prom;
+	rd->watch = (double)o->watch_ns / 1e9;
+	rd->keys = o->keys;
+	rd->nkeys = o->nkeys;
+	if (o->dir) {
+		if (strlen(o->dir) >= sizeof(rd->dir))
+			return args_usage_error("--metrics-dir: '%s' is too long",
+			    o->dir);
+		strcpy(rd->dir, o->dir);
 	} else if (store_default_dir(rd->dir, sizeof(rd->dir)) < 0) {
-		log_warn("the default store directory is too long (check $%s)",
-		    STORE_DIR_ENV);
-		return EXIT_USAGE;
-	}
-	for (int i = optind; i < argc; i++) {
-		if (store_key_check(argv[i], err, sizeof(err)) < 0) {
-			log_warn("%s", err);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		rd->keys = (const char **)argv + optind;
-		rd->nkeys = (size_t)(argc - optind);
+		return args_usage_error("the default store directory is too "
+		    "long (check $%s)", STORE_DIR_ENV);
 	}
 	if (rd->prom) {
 		const char *dirs[] = { rd->dir };
@@ -454,8 +344,9 @@ parse_args(struct reader *rd, int argc, char **argv)
 	return -1;
 }
 
-int
-read_main(int argc, char **argv)
+/* The library entry of the mode: read, draw, and say how it went. */
+static int
+read_run(const struct read_opts *o)
 {
 	struct reader *rd = calloc(1, sizeof(*rd));
 	int status;
@@ -464,7 +355,7 @@ read_main(int argc, char **argv)
 		log_warn("out of memory");
 		return EXIT_FAIL;
 	}
-	if ((status = parse_args(rd, argc, argv)) < 0) {
+	if ((status = reader_init(rd, o)) < 0) {
 		rd->tty = isatty(STDOUT_FILENO);
 		status = rd->watch ? watch_run(rd) : oneshot_run(rd);
 		/* --watch ends with 0 on a signal: its warnings were shown. */
@@ -490,4 +381,91 @@ read_main(int argc, char **argv)
 	store_follow_free(rd->follow);
 	free(rd);
 	return status;
+}
+
+/* ---- command line ---- */
+
+static int
+help(void)
+{
+	fputs(USAGE "\n"
+	    "Show the metrics in a store: counters as their value, series as\n"
+	    "count, mean, min, max, p50, p90, p95, p99 and p99.9.\n\n"
+	    "  --metrics-dir DIR  the store (default: $" STORE_DIR_ENV ",\n"
+	    "                     else /dev/shm/metricsd-UID)\n"
+	    "  --json             one JSON object instead of the table\n"
+	    "  --values           with --json: every series value too, in\n"
+	    "                     append order\n"
+	    "  --prometheus       Prometheus text format 0.0.4, as served by\n"
+	    "                     metricsd serve (DIR may also hold stores)\n"
+	    "  --watch DURATION   redraw every DURATION (seconds, or with a unit:\n"
+	    "                     250ms, 2.5, 1m) until interrupted, folding in\n"
+	    "                     only new values\n"
+	    "  -h, --help         this help\n\n"
+	    "With no KEY, every key in the store. Numbers are raw: keys ending\n"
+	    "in _ns are nanoseconds. Exit status: 0 ok, 1 runtime failure\n"
+	    "(no store, unknown key, invalid store file), 2 usage error.\n"
+	    "See metricsd(1).\n", stdout);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+int
+read_main(int argc, char **argv)
+{
+	enum { O_DIR = 1, O_JSON, O_VALUES, O_PROM, O_WATCH };
+	static const struct args_opt opts[] = {
+		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "json", ARGS_NONE, O_JSON, 0 },
+		{ "values", ARGS_NONE, O_VALUES, 0 },
+		{ "prometheus", ARGS_NONE, O_PROM, 0 },
+		{ "watch", ARGS_REQUIRED, O_WATCH, 0 },
+		{ NULL, 0, 0, 0 }
+	};
+	struct read_opts o = { 0 };
+	char err[STORE_ERR_MAX];
+	struct args a;
+	int c;
+
+	args_init(&a, argc, argv, opts, 0);
+	while ((c = args_next(&a)) > 0) {
+		switch (c) {
+		case O_DIR:
+			if (!*a.arg)
+				return args_usage_error("--metrics-dir: empty "
+				    "path");
+			o.dir = a.arg;
+			break;
+		case O_JSON:
+			o.json = true;
+			break;
+		case O_VALUES:
+			o.values = true;
+			break;
+		case O_PROM:
+			o.prom = true;
+			break;
+		case O_WATCH:
+			if (args_duration(&a, WATCH_MIN_NS, WATCH_MAX_NS,
+			    &o.watch_ns) < 0)
+				return args_fail(&a);
+			break;
+		}
+	}
+	if (c == ARGS_HELP)
+		return help();
+	if (c == ARGS_ERROR)
+		return args_fail(&a);
+	if (o.values && !o.json)
+		return args_usage_error("--values needs --json");
+	if (o.prom && o.json)
+		return args_usage_error("--prometheus and --json exclude each "
+		    "other");
+	for (int i = a.ind; i < argc; i++)
+		if (store_key_check(argv[i], err, sizeof(err)) < 0)
+			return args_usage_error("%s", err);
+	if (a.ind < argc) {
+		o.keys = (const char **)argv + a.ind;
+		o.nkeys = (size_t)(argc - a.ind);
+	}
+	return read_run(&o);
 }
