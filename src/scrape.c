@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,31 +55,9 @@ nomem:
 	return -ENOMEM;
 }
 
-/*
- * Report a problem once: *slot remembers the last message, so a problem
- * that persists across scrapes is not repeated; msg NULL clears it.
- */
-static void
-report(struct scrape *s, char **slot, const char *fmt, ...)
-{
-	char msg[STORE_ERR_MAX + 256];
-	va_list ap;
-
-	if (!fmt) {
-		free(*slot);
-		*slot = NULL;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (*slot && strcmp(*slot, msg) == 0)
-		return;
-	free(*slot);
-	*slot = strdup(msg);
-	if (s->warn)
-		s->warn(s->arg, msg);
-}
+/* A problem of a directory or a store, reported once. */
+#define report(s, slot, ...) \
+	store_follow_report((slot), (s)->warn, (s)->arg, __VA_ARGS__)
 
 static void
 sstore_free(struct sstore *st)

@@ -101,12 +101,9 @@ store_follow_free(struct store_follow *f)
 	free(f);
 }
 
-/*
- * Report a problem once: *slot remembers the last message, so a problem
- * that persists across refreshes is not repeated; fmt NULL clears it.
- */
-static void
-report(struct store_follow *f, char **slot, const char *fmt, ...)
+void
+store_follow_report(char **slot, void (*warn)(void *arg, const char *msg),
+    void *arg, const char *fmt, ...)
 {
 	char msg[STORE_ERR_MAX + 256];
 	va_list ap;
@@ -123,9 +120,13 @@ report(struct store_follow *f, char **slot, const char *fmt, ...)
 		return;
 	free(*slot);
 	*slot = strdup(msg);
-	if (f->warn)
-		f->warn(f->arg, msg);
+	if (warn)
+		warn(arg, msg);
 }
+
+/* A problem of this follower's store or keys, reported once. */
+#define report(f, slot, ...) \
+	store_follow_report((slot), (f)->warn, (f)->arg, __VA_ARGS__)
 
 /* ---- the key table ---- */
 

@@ -112,6 +112,15 @@ int store_follow_open(struct store_follow **out, const char *dir,
 int store_follow_refresh(struct store_follow *f, const char *const *keys,
     size_t nkeys, const struct store_snap **snap);
 
+/*
+ * Report a problem once, as the follower does (and scrape.c for its
+ * directories): *slot keeps the last message (malloc'd), so a problem
+ * that persists is not repeated; warn(arg, msg) gets a new one (warn may
+ * be NULL). fmt NULL clears *slot: the problem went away.
+ */
+void store_follow_report(char **slot, void (*warn)(void *arg, const char *msg),
+    void *arg, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* The store's run label: the last component of dir, trailing slashes aside. */
 const char *store_follow_run(const struct store_follow *f);
 
