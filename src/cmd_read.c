@@ -21,15 +21,12 @@
  * - --watch ends with 0 on SIGINT/SIGTERM, 1 if stdout cannot be written.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
