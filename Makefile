@@ -6,7 +6,7 @@ include config.mk
 BUILD = build
 
 SRC := $(wildcard src/*.c)
-HDR := $(wildcard src/*.h)
+HDR := $(wildcard src/*.h) src/modes.def
 OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIBOBJ := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 
@@ -21,13 +21,19 @@ BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-MODES = read launch ready aggregate publish serve
+# The modes come from the one list, src/modes.def (its MODE(name, ...) lines).
+MODES := $(shell sed -n 's/^MODE.\([a-z_]*\),.*/\1/p' src/modes.def)
 LINKS := $(MODES:%=$(BUILD)/metricsd-%)
 MAN1 = man/metricsd.1
-MAN5 = man/metricsd-store.5 man/metricsd.conf.5
+MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5
 
-# Environment every test run sees: where the binaries are.
+# Tokenizer files and the reference engine, fetched by scripts/tokdeps.
+METRICSD_CACHE ?= /var/cache/metricsd
+METRICSD_TOKDATA ?= $(METRICSD_CACHE)/tok
+
+# Environment every test run sees: where the binaries and data are.
 TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+	METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
 	METRICSD_BUILD=$(abspath $(BUILD)) \
 	METRICSD_HELPERS=$(abspath $(BUILD)/tests/helpers) \
 	CK_DEFAULT_TIMEOUT=120
@@ -69,6 +75,8 @@ $(BUILD)/bench/%: bench/%.c $(LIBOBJ) $(HDR) bench/bench.h
 
 deps:
 	@scripts/deps
+	@METRICSD_CACHE=$(METRICSD_CACHE) METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
+		scripts/tokdeps
 
 # The test command: installs missing packages, then runs every test in a
 # plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -100,7 +108,9 @@ bench-run: all $(BENCHBIN)
 	@for b in $(BENCHBIN); do $(TESTENV) $$b || exit 1; done
 	@for s in bench/*.sh; do [ -e "$$s" ] || continue; $(TESTENV) sh $$s || exit 1; done
 
-# Fuzz the frame decoder with libFuzzer: make fuzz FUZZ_SECONDS=600
+# Fuzz with libFuzzer, each tests/fuzz/fuzz_NAME.c in turn, seeded from
+# tests/fuzz/fuzz_NAME.corpus if present, else tests/fuzz/corpus (the frame
+# decoder's): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS = 60
 fuzz:
 	@scripts/deps fuzz
@@ -114,8 +124,10 @@ fuzz-run: $(LIBOBJ)
 		n=$$(basename $$f .c); \
 		$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) -fsanitize=fuzzer -o $(BUILD)/fuzz/$$n $$f $(LIBOBJ) $(LIBS) || exit 1; \
 		mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+		seeds=tests/fuzz/corpus; \
+		[ -d tests/fuzz/$$n.corpus ] && seeds=tests/fuzz/$$n.corpus; \
 		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus || exit 1; \
+			$(BUILD)/fuzz/$$n.corpus $$seeds || exit 1; \
 	done
 
 # The main job: launch an aggregator, publish a synthetic benchmark session
@@ -132,11 +144,14 @@ install: all
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
 	cd $(DESTDIR)$(MANPREFIX) && chmod 644 $(MAN1:man/%=man1/%) $(MAN5:man/%=man5/%)
+	# man metricsd-MODE opens metricsd(1), where every mode has a section.
+	for m in $(MODES); do ln -sf metricsd.1 $(DESTDIR)$(MANPREFIX)/man1/metricsd-$$m.1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/metricsd
 	for m in $(MODES); do rm -f $(DESTDIR)$(PREFIX)/bin/metricsd-$$m; done
 	rm -f $(MAN1:man/%=$(DESTDIR)$(MANPREFIX)/man1/%)
+	for m in $(MODES); do rm -f $(DESTDIR)$(MANPREFIX)/man1/metricsd-$$m.1; done
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANPREFIX)/man5/%)
 
 dist:
