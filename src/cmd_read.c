@@ -429,7 +429,7 @@ read_main(int argc, char **argv)
 		case O_DIR:
 			if (!*a.arg)
 				return args_usage_error("--metrics-dir: empty "
-				    "path");
+				    "value");
 			o.dir = a.arg;
 			break;
 		case O_JSON:

@@ -308,7 +308,7 @@ serve_parse(struct serve_opts *o, struct args_ready *rg, int argc,
 		case O_DIR:
 			if (!*a.arg)
 				return args_usage_error("--metrics-dir: empty "
-				    "path");
+				    "value");
 			o->dirs[o->ndirs++] = a.arg;
 			break;
 		case O_ADDRFILE:
