@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "aggregator.h"
+#include "aggregator_wire.h"
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
@@ -80,6 +81,7 @@ struct agg {
 	const char *dir;
 	struct store_sink sink;
 	struct aggregator *engine;
+	struct aggregator_wire feed;	/* decoder -> engine */
 	enum store_state end;
 	bool stopping;
 	int status;
@@ -116,7 +118,7 @@ on_frame(struct uvzmq *z, zmq_msg_t *msg, void *arg)
 	if (g->stopping)
 		return;
 	g->frames++;
-	if (aggregator_frame_feed(g->engine, zmq_msg_data(msg),
+	if (aggregator_wire_feed(&g->feed, zmq_msg_data(msg),
 	    zmq_msg_size(msg), &st) == AGGREGATOR_ENDED)
 		stop(g, STORE_FINAL);
 	if (st.nerrors)
@@ -310,6 +312,8 @@ aggregate_main(int argc, char **argv)
 	g.sink.on_error_arg = &g;
 	iface = store_sink_iface(&g.sink);
 	if ((rc = aggregator_new(&g.engine, &cfg, &iface, err,
+	    sizeof(err))) < 0 ||
+	    (rc = aggregator_wire_init(&g.feed, g.engine, err,
 	    sizeof(err))) < 0) {
 		log_warn("%s", err);
 		g.status = EXIT_FAIL;
@@ -363,6 +367,7 @@ aggregate_main(int argc, char **argv)
 	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_COMPLETED),
 	    aggregator_counter(g.engine, METRIC_DECODE_ERRORS), g.dir);
 out:
+	aggregator_wire_free(&g.feed);
 	if (g.engine)
 		aggregator_free(g.engine);
 	if (g.sink.w && store_sink_close(&g.sink, g.end == STORE_FINAL

@@ -3,7 +3,7 @@
  *
  * Input: one flag byte (bit 0: --streaming, bit 1: whitespace tokenizer),
  * then frames separated by the 6 bytes "FRAME|". Every frame goes through
- * aggregator_frame_feed with a sink that stores nothing. Each event the
+ * aggregator_wire_feed with a sink that stores nothing. Each event the
  * decoder accepts is also re-encoded and decoded again, and must come
  * back the same: the encoder and decoder agree on every valid record.
  *
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aggregator.h"
+#include "aggregator_wire.h"
 #include "tokenizer.h"
 #include "wire.h"
 
@@ -149,6 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct aggregator_config cfg = { 0 };
 	struct tokenizer *tok = NULL;
 	struct aggregator *a;
+	struct aggregator_wire w;
 	char err[256];
 
 	if (first == NULL) {
@@ -167,7 +169,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.tok = tok;
 	}
 	cfg.max_in_flight = 1000;
-	if (aggregator_new(&a, &cfg, &sink, err, sizeof(err)) < 0)
+	if (aggregator_new(&a, &cfg, &sink, err, sizeof(err)) < 0 ||
+	    aggregator_wire_init(&w, a, err, sizeof(err)) < 0)
 		abort();
 
 	const uint8_t *p = data + 1, *end = data + size;
@@ -183,7 +186,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st.events > st.records ||
 		    st.nerrors > st.records + 1)
 			abort();
-		aggregator_frame_feed(a, frame, len, &st);
+		aggregator_wire_feed(&w, frame, len, &st);
 		free(frame);
 		if (q == NULL)
 			break;
@@ -192,6 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (aggregator_in_flight(a) > 1000)
 		abort();
 	aggregator_finish(a);
+	aggregator_wire_free(&w);
 	aggregator_free(a);
 	tokenizer_close(tok);
 	return 0;
