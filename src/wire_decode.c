@@ -1,5 +1,6 @@
 /*
- * Event frame codec (see wire.h and ../shared/spec/wire.md).
+ * The event decoder (see wire.h): frames into struct event, through the
+ * bounds walk (wire_walk.c) and msgpack-c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <msgpack.h>
 
 #include "wire.h"
+#include "wire_walk.h"
 
 /*
  * Zone chunk size. msgpack_zone_clear keeps one chunk of this size between
@@ -19,33 +21,6 @@
  */
 #define ZONE_CHUNK (64 * 1024)
 
-/*
- * Arrays of at least ELIDE_MIN integers (token ids, in practice) inside a
- * record are not given to msgpack-c element by element: building one
- * msgpack_object per id was most of the decoding time, and the engine only
- * needs their count. The bounds walk, which has to step over every element
- * anyway, notes each such array; msgpack-c then decodes a copy of the
- * record in which each is replaced by a 3-byte placeholder (a fixext1 whose
- * data byte is the array's index here, recognised by its address in the
- * copy, so an ext in the input can never pass for one). When a consumer
- * needs the elements, msgpack-c decodes the original bytes of the array.
- * Up to ELIDE_MAX arrays per record are elided; the rest go to msgpack-c
- * as they are.
- */
-#define ELIDE_MIN 8
-#define ELIDE_MAX 4
-
-struct elided {
-	size_t off, len;	/* the array in the record as received */
-	uint32_t count;		/* its elements, all integers in int64 */
-	size_t at;		/* the placeholder's offset in the copy */
-};
-
-/* Elided arrays found by one walk. */
-struct elide {
-	struct elided *el;
-	unsigned n;
-};
 
 struct wire_decoder {
 	wire_event_fn fn;
@@ -63,7 +38,7 @@ struct wire_decoder {
 	msgpack_zone *zone;		/* the record's zone */
 	const char *src;		/* the record as received */
 	const char *copy;		/* what msgpack-c saw, or src */
-	struct elided el[ELIDE_MAX];
+	struct wire_elided el[WIRE_ELIDE_MAX];
 	unsigned nel;
 	char *buf;			/* the copy with placeholders */
 	size_t buf_cap;
@@ -83,240 +58,6 @@ wire_error_name(enum wire_error e)
 	if ((unsigned)e >= WIRE_ERR_COUNT)
 		return "unknown";
 	return error_names[e];
-}
-
-/* ---- Bounds check before msgpack-c sees the bytes ---- */
-
-enum walk_result {
-	WALK_OK = 0,
-	WALK_BAD = -1,		/* truncated, reserved byte 0xc1, ... */
-	WALK_DEEP = -2,		/* nested deeper than WIRE_DEPTH_MAX */
-	WALK_HUGE = -3		/* a declared count cannot fit the bytes left */
-};
-
-static uint64_t
-be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/*
- * For each lead byte, the whole size of an object whose size the lead
- * byte alone determines (fixint, nil, bool, fixstr, numbers, fixext);
- * 0 for the rest: containers, variable-length str/bin/ext, and 0xc1.
- */
-static unsigned char fixed_size[256];
-
-/*
- * The size of an integer that fits int64 by its lead byte; 0 for anything
- * else, and for uint64 (0xcf), whose value may not fit.
- */
-static unsigned char int_size[256];
-
-static void
-fixed_size_init(void)
-{
-	for (int b = 0; b < 256; b++) {
-		if (b <= 0x7f || b >= 0xe0)
-			int_size[b] = 1;
-		else if (b >= 0xcc && b <= 0xd3 && b != 0xcf)
-			int_size[b] = (unsigned char)(1 + (1 << (b & 3)));
-	}
-	for (int b = 0; b < 256; b++) {
-		unsigned char s = 0;
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
-		    b == 0xc3)
-			s = 1;
-		else if (b >= 0xa0 && b <= 0xbf)
-			s = (unsigned char)(1 + (b & 0x1f));
-		else switch (b) {
-		case 0xca: s = 5; break;
-		case 0xcb: s = 9; break;
-		case 0xcc: case 0xd0: s = 2; break;
-		case 0xcd: case 0xd1: s = 3; break;
-		case 0xce: case 0xd2: s = 5; break;
-		case 0xcf: case 0xd3: s = 9; break;
-		case 0xd4: s = 3; break;	/* fixext: type + data */
-		case 0xd5: s = 4; break;
-		case 0xd6: s = 6; break;
-		case 0xd7: s = 10; break;
-		case 0xd8: s = 18; break;
-		}
-		fixed_size[b] = s;
-	}
-}
-
-/*
- * Walk exactly one MessagePack object at p[0..len) without building it.
- * Checks that every declared length fits in the bytes that remain (every
- * element takes at least one byte) and that nesting is bounded, so that
- * msgpack-c, which allocates a container's slots before reading them,
- * only ever allocates for elements that really are in the frame.
- * On WALK_OK, *used is the object's size in bytes. With el, nested
- * arrays of ELIDE_MIN or more integers are noted there (up to ELIDE_MAX),
- * in increasing offset order; they never overlap, holding no containers.
- *
- * This runs on every record, so the common case (a scalar whose size the
- * lead byte gives) is one table load and one bounds check.
- */
-static enum walk_result
-walk(const unsigned char *p, size_t len, size_t *used, struct elide *el)
-{
-	uint64_t todo[WIRE_DEPTH_MAX + 1];
-	uint64_t left = 1;	/* objects still to read at this level */
-	int depth = 0;
-	size_t off = 0;
-
-	for (;;) {
-		while (left == 0) {
-			if (depth == 0) {
-				*used = off;
-				return WALK_OK;
-			}
-			left = todo[--depth];
-		}
-		left--;
-		if (off >= len)
-			return WALK_BAD;
-
-		unsigned b = p[off];
-		size_t room = len - off;
-		size_t sz = fixed_size[b];
-
-		if (sz) {
-			if (sz > room)
-				return WALK_BAD;
-			off += sz;
-			continue;
-		}
-
-		uint64_t count;		/* children of a container */
-		int lenbytes;		/* size of the length field */
-		bool container = true;
-		size_t extra = 0;	/* ext type byte */
-
-		if ((b & 0xf0) == 0x80) {
-			count = 2 * (uint64_t)(b & 0x0f);
-			lenbytes = 0;
-		} else if ((b & 0xf0) == 0x90) {
-			count = b & 0x0f;
-			lenbytes = 0;
-		} else {
-			container = false;
-			switch (b) {
-			case 0xc4: case 0xd9: lenbytes = 1; break;	/* bin8 str8 */
-			case 0xc5: case 0xda: lenbytes = 2; break;
-			case 0xc6: case 0xdb: lenbytes = 4; break;
-			case 0xc7: lenbytes = 1; extra = 1; break;	/* ext */
-			case 0xc8: lenbytes = 2; extra = 1; break;
-			case 0xc9: lenbytes = 4; extra = 1; break;
-			case 0xdc: lenbytes = 2; container = true; break;
-			case 0xdd: lenbytes = 4; container = true; break;
-			case 0xde: lenbytes = 2; container = true; break;
-			case 0xdf: lenbytes = 4; container = true; break;
-			default: return WALK_BAD;	/* 0xc1 is never used */
-			}
-			if (room < 1 + (size_t)lenbytes)
-				return WALK_BAD;
-			count = be(p + off + 1, lenbytes);
-			if (b == 0xde || b == 0xdf)
-				count *= 2;	/* map: key and value */
-		}
-		off += 1 + (size_t)lenbytes;
-		if (!container) {
-			/* count is a byte length here */
-			if (extra + count > len - off)
-				return WALK_BAD;
-			off += extra + (size_t)count;
-			continue;
-		}
-		if (count == 0)
-			continue;
-		if (count > len - off)
-			return WALK_HUGE;
-		if (depth == WIRE_DEPTH_MAX)
-			return WALK_DEEP;
-		if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
-			/* An array: step over its leading integers in one
-			 * tight loop (token ids are most of a record). Only
-			 * integers get_int accepts count, so an elided array
-			 * holds nothing else. While 9 bytes (the largest
-			 * integer) remain, no element can run past the end. */
-			size_t start = off - 1 - (size_t)lenbytes;
-			size_t safe = len > 8 ? len - 8 : 0;
-			uint64_t i = 0;
-
-			for (;;) {
-				/* Four at a time while 36 bytes are left. */
-				while (count - i >= 4 && off < safe &&
-				    safe - off > 27) {
-					unsigned c = p[off];
-					size_t o = off, s = int_size[c];
-
-					/* A run of one width (ids of a 16-bit
-					 * vocabulary are all 0xcd): the next
-					 * lead bytes are at known offsets, so
-					 * the loads do not wait on each
-					 * other, and the cursor only on s. */
-					while (s > 1 && p[off] == c &&
-					    p[off + s] == c &&
-					    p[off + 2 * s] == c &&
-					    p[off + 3 * s] == c) {
-						off += 4 * s;
-						i += 4;
-						if (count - i < 4 ||
-						    off >= safe ||
-						    safe - off <= 27)
-							break;
-					}
-					if (off != o)
-						continue;
-					/* Mixed: a non-integer stops the
-					 * cursor (its size is 0), so the last
-					 * step is 0 if any is. */
-					o += int_size[p[o]];
-					o += int_size[p[o]];
-					o += int_size[p[o]];
-					s = int_size[p[o]];
-					if (s == 0)
-						break;
-					off = o + s;
-					i += 4;
-				}
-				while (i < count && off < len) {
-					size_t s = int_size[p[off]];
-
-					if (s == 0 || s > len - off)
-						break;
-					off += s;
-					i++;
-				}
-				/* A uint64 that fits int64 goes on. */
-				if (i == count || len - off < 9 ||
-				    p[off] != 0xcf || p[off + 1] >= 0x80)
-					break;
-				off += 9;
-				i++;
-			}
-			if (i == count) {
-				if (el && depth > 0 && count >= ELIDE_MIN &&
-				    el->n < ELIDE_MAX) {
-					el->el[el->n].off = start;
-					el->el[el->n].len = off - start;
-					el->el[el->n].count = (uint32_t)count;
-					el->n++;
-				}
-				continue;
-			}
-			count -= i;
-		}
-		todo[depth++] = left;
-		left = count;
-	}
 }
 
 /* ---- Building events from msgpack objects ---- */
@@ -528,6 +269,67 @@ tag_is(const msgpack_object *tag, const char *name)
 	return tag->via.str.size == n && memcmp(tag->via.str.ptr, name, n) == 0;
 }
 
+/* PromptData fields f[1..n): text, token_ids; both may be nil or absent. */
+static bool
+get_prompt(struct wire_decoder *d, const msgpack_object *f, uint32_t n,
+    struct event *ev, struct rec_err *e)
+{
+	msgpack_object tmp1, tmp2;
+
+	ev->data_tag = EVENT_DATA_PROMPT;
+	memset(&ev->data.prompt, 0, sizeof(ev->data.prompt));
+	if (n > 1 && f[1].type != MSGPACK_OBJECT_NIL) {
+		const msgpack_object *t = real(d, &f[1], &tmp1, e);
+
+		if (t == NULL || !get_str(t, "data.text", SIZE_MAX,
+		    &ev->data.prompt.text, e))
+			return false;
+		ev->data.prompt.has_text = true;
+	}
+	if (n > 2 && f[2].type != MSGPACK_OBJECT_NIL) {
+		int x = placeholder(d, &f[2]);
+		const msgpack_object *ids;
+		uint32_t m;
+
+		if (x >= 0) {
+			/* Elided: all ints, the count is known. */
+			m = d->el[x].count;
+			if (m > WIRE_TOKEN_IDS_MAX)
+				return fail(e, WIRE_ERR_ABSURD_SIZE,
+				    "data.token_ids: %u ids (limit %u)",
+				    m, WIRE_TOKEN_IDS_MAX);
+			ev->data.prompt.has_token_ids = true;
+			ev->data.prompt.n_token_ids = m;
+			if (!d->want_ids)
+				return true;
+		}
+		if ((ids = real(d, &f[2], &tmp2, e)) == NULL)
+			return false;
+		if (ids->type != MSGPACK_OBJECT_ARRAY)
+			return fail(e, WIRE_ERR_FIELD_TYPE,
+			    "data.token_ids: expected array or nil, got %s",
+			    type_name(ids));
+		m = ids->via.array.size;
+		if (m > WIRE_TOKEN_IDS_MAX)
+			return fail(e, WIRE_ERR_ABSURD_SIZE,
+			    "data.token_ids: %u ids (limit %u)", m,
+			    WIRE_TOKEN_IDS_MAX);
+		if (!reserve((void **)&d->ids, &d->ids_cap, m,
+		    sizeof(*d->ids)))
+			return fail(e, WIRE_ERR_ABSURD_SIZE,
+			    "data.token_ids: out of memory");
+		for (uint32_t i = 0; i < m; i++) {
+			if (!get_int(&ids->via.array.ptr[i],
+			    "data.token_ids[]", &d->ids[i], e))
+				return false;
+		}
+		ev->data.prompt.has_token_ids = true;
+		ev->data.prompt.n_token_ids = m;
+		ev->data.prompt.token_ids = d->ids;
+	}
+	return true;
+}
+
 /* data: nil or ["Tag", fields...]; short arrays take defaults. */
 static bool
 get_data(struct wire_decoder *d, const msgpack_object *o, struct event *ev,
@@ -553,60 +355,8 @@ get_data(struct wire_decoder *d, const msgpack_object *o, struct event *ev,
 		return fail(e, WIRE_ERR_FIELD_TYPE,
 		    "data: tag: expected str, got %s", type_name(&f[0]));
 
-	if (tag_is(&f[0], "PromptData")) {
-		ev->data_tag = EVENT_DATA_PROMPT;
-		memset(&ev->data.prompt, 0, sizeof(ev->data.prompt));
-		if (n > 1 && f[1].type != MSGPACK_OBJECT_NIL) {
-			const msgpack_object *t = real(d, &f[1], &tmp1, e);
-
-			if (t == NULL || !get_str(t, "data.text", SIZE_MAX,
-			    &ev->data.prompt.text, e))
-				return false;
-			ev->data.prompt.has_text = true;
-		}
-		if (n > 2 && f[2].type != MSGPACK_OBJECT_NIL) {
-			int x = placeholder(d, &f[2]);
-			const msgpack_object *ids;
-			uint32_t m;
-
-			if (x >= 0) {
-				/* Elided: all ints, the count is known. */
-				m = d->el[x].count;
-				if (m > WIRE_TOKEN_IDS_MAX)
-					return fail(e, WIRE_ERR_ABSURD_SIZE,
-					    "data.token_ids: %u ids (limit %u)",
-					    m, WIRE_TOKEN_IDS_MAX);
-				ev->data.prompt.has_token_ids = true;
-				ev->data.prompt.n_token_ids = m;
-				if (!d->want_ids)
-					return true;
-			}
-			if ((ids = real(d, &f[2], &tmp2, e)) == NULL)
-				return false;
-			if (ids->type != MSGPACK_OBJECT_ARRAY)
-				return fail(e, WIRE_ERR_FIELD_TYPE,
-				    "data.token_ids: expected array or nil, got %s",
-				    type_name(ids));
-			m = ids->via.array.size;
-			if (m > WIRE_TOKEN_IDS_MAX)
-				return fail(e, WIRE_ERR_ABSURD_SIZE,
-				    "data.token_ids: %u ids (limit %u)", m,
-				    WIRE_TOKEN_IDS_MAX);
-			if (!reserve((void **)&d->ids, &d->ids_cap, m,
-			    sizeof(*d->ids)))
-				return fail(e, WIRE_ERR_ABSURD_SIZE,
-				    "data.token_ids: out of memory");
-			for (uint32_t i = 0; i < m; i++) {
-				if (!get_int(&ids->via.array.ptr[i],
-				    "data.token_ids[]", &d->ids[i], e))
-					return false;
-			}
-			ev->data.prompt.has_token_ids = true;
-			ev->data.prompt.n_token_ids = m;
-			ev->data.prompt.token_ids = d->ids;
-		}
-		return true;
-	}
+	if (tag_is(&f[0], "PromptData"))
+		return get_prompt(d, f, n, ev, e);
 	if (tag_is(&f[0], "TextModelOutput")) {
 		ev->data_tag = EVENT_DATA_TEXT_OUTPUT;
 		ev->data.output.output.form = EVENT_TEXT_STRING;
@@ -736,7 +486,7 @@ wire_decoder_new(struct wire_decoder **out, wire_event_fn fn, void *arg,
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct wire_decoder *d;
 
-	pthread_once(&once, fixed_size_init);
+	pthread_once(&once, wire_walk_init);
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		goto nomem;
@@ -814,7 +564,7 @@ elide_copy(struct wire_decoder *d, const char *p, size_t len)
 		d->buf_cap = cap;
 	}
 	for (unsigned i = 0; i < d->nel; i++) {
-		struct elided *x = &d->el[i];
+		struct wire_elided *x = &d->el[i];
 
 		memcpy(d->buf + n, p + from, x->off - from);
 		n += x->off - from;
@@ -830,18 +580,18 @@ elide_copy(struct wire_decoder *d, const char *p, size_t len)
 
 /*
  * Unpack the single object that must fill p[0..len) exactly into zone.
- * With elide, int arrays nested in it are elided (see ELIDE_MIN) and d
+ * With elide, int arrays nested in it are elided (see WIRE_ELIDE_MIN) and d
  * remembers where they went. On failure, the class and message go to e.
  */
 static bool
 unpack_exact(struct wire_decoder *d, msgpack_zone *zone, bool elide,
     const char *p, size_t len, msgpack_object *o, struct rec_err *e)
 {
-	struct elide el = { d->el, 0 };
+	struct wire_elide el = { d->el, 0 };
 	size_t used = 0, off = 0;
 	const char *src = p;
 
-	switch (walk((const unsigned char *)p, len, &used,
+	switch (wire_walk((const unsigned char *)p, len, &used,
 	    elide ? &el : NULL)) {
 	case WALK_OK:
 		break;
@@ -975,303 +725,4 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 		}
 	}
 	return 0;
-}
-
-/* ---- Encoder ---- */
-
-void
-wire_buf_free(struct wire_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-static int
-buf_reserve(struct wire_buf *b, size_t more)
-{
-	size_t need, cap;
-	unsigned char *p;
-
-	if (more > SIZE_MAX - b->len)
-		return -ENOMEM;
-	need = b->len + more;
-	if (need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need) {
-		if (cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		cap *= 2;
-	}
-	p = realloc(b->data, cap);
-	if (p == NULL)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* msgpack_packer write callback. */
-static int
-buf_write(void *data, const char *buf, size_t len)
-{
-	struct wire_buf *b = data;
-
-	if (buf_reserve(b, len) < 0)
-		return -1;
-	memcpy(b->data + b->len, buf, len);
-	b->len += len;
-	return 0;
-}
-
-static int
-pack_str(msgpack_packer *pk, const char *s, size_t len)
-{
-	if (len > UINT32_MAX)
-		return -1;
-	if (msgpack_pack_str(pk, len) < 0)
-		return -1;
-	return msgpack_pack_str_body(pk, s, len);
-}
-#define PACK_LIT(pk, lit) pack_str((pk), (lit), sizeof(lit) - 1)
-
-static int
-pack_text(msgpack_packer *pk, const struct event_text *t, bool nil_default)
-{
-	if (t->form == EVENT_TEXT_ABSENT)
-		return nil_default ? msgpack_pack_nil(pk) : pack_str(pk, "", 0);
-	if (t->form == EVENT_TEXT_STRING)
-		return t->n ? pack_str(pk, t->items[0].ptr, t->items[0].len) :
-		    pack_str(pk, "", 0);
-	if (t->n > UINT32_MAX || msgpack_pack_array(pk, t->n) < 0)
-		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		if (pack_str(pk, t->items[i].ptr, t->items[i].len) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-pack_data(msgpack_packer *pk, const struct event *ev)
-{
-	switch (ev->data_tag) {
-	case EVENT_DATA_NONE:
-		return msgpack_pack_nil(pk);
-	case EVENT_DATA_PROMPT:
-		if (msgpack_pack_array(pk, 3) < 0 ||
-		    PACK_LIT(pk, "PromptData") < 0)
-			return -1;
-		if ((ev->data.prompt.has_text ? pack_str(pk,
-		    ev->data.prompt.text.ptr, ev->data.prompt.text.len) :
-		    msgpack_pack_nil(pk)) < 0)
-			return -1;
-		if (!ev->data.prompt.has_token_ids)
-			return msgpack_pack_nil(pk);
-		if (ev->data.prompt.n_token_ids > UINT32_MAX ||
-		    msgpack_pack_array(pk, ev->data.prompt.n_token_ids) < 0)
-			return -1;
-		for (size_t i = 0; i < ev->data.prompt.n_token_ids; i++) {
-			if (msgpack_pack_int64(pk,
-			    ev->data.prompt.token_ids[i]) < 0)
-				return -1;
-		}
-		return 0;
-	case EVENT_DATA_TEXT_OUTPUT:
-		if (msgpack_pack_array(pk, 3) < 0 ||
-		    PACK_LIT(pk, "TextModelOutput") < 0 ||
-		    pack_text(pk, &ev->data.output.output, false) < 0)
-			return -1;
-		return pack_text(pk, &ev->data.output.reasoning, true);
-	case EVENT_DATA_ERROR:
-		if (msgpack_pack_array(pk, 3) < 0 ||
-		    PACK_LIT(pk, "ErrorData") < 0 ||
-		    pack_str(pk, ev->data.error.error_type.ptr,
-		    ev->data.error.error_type.len) < 0)
-			return -1;
-		return pack_str(pk, ev->data.error.error_message.ptr,
-		    ev->data.error.error_message.len);
-	}
-	return -1;
-}
-
-/* The type string to write for ev, or NULL. */
-static bool
-type_string(const struct event *ev, struct event_str *s)
-{
-	if (ev->type_name.len > 0) {
-		*s = ev->type_name;
-		return true;
-	}
-	s->ptr = event_type_name(ev->type);
-	s->len = s->ptr ? strlen(s->ptr) : 0;
-	return s->ptr != NULL;
-}
-
-int
-wire_record_encode(const struct event *ev, struct wire_buf *b, char *err,
-    size_t errlen)
-{
-	msgpack_packer pk;
-	struct event_str type;
-	size_t start = b->len;
-	size_t nkeys = 3;
-	bool conv = ev->conversation_id.len > 0;
-
-	if (!type_string(ev, &type)) {
-		snprintf(err, errlen, "encode event: no event type");
-		return -EINVAL;
-	}
-	nkeys += ev->has_timestamp + conv + ev->has_turn +
-	    ev->has_finish_reason + ev->has_worker_id;
-	msgpack_packer_init(&pk, b, buf_write);
-	if (msgpack_pack_map(&pk, nkeys) < 0 ||
-	    PACK_LIT(&pk, "event_type") < 0 ||
-	    pack_str(&pk, type.ptr, type.len) < 0)
-		goto nomem;
-	if (ev->has_timestamp && (PACK_LIT(&pk, "timestamp_ns") < 0 ||
-	    msgpack_pack_int64(&pk, ev->timestamp_ns) < 0))
-		goto nomem;
-	if (PACK_LIT(&pk, "sample_uuid") < 0 ||
-	    pack_str(&pk, ev->sample_uuid.len ? ev->sample_uuid.ptr : "",
-	    ev->sample_uuid.len) < 0)
-		goto nomem;
-	if (conv && (PACK_LIT(&pk, "conversation_id") < 0 ||
-	    pack_str(&pk, ev->conversation_id.ptr, ev->conversation_id.len) < 0))
-		goto nomem;
-	if (ev->has_turn && (PACK_LIT(&pk, "turn") < 0 ||
-	    msgpack_pack_int64(&pk, ev->turn) < 0))
-		goto nomem;
-	if (PACK_LIT(&pk, "data") < 0 || pack_data(&pk, ev) < 0)
-		goto nomem;
-	if (ev->has_finish_reason && (PACK_LIT(&pk, "finish_reason") < 0 ||
-	    pack_str(&pk, ev->finish_reason.ptr, ev->finish_reason.len) < 0))
-		goto nomem;
-	if (ev->has_worker_id && (PACK_LIT(&pk, "worker_id") < 0 ||
-	    msgpack_pack_int64(&pk, ev->worker_id) < 0))
-		goto nomem;
-	return 0;
-
-nomem:
-	b->len = start;
-	snprintf(err, errlen, "encode event: out of memory");
-	return -ENOMEM;
-}
-
-int
-wire_frame_encode(const struct event *ev, struct wire_buf *b, char *err,
-    size_t errlen)
-{
-	struct event_str type;
-
-	b->len = 0;
-	if (!type_string(ev, &type)) {
-		snprintf(err, errlen, "encode event: no event type");
-		return -EINVAL;
-	}
-	if (type.len > WIRE_TOPIC_LEN) {
-		snprintf(err, errlen,
-		    "encode event: event type of %zu bytes exceeds the %d-byte topic",
-		    type.len, WIRE_TOPIC_LEN);
-		return -EINVAL;
-	}
-	if (buf_reserve(b, WIRE_TOPIC_LEN) < 0) {
-		snprintf(err, errlen, "encode event: out of memory");
-		return -ENOMEM;
-	}
-	memset(b->data, 0, WIRE_TOPIC_LEN);
-	memcpy(b->data, type.ptr, type.len);
-	b->len = WIRE_TOPIC_LEN;
-	return wire_record_encode(ev, b, err, errlen);
-}
-
-/* Head room before the bins: topic plus the largest array header. */
-#define BATCH_HEAD (WIRE_TOPIC_LEN + 5)
-
-void
-wire_batch_reset(struct wire_batch *b)
-{
-	b->frame.len = 0;
-	b->rec.len = 0;
-	b->n = 0;
-}
-
-int
-wire_batch_add(struct wire_batch *b, const struct event *ev, char *err,
-    size_t errlen)
-{
-	msgpack_packer pk;
-	int rc;
-
-	if (b->frame.len == 0) {
-		if (buf_reserve(&b->frame, BATCH_HEAD) < 0)
-			goto nomem;
-		b->frame.len = BATCH_HEAD;
-	}
-	b->rec.len = 0;
-	rc = wire_record_encode(ev, &b->rec, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (b->n >= UINT32_MAX || b->rec.len > UINT32_MAX)
-		goto nomem;
-	msgpack_packer_init(&pk, &b->frame, buf_write);
-	size_t before = b->frame.len;
-	if (msgpack_pack_bin(&pk, b->rec.len) < 0 ||
-	    msgpack_pack_bin_body(&pk, b->rec.data, b->rec.len) < 0) {
-		b->frame.len = before;
-		goto nomem;
-	}
-	b->n++;
-	return 0;
-
-nomem:
-	snprintf(err, errlen, "encode batch: out of memory");
-	return -ENOMEM;
-}
-
-void
-wire_batch_finish(struct wire_batch *b, const void **frame, size_t *len)
-{
-	unsigned char hdr[5];
-	size_t h, start;
-
-	if (b->frame.len == 0) {
-		/* Nothing added: make room for an empty batch. */
-		if (buf_reserve(&b->frame, BATCH_HEAD) < 0) {
-			*frame = NULL;
-			*len = 0;
-			return;
-		}
-		b->frame.len = BATCH_HEAD;
-	}
-	/* The smallest array header, as msgspec writes it. */
-	if (b->n <= 15) {
-		hdr[0] = 0x90 | (unsigned char)b->n;
-		h = 1;
-	} else if (b->n <= 0xffff) {
-		hdr[0] = 0xdc;
-		hdr[1] = (unsigned char)(b->n >> 8);
-		hdr[2] = (unsigned char)b->n;
-		h = 3;
-	} else {
-		hdr[0] = 0xdd;
-		for (int i = 0; i < 4; i++)
-			hdr[1 + i] = (unsigned char)(b->n >> (24 - 8 * i));
-		h = 5;
-	}
-	start = BATCH_HEAD - h - WIRE_TOPIC_LEN;
-	memset(b->frame.data + start, 0, WIRE_TOPIC_LEN);
-	memcpy(b->frame.data + start, WIRE_BATCH_TOPIC,
-	    sizeof(WIRE_BATCH_TOPIC) - 1);
-	memcpy(b->frame.data + start + WIRE_TOPIC_LEN, hdr, h);
-	*frame = b->frame.data + start;
-	*len = b->frame.len - start;
-}
-
-void
-wire_batch_free(struct wire_batch *b)
-{
-	wire_buf_free(&b->frame);
-	wire_buf_free(&b->rec);
-	b->n = 0;
 }
