@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "wire.h"
+#include "wire_record.h"
 #include "wire_walk.h"
 
 /*
@@ -27,13 +28,9 @@ struct wire_decoder {
 	void *arg;
 	msgpack_zone frame_zone;	/* the frame's top-level object */
 	msgpack_zone rec_zone;		/* one batch record at a time */
-	int64_t *ids;			/* PromptData.token_ids */
-	size_t ids_cap;
-	struct event_str *out;		/* TextModelOutput.output chunks */
-	size_t out_cap;
-	struct event_str *rsn;		/* TextModelOutput.reasoning chunks */
-	size_t rsn_cap;
+	struct wire_scratch s;		/* what events point into */
 	bool want_ids;			/* materialise token ids */
+	bool fast;			/* try wire_record_fast first */
 	/* The record being decoded: where its int arrays went. */
 	msgpack_zone *zone;		/* the record's zone */
 	const char *src;		/* the record as received */
@@ -185,25 +182,6 @@ real(struct wire_decoder *d, const msgpack_object *o, msgpack_object *tmp,
 	return tmp;
 }
 
-/* Grow a scratch array to hold n items; it never shrinks. */
-static bool
-reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t c = *cap ? *cap : 16;
-	void *p;
-
-	if (n <= *cap)
-		return true;
-	while (c < n)
-		c *= 2;
-	p = realloc(*arr, c * size);
-	if (p == NULL)
-		return false;
-	*arr = p;
-	*cap = c;
-	return true;
-}
-
 /* A str, an array of str, or (when nil_ok) nil, into a text field. */
 static bool
 get_text(struct wire_decoder *d, const msgpack_object *o, const char *what,
@@ -221,7 +199,7 @@ get_text(struct wire_decoder *d, const msgpack_object *o, const char *what,
 		return true;
 	}
 	if (o->type == MSGPACK_OBJECT_STR) {
-		if (!reserve((void **)arr, cap, 1, sizeof(**arr)))
+		if (!wire_scratch_reserve((void **)arr, cap, 1, sizeof(**arr)))
 			return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: out of memory",
 			    what);
 		(*arr)[0].ptr = o->via.str.ptr;
@@ -239,7 +217,7 @@ get_text(struct wire_decoder *d, const msgpack_object *o, const char *what,
 	if (n > WIRE_CHUNKS_MAX)
 		return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: %u chunks (limit %u)",
 		    what, n, WIRE_CHUNKS_MAX);
-	if (!reserve((void **)arr, cap, n, sizeof(**arr)))
+	if (!wire_scratch_reserve((void **)arr, cap, n, sizeof(**arr)))
 		return fail(e, WIRE_ERR_ABSURD_SIZE, "%s: out of memory", what);
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *c = &o->via.array.ptr[i];
@@ -314,18 +292,18 @@ get_prompt(struct wire_decoder *d, const msgpack_object *f, uint32_t n,
 			return fail(e, WIRE_ERR_ABSURD_SIZE,
 			    "data.token_ids: %u ids (limit %u)", m,
 			    WIRE_TOKEN_IDS_MAX);
-		if (!reserve((void **)&d->ids, &d->ids_cap, m,
-		    sizeof(*d->ids)))
+		if (!wire_scratch_reserve((void **)&d->s.ids, &d->s.ids_cap, m,
+		    sizeof(*d->s.ids)))
 			return fail(e, WIRE_ERR_ABSURD_SIZE,
 			    "data.token_ids: out of memory");
 		for (uint32_t i = 0; i < m; i++) {
 			if (!get_int(&ids->via.array.ptr[i],
-			    "data.token_ids[]", &d->ids[i], e))
+			    "data.token_ids[]", &d->s.ids[i], e))
 				return false;
 		}
 		ev->data.prompt.has_token_ids = true;
 		ev->data.prompt.n_token_ids = m;
-		ev->data.prompt.token_ids = d->ids;
+		ev->data.prompt.token_ids = d->s.ids;
 	}
 	return true;
 }
@@ -335,7 +313,6 @@ static bool
 get_data(struct wire_decoder *d, const msgpack_object *o, struct event *ev,
     struct rec_err *e)
 {
-	static const struct event_str empty = { "", 0 };
 	msgpack_object tmp, tmp1, tmp2;
 
 	if ((o = real(d, o, &tmp, e)) == NULL)
@@ -361,21 +338,21 @@ get_data(struct wire_decoder *d, const msgpack_object *o, struct event *ev,
 		ev->data_tag = EVENT_DATA_TEXT_OUTPUT;
 		ev->data.output.output.form = EVENT_TEXT_STRING;
 		ev->data.output.output.n = 1;
-		ev->data.output.output.items = &empty;
+		ev->data.output.output.items = &wire_empty_str;
 		ev->data.output.reasoning.form = EVENT_TEXT_ABSENT;
 		ev->data.output.reasoning.n = 0;
 		ev->data.output.reasoning.items = NULL;
-		if (n > 1 && !get_text(d, &f[1], "data.output", false, &d->out,
-		    &d->out_cap, &ev->data.output.output, e))
+		if (n > 1 && !get_text(d, &f[1], "data.output", false, &d->s.out,
+		    &d->s.out_cap, &ev->data.output.output, e))
 			return false;
 		if (n > 2 && !get_text(d, &f[2], "data.reasoning", true,
-		    &d->rsn, &d->rsn_cap, &ev->data.output.reasoning, e))
+		    &d->s.rsn, &d->s.rsn_cap, &ev->data.output.reasoning, e))
 			return false;
 		return true;
 	}
 	if (tag_is(&f[0], "ErrorData")) {
 		ev->data_tag = EVENT_DATA_ERROR;
-		ev->data.error.error_message = empty;
+		ev->data.error.error_message = wire_empty_str;
 		if (n < 2)
 			return fail(e, WIRE_ERR_BAD_RECORD,
 			    "data: ErrorData without error_type");
@@ -497,6 +474,7 @@ wire_decoder_new(struct wire_decoder **out, wire_event_fn fn, void *arg,
 	d->fn = fn;
 	d->arg = arg;
 	d->want_ids = true;
+	d->fast = true;
 	*out = d;
 	return 0;
 
@@ -516,9 +494,9 @@ wire_decoder_free(struct wire_decoder *d)
 		return;
 	msgpack_zone_destroy(&d->frame_zone);
 	msgpack_zone_destroy(&d->rec_zone);
-	free(d->ids);
-	free(d->out);
-	free(d->rsn);
+	free(d->s.ids);
+	free(d->s.out);
+	free(d->s.rsn);
 	free(d->buf);
 	free(d);
 }
@@ -527,6 +505,12 @@ void
 wire_decoder_set_token_ids(struct wire_decoder *d, bool materialise)
 {
 	d->want_ids = materialise;
+}
+
+void
+wire_decoder_set_fast(struct wire_decoder *d, bool on)
+{
+	d->fast = on;
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -652,6 +636,25 @@ deliver(struct wire_decoder *d, const msgpack_object *o, uint32_t index,
 	return d->fn(d->arg, &ev);
 }
 
+/*
+ * The fast path (wire_record.h): if the record at p[0..len) is one
+ * wire_record_fast takes, hand it to the callback (its return value in
+ * *rc) and return true; else false, for the general path.
+ */
+static bool
+deliver_fast(struct wire_decoder *d, const char *p, size_t len,
+    struct wire_frame_stats *st, int *rc)
+{
+	struct event ev;
+
+	if (!d->fast || !wire_record_fast(&d->s, d->want_ids, p, len, &ev))
+		return false;
+	st->records++;
+	st->events++;
+	*rc = d->fn(d->arg, &ev);
+	return true;
+}
+
 int
 wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
     struct wire_frame_stats *st)
@@ -671,6 +674,10 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 	st->batch = memcmp(p, WIRE_BATCH_TOPIC, sizeof(WIRE_BATCH_TOPIC)) == 0;
 	p += WIRE_TOPIC_LEN;
 	len -= WIRE_TOPIC_LEN;
+	if (!st->batch && deliver_fast(d, p, len, st, &rc)) {
+		st->stopped = rc != 0;
+		return rc;
+	}
 
 	/*
 	 * Walking a batch reads each record's header first, a few cache
@@ -708,6 +715,13 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 			count(st, WIRE_ERR_BAD_RECORD,
 			    "batch record %u: expected bin, got %s", i,
 			    type_name(b));
+			continue;
+		}
+		if (deliver_fast(d, b->via.bin.ptr, b->via.bin.size, st, &rc)) {
+			if (rc != 0) {
+				st->stopped = true;
+				return rc;
+			}
 			continue;
 		}
 		if (!unpack_exact(d, &d->rec_zone, true, b->via.bin.ptr,

@@ -252,3 +252,30 @@ wire_walk(const unsigned char *p, size_t len, size_t *used,
 		left = count;
 	}
 }
+
+uint64_t
+wire_int_run(const unsigned char *p, size_t len, size_t *off, uint64_t count)
+{
+	return int_run(p, len, off, count);
+}
+
+size_t
+wire_walk_scalar(const unsigned char *p, size_t len)
+{
+	uint64_t count;
+	int lenbytes;
+	size_t extra, sz, off;
+	bool container;
+
+	if (len == 0)
+		return 0;
+	if ((sz = fixed_size[p[0]]) != 0)
+		return sz <= len ? sz : 0;
+	if (!lead(p[0], p, len, &count, &lenbytes, &extra, &container) ||
+	    container)
+		return 0;
+	off = 1 + (size_t)lenbytes;
+	if (extra + count > len - off)
+		return 0;
+	return off + extra + (size_t)count;
+}

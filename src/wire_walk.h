@@ -62,4 +62,18 @@ void wire_walk_init(void);
 enum wire_walk_result wire_walk(const unsigned char *p, size_t len,
     size_t *used, struct wire_elide *el);
 
+/*
+ * Step over the integers that fit int64 at the start of an array of count
+ * elements whose first is at p[*off] (p[0..len) in all): returns how many
+ * were stepped over, with *off just past the last.
+ */
+uint64_t wire_int_run(const unsigned char *p, size_t len, size_t *off,
+    uint64_t count);
+
+/*
+ * The size of the scalar (not an array or map) MessagePack object at
+ * p[0..len), or 0 if it is a container, invalid, or runs past len.
+ */
+size_t wire_walk_scalar(const unsigned char *p, size_t len);
+
 #endif

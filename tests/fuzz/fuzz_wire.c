@@ -6,6 +6,8 @@
  * aggregator_wire_feed with a sink that stores nothing. Each event the
  * decoder accepts is also re-encoded and decoded again, and must come
  * back the same: the encoder and decoder agree on every valid record.
+ * Every frame is also decoded with the decoder's fast path turned off
+ * (wire_record.h), and must give the same events, counts and message.
  *
  * Build and run: make fuzz FUZZ_SECONDS=600
  */
@@ -17,6 +19,7 @@
 #include "aggregator_wire.h"
 #include "tokenizer.h"
 #include "wire.h"
+#include "wire_record.h"
 
 #define SEP "FRAME|"
 #define SEPLEN 6
@@ -36,6 +39,45 @@ null_append(void *arg, enum metric_key k, union store_value v)
 	(void)k;
 	(void)v;
 	return 0;
+}
+
+/* ---- Fast path against general path ---- */
+
+#define MAXEV 64
+
+struct seen {
+	uint64_t digest[MAXEV];
+	size_t n;
+};
+
+static struct seen fast_seen, general_seen;
+
+static void
+see(struct seen *s, const struct event *ev)
+{
+	if (s->n < MAXEV)
+		s->digest[s->n] = event_digest(ev);
+	s->n++;
+}
+
+static int
+on_general(void *arg, const struct event *ev)
+{
+	(void)arg;
+	see(&general_seen, ev);
+	return 0;
+}
+
+static void
+same_stats(const struct wire_frame_stats *a, const struct wire_frame_stats *b)
+{
+	if (a->records != b->records || a->events != b->events ||
+	    a->nerrors != b->nerrors ||
+	    memcmp(a->errors, b->errors, sizeof(a->errors)) != 0 ||
+	    strcmp(a->err, b->err) != 0 || fast_seen.n != general_seen.n ||
+	    memcmp(fast_seen.digest, general_seen.digest,
+	    (fast_seen.n < MAXEV ? fast_seen.n : MAXEV) * sizeof(uint64_t)))
+		abort();	/* the two paths disagree */
 }
 
 /* ---- Round trip check ---- */
@@ -130,6 +172,7 @@ on_first(void *arg, const struct event *ev)
 	char err[128];
 
 	(void)arg;
+	see(&fast_seen, ev);
 	if (wire_frame_encode(ev, &rt.buf, err, sizeof(err)) < 0)
 		abort();	/* every decoded event must be encodable */
 	rt.orig = ev;
@@ -145,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct wire_decoder *first;
+	static struct wire_decoder *first, *general;
 	struct aggregator_sink sink = { NULL, null_counter, null_append };
 	struct aggregator_config cfg = { 0 };
 	struct tokenizer *tok = NULL;
@@ -157,8 +200,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (wire_decoder_new(&first, on_first, NULL, err,
 		    sizeof(err)) < 0 ||
 		    wire_decoder_new(&rt.again, on_again, NULL, err,
+		    sizeof(err)) < 0 ||
+		    wire_decoder_new(&general, on_general, NULL, err,
 		    sizeof(err)) < 0)
 			abort();
+		wire_decoder_set_fast(general, false);
 	}
 	if (size < 1)
 		return 0;
@@ -179,10 +225,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = (size_t)((q ? q : end) - p);
 		/* A private copy, so ASan catches reads past the frame. */
 		uint8_t *frame = malloc(len ? len : 1);
-		struct wire_frame_stats st;
+		struct wire_frame_stats st, gst;
 
 		memcpy(frame, p, len);
+		fast_seen.n = general_seen.n = 0;
 		wire_frame_decode(first, frame, len, &st);
+		wire_frame_decode(general, frame, len, &gst);
+		same_stats(&st, &gst);
 		if (st.events > st.records ||
 		    st.nerrors > st.records + 1)
 			abort();
