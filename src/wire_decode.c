@@ -655,6 +655,97 @@ deliver_fast(struct wire_decoder *d, const char *p, size_t len,
 	return true;
 }
 
+/* Batch record i, the bin p[0..len): decoded and delivered. */
+static int
+batch_record(struct wire_decoder *d, uint32_t i, const char *p, size_t len,
+    struct wire_frame_stats *st)
+{
+	msgpack_object rec;
+	struct rec_err e;
+	int rc;
+
+	if (!deliver_fast(d, p, len, st, &rc)) {
+		if (!unpack_exact(d, &d->rec_zone, true, p, len, &rec, &e)) {
+			st->records++;
+			count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
+			    WIRE_ERR_BAD_RECORD, "batch record %u: %s", i,
+			    e.msg);
+			return 0;
+		}
+		rc = deliver(d, &rec, i, st);
+	}
+	if (rc != 0)
+		st->stopped = true;
+	return rc;
+}
+
+/* The header of the bin at p[*off..len): its size, or -1 if not a bin
+ * that fits. */
+static int64_t
+bin_head(const unsigned char *p, size_t len, size_t *off)
+{
+	size_t o = *off, lb;
+	uint64_t n = 0;
+
+	if (o >= len || p[o] < 0xc4 || p[o] > 0xc6)
+		return -1;
+	lb = (size_t)1 << (p[o] - 0xc4);
+	if (len - o < 1 + lb)
+		return -1;
+	for (size_t i = 0; i < lb; i++)
+		n = n << 8 | p[o + 1 + i];
+	o += 1 + lb;
+	if (n > len - o)
+		return -1;
+	*off = o;
+	return (int64_t)n;
+}
+
+/*
+ * The usual batch payload, an array of bins that fills p[0..len) exactly,
+ * read without msgpack-c: the records are delivered as the general path
+ * would. Returns false, having delivered nothing, for any other payload.
+ */
+static bool
+batch_fast(struct wire_decoder *d, const char *payload, size_t len,
+    struct wire_frame_stats *st, int *rc)
+{
+	const unsigned char *p = (const unsigned char *)payload;
+	size_t off = 0, first;
+	uint32_t n;
+	int64_t sz;
+
+	if (!d->fast || len == 0)
+		return false;
+	if ((p[0] & 0xf0) == 0x90) {
+		n = p[0] & 0x0f;
+		off = 1;
+	} else if (p[0] == 0xdc && len >= 3) {
+		n = (uint32_t)p[1] << 8 | p[2];
+		off = 3;
+	} else {
+		return false;
+	}
+	first = off;
+	for (uint32_t i = 0; i < n; i++) {
+		if ((sz = bin_head(p, len, &off)) < 0)
+			return false;
+		off += (size_t)sz;
+	}
+	if (off != len)
+		return false;
+	off = first;
+	*rc = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		sz = bin_head(p, len, &off);
+		if ((*rc = batch_record(d, i, payload + off, (size_t)sz,
+		    st)) != 0)
+			break;
+		off += (size_t)sz;
+	}
+	return true;
+}
+
 int
 wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
     struct wire_frame_stats *st)
@@ -688,6 +779,8 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 	if (st->batch)
 		for (size_t off = 0; off < len; off += 64)
 			__builtin_prefetch(p + off);
+	if (st->batch && batch_fast(d, p, len, st, &rc))
+		return rc;
 	if (!unpack_exact(d, &d->frame_zone, !st->batch, p, len, &top, &e)) {
 		/* The whole frame is lost: count it once as malformed. */
 		count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
@@ -708,7 +801,6 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 	}
 	for (uint32_t i = 0; i < top.via.array.size; i++) {
 		const msgpack_object *b = &top.via.array.ptr[i];
-		msgpack_object rec;
 
 		if (b->type != MSGPACK_OBJECT_BIN) {
 			st->records++;
@@ -717,26 +809,9 @@ wire_frame_decode(struct wire_decoder *d, const void *frame, size_t len,
 			    type_name(b));
 			continue;
 		}
-		if (deliver_fast(d, b->via.bin.ptr, b->via.bin.size, st, &rc)) {
-			if (rc != 0) {
-				st->stopped = true;
-				return rc;
-			}
-			continue;
-		}
-		if (!unpack_exact(d, &d->rec_zone, true, b->via.bin.ptr,
-		    b->via.bin.size, &rec, &e)) {
-			st->records++;
-			count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
-			    WIRE_ERR_BAD_RECORD, "batch record %u: %s", i,
-			    e.msg);
-			continue;
-		}
-		rc = deliver(d, &rec, i, st);
-		if (rc != 0) {
-			st->stopped = true;
+		if ((rc = batch_record(d, i, b->via.bin.ptr, b->via.bin.size,
+		    st)) != 0)
 			return rc;
-		}
 	}
 	return 0;
 }

@@ -121,6 +121,7 @@ struct gen {
 	struct wire_batch b;
 	size_t events;
 	bool mangle;
+	bool batch_mangled;
 };
 
 static int
@@ -151,6 +152,10 @@ emit(void *arg, const struct event *ev)
 
 		wire_batch_finish(&g->b, &f, &len);
 		same(g->p, f, len);
+		if (g->mangle && !g->batch_mangled) {
+			mangle(g->p, f, len);
+			g->batch_mangled = true;
+		}
 		wire_batch_reset(&g->b);
 	}
 	g->events++;
