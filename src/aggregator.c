@@ -1,5 +1,6 @@
 /*
- * The metric engine (see aggregator.h and ../shared/spec/metrics.md).
+ * The metric engine (see aggregator.h; the keys and what they mean:
+ * metricsd(1), AGGREGATE, and README, "Wire format and metrics").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -236,11 +237,11 @@ full_output_tokens(struct aggregator *a, const struct event *ev,
 }
 
 /*
- * "Text after the first chunk" (wire.md): reasoning chunks after the
- * first; then, if reasoning was present, all output chunks when the
- * output is a chunk list, or the whole output string only when reasoning
- * was a chunk list; if reasoning was absent, output chunks after the
- * first. A plain output string without reasoning has nothing after its
+ * "Text after the first chunk" (metricsd(1), Wire format): reasoning
+ * chunks after the first; then, if reasoning was present, all output
+ * chunks when the output is a chunk list, or the whole output string only
+ * when reasoning was a chunk list; if reasoning was absent, output chunks
+ * after the first. A plain output string without reasoning has nothing after its
  * first chunk.
  */
 static bool

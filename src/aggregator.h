@@ -1,15 +1,19 @@
 /*
- * The metric engine: folds events into the counters and series of
- * ../shared/spec/metrics.md, value for value, and writes them through a
- * sink so that tests use memory and `metricsd aggregate` uses the store.
+ * The metric engine: folds events into the counters and series of the
+ * reference aggregator, value for value (each key is described in
+ * metricsd(1), "metricsd aggregate"; the choices where the reference
+ * leaves room in README, "Wire format and metrics"), and writes them
+ * through a sink so that tests use memory and `metricsd aggregate` uses
+ * the store. It knows no wire format: a producer feeds it events
+ * (aggregator_wire.c decodes frames for it).
  *
  * Memory is bounded by the samples in flight: a tracked sample holds one
  * row from its `sample.issued` to its `sample.complete`, and a tracking
  * block is freed once it is closed and its last sample completed. One
  * in-flight sample costs an 80-byte row plus a 4-byte index slot at a load
  * of at most 1/2 (88 bytes, about 100-180 with growth slack), plus a heap
- * copy of its uuid when that is longer than 37 bytes (uuids are refused
- * over WIRE_UUID_MAX = 256 bytes).
+ * copy of its uuid when that is longer than 37 bytes (see inflight.h; the
+ * decoder refuses uuids over 256 bytes).
  *
  * Timestamps all come from the publisher's clock; the engine never reads
  * a clock of its own. Nanosecond series are unsigned: a difference that
@@ -31,7 +35,7 @@
 
 /* Every key the engine writes. Names and types: metric_key_info(). */
 enum metric_key {
-	/* Counters from metrics.md. */
+	/* Counters of the reference aggregator. */
 	METRIC_TOTAL_SAMPLES_ISSUED = 0,
 	METRIC_TOTAL_SAMPLES_COMPLETED,
 	METRIC_TOTAL_SAMPLES_FAILED,

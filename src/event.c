@@ -1,4 +1,4 @@
-/* Event type names: the topic strings of ../shared/spec/wire.md. */
+/* Event type names: the topic strings of metricsd(1), "Wire format". */
 #include <string.h>
 
 #include "event.h"

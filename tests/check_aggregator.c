@@ -1,4 +1,5 @@
-/* Semantic tests for the metric engine: one or more per rule of metrics.md. */
+/* Semantic tests for the metric engine: one or more per rule of the
+ * reference aggregator (metricsd(1), "metricsd aggregate"). */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
