@@ -692,8 +692,7 @@ bin_head(const unsigned char *p, size_t len, size_t *off)
 	lb = (size_t)1 << (p[o] - 0xc4);
 	if (len - o < 1 + lb)
 		return -1;
-	for (size_t i = 0; i < lb; i++)
-		n = n << 8 | p[o + 1 + i];
+	n = wire_be(p + o + 1, (int)lb);
 	o += 1 + lb;
 	if (n > len - o)
 		return -1;

@@ -35,23 +35,13 @@ struct rd {
 	size_t len, off;
 };
 
-static inline uint64_t
-be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* n bytes of big-endian length after the lead byte, if present. */
 static inline bool
 len_field(struct rd *r, int n, uint64_t *v)
 {
 	if (r->len - r->off < 1 + (size_t)n)
 		return false;
-	*v = be(r->p + r->off + 1, n);
+	*v = wire_be(r->p + r->off + 1, n);
 	r->off += 1 + (size_t)n;
 	return true;
 }

@@ -8,16 +8,6 @@
 #include "wire.h"
 #include "wire_walk.h"
 
-static uint64_t
-be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /*
  * For each lead byte, the whole size of an object whose size the lead
  * byte alone determines (fixint, nil, bool, fixstr, numbers, fixext);
@@ -169,7 +159,7 @@ lead(unsigned b, const unsigned char *p, size_t room, uint64_t *count,
 	}
 	if (room < 1 + (size_t)*lenbytes)
 		return false;
-	*count = be(p + 1, *lenbytes);
+	*count = wire_be(p + 1, *lenbytes);
 	if (b == 0xde || b == 0xdf)
 		*count *= 2;	/* map: key and value */
 	return true;

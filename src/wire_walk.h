@@ -45,6 +45,17 @@ enum wire_walk_result {
 	WALK_HUGE = -3		/* a declared count cannot fit the bytes left */
 };
 
+/* The big-endian unsigned integer in p[0..n), n <= 8. */
+static inline uint64_t
+wire_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 /* Build the lookup tables; once per process, before any wire_walk. */
 void wire_walk_init(void);
 
