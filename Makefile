@@ -6,7 +6,7 @@ include config.mk
 BUILD = build
 
 SRC := $(wildcard src/*.c)
-HDR := $(wildcard src/*.h)
+HDR := $(wildcard src/*.h) src/modes.def
 OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o)
 LIBOBJ := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 
@@ -21,10 +21,11 @@ BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBIN := $(BENCHSRC:bench/%.c=$(BUILD)/bench/%)
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-MODES = read launch ready aggregate publish serve
+# The modes come from the one list, src/modes.def (its MODE(name, ...) lines).
+MODES := $(shell sed -n 's/^MODE.\([a-z_]*\),.*/\1/p' src/modes.def)
 LINKS := $(MODES:%=$(BUILD)/metricsd-%)
 MAN1 = man/metricsd.1
-MAN5 = man/metricsd-store.5 man/metricsd.conf.5
+MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5
 
 # Environment every test run sees: where the binaries are.
 TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
@@ -132,11 +133,14 @@ install: all
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
 	cd $(DESTDIR)$(MANPREFIX) && chmod 644 $(MAN1:man/%=man1/%) $(MAN5:man/%=man5/%)
+	# man metricsd-MODE opens metricsd(1), where every mode has a section.
+	for m in $(MODES); do ln -sf metricsd.1 $(DESTDIR)$(MANPREFIX)/man1/metricsd-$$m.1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/metricsd
 	for m in $(MODES); do rm -f $(DESTDIR)$(PREFIX)/bin/metricsd-$$m; done
 	rm -f $(MAN1:man/%=$(DESTDIR)$(MANPREFIX)/man1/%)
+	for m in $(MODES); do rm -f $(DESTDIR)$(MANPREFIX)/man1/metricsd-$$m.1; done
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANPREFIX)/man5/%)
 
 dist:

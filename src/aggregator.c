@@ -237,7 +237,7 @@ full_output_tokens(struct aggregator *a, const struct event *ev,
 }
 
 /*
- * "Text after the first chunk" (metricsd(1), Wire format): reasoning
+ * "Text after the first chunk" (metricsd-wire(5)): reasoning
  * chunks after the first; then, if reasoning was present, all output
  * chunks when the output is a chunk list, or the whole output string only
  * when reasoning was a chunk list; if reasoning was absent, output chunks

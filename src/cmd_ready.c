@@ -4,22 +4,24 @@
  * the launcher's environment says where and as whom.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
 
 static const char usage_text[] =
-    "usage: metricsd ready [--endpoint ENDPOINT | --socket-dir DIR "
-    "--readiness-path P] [--readiness-id I]\n"
+    "usage: metricsd ready [--ready-endpoint ENDPOINT | --socket-dir DIR "
+    "--readiness-path P]\n"
+    "                      [--readiness-id I]\n"
     "\n"
     "Tell the launcher this service is ready: connect a ZMQ PUSH socket to\n"
     "the endpoint and send the identity as one MessagePack integer.\n"
     "\n"
-    "  --endpoint ENDPOINT   full ZMQ endpoint (ipc://..., tcp://...)\n"
+    "  --ready-endpoint ENDPOINT  full ZMQ endpoint (ipc://..., tcp://...);\n"
+    "                        also spelled --endpoint or --ready\n"
     "  --socket-dir DIR      directory of the launcher's sockets\n"
     "                        (default $" READYCHECK_ENV_SOCKET_DIR ")\n"
     "  --readiness-path P    socket name in DIR: ipc://DIR/P\n"
@@ -29,60 +31,44 @@ static const char usage_text[] =
     "metricsd launch. Gives up after about 1 s when nobody receives (2 s at most).\n"
     "Exit status: 0 sent, 1 not delivered, 2 usage error.\n";
 
-int
-ready_main(int argc, char **argv)
+/* Send one ready-check to t. Returns the exit status. */
+static int
+ready_run(const struct readycheck_target *t)
 {
-	static const struct option opts[] = {
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "socket-dir", required_argument, NULL, 'd' },
-		{ "readiness-path", required_argument, NULL, 'p' },
-		{ "readiness-id", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *endpoint = NULL, *dir = NULL, *path = NULL, *id = NULL;
-	struct readycheck_target t;
 	char err[512];
-	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e': endpoint = optarg; break;
-		case 'd': dir = optarg; break;
-		case 'p': path = optarg; break;
-		case 'i': id = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-		default:
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		log_warn("unexpected argument '%s'", argv[optind]);
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
-	if (endpoint && path) {
-		log_warn("--endpoint and --readiness-path exclude each other");
-		return EXIT_USAGE;
-	}
-	if (dir && !path) {
-		log_warn("--socket-dir needs --readiness-path");
-		return EXIT_USAGE;
-	}
-	r = readycheck_target_resolve(&t, endpoint, dir, path, id, err,
-	    sizeof(err));
-	if (r < 0) {
-		log_warn("%s", err);
-		return EXIT_USAGE;
-	}
-	r = readycheck_send(t.endpoint, t.id, READYCHECK_LINGER_MS, err,
-	    sizeof(err));
-	if (r < 0) {
+	if (readycheck_send(t->endpoint, t->id, READYCHECK_LINGER_MS, err,
+	    sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+int
+ready_main(int argc, char **argv)
+{
+	struct readycheck_target t;
+	struct args_ready rg;
+	char err[ARGS_ERR_MAX];
+	struct args a;
+	int c;
+
+	/* In order: nothing after an operand is ours. */
+	args_init(&a, argc, argv, NULL, ARGS_IN_ORDER);
+	args_ready_enable(&a, &rg);
+	c = args_next(&a);	/* the group takes every option there is */
+	if (c == ARGS_HELP) {
+		fputs(usage_text, stdout);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	}
+	if (c != ARGS_END)
+		return args_fail(&a);
+	if (a.ind < argc)
+		return args_usage_error("unexpected argument '%s'",
+		    argv[a.ind]);
+	if (args_ready_resolve(&rg, ARGS_READY_REQUIRED, &t, err,
+	    sizeof(err)) < 0)
+		return args_usage_error("%s", err);
+	return ready_run(&t);
 }

@@ -1,4 +1,4 @@
-/* Event type names: the topic strings of metricsd(1), "Wire format". */
+/* Event type names: the topic strings of metricsd-wire(5). */
 #include <string.h>
 
 #include "event.h"

@@ -1,7 +1,7 @@
 /*
  * One benchmark event in memory: what the wire decoder produces, the wire
  * encoder consumes, and the aggregator folds into metrics. Field names and
- * defaults follow the EventRecord of metricsd(1), "Wire format".
+ * defaults follow metricsd-wire(5), "EventRecord".
  *
  * Strings are not NUL-terminated and point into memory owned by whoever
  * filled the event (the decoded frame, the JSON document): an event is valid

@@ -1,7 +1,7 @@
 /*
  * Events as JSON objects, one per line: what `metricsd publish` reads on
  * stdin and what `--print-json` writes. Field names are the wire's
- * (../shared/spec/wire.md), with `data` as a tagged array:
+ * (metricsd-wire(5)), with `data` as a tagged array:
  *
  *   {"event_type": "sample.issued", "timestamp_ns": 1000,
  *    "sample_uuid": "s1", "data": ["PromptData", null, [1, 2, 3]]}

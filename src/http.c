@@ -35,13 +35,14 @@
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "http.h"
 
 /* A connection, while MHD has it: for the request deadline. */
 struct conn {
 	struct conn *prev, *next;
 	int fd;
-	uint64_t since;		/* now_ms() when it began waiting for a request */
+	uint64_t since;		/* clock_now_ms() when it began waiting for a request */
 	bool busy;		/* a request head arrived, not completed yet */
 	bool shut;		/* past the deadline, socket shut down */
 };
@@ -117,14 +118,10 @@ reply_text(struct MHD_Connection *c, unsigned status, const char *text,
 static void on_deadline(uv_timer_t *t);
 
 /*
- * The time now, not the loop's cached time: a connection accepted at the
- * end of a long scrape would otherwise start its deadline in the past.
+ * Deadlines read clock_now_ms(), the time now, not the loop's cached time:
+ * a connection accepted at the end of a long scrape would otherwise start
+ * its deadline in the past.
  */
-static uint64_t
-now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
 
 /* Sweep soon enough after the earliest deadline, if the timer is idle. */
 static void
@@ -138,7 +135,7 @@ static void
 on_deadline(uv_timer_t *t)
 {
 	struct http_server *s = t->data;
-	uint64_t now = now_ms(), next = UINT64_MAX;
+	uint64_t now = clock_now_ms(), next = UINT64_MAX;
 
 	for (struct conn *k = s->conns.next; k != &s->conns; k = k->next) {
 		if (k->busy || k->shut)
@@ -195,7 +192,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (!i || !(k = calloc(1, sizeof(*k))))
 		return;		/* no deadline then: MHD's idle timeout only */
 	k->fd = i->connect_fd;
-	k->since = now_ms();
+	k->since = clock_now_ms();
 	k->next = s->conns.next;
 	k->prev = &s->conns;
 	s->conns.next->prev = k;
@@ -217,7 +214,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!k)
 		return;
 	k->busy = false;
-	k->since = now_ms();
+	k->since = clock_now_ms();
 	deadline_arm(s);
 }
 

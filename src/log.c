@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 static const char *prefix = "metricsd";
@@ -85,19 +85,10 @@ log_fatal(int status, const char *fmt, ...)
 	exit(status);
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void
 log_ratelimited(struct log_ratelimit *rl, const char *fmt, ...)
 {
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 	va_list ap;
 
 	if (rl->window_start == 0 || now - rl->window_start >= rl->interval_ns) {

@@ -19,19 +19,11 @@ struct mode {
 	const char *usage;	/* one line, matching the man page SYNOPSIS */
 };
 
+/* The table, from the one list of modes (modes.def). */
 static const struct mode modes[] = {
-	{ "aggregate", aggregate_main,
-	  "aggregate (--socket-dir DIR --socket-name NAME | --connect ENDPOINT) [options]" },
-	{ "launch", launch_main,
-	  "launch [--dry-run] services.conf [-- COMMAND [ARG...]]" },
-	{ "publish", publish_main,
-	  "publish --bind ENDPOINT [--batch N] [--synthetic N [--seed S]] [options]" },
-	{ "read", read_main,
-	  "read [--metrics-dir DIR] [--json [--values] | --prometheus] [--watch SECONDS] [KEY...]" },
-	{ "ready", ready_main,
-	  "ready [--endpoint ENDPOINT | --socket-dir DIR --readiness-path P] [--readiness-id I]" },
-	{ "serve", serve_main,
-	  "serve [--listen ADDR:PORT] [--metrics-dir DIR]..." },
+#define MODE(name, usage) { #name, name##_main, usage },
+#include "modes.def"
+#undef MODE
 };
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))

@@ -9,11 +9,9 @@ enum {
 	EXIT_USAGE = 2	/* bad command line or configuration */
 };
 
-int read_main(int argc, char **argv);
-int launch_main(int argc, char **argv);
-int ready_main(int argc, char **argv);
-int aggregate_main(int argc, char **argv);
-int publish_main(int argc, char **argv);
-int serve_main(int argc, char **argv);
+/* NAME_main() of every mode in modes.def. */
+#define MODE(name, usage) int name##_main(int argc, char **argv);
+#include "modes.def"
+#undef MODE
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * The ready-check protocol (wire.md, "Ready-check messages"): a service
- * connects a ZMQ PUSH socket to the launcher's PULL endpoint
+ * The ready-check protocol (metricsd-wire(5), "Ready-check messages"): a
+ * service connects a ZMQ PUSH socket to the launcher's PULL endpoint
  * ipc://<socket_dir>/<readiness_path> and sends one frame, its integer
  * identity encoded as one MessagePack integer.
  *

@@ -1,6 +1,7 @@
 /*
  * The event wire codec: ZMQ frames of a 40-byte NUL-padded topic followed
- * by a MessagePack payload, as metricsd(1), "Wire format", describes.
+ * by a MessagePack payload, as metricsd-wire(5) describes (its section
+ * "Decoding in metricsd": limits and error classes).
  * Three files: wire_walk.c (the bounds walk), wire_decode.c and
  * wire_record.c (the decoder: general and fast path), wire_encode.c
  * (the encoder and batch builder).

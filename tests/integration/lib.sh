@@ -30,3 +30,10 @@ skip() {
 	echo "$*"
 	exit 77
 }
+
+# modes: the modes of the binary under test, one per line, read from its
+# --help (the table main.c builds from src/modes.def), so that tests that
+# loop over them cover modes added later.
+modes() {
+	"$METRICSD_BIN" --help | sed -n 's/^  metricsd \([a-z_]*\).*/\1/p'
+}
