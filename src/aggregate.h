@@ -1,6 +1,6 @@
 /*
  * The aggregate service, behind `metricsd aggregate` (metricsd(1),
- * AGGREGATE): subscribe to a benchmark's event stream and keep its
+ * "metricsd aggregate"): subscribe to a benchmark's event stream and keep its
  * metrics in a store. The mode main parses the command line into struct
  * aggregate_opts and calls aggregate_run.
  *

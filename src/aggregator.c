@@ -1,6 +1,7 @@
 /*
  * The metric engine (see aggregator.h; the keys and what they mean:
- * metricsd(1), AGGREGATE, and README, "Wire format and metrics").
+ * metricsd(1), "metricsd aggregate", and README, "Wire format and
+ * metrics").
  */
 #include <errno.h>
 #include <stdio.h>

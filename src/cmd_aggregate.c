@@ -1,8 +1,9 @@
 /*
- * metricsd aggregate: subscribe to a benchmark's event stream and keep its
- * metrics in a store (metricsd(1), AGGREGATE), as a drop-in for the
- * reference Python aggregator service (same flags, same sockets). This
- * file parses the command line; aggregate.c runs the service.
+ * metricsd aggregate: subscribe to a benchmark's event stream and keep
+ * its metrics in a store (metricsd(1), "metricsd aggregate"), as a
+ * drop-in for the reference Python aggregator service (same flags, same
+ * sockets). This file parses the command line; aggregate.c runs the
+ * service.
  */
 #include <errno.h>
 #include <stdio.h>
