@@ -38,8 +38,9 @@ event_type_name(enum event_type t)
 enum event_type
 event_type_parse(const char *s, size_t len)
 {
-	/* 13 names: a linear scan, comparing lengths first, is plenty. */
-	for (int t = EVENT_UNKNOWN + 1; t < EVENT_TYPE_COUNT; t++) {
+	/* 13 names: a linear scan, comparing lengths first, is plenty. From
+	 * the end: the sample.* types, most of every stream, are last. */
+	for (int t = EVENT_TYPE_COUNT - 1; t > EVENT_UNKNOWN; t--) {
 		if (names[t].len == len && memcmp(names[t].s, s, len) == 0)
 			return (enum event_type)t;
 	}
