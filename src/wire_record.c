@@ -284,35 +284,53 @@ opt_str(struct rd *r, bool *has, struct event_str *v)
 	return !*has || (rd_str(r, v) && v->len <= WIRE_UUID_MAX);
 }
 
-/* One key's value into ev; false to decline. */
+/* One key's value into ev; false to decline. Keys are told apart by
+ * their length first: one comparison per key of ours. */
 static bool
 rd_field(struct rd *r, struct wire_scratch *s, bool want_ids,
     const struct event_str *k, struct event *ev, bool *has_type,
     bool *has_data)
 {
-	if (IS(k, "event_type"))
-		return (*has_type = rd_str(r, &ev->type_name));
-	if (IS(k, "timestamp_ns"))
-		return (ev->has_timestamp = rd_int(r, &ev->timestamp_ns));
-	if (IS(k, "sample_uuid"))
-		return rd_str(r, &ev->sample_uuid) &&
-		    ev->sample_uuid.len <= WIRE_UUID_MAX;
-	if (IS(k, "conversation_id"))
-		return rd_str(r, &ev->conversation_id) &&
-		    ev->conversation_id.len <= WIRE_UUID_MAX;
-	if (IS(k, "turn"))
-		return opt_int(r, &ev->has_turn, &ev->turn);
-	if (IS(k, "data")) {
+	switch (k->len) {
+	case 4:
+		if (IS(k, "turn"))
+			return opt_int(r, &ev->has_turn, &ev->turn);
+		if (!IS(k, "data"))
+			break;
 		/* A second data: the general path's elision may differ. */
 		if (*has_data)
 			return false;
 		*has_data = true;
 		return rd_data(r, s, want_ids, ev);
+	case 9:
+		if (IS(k, "worker_id"))
+			return opt_int(r, &ev->has_worker_id, &ev->worker_id);
+		break;
+	case 10:
+		if (IS(k, "event_type"))
+			return (*has_type = rd_str(r, &ev->type_name));
+		break;
+	case 11:
+		if (IS(k, "sample_uuid"))
+			return rd_str(r, &ev->sample_uuid) &&
+			    ev->sample_uuid.len <= WIRE_UUID_MAX;
+		break;
+	case 12:
+		if (IS(k, "timestamp_ns"))
+			return (ev->has_timestamp = rd_int(r,
+			    &ev->timestamp_ns));
+		break;
+	case 13:
+		if (IS(k, "finish_reason"))
+			return opt_str(r, &ev->has_finish_reason,
+			    &ev->finish_reason);
+		break;
+	case 15:
+		if (IS(k, "conversation_id"))
+			return rd_str(r, &ev->conversation_id) &&
+			    ev->conversation_id.len <= WIRE_UUID_MAX;
+		break;
 	}
-	if (IS(k, "finish_reason"))
-		return opt_str(r, &ev->has_finish_reason, &ev->finish_reason);
-	if (IS(k, "worker_id"))
-		return opt_int(r, &ev->has_worker_id, &ev->worker_id);
 	return rd_skip_scalar(r);	/* not one of ours */
 }
 
