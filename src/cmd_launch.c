@@ -34,12 +34,15 @@
 #include <uv.h>
 #include <zmq.h>
 
+#include "launch_argv.h"
 #include "launch_config.h"
 #include "launch_exec.h"
 #include "launch_lines.h"
+#include "launch_spawn.h"
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
+#include "sdnotify.h"
 
 extern char **environ;
 
@@ -64,6 +67,25 @@ enum phase { PH_STARTING, PH_RUNNING, PH_ENDING, PH_STOPPING, PH_DONE };
 struct launcher;
 struct svc;
 
+/*
+ * A process we started (a service or COMMAND): watched through its pidfd
+ * on the loop (see launch_spawn.c for why). Once it has exited it stays
+ * an unreaped zombie, keeping its pid and process group id reserved,
+ * until proc_release(): so signalling its group is always safe.
+ */
+struct proc {
+	struct launcher *L;
+	pid_t pid;
+	int pidfd;
+	uv_poll_t poll;
+	bool started;		/* spawned; pid and pidfd are valid */
+	bool exited;		/* or given up on */
+	bool released;
+	int status, termsig;
+	void (*on_exit)(struct proc *p);
+	void *arg;
+};
+
 struct stream {
 	uv_pipe_t pipe;
 	struct launch_lines lines;
@@ -76,7 +98,7 @@ struct svc {
 	struct launcher *L;
 	struct launch_service *cfg;
 	int64_t id;		/* ready-check identity */
-	uv_process_t proc;
+	struct proc proc;
 	pid_t pid;
 	bool spawned, exited, ready, sigkilled;
 	bool signalled;		/* we sent its group a signal */
@@ -96,7 +118,6 @@ struct launcher {
 	struct launch_config cfg;
 	struct svc *svc;
 	size_t n;
-	char self[PATH_MAX];
 	char sockdir[PATH_MAX];
 	bool sockdir_private, sockdir_made;
 	char ready_path[64];
@@ -109,7 +130,7 @@ struct launcher {
 	bool handles_open;
 	/* COMMAND */
 	char **cmd;
-	uv_process_t cmdproc;
+	struct proc cmdproc;
 	pid_t cmdpid;
 	bool cmd_running;
 	bool cmd_signalled;	/* we sent its group a signal */
@@ -274,6 +295,7 @@ close_readiness(struct launcher *L)
 }
 
 static void on_grace(uv_timer_t *t);
+static void proc_release(struct proc *p, bool reap);
 static void finish(struct launcher *L);
 
 /* Send sig to every live service (and COMMAND), then give them
@@ -343,14 +365,16 @@ on_grace(uv_timer_t *t)
 			log_warn("service '%s' (pid %d) did not die 5 s after "
 			    "SIGKILL; giving up on it", s->cfg->name, (int)s->pid);
 			s->exited = true;
-			uv_close((uv_handle_t *)&s->proc, NULL);
+			s->proc.exited = true;
+			proc_release(&s->proc, false);
 		}
 	}
 	if (L->cmd_running) {
 		log_warn("command (pid %d) did not die 5 s after SIGKILL; "
 		    "giving up on it", (int)L->cmdpid);
 		L->cmd_running = false;
-		uv_close((uv_handle_t *)&L->cmdproc, NULL);
+		L->cmdproc.exited = true;
+		proc_release(&L->cmdproc, false);
 	}
 	L->exit_code = EXIT_FAIL;
 	finish(L);
@@ -407,27 +431,31 @@ finish(struct launcher *L)
 		struct svc *s = &L->svc[i];
 
 		close_notify(s);
-		/* Children the service left behind in its group go too. */
-		if (s->spawned && kill(-s->pid, 0) == 0) {
-			/* If we signalled the group, what is left is most
-			 * likely still dying of it: only say so otherwise. */
-			if (!s->signalled)
+		/*
+		 * Children the service left behind in its group go too. Its
+		 * leader is still an unreaped zombie, so the group id is
+		 * still this group's: the kill comes first, the reaping
+		 * after. If we signalled the group, what is left is most
+		 * likely still dying of it: only say so otherwise.
+		 */
+		if (s->spawned) {
+			if (!s->signalled && launch_group_has_members(s->pid))
 				log_warn("service '%s' (pid %d) left processes in "
 				    "its process group; killing them",
 				    s->cfg->name, (int)s->pid);
 			kill(-s->pid, SIGKILL);
+			proc_release(&s->proc, true);
 		}
 		pipes |= s->out.open || s->err.open;
 	}
 	/* COMMAND leads its own group too; the watchdog is about to be told
-	 * "kill nothing", so what COMMAND left in it goes now. */
-	if (L->cmdpid > 0 && !L->cmd_running && kill(-L->cmdpid, 0) == 0) {
-		/* As for services: after our own signal, what is left is
-		 * most likely still dying of it. */
-		if (!L->cmd_signalled)
+	 * "kill nothing", so what COMMAND left in it goes now, the same way. */
+	if (L->cmdproc.started && !L->cmd_running) {
+		if (!L->cmd_signalled && launch_group_has_members(L->cmdpid))
 			log_warn("command (pid %d) left processes in its "
 			    "process group; killing them", (int)L->cmdpid);
 		kill(-L->cmdpid, SIGKILL);
+		proc_release(&L->cmdproc, true);
 	}
 	if (pipes)
 		uv_timer_start(&L->drain_timer, on_drain, 1000, 0);
@@ -710,15 +738,17 @@ clean_exit(const struct launcher *L, const struct svc *s)
 }
 
 static void
-on_svc_exit(uv_process_t *p, int64_t status, int termsig)
+on_svc_exit(struct proc *p)
 {
-	struct svc *s = p->data;
+	struct svc *s = p->arg;
 	struct launcher *L = s->L;
+	int64_t status = p->status;
+	int termsig = p->termsig;
 
+	/* Not reaped yet: finish() kills what is left of its group first. */
 	s->exited = true;
 	s->status = status;
 	s->termsig = termsig;
-	uv_close((uv_handle_t *)p, NULL);
 	close_notify(s);
 	switch (L->phase) {
 	case PH_STARTING:
@@ -782,12 +812,13 @@ on_exit_timeout(uv_timer_t *t)
 }
 
 static void
-on_cmd_exit(uv_process_t *p, int64_t status, int termsig)
+on_cmd_exit(struct proc *p)
 {
-	struct launcher *L = p->data;
+	struct launcher *L = p->arg;
+	int64_t status = p->status;
+	int termsig = p->termsig;
 
 	L->cmd_running = false;
-	uv_close((uv_handle_t *)p, NULL);
 	if (termsig) {
 		log_info("command (pid %d) was killed by %s", (int)L->cmdpid,
 		    sig_name(termsig));
@@ -808,201 +839,196 @@ on_cmd_exit(uv_process_t *p, int64_t status, int termsig)
 		finish(L);
 }
 
-/* argv for the trampoline: self launch --exec-service PID FD argv... */
-static char **
-trampoline_argv(struct launcher *L, char **argv, size_t argc, int wfd,
-    char **extra, size_t nextra)
-{
-	char **v = calloc(5 + argc + nextra + 1, sizeof(*v));
-	size_t k = 0;
-
-	if (!v)
-		return NULL;
-	v[k++] = "metricsd";
-	v[k++] = "launch";
-	v[k++] = LAUNCH_EXEC_FLAG;
-	if (asprintf(&v[k++], "%d", (int)getpid()) < 0) {
-		free(v);
-		return NULL;
-	}
-	if (asprintf(&v[k++], "%d", wfd) < 0) {
-		free(v[3]);
-		free(v);
-		return NULL;
-	}
-	for (size_t i = 0; i < argc; i++)
-		v[k++] = argv[i];
-	for (size_t i = 0; i < nextra; i++)
-		v[k++] = extra[i];
-	v[k] = NULL;
-	(void)L;
-	return v;
-}
+/* ---- starting processes ------------------------------------------------ */
 
 static void
-trampoline_argv_free(char **v)
+on_proc_closed(uv_handle_t *h)
 {
-	if (v) {
-		free(v[3]);
-		free(v[4]);
-		free(v);
-	}
+	struct proc *p = h->data;
+
+	close(p->pidfd);
+	p->pidfd = -1;
 }
 
-static bool
-env_key_is(const char *e, const char *key)
-{
-	size_t n = strlen(key);
-
-	return strncmp(e, key, n) == 0 && e[n] == '=';
-}
-
-static bool
-env_overridden(const char *e, const struct launch_service *c)
-{
-	/* c is NULL for COMMAND. */
-	static const char *ours[] = { "NOTIFY_SOCKET", READYCHECK_ENV_ENDPOINT,
-	    READYCHECK_ENV_ID, READYCHECK_ENV_PATH, READYCHECK_ENV_SOCKET_DIR };
-	const char *eq = strchr(e, '=');
-
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-		if (env_key_is(e, ours[i]))
-			return true;
-	for (size_t i = 0; c && eq && i < c->nenv; i++)
-		if (strncmp(e, c->env[i], (size_t)(eq - e) + 1) == 0)
-			return true;
-	return false;
-}
-
+/* The pidfd became readable: the process exited (it is not reaped). */
 static void
-env_free(char **env)
+on_proc_event(uv_poll_t *h, int status, int events)
 {
-	if (!env)
+	struct proc *p = h->data;
+	int r = status;
+
+	(void)events;
+	if (p->exited)
 		return;
-	for (char **e = env; *e; e++)
-		free(*e);
-	free(env);
+	if (r == 0 && (r = launch_spawn_status(p->pidfd, &p->status,
+	    &p->termsig)) == 0)
+		return;
+	uv_poll_stop(h);
+	if (r < 0) {
+		/* Cannot happen with a valid pidfd; count it as a failure. */
+		log_warn("pid %d: waiting for its exit: %s", (int)p->pid,
+		    strerror(-r));
+		p->status = 1;
+		p->termsig = 0;
+	}
+	p->exited = true;
+	p->on_exit(p);
 }
 
-/* The environment of a service (or of COMMAND when s is NULL): ours,
- * minus readiness variables meant for us, plus its env = lines, plus
- * the socket directory and its own readiness variables. */
-static char **
-build_env(struct launcher *L, struct svc *s)
+/*
+ * Done with p: reap it if it exited (the caller has signalled its group
+ * first, if need be), and close its pidfd. A process given up on (it
+ * outlived SIGKILL) is not waited for.
+ */
+static void
+proc_release(struct proc *p, bool reap)
 {
-	const struct launch_service *c = s ? s->cfg : NULL;
-	size_t n = 0, k = 0;
-	char **env;
-	bool ok = true;
+	if (!p->started || p->released)
+		return;
+	p->released = true;
+	if (reap)
+		launch_spawn_reap(p->pidfd);
+	uv_close((uv_handle_t *)&p->poll, on_proc_closed);
+}
 
-	for (char **e = environ; *e; e++)
-		n++;
-	if (!(env = calloc(n + (c ? c->nenv : 0) + 6, sizeof(*env))))
-		return NULL;
-	for (char **e = environ; *e && ok; e++)
-		if (!env_overridden(*e, c))
-			ok = (env[k++] = strdup(*e)) != NULL;
-	for (size_t i = 0; c && i < c->nenv && ok; i++)
-		ok = (env[k++] = strdup(c->env[i])) != NULL;
-	if (ok)
-		ok = asprintf(&env[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
-		    L->sockdir) >= 0;
-	if (!c) {
-		/* COMMAND: nothing more. */
-	} else if (ok && c->ready == LAUNCH_READY_ZMQ) {
-		ok = asprintf(&env[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
+/* Environment variables of ours that no child inherits from us as they
+ * are: each child gets its own values, or none. */
+static const char *const env_ours[] = { SDNOTIFY_ENV,
+	READYCHECK_ENV_ENDPOINT, READYCHECK_ENV_ID, READYCHECK_ENV_PATH,
+	READYCHECK_ENV_SOCKET_DIR, NULL };
+
+/* The environment of service s, or of COMMAND when s is NULL: ours,
+ * minus the readiness variables meant for us, plus its env = lines,
+ * plus the socket directory and its own readiness variables. */
+static char **
+child_env(struct launcher *L, struct svc *s)
+{
+	char *extra[5] = { NULL }, **env = NULL;
+	size_t k = 0;
+	bool ok;
+
+	ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
+	    L->sockdir) >= 0;
+	if (ok && s && s->cfg->ready == LAUNCH_READY_ZMQ)
+		ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
 		    L->ready_ep) >= 0 &&
-		    asprintf(&env[k++], "%s=%" PRId64, READYCHECK_ENV_ID, s->id) >= 0 &&
-		    asprintf(&env[k++], "%s=%s", READYCHECK_ENV_PATH,
+		    asprintf(&extra[k++], "%s=%" PRId64, READYCHECK_ENV_ID,
+		    s->id) >= 0 &&
+		    asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_PATH,
 		    L->ready_path) >= 0;
-	} else if (ok && c->ready == LAUNCH_READY_NOTIFY) {
-		ok = asprintf(&env[k++], "NOTIFY_SOCKET=%s", s->npath) >= 0;
-	}
-	if (!ok) {
-		/* asprintf leaves its pointer undefined on failure. */
-		env[k - 1] = NULL;
-		env_free(env);
-		return NULL;
-	}
+	else if (ok && s && s->cfg->ready == LAUNCH_READY_NOTIFY)
+		ok = asprintf(&extra[k++], "%s=%s", SDNOTIFY_ENV, s->npath) >= 0;
+	if (!ok)
+		extra[k - 1] = NULL;	/* undefined after a failed asprintf */
+	else
+		env = launch_env_build(environ, env_ours,
+		    s ? s->cfg->env : NULL, s ? s->cfg->nenv : 0, extra);
+	for (size_t i = 0; i < k; i++)
+		free(extra[i]);
 	return env;
+}
+
+/*
+ * The one way a process is started: look its program up in its own
+ * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. fd[]
+ * are its fds 0-2 (-1: /dev/null). Returns 0 or a negative errno with
+ * err set.
+ */
+static int
+proc_start(struct launcher *L, struct proc *p, char **argv, char **env,
+    const char *cwd, const int fd[3], char *err, size_t errlen)
+{
+	struct launch_spawn sp = { .argv = argv, .env = env, .cwd = cwd,
+	    .watchdog_fd = L->wd_fd };
+	char path[PATH_MAX];
+	int r;
+
+	r = launch_program_find(argv[0], cwd,
+	    launch_env_get(env, SIZE_MAX, "PATH"), path, sizeof(path));
+	if (r < 0) {
+		snprintf(err, errlen, "'%s': %s", argv[0], r == -ENOENT ?
+		    "not found or not executable" : strerror(-r));
+		return r;
+	}
+	sp.path = path;
+	memcpy(sp.fd, fd, sizeof(sp.fd));
+	if ((r = launch_spawn_start(&sp, &p->pid, &p->pidfd, err, errlen)) < 0)
+		return r;
+	p->L = L;
+	p->started = true;
+	p->poll.data = p;
+	if ((r = uv_poll_init(&L->loop, &p->poll, p->pidfd)) < 0 ||
+	    (r = uv_poll_start(&p->poll, UV_READABLE, on_proc_event)) < 0) {
+		/* Not watched, so not kept. */
+		kill(-p->pid, SIGKILL);
+		snprintf(err, errlen, "watch pid %d: %s", (int)p->pid,
+		    uv_strerror(r));
+		p->exited = true;
+		proc_release(p, true);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+stream_open(struct launcher *L, struct stream *st, struct svc *s, int fd_out,
+    int fd)
+{
+	st->s = s;
+	st->fd_out = fd_out;
+	uv_pipe_init(&L->loop, &st->pipe, 0);
+	st->pipe.data = st;
+	st->open = true;
+	if (uv_pipe_open(&st->pipe, fd) < 0 ||
+	    uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_read) < 0) {
+		/* uv_close() does not own an fd it failed to take. */
+		close(fd);
+		stream_close(st);
+	}
 }
 
 static int
 spawn_service(struct launcher *L, struct svc *s)
 {
-	uv_process_options_t o;
-	uv_stdio_container_t io[4];
-	char idbuf[32], *extra[4], **argv, **env;
-	size_t nextra = 0;
-	int r;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
+	char **argv, **env, err[PATH_MAX + 256];
 
-	if (s->cfg->ready == LAUNCH_READY_ZMQ) {
-		snprintf(idbuf, sizeof(idbuf), "%" PRId64, s->id);
-		extra[nextra++] = "--readiness-path";
-		extra[nextra++] = L->ready_path;
-		extra[nextra++] = "--readiness-id";
-		extra[nextra++] = idbuf;
-	}
-	/* With shell = yes, the extra words become "$@" of the script;
-	 * $0 is the service name. */
-	if (s->cfg->shell) {
-		char *shv[] = { s->cfg->argv[0], s->cfg->argv[1], s->cfg->argv[2],
-		    s->cfg->name };
-
-		argv = trampoline_argv(L, shv, 4, L->wd_fd >= 0 ? 3 : -1,
-		    extra, nextra);
-	} else {
-		argv = trampoline_argv(L, s->cfg->argv, s->cfg->argc,
-		    L->wd_fd >= 0 ? 3 : -1, extra, nextra);
-	}
-	env = build_env(L, s);
+	argv = launch_argv_build(s->cfg, L->ready_path, s->id);
+	env = child_env(L, s);
 	if (!argv || !env) {
-		trampoline_argv_free(argv);
-		env_free(env);
-		log_warn("service '%s': out of memory", s->cfg->name);
-		return -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		r = -ENOMEM;
+	} else if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		r = -errno;
+		snprintf(err, sizeof(err), "pipe: %s", strerror(-r));
+	} else {
+		int fd[3] = { -1, out[1], errp[1] };
+
+		s->proc.on_exit = on_svc_exit;
+		s->proc.arg = s;
+		r = proc_start(L, &s->proc, argv, env, s->cfg->directory, fd,
+		    err, sizeof(err));
 	}
-	uv_pipe_init(&L->loop, &s->out.pipe, 0);
-	uv_pipe_init(&L->loop, &s->err.pipe, 0);
-	s->out.pipe.data = &s->out;
-	s->err.pipe.data = &s->err;
-	s->out.s = s->err.s = s;
-	s->out.fd_out = 1;
-	s->err.fd_out = 2;
-	s->out.open = s->err.open = true;
-	memset(&o, 0, sizeof(o));
-	io[0].flags = UV_IGNORE;
-	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	io[1].data.stream = (uv_stream_t *)&s->out.pipe;
-	io[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	io[2].data.stream = (uv_stream_t *)&s->err.pipe;
-	io[3].flags = UV_INHERIT_FD;
-	io[3].data.fd = L->wd_fd;
-	o.file = L->self;
-	o.args = argv;
-	o.env = env;
-	o.cwd = s->cfg->directory;
-	o.flags = UV_PROCESS_DETACHED;
-	o.stdio = io;
-	o.stdio_count = L->wd_fd >= 0 ? 4 : 3;
-	o.exit_cb = on_svc_exit;
-	s->proc.data = s;
-	r = uv_spawn(&L->loop, &s->proc, &o);
-	trampoline_argv_free(argv);
-	env_free(env);
+	launch_vec_free(argv);
+	launch_vec_free(env);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
 	if (r < 0) {
-		log_warn("service '%s': cannot start '%s'%s%s: %s", s->cfg->name,
-		    s->cfg->argv[0], s->cfg->directory ? " in " : "",
-		    s->cfg->directory ? s->cfg->directory : "", uv_strerror(r));
-		uv_close((uv_handle_t *)&s->proc, NULL);
-		stream_close(&s->out);
-		stream_close(&s->err);
+		if (out[0] >= 0)
+			close(out[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		log_warn("service '%s': cannot start%s%s: %s", s->cfg->name,
+		    s->cfg->directory ? " in " : "",
+		    s->cfg->directory ? s->cfg->directory : "", err);
 		return r;
 	}
 	s->spawned = true;
 	s->pid = s->proc.pid;
-	uv_read_start((uv_stream_t *)&s->out.pipe, alloc_cb, on_read);
-	uv_read_start((uv_stream_t *)&s->err.pipe, alloc_cb, on_read);
+	stream_open(L, &s->out, s, 1, out[0]);
+	stream_open(L, &s->err, s, 2, errp[0]);
 	if (s->cfg->ready == LAUNCH_READY_NONE)
 		s->ready = true;
 	return 0;
@@ -1011,55 +1037,22 @@ spawn_service(struct launcher *L, struct svc *s)
 static void
 spawn_command(struct launcher *L)
 {
-	uv_process_options_t o;
-	uv_stdio_container_t io[4];
-	size_t argc = 0;
-	char **argv, **env;
-	int r;
-
-	while (L->cmd[argc])
-		argc++;
-	if (!(env = build_env(L, NULL))) {
-		log_warn("command: out of memory");
-		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
-		return;
-	}
-	/* The trampoline finds the watchdog pipe at fd 3. */
-	if (!(argv = trampoline_argv(L, L->cmd, argc, L->wd_fd >= 0 ? 3 : -1,
-	    NULL, 0))) {
-		env_free(env);
-		log_warn("command: out of memory");
-		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
-		return;
-	}
-	memset(&o, 0, sizeof(o));
 	/* COMMAND talks to our terminal directly, unprefixed. It gets its
 	 * own process group like the services, so Ctrl-C reaches it once,
 	 * through us. */
-	io[0].flags = UV_INHERIT_FD;
-	io[0].data.fd = 0;
-	io[1].flags = UV_INHERIT_FD;
-	io[1].data.fd = 1;
-	io[2].flags = UV_INHERIT_FD;
-	io[2].data.fd = 2;
-	io[3].flags = UV_INHERIT_FD;
-	io[3].data.fd = L->wd_fd;
-	o.file = L->self;
-	o.args = argv;
-	o.env = env;
-	o.flags = UV_PROCESS_DETACHED;
-	o.stdio = io;
-	o.stdio_count = L->wd_fd >= 0 ? 4 : 3;
-	o.exit_cb = on_cmd_exit;
-	L->cmdproc.data = L;
-	r = uv_spawn(&L->loop, &L->cmdproc, &o);
-	trampoline_argv_free(argv);
-	env_free(env);
+	static const int fd[3] = { 0, 1, 2 };
+	char **env = child_env(L, NULL), err[PATH_MAX + 256];
+	int r = -ENOMEM;
+
+	snprintf(err, sizeof(err), "out of memory");
+	L->cmdproc.on_exit = on_cmd_exit;
+	L->cmdproc.arg = L;
+	if (env)
+		r = proc_start(L, &L->cmdproc, L->cmd, env, NULL, fd, err,
+		    sizeof(err));
+	launch_vec_free(env);
 	if (r < 0) {
-		log_warn("cannot start command '%s': %s", L->cmd[0], uv_strerror(r));
-		uv_close((uv_handle_t *)&L->cmdproc, NULL);
+		log_warn("cannot start command: %s", err);
 		L->exit_code = EXIT_FAIL;
 		stop_all(L, SIGTERM);
 		return;
@@ -1106,41 +1099,6 @@ on_signal(uv_signal_t *h, int signum)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static bool
-executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    access(path, X_OK) == 0;
-}
-
-/* Is prog (as execvp would look it up) an executable file? */
-static bool
-find_program(const char *prog, const char *dir, const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (strchr(prog, '/')) {
-		if (prog[0] != '/' && dir)
-			snprintf(buf, sizeof(buf), "%s/%s", dir, prog);
-		else
-			snprintf(buf, sizeof(buf), "%s", prog);
-		return executable(buf);
-	}
-	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; p;) {
-		const char *colon = strchr(p, ':');
-		int len = colon ? (int)(colon - p) : (int)strlen(p);
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", len ? len : 1,
-		    len ? p : ".", prog);
-		if (executable(buf))
-			return true;
-		p = colon ? colon + 1 : NULL;
-	}
-	return false;
-}
-
 /*
  * Find each service's program, and COMMAND, before anything is spawned,
  * so a typo is a usage error (exit 2) rather than a start-up failure.
@@ -1150,9 +1108,11 @@ check_programs(const struct launch_config *c, char **cmd)
 {
 	int bad = 0;
 
+	char buf[PATH_MAX];
+
 	for (size_t i = 0; i < c->nsvc; i++) {
 		const struct launch_service *s = &c->svc[i];
-		const char *path = getenv("PATH");
+		const char *path = launch_env_get(s->env, s->nenv, "PATH");
 		struct stat st;
 
 		if (s->directory && (stat(s->directory, &st) != 0 ||
@@ -1162,17 +1122,18 @@ check_programs(const struct launch_config *c, char **cmd)
 			bad++;
 			continue;
 		}
-		for (size_t j = 0; j < s->nenv; j++)
-			if (env_key_is(s->env[j], "PATH"))
-				path = s->env[j] + 5;
-		if (!find_program(s->argv[0], s->directory, path)) {
+		if (!path)
+			path = getenv("PATH");
+		if (launch_program_find(s->argv[0], s->directory, path, buf,
+		    sizeof(buf)) < 0) {
 			log_warn("%s:%d: service '%s': command '%s' not found or "
 			    "not executable", c->path, s->line, s->name,
 			    s->argv[0]);
 			bad++;
 		}
 	}
-	if (cmd && !find_program(cmd[0], NULL, getenv("PATH"))) {
+	if (cmd && launch_program_find(cmd[0], NULL, getenv("PATH"), buf,
+	    sizeof(buf)) < 0) {
 		log_warn("COMMAND '%s' not found or not executable", cmd[0]);
 		bad++;
 	}
@@ -1420,9 +1381,6 @@ launch_main(int argc, char **argv)
 	char err[8192];
 	int c, rc;
 
-	if (argc > 1 && strcmp(argv[1], LAUNCH_EXEC_FLAG) == 0)
-		launch_exec_trampoline(argc - 1, argv + 1);
-
 	memset(&L, 0, sizeof(L));
 	/* "+": options end at the config file; what follows "--" is
 	 * COMMAND's and never parsed by us. */
@@ -1473,12 +1431,6 @@ launch_main(int argc, char **argv)
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 		goto out;
 	}
-	/*
-	 * Services start through our own binary (the exec trampoline). Use
-	 * /proc/self/exe itself, not the path it points to: it names the
-	 * running binary even if the file was replaced during the run.
-	 */
-	snprintf(L.self, sizeof(L.self), "/proc/self/exe");
 	if (!(L.svc = calloc(L.n, sizeof(*L.svc)))) {
 		log_warn("out of memory");
 		rc = EXIT_FAIL;

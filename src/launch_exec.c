@@ -2,17 +2,10 @@
  * How metricsd launch leaves no orphans, even when it is killed with
  * SIGKILL and cannot clean up.
  *
- * 1. The service process itself. PR_SET_PDEATHSIG makes the kernel send
- *    a signal to a process when its parent dies, but it must be set in
- *    the child, after fork and before exec, and libuv's uv_spawn() has no
- *    hook there. So every service is spawned as `/proc/self/exe launch
- *    --exec-service PID FD COMMAND...`: this trampoline sets
- *    PR_SET_PDEATHSIG(SIGKILL) and then execs COMMAND (the setting
- *    survives exec). The race: if the launcher died after the fork but
- *    before prctl(), no signal will ever come. The trampoline closes it by
- *    checking, after prctl(), that getppid() is still the launcher's pid
- *    (passed on the command line); if not, the launcher is gone and it
- *    exits instead of starting the service.
+ * 1. The service process itself gets PR_SET_PDEATHSIG(SIGKILL), set in
+ *    the child between fork and exec, with the getppid() re-check that
+ *    closes the race with a launcher dying before prctl(): see
+ *    launch_spawn.c.
  *
  * 2. The service's children. Every service is spawned detached (its own
  *    session, so its own process group, pgid == pid), and teardown
@@ -20,9 +13,9 @@
  *    a watchdog process, forked by the launcher at start-up, keeps a list
  *    of the groups and kills them all when the launcher goes away. It
  *    learns of that without any signal: it reads a pipe whose only write
- *    ends are held by the launcher (and, briefly, by trampolines), and
+ *    ends are held by the launcher (and, briefly, by forked children), and
  *    read() returns 0 exactly when they are all closed, which the kernel
- *    does for a process killed by SIGKILL too. Each trampoline writes its
+ *    does for a process killed by SIGKILL too. Each forked child writes its
  *    own pid (its group id) into that pipe itself, before exec, so a group
  *    is registered before the service can fork anything: no window where
  *    a child exists that the watchdog does not know about. On a clean exit
@@ -41,51 +34,6 @@
 #include <unistd.h>
 
 #include "launch_exec.h"
-
-int
-launch_exec_trampoline(int argc, char **argv)
-{
-	pid_t want;
-	int32_t me;
-	int wfd;
-	char *end;
-
-	if (argc < 4) {
-		fprintf(stderr, "metricsd launch: %s: missing arguments\n",
-		    LAUNCH_EXEC_FLAG);
-		_exit(127);
-	}
-	want = (pid_t)strtol(argv[1], &end, 10);
-	if (*end || want <= 1)
-		_exit(127);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-		fprintf(stderr, "metricsd launch: prctl PR_SET_PDEATHSIG: %s\n",
-		    strerror(errno));
-		_exit(127);
-	}
-	/* Checked after prctl(): see the comment at the top. */
-	if (getppid() != want)
-		_exit(127);
-	wfd = (int)strtol(argv[2], &end, 10);
-	if (*end == '\0' && wfd > 2) {
-		me = (int32_t)getpid();
-		/* We lead our own group (spawned detached): register it. */
-		if (getpgrp() == getpid() &&
-		    write(wfd, &me, sizeof(me)) != (ssize_t)sizeof(me)) {
-			fprintf(stderr, "metricsd launch: register with "
-			    "watchdog: %s\n", strerror(errno));
-			_exit(127);
-		}
-		close(wfd);
-	}
-	/* main() ignores SIGPIPE for metricsd itself; the service must get
-	 * the default back, as an exec would normally give it. */
-	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[3], argv + 3);
-	fprintf(stderr, "metricsd launch: cannot run '%s': %s\n", argv[3],
-	    strerror(errno));
-	_exit(127);
-}
 
 /* Deeper than this, a private socket directory is not worth following. */
 #define TREE_DEPTH_MAX 16

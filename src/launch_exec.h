@@ -1,20 +1,12 @@
 /*
- * Process plumbing for metricsd launch: the exec trampoline that makes a
- * service die with the launcher, and the watchdog that takes the
- * service's whole process group with it.
+ * Process plumbing for metricsd launch: the watchdog that takes every
+ * service's whole process group with the launcher, however it dies.
  */
 #ifndef METRICSD_LAUNCH_EXEC_H
 #define METRICSD_LAUNCH_EXEC_H
 
 #include <stdbool.h>
 #include <sys/types.h>
-
-/* Hidden first argument of `metricsd launch` that runs the trampoline:
- *   metricsd launch --exec-service LAUNCHER_PID WATCHDOG_FD COMMAND ARG... */
-#define LAUNCH_EXEC_FLAG "--exec-service"
-
-/* The trampoline (never returns). argv[0] is LAUNCH_EXEC_FLAG. */
-int launch_exec_trampoline(int argc, char **argv) __attribute__((noreturn));
 
 /*
  * Fork the watchdog. It reads process-group ids (as int32) from a pipe
