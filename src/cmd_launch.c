@@ -1307,7 +1307,7 @@ run(struct launcher *L)
 	uv_signal_start(&L->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&L->sighup, on_signal, SIGHUP);
 	L->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000000000ull, 5);
-	L->t_start = now_ms();
+	L->t_start = now_ms();	/* again below, at the first spawn */
 	L->phase = PH_STARTING;
 	L->exit_code = EXIT_OK;
 
@@ -1343,6 +1343,8 @@ run(struct launcher *L)
 		}
 		L->rx_open = true;
 	}
+	/* "all ready in X ms" counts from the first spawn. */
+	L->t_start = now_ms();
 	for (size_t i = 0; i < L->n; i++) {
 		if (spawn_service(L, &L->svc[i]) < 0) {
 			L->exit_code = EXIT_FAIL;

@@ -140,9 +140,11 @@ watchdog(int rfd, const char *sockdir, bool rm, bool private)
 		if (devnull > 2)
 			close(devnull);
 	}
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != rfd)
-			close(fd);
+	/* One call each side of rfd, not a thousand close()s racing the
+	 * launcher for the CPU while it starts its services. */
+	if (rfd > 3)
+		close_range(3, (unsigned)rfd - 1, 0);
+	close_range((unsigned)rfd + 1, ~0U, 0);
 	for (;;) {
 		ssize_t r = read(rfd, (unsigned char *)buf + partlen,
 		    sizeof(buf) - partlen);
