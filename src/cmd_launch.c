@@ -38,6 +38,7 @@
 #include "launch_config.h"
 #include "launch_exec.h"
 #include "launch_lines.h"
+#include "launch_probe.h"
 #include "launch_spawn.h"
 #include "log.h"
 #include "modes.h"
@@ -110,6 +111,8 @@ struct svc {
 	uv_poll_t npoll;
 	bool npoll_open;
 	char npath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* ready = tcp:// or http:// */
+	struct launch_probe probe;
 };
 
 struct launcher {
@@ -292,6 +295,10 @@ close_readiness(struct launcher *L)
 		L->rx_open = false;
 		readycheck_receiver_close(&L->rx, NULL);
 	}
+	for (size_t i = 0; i < L->n; i++)
+		if (L->svc[i].cfg->ready == LAUNCH_READY_TCP ||
+		    L->svc[i].cfg->ready == LAUNCH_READY_HTTP)
+			launch_probe_stop(&L->svc[i].probe, NULL);
 }
 
 static void on_grace(uv_timer_t *t);
@@ -484,11 +491,56 @@ maybe_close_all(struct launcher *L)
 
 static void spawn_command(struct launcher *L);
 
+/* Which services names_with_pids() lists. */
+enum which { ALL, NOT_READY, RUNNING };
+
+/* The name of the first service s still waits for. */
+static const char *
+first_waited(const struct launcher *L, const struct svc *s)
+{
+	for (size_t k = 0; k < s->cfg->nafter; k++)
+		if (!L->svc[s->cfg->after[k]].ready)
+			return L->svc[s->cfg->after[k]].cfg->name;
+	return "?";
+}
+
+/*
+ * "'a' (pid 1), 'b' (not started: waits for c)": the services of one
+ * kind, for a log line; truncated to fit buf.
+ */
+static const char *
+names_with_pids(const struct launcher *L, enum which w, bool quote, char *buf,
+    size_t len)
+{
+	size_t off = 0, k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < L->n && off < len; i++) {
+		const struct svc *s = &L->svc[i];
+		const char *q = quote ? "'" : "";
+		int n;
+
+		if ((w == NOT_READY && s->ready) ||
+		    (w == RUNNING && (!s->spawned || s->exited)))
+			continue;
+		if (s->spawned)
+			n = snprintf(buf + off, len - off, "%s%s%s%s (pid %d)",
+			    k++ ? ", " : "", q, s->cfg->name, q, (int)s->pid);
+		else
+			n = snprintf(buf + off, len - off, "%s%s%s%s (not "
+			    "started: waits for %s)", k++ ? ", " : "", q,
+			    s->cfg->name, q, first_waited(L, s));
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
+
 static void
 check_all_ready(struct launcher *L)
 {
 	char summary[4096];
-	size_t off = 0;
 
 	if (L->phase != PH_STARTING)
 		return;
@@ -497,18 +549,48 @@ check_all_ready(struct launcher *L)
 			return;
 	L->phase = PH_RUNNING;
 	close_readiness(L);
-	for (size_t i = 0; i < L->n && off < sizeof(summary); i++) {
-		int w = snprintf(summary + off, sizeof(summary) - off, "%s%s (pid %d)",
-		    i ? ", " : "", L->svc[i].cfg->name, (int)L->svc[i].pid);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
 	log_info("all %zu services ready in %" PRIu64 " ms: %s", L->n,
-	    now_ms() - L->t_start, summary);
+	    now_ms() - L->t_start, names_with_pids(L, ALL, false, summary,
+	    sizeof(summary)));
 	if (L->cmd)
 		spawn_command(L);
+}
+
+static int spawn_service(struct launcher *L, struct svc *s);
+
+/* Are all the services s waits for (after =) ready? */
+static bool
+deps_ready(const struct launcher *L, const struct svc *s)
+{
+	for (size_t k = 0; k < s->cfg->nafter; k++)
+		if (!L->svc[s->cfg->after[k]].ready)
+			return false;
+	return true;
+}
+
+/*
+ * Start every service not started yet whose after = services are all
+ * ready, in the config's start order (so a chain of ready = none
+ * services starts in one pass). Returns 0, or -1 when a spawn failed
+ * (then everything is being stopped).
+ */
+static int
+start_due(struct launcher *L)
+{
+	if (L->phase != PH_STARTING)
+		return 0;
+	for (size_t k = 0; k < L->n; k++) {
+		struct svc *s = &L->svc[L->cfg.order[k]];
+
+		if (s->spawned || !deps_ready(L, s))
+			continue;
+		if (spawn_service(L, s) < 0) {
+			L->exit_code = EXIT_FAIL;
+			stop_all(L, SIGTERM);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void
@@ -518,7 +600,8 @@ mark_ready(struct svc *s, const char *how)
 	if (s->ready || s->exited)
 		return;
 	s->ready = true;
-	check_all_ready(s->L);
+	if (start_due(s->L) == 0)
+		check_all_ready(s->L);
 }
 
 static struct svc *
@@ -705,24 +788,22 @@ on_ready_timeout(uv_timer_t *t)
 {
 	struct launcher *L = t->data;
 	char names[4096];
-	size_t off = 0, k = 0;
 
 	if (L->phase != PH_STARTING)
 		return;
-	for (size_t i = 0; i < L->n && off < sizeof(names); i++) {
-		struct svc *s = &L->svc[i];
-		int w;
-
-		if (s->ready)
-			continue;
-		w = snprintf(names + off, sizeof(names) - off, "%s'%s' (pid %d)",
-		    k++ ? ", " : "", s->cfg->name, (int)s->pid);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
 	log_warn("not ready within %.1f s: %s; stopping all services",
-	    secs(L->cfg.ready_timeout_ms), names);
+	    secs(L->cfg.ready_timeout_ms), names_with_pids(L, NOT_READY, true,
+	    names, sizeof(names)));
+	for (size_t i = 0; i < L->n; i++) {
+		struct svc *s = &L->svc[i];
+
+		if (!s->ready && s->probe.attempts > 0)
+			log_warn("service '%s': %u attempts on %s, the last: %s",
+			    s->cfg->name, s->probe.attempts,
+			    launch_ready_name(s->cfg->ready),
+			    s->probe.last_error[0] ? s->probe.last_error :
+			    "still in progress");
+	}
 	L->exit_code = EXIT_FAIL;
 	stop_all(L, SIGTERM);
 }
@@ -792,22 +873,10 @@ on_exit_timeout(uv_timer_t *t)
 {
 	struct launcher *L = t->data;
 	char names[4096];
-	size_t off = 0, k = 0;
 
-	for (size_t i = 0; i < L->n && off < sizeof(names); i++) {
-		struct svc *s = &L->svc[i];
-		int w;
-
-		if (!s->spawned || s->exited)
-			continue;
-		w = snprintf(names + off, sizeof(names) - off, "%s'%s' (pid %d)",
-		    k++ ? ", " : "", s->cfg->name, (int)s->pid);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
 	log_warn("still running %.1f s after the command finished: %s; "
-	    "sending SIGTERM", secs(L->cfg.exit_timeout_ms), names);
+	    "sending SIGTERM", secs(L->cfg.exit_timeout_ms),
+	    names_with_pids(L, RUNNING, true, names, sizeof(names)));
 	stop_all(L, SIGTERM);
 }
 
@@ -987,6 +1056,15 @@ stream_open(struct launcher *L, struct stream *st, struct svc *s, int fd_out,
 	}
 }
 
+static void
+on_probe_ready(struct launch_probe *pr)
+{
+	struct svc *s = pr->data;
+
+	launch_probe_stop(pr, NULL);
+	mark_ready(s, launch_ready_name(s->cfg->ready));
+}
+
 static int
 spawn_service(struct launcher *L, struct svc *s)
 {
@@ -1029,8 +1107,15 @@ spawn_service(struct launcher *L, struct svc *s)
 	s->pid = s->proc.pid;
 	stream_open(L, &s->out, s, 1, out[0]);
 	stream_open(L, &s->err, s, 2, errp[0]);
-	if (s->cfg->ready == LAUNCH_READY_NONE)
+	if (s->cfg->ready == LAUNCH_READY_NONE) {
 		s->ready = true;
+	} else if ((s->cfg->ready == LAUNCH_READY_TCP ||
+	    s->cfg->ready == LAUNCH_READY_HTTP) &&
+	    (r = launch_probe_start(&s->probe, &L->loop, on_probe_ready)) < 0) {
+		log_warn("service '%s': start readiness probe: %s",
+		    s->cfg->name, uv_strerror(r));
+		return r;
+	}
 	return 0;
 }
 
@@ -1238,6 +1323,14 @@ print_plan(struct launcher *L)
 		    launch_ready_name(s->ready));
 		if (s->ready == LAUNCH_READY_ZMQ)
 			printf(", identity %zu", i + 1);
+		else if (s->ready == LAUNCH_READY_TCP)
+			printf(" %s:%s", s->url.host, s->url.port);
+		else if (s->ready == LAUNCH_READY_HTTP)
+			printf(" GET %s from %s:%s", s->url.path, s->url.host,
+			    s->url.port);
+		for (size_t j = 0; j < s->nafter; j++)
+			printf("%s%s", j ? " " : ", after ",
+			    c->svc[s->after[j]].name);
 		if (s->directory)
 			printf(", directory %s", s->directory);
 		printf("\n  run:");
@@ -1252,6 +1345,10 @@ print_plan(struct launcher *L)
 		for (size_t j = 0; j < s->nenv; j++)
 			printf("  env: %s\n", s->env[j]);
 	}
+	printf("start order:");
+	for (size_t k = 0; k < c->nsvc; k++)
+		printf(" %s", c->svc[c->order[k]].name);
+	printf("\n");
 	if (L->cmd) {
 		printf("then:");
 		for (char **a = L->cmd; *a; a++)
@@ -1260,6 +1357,34 @@ print_plan(struct launcher *L)
 	} else {
 		printf("then: supervise until the services exit\n");
 	}
+}
+
+/*
+ * Resolve the host of every tcp:// and http:// readiness URL now,
+ * before anything starts, so that a typo is a config error (exit 2)
+ * and no lookup ever blocks the loop.
+ */
+static int
+probes_init(struct launcher *L)
+{
+	char err[512];
+	int bad = 0;
+
+	for (size_t i = 0; i < L->n; i++) {
+		struct svc *s = &L->svc[i];
+
+		if (s->cfg->ready != LAUNCH_READY_TCP &&
+		    s->cfg->ready != LAUNCH_READY_HTTP)
+			continue;
+		if (launch_probe_init(&s->probe, s->cfg->ready, &s->cfg->url,
+		    err, sizeof(err)) < 0) {
+			log_warn("%s:%d: service '%s': ready: %s", L->cfg.path,
+			    s->cfg->line, s->cfg->name, err);
+			bad++;
+		}
+		s->probe.data = s;
+	}
+	return bad ? -ENOENT : 0;
 }
 
 static int
@@ -1343,17 +1468,13 @@ run(struct launcher *L)
 		}
 		L->rx_open = true;
 	}
-	/* "all ready in X ms" counts from the first spawn. */
+	/* "all ready in X ms" counts from the first spawn. The deadline
+	 * covers every service, those that wait (after =) too. */
 	L->t_start = now_ms();
-	for (size_t i = 0; i < L->n; i++) {
-		if (spawn_service(L, &L->svc[i]) < 0) {
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-	}
 	uv_timer_start(&L->ready_timer, on_ready_timeout,
 	    L->cfg.ready_timeout_ms, 0);
-	check_all_ready(L);	/* all ready = none */
+	if (start_due(L) == 0)
+		check_all_ready(L);	/* all ready = none */
 	goto loop;
 teardown:
 	stop_all(L, SIGTERM);
@@ -1428,11 +1549,6 @@ launch_main(int argc, char **argv)
 	L.n = L.cfg.nsvc;
 	snprintf(L.ready_path, sizeof(L.ready_path), "launch-ready-%d",
 	    (int)getpid());
-	if (dry) {
-		print_plan(&L);
-		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-		goto out;
-	}
 	if (!(L.svc = calloc(L.n, sizeof(*L.svc)))) {
 		log_warn("out of memory");
 		rc = EXIT_FAIL;
@@ -1442,6 +1558,13 @@ launch_main(int argc, char **argv)
 		L.svc[i].L = &L;
 		L.svc[i].cfg = &L.cfg.svc[i];
 		L.svc[i].id = (int64_t)i + 1;
+	}
+	if (probes_init(&L) < 0)
+		goto out;
+	if (dry) {
+		print_plan(&L);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		goto out;
 	}
 	{
 		const char *d = L.cfg.socket_dir ? L.cfg.socket_dir : "/tmp";

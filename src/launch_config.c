@@ -40,6 +40,7 @@ struct parse {
 	struct launch_service *cur;
 	unsigned seen;		/* bit set of keys seen in this section */
 	unsigned launch_seen;	/* the same for global keys, file-wide */
+	char **after_raw;	/* per service: its after = value, or NULL */
 	/* errors */
 	char *err;
 	size_t errlen, erroff;
@@ -80,6 +81,8 @@ launch_ready_name(enum launch_ready r)
 	case LAUNCH_READY_ZMQ: return "zmq";
 	case LAUNCH_READY_NOTIFY: return "notify";
 	case LAUNCH_READY_NONE: return "none";
+	case LAUNCH_READY_TCP: return "tcp";
+	case LAUNCH_READY_HTTP: return "http";
 	}
 	return "?";
 }
@@ -283,6 +286,7 @@ enum {
 	K_SHELL = 1u << 5,
 	K_DIRECTORY = 1u << 6,
 	K_READY = 1u << 7,
+	K_AFTER = 1u << 8,
 };
 
 static void
@@ -333,6 +337,17 @@ section_begin(struct parse *p, const char *hdr, size_t n)
 			return;
 		}
 		p->c->svc = s;
+		{
+			char **a = realloc(p->after_raw,
+			    (p->c->nsvc + 1) * sizeof(*a));
+
+			if (!a) {
+				p->oom = true;
+				return;
+			}
+			p->after_raw = a;
+			a[p->c->nsvc] = NULL;
+		}
 		s = &p->c->svc[p->c->nsvc++];
 		memset(s, 0, sizeof(*s));
 		memcpy(s->name, name, n + 1);
@@ -491,9 +506,22 @@ service_key(struct parse *p, const char *k, const char *v)
 			s->ready = LAUNCH_READY_NOTIFY;
 		else if (!strcmp(v, "none"))
 			s->ready = LAUNCH_READY_NONE;
-		else
-			perr(p, p->lineno, "service '%s': ready: '%s' is not "
-			    "zmq, notify or none", s->name, v);
+		else if (strstr(v, "://")) {
+			char e[160];
+
+			if (launch_ready_url_parse(v, &s->ready, &s->url, e,
+			    sizeof(e)) < 0)
+				perr(p, p->lineno, "service '%s': ready: %s",
+				    s->name, e);
+		} else
+			perr(p, p->lineno, "service '%s': ready: '%.64s' is not "
+			    "zmq, notify, none, tcp://HOST:PORT or "
+			    "http://HOST:PORT/PATH", s->name, v);
+	} else if (!strcmp(k, "after")) {
+		if (once(p, K_AFTER, k)) {
+			s->after_line = p->lineno;
+			set_string(p, &p->after_raw[s - p->c->svc], v);
+		}
 	} else if (!strcmp(k, "env")) {
 		const char *eq = strchr(v, '='), *rk;
 		char **ne;
@@ -519,7 +547,7 @@ service_key(struct parse *p, const char *k, const char *v)
 			s->nenv++;
 	} else {
 		perr(p, p->lineno, "service '%s': unknown key '%s' (expected "
-		    "command, shell, env, directory, ready)", s->name, k);
+		    "command, shell, env, directory, ready, after)", s->name, k);
 	}
 	return 1;
 }
@@ -540,6 +568,217 @@ handler(void *user, const char *section, const char *name, const char *value)
 		break;	/* the header was reported */
 	}
 	return 1;
+}
+
+/* ---- readiness URLs ------------------------------------------------------ */
+
+int
+launch_ready_url_parse(const char *s, enum launch_ready *kind,
+    struct launch_url *u, char *err, size_t errlen)
+{
+	const char *h, *he, *port, *pe, *path;
+	unsigned long pn;
+	char *end;
+
+	memset(u, 0, sizeof(*u));
+	if (strncmp(s, "tcp://", 6) == 0) {
+		*kind = LAUNCH_READY_TCP;
+		h = s + 6;
+	} else if (strncmp(s, "http://", 7) == 0) {
+		*kind = LAUNCH_READY_HTTP;
+		h = s + 7;
+	} else {
+		snprintf(err, errlen, "'%.64s': only tcp:// and http:// "
+		    "(no https)", s);
+		return -EINVAL;
+	}
+	if (*h == '[') {
+		if (!(he = strchr(h, ']'))) {
+			snprintf(err, errlen, "'%.64s': missing ']'", s);
+			return -EINVAL;
+		}
+		h++;
+		port = he + 1;
+	} else {
+		for (he = h; *he && *he != ':' && *he != '/'; he++)
+			;
+		port = he;
+	}
+	if (he == h || (size_t)(he - h) > LAUNCH_HOST_MAX) {
+		snprintf(err, errlen, "'%.64s': missing or overlong host", s);
+		return -EINVAL;
+	}
+	for (const char *c = h; c < he; c++)
+		if (!isalnum((unsigned char)*c) && !strchr(".-_:%", *c)) {
+			snprintf(err, errlen, "'%.64s': bad character in host", s);
+			return -EINVAL;
+		}
+	if (*port != ':' || !isdigit((unsigned char)port[1])) {
+		snprintf(err, errlen, "'%.64s': missing :PORT", s);
+		return -EINVAL;
+	}
+	errno = 0;
+	pn = strtoul(port + 1, &end, 10);
+	pe = end;
+	if (errno || pn < 1 || pn > 65535 || (*pe && *pe != '/')) {
+		snprintf(err, errlen, "'%.64s': port must be 1-65535", s);
+		return -EINVAL;
+	}
+	path = *pe ? pe : "/";
+	if (*kind == LAUNCH_READY_TCP && *pe) {
+		snprintf(err, errlen, "'%.64s': tcp:// takes no path", s);
+		return -EINVAL;
+	}
+	if (strlen(path) > LAUNCH_URL_PATH_MAX) {
+		snprintf(err, errlen, "'%.64s...': path too long", s);
+		return -EINVAL;
+	}
+	for (const char *c = path; *c; c++)
+		if (*c <= ' ' || *c >= 127) {
+			snprintf(err, errlen, "'%.64s': space or control "
+			    "character in path", s);
+			return -EINVAL;
+		}
+	memcpy(u->host, h, (size_t)(he - h));
+	snprintf(u->port, sizeof(u->port), "%lu", pn);
+	snprintf(u->path, sizeof(u->path), "%s", path);
+	return 0;
+}
+
+/* ---- start order ---------------------------------------------------------- */
+
+static size_t
+svc_index(const struct launch_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsvc; i++)
+		if (strcmp(c->svc[i].name, name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Turn each after = value into service indexes. */
+static void
+after_resolve(struct parse *p)
+{
+	struct launch_config *c = p->c;
+
+	for (size_t i = 0; i < c->nsvc; i++) {
+		struct launch_service *s = &c->svc[i];
+		char *v = p->after_raw ? p->after_raw[i] : NULL, *w, *save = NULL;
+
+		if (!v)
+			continue;
+		if (strspn(v, " \t,") == strlen(v)) {
+			perr(p, s->after_line, "service '%s': after: no service "
+			    "named", s->name);
+			continue;
+		}
+		if (!(s->after = calloc(strlen(v) / 2 + 1, sizeof(*s->after)))) {
+			p->oom = true;
+			return;
+		}
+		for (w = strtok_r(v, " \t,", &save); w;
+		    w = strtok_r(NULL, " \t,", &save)) {
+			size_t k = svc_index(c, w);
+
+			if (k == SIZE_MAX) {
+				perr(p, s->after_line, "service '%s': after: no "
+				    "service named '%.64s'", s->name, w);
+				continue;
+			}
+			if (k == i) {
+				perr(p, s->after_line, "service '%s': after: "
+				    "cycle: '%s' waits for itself", s->name,
+				    s->name);
+				continue;
+			}
+			s->after[s->nafter++] = k;
+		}
+	}
+}
+
+/* Report one cycle through service i, which is part of or behind one. */
+static void
+report_cycle(struct parse *p, const bool *placed, size_t i)
+{
+	struct launch_config *c = p->c;
+	char path[512];
+	size_t off = 0, *seen, n = 0, start;
+
+	if (!(seen = calloc(c->nsvc + 1, sizeof(*seen)))) {
+		p->oom = true;
+		return;
+	}
+	/* Walk unplaced predecessors until a service comes back. */
+	for (;;) {
+		size_t j, next = SIZE_MAX;
+
+		for (j = 0; j < n && seen[j] != i; j++)
+			;
+		if (j < n) {
+			start = j;
+			break;
+		}
+		seen[n++] = i;
+		for (size_t k = 0; k < c->svc[i].nafter; k++)
+			if (!placed[c->svc[i].after[k]]) {
+				next = c->svc[i].after[k];
+				break;
+			}
+		i = next;	/* never SIZE_MAX: i is unplaced */
+	}
+	for (size_t j = start; j < n && off < sizeof(path); j++)
+		off += (size_t)snprintf(path + off, sizeof(path) - off,
+		    "'%s' -> ", c->svc[seen[j]].name);
+	if (off < sizeof(path))
+		snprintf(path + off, sizeof(path) - off, "'%s'",
+		    c->svc[seen[start]].name);
+	perr(p, c->svc[seen[start]].after_line, "service '%s': after: cycle: "
+	    "%s (each waits for the next)", c->svc[seen[start]].name, path);
+	free(seen);
+}
+
+/*
+ * A start order: repeatedly take the first service, in file order,
+ * whose after = services are all placed. What cannot be placed is on or
+ * behind a cycle.
+ */
+static void
+order_build(struct parse *p)
+{
+	struct launch_config *c = p->c;
+	bool *placed;
+	size_t n = 0;
+
+	if (!(c->order = calloc(c->nsvc + 1, sizeof(*c->order))) ||
+	    !(placed = calloc(c->nsvc + 1, sizeof(*placed)))) {
+		p->oom = true;
+		return;
+	}
+	while (n < c->nsvc) {
+		size_t i;
+
+		for (i = 0; i < c->nsvc; i++) {
+			bool ok = !placed[i];
+
+			for (size_t k = 0; ok && k < c->svc[i].nafter; k++)
+				ok = placed[c->svc[i].after[k]];
+			if (ok)
+				break;
+		}
+		if (i == c->nsvc)
+			break;
+		placed[i] = true;
+		c->order[n++] = i;
+	}
+	if (n < c->nsvc) {
+		for (size_t i = 0; i < c->nsvc; i++)
+			if (!placed[i]) {
+				report_cycle(p, placed, i);
+				break;
+			}
+	}
+	free(placed);
 }
 
 static void
@@ -574,6 +813,9 @@ finish(struct parse *p)
 			perr(p, s->line, "service '%s': command: %s", s->name, e);
 		}
 	}
+	after_resolve(p);
+	if (!p->oom && p->nerr == 0)
+		order_build(p);
 }
 
 int
@@ -627,6 +869,9 @@ launch_config_load(struct launch_config *c, const char *path,
 	}
 	if (!p.oom)
 		finish(&p);
+	for (size_t i = 0; p.after_raw && i < c->nsvc; i++)
+		free(p.after_raw[i]);
+	free(p.after_raw);
 	if (p.oom) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		launch_config_free(c);
@@ -654,7 +899,9 @@ launch_config_free(struct launch_config *c)
 			free(s->env[j]);
 		free(s->env);
 		free(s->directory);
+		free(s->after);
 	}
+	free(c->order);
 	free(c->svc);
 	free(c->socket_dir);
 	free(c->path);
