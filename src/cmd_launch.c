@@ -38,6 +38,7 @@
 #include "launch_config.h"
 #include "launch_exec.h"
 #include "launch_lines.h"
+#include "launch_out.h"
 #include "launch_probe.h"
 #include "launch_spawn.h"
 #include "log.h"
@@ -131,6 +132,7 @@ struct launcher {
 	int grace_stage;	/* 1: SIGTERM sent; 2: SIGKILL sent */
 	uv_signal_t sigint, sigterm, sighup;
 	bool handles_open;
+	struct launch_out out[3];	/* our fds 1 and 2, non-blocking */
 	/* COMMAND */
 	char **cmd;
 	struct proc cmdproc;
@@ -192,21 +194,6 @@ secs(uint64_t ms)
 /* ---- output passthrough ------------------------------------------------ */
 
 static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;	/* our own output is gone; keep supervising */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void
 emit_line(const char *line, size_t len, bool whole, void *arg)
 {
 	struct stream *st = arg;
@@ -219,7 +206,7 @@ emit_line(const char *line, size_t len, bool whole, void *arg)
 	memcpy(buf + nl, ": ", 2);
 	memcpy(buf + nl + 2, line, len);
 	buf[nl + 2 + len] = '\n';
-	write_all(st->fd_out, buf, nl + 3 + len);
+	launch_out_write(&st->s->L->out[st->fd_out], buf, nl + 3 + len);
 }
 
 static void
@@ -478,6 +465,15 @@ maybe_close_all(struct launcher *L)
 		if (L->svc[i].out.open || L->svc[i].err.open)
 			return;
 	L->handles_open = false;
+	for (int fd = 1; fd <= 2; fd++) {
+		struct launch_out *o = &L->out[fd];
+
+		launch_out_close(o);
+		if (o->dropped > 0)
+			log_warn("dropped %" PRIu64 " bytes of service output "
+			    "to standard %s: its reader did not keep up",
+			    o->dropped, fd == 1 ? "output" : "error");
+	}
 	uv_close((uv_handle_t *)&L->ready_timer, NULL);
 	uv_close((uv_handle_t *)&L->exit_timer, NULL);
 	uv_close((uv_handle_t *)&L->grace_timer, NULL);
@@ -1122,10 +1118,12 @@ spawn_service(struct launcher *L, struct svc *s)
 static void
 spawn_command(struct launcher *L)
 {
-	/* COMMAND talks to our terminal directly, unprefixed. It gets its
-	 * own process group like the services, so Ctrl-C reaches it once,
-	 * through us. */
-	static const int fd[3] = { 0, 1, 2 };
+	/* COMMAND talks to our terminal directly, unprefixed, through the
+	 * descriptors we were given (not our non-blocking copies). It gets
+	 * its own process group like the services, so Ctrl-C reaches it
+	 * once, through us. */
+	const int fd[3] = { 0, L->out[1].saved >= 0 ? L->out[1].saved : 1,
+	    L->out[2].saved >= 0 ? L->out[2].saved : 2 };
 	char **env = child_env(L, NULL), err[PATH_MAX + 256];
 	int r = -ENOMEM;
 
@@ -1387,6 +1385,14 @@ probes_init(struct launcher *L)
 	return bad ? -ENOENT : 0;
 }
 
+static bool
+hup_ignored(void)
+{
+	struct sigaction sa;
+
+	return sigaction(SIGHUP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 static int
 run(struct launcher *L)
 {
@@ -1396,6 +1402,7 @@ run(struct launcher *L)
 	int r;
 
 	L->wd_fd = -1;
+	L->out[1].saved = L->out[2].saved = -1;
 	if (sockdir_setup(L) < 0)
 		return EXIT_FAIL;
 	r = snprintf(L->ready_ep, sizeof(L->ready_ep), "ipc://%s/%s",
@@ -1427,10 +1434,21 @@ run(struct launcher *L)
 	uv_signal_init(&L->loop, &L->sigterm);
 	uv_signal_init(&L->loop, &L->sighup);
 	L->handles_open = true;
-	/* Signals first: a SIGTERM during start-up is handled, not fatal. */
+	if (launch_out_open(&L->out[1], &L->loop, 1) < 0 ||
+	    launch_out_open(&L->out[2], &L->loop, 2) < 0) {
+		log_warn("out of memory");
+		L->exit_code = EXIT_FAIL;
+		L->phase = PH_STARTING;
+		goto teardown;
+	}
+	/* Signals first: a SIGTERM during start-up is handled, not fatal.
+	 * A SIGHUP we were started ignoring (nohup) stays ignored, for us
+	 * and, inherited, for the services: libuv would otherwise install
+	 * its handler over the inherited SIG_IGN. */
 	uv_signal_start(&L->sigint, on_signal, SIGINT);
 	uv_signal_start(&L->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&L->sighup, on_signal, SIGHUP);
+	if (!hup_ignored())
+		uv_signal_start(&L->sighup, on_signal, SIGHUP);
 	L->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000000000ull, 5);
 	L->t_start = now_ms();	/* again below, at the first spawn */
 	L->phase = PH_STARTING;
@@ -1487,6 +1505,9 @@ loop:
 		log_warn("internal: loop not empty at exit: %s", uv_strerror(r));
 	sockdir_cleanup(L);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
+	for (int fd = 1; fd <= 2; fd++)
+		if (L->out[fd].saved >= 0)
+			close(L->out[fd].saved);
 	return L->exit_code;
 }
 
