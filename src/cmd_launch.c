@@ -40,6 +40,7 @@
 #include "launch_lines.h"
 #include "launch_out.h"
 #include "launch_probe.h"
+#include "launch_sockdir.h"
 #include "launch_spawn.h"
 #include "log.h"
 #include "modes.h"
@@ -122,8 +123,7 @@ struct launcher {
 	struct launch_config cfg;
 	struct svc *svc;
 	size_t n;
-	char sockdir[PATH_MAX];
-	bool sockdir_private, sockdir_made;
+	struct launch_sockdir sd;	/* created by the watchdog */
 	char ready_path[64];
 	char ready_ep[READYCHECK_ENDPOINT_MAX];
 	struct readycheck_receiver rx;
@@ -648,11 +648,39 @@ on_readycheck(struct readycheck_receiver *r, enum readycheck_event ev,
 	}
 }
 
+/*
+ * A datagram on a service's notify socket. The socket lives in our own
+ * directory, but check who is talking anyway: our user, and the service
+ * or a process in its group (a helper like systemd-notify). A sender
+ * that has already exited cannot be looked up; its uid was checked.
+ */
+static bool
+notify_sender_ok(struct svc *s, const struct sdnotify_msg *m)
+{
+	pid_t g;
+
+	if (!m->has_cred || (m->uid != getuid() && m->uid != 0)) {
+		log_ratelimited(&s->L->rl, "service '%s' (pid %d): notify "
+		    "message from uid %d ignored", s->cfg->name, (int)s->pid,
+		    m->has_cred ? (int)m->uid : -1);
+		return false;
+	}
+	if (m->pid != s->pid && (g = getpgid(m->pid)) >= 0 && g != s->pid) {
+		log_ratelimited(&s->L->rl, "service '%s' (pid %d): notify "
+		    "message from unrelated pid %d ignored", s->cfg->name,
+		    (int)s->pid, (int)m->pid);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_notify(uv_poll_t *h, int status, int events)
 {
 	struct svc *s = h->data;
-	struct launcher *L = s->L;
+	struct sdnotify_msg m;
+	const char *line;
+	size_t pos;
 
 	(void)events;
 	if (status < 0) {
@@ -661,116 +689,49 @@ on_notify(uv_poll_t *h, int status, int events)
 		close_notify(s);
 		return;
 	}
+	/* Level-triggered: what the budget leaves comes back next turn. */
 	for (int budget = 64; budget > 0; budget--) {
-		char data[4096];
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(struct ucred)) +
-			    CMSG_SPACE(16 * sizeof(int))];
-		} ctl;
-		struct iovec iov = { data, sizeof(data) - 1 };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-		    .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
-		struct ucred *cred = NULL;
-		ssize_t n = recvmsg(s->nfd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		char *line, *save = NULL;
-
-		if (n < 0)
-			return;	/* EAGAIN: drained (level-triggered poll) */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			if (c->cmsg_level != SOL_SOCKET)
-				continue;
-			if (c->cmsg_type == SCM_CREDENTIALS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-				cred = (struct ucred *)CMSG_DATA(c);
-			} else if (c->cmsg_type == SCM_RIGHTS) {
-				/* Passed descriptors (sd_notify_barrier's, or
-				 * anyone's) are not kept: closing them is
-				 * also what releases a barrier. */
-				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (size_t j = 0; j < nfd; j++) {
-					int fd;
-
-					memcpy(&fd, CMSG_DATA(c) + j * sizeof(int),
-					    sizeof(fd));
-					close(fd);
-				}
-			}
-		}
-		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			log_ratelimited(&L->rl, "service '%s' (pid %d): notify "
-			    "message too long, ignored", s->cfg->name, (int)s->pid);
+		if (sdnotify_recv(s->nfd, &m) <= 0)
+			return;
+		if (m.truncated) {
+			log_ratelimited(&s->L->rl, "service '%s' (pid %d): "
+			    "notify message too long, ignored", s->cfg->name,
+			    (int)s->pid);
 			continue;
 		}
-		/*
-		 * The socket lives in our own directory, but check who is
-		 * talking anyway: our user, and the service or a process in
-		 * its group (a helper like systemd-notify). A sender that has
-		 * already exited cannot be looked up; its uid was checked.
-		 */
-		if (!cred || (cred->uid != getuid() && cred->uid != 0)) {
-			log_ratelimited(&L->rl, "service '%s' (pid %d): notify "
-			    "message from uid %d ignored", s->cfg->name,
-			    (int)s->pid, cred ? (int)cred->uid : -1);
+		if (!notify_sender_ok(s, &m))
 			continue;
-		}
-		if (cred->pid != s->pid) {
-			pid_t g = getpgid(cred->pid);
-
-			if (g >= 0 && g != s->pid) {
-				log_ratelimited(&L->rl, "service '%s' (pid %d): "
-				    "notify message from unrelated pid %d "
-				    "ignored", s->cfg->name, (int)s->pid,
-				    (int)cred->pid);
-				continue;
-			}
-		}
-		data[n] = '\0';
-		for (line = strtok_r(data, "\n", &save); line;
-		    line = strtok_r(NULL, "\n", &save)) {
+		for (pos = 0; (line = sdnotify_next_line(&m, &pos));) {
 			if (strcmp(line, "READY=1") == 0)
 				mark_ready(s, "notify");
 			else if (strncmp(line, "STATUS=", 7) == 0)
 				log_info("service '%s' (pid %d) status: %.200s",
 				    s->cfg->name, (int)s->pid, line + 7);
 		}
+		if (s->exited || s->L->phase == PH_DONE)
+			return;
 	}
 }
 
 static int
 notify_open(struct launcher *L, struct svc *s, size_t idx)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int one = 1, r, n;
-	mode_t old;
+	char err[PATH_MAX + 128];
+	int n;
 
 	n = snprintf(s->npath, sizeof(s->npath), "%s/launch-notify-%d-%zu",
-	    L->sockdir, (int)getpid(), idx);
+	    L->sd.path, (int)getpid(), idx);
 	if (n < 0 || (size_t)n >= sizeof(s->npath)) {
 		log_warn("service '%s': notify socket path in %s is too long "
-		    "(limit %zu bytes)", s->cfg->name, L->sockdir,
+		    "(limit %zu bytes)", s->cfg->name, L->sd.path,
 		    sizeof(s->npath) - 1);
 		return -ENAMETOOLONG;
 	}
-	memcpy(a.sun_path, s->npath, (size_t)n + 1);
-	s->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->nfd < 0) {
-		log_warn("service '%s': notify socket:", s->cfg->name);
-		return -errno;
-	}
-	setsockopt(s->nfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	unlink(s->npath);
-	old = umask(077);
-	r = bind(s->nfd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r != 0) {
-		r = -errno;
-		log_warn("service '%s': bind notify socket %s:", s->cfg->name,
-		    s->npath);
-		close(s->nfd);
+	if ((s->nfd = sdnotify_listen(s->npath, err, sizeof(err))) < 0) {
+		n = s->nfd;
 		s->nfd = -1;
-		return r;
+		log_warn("service '%s': %s", s->cfg->name, err);
+		return n;
 	}
 	uv_poll_init(&L->loop, &s->npoll, s->nfd);
 	s->npoll.data = s;
@@ -973,7 +934,7 @@ child_env(struct launcher *L, struct svc *s)
 	bool ok;
 
 	ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
-	    L->sockdir) >= 0;
+	    L->sd.path) >= 0;
 	if (ok && s && s->cfg->ready == LAUNCH_READY_ZMQ)
 		ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
 		    L->ready_ep) >= 0 &&
@@ -1223,84 +1184,27 @@ check_programs(const struct launch_config *c, char **cmd)
 	return bad ? -ENOENT : 0;
 }
 
-static int
-sockdir_setup(struct launcher *L)
-{
-	struct stat st;
-
-	if (!L->cfg.socket_dir) {
-		const char *tmp = getenv("TMPDIR");
-		int n;
-
-		if (!tmp || tmp[0] != '/')
-			tmp = "/tmp";
-		n = snprintf(L->sockdir, sizeof(L->sockdir),
-		    "%s/metricsd-launch.XXXXXX", tmp);
-		if (n < 0 || (size_t)n >= sizeof(L->sockdir) ||
-		    !mkdtemp(L->sockdir)) {
-			log_warn("create private socket directory in %s:", tmp);
-			return -errno;
-		}
-		L->sockdir_private = true;
-		L->sockdir_made = true;
-		return 0;
-	}
-	snprintf(L->sockdir, sizeof(L->sockdir), "%s", L->cfg.socket_dir);
-	if (mkdir(L->sockdir, 0700) == 0) {
-		L->sockdir_made = true;
-		return 0;
-	}
-	if (errno != EEXIST) {
-		log_warn("create socket directory %s:", L->sockdir);
-		return -errno;
-	}
-	/* lstat: an existing symlink is refused, never followed. */
-	if (lstat(L->sockdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		log_warn("socket directory %s exists and is not a directory",
-		    L->sockdir);
-		return -ENOTDIR;
-	}
-	/*
-	 * Our sockets go in by name: whoever else may rename or delete
-	 * entries here could swap them for theirs. The sticky bit stops
-	 * that for a shared directory like /tmp.
-	 */
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		log_warn("socket directory %s: owned by uid %u, not by us "
-		    "(uid %u); refusing it", L->sockdir, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
-		return -EPERM;
-	}
-	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
-		log_warn("socket directory %s: writable by group or others "
-		    "(mode %04o) and not sticky; refusing it", L->sockdir,
-		    (unsigned)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-}
-
 static void
 sockdir_cleanup(struct launcher *L)
 {
 	char p[PATH_MAX + 64];
 
-	if (!L->sockdir[0])
+	if (!L->sd.path[0])
 		return;
 	/* Ours alone: services may have left their own sockets in it. */
-	if (L->sockdir_private) {
-		launch_dir_remove(L->sockdir);
+	if (L->sd.private) {
+		launch_dir_remove(L->sd.path);
 		return;
 	}
 	if (L->ready_path[0]) {
-		snprintf(p, sizeof(p), "%s/%s", L->sockdir, L->ready_path);
+		snprintf(p, sizeof(p), "%s/%s", L->sd.path, L->ready_path);
 		unlink(p);
 	}
 	for (size_t i = 0; i < L->n; i++)
 		if (L->svc[i].npath[0])
 			unlink(L->svc[i].npath);
-	if (L->sockdir_made)
-		rmdir(L->sockdir);
+	if (L->sd.made)
+		rmdir(L->sd.path);
 }
 
 static void
@@ -1403,24 +1307,26 @@ run(struct launcher *L)
 
 	L->wd_fd = -1;
 	L->out[1].saved = L->out[2].saved = -1;
-	if (sockdir_setup(L) < 0)
-		return EXIT_FAIL;
-	r = snprintf(L->ready_ep, sizeof(L->ready_ep), "ipc://%s/%s",
-	    L->sockdir, L->ready_path);
-	if (r < 0 || strlen(L->sockdir) + 1 + strlen(L->ready_path) + 32 >
-	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		log_warn("socket directory %s is too long for unix socket paths",
-		    L->sockdir);
-		sockdir_cleanup(L);
+	/* Fork the watchdog while we are still single-threaded (before
+	 * libzmq starts its I/O threads). It creates the socket directory,
+	 * so that no kill of ours, however early, leaves one behind. */
+	if (launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->cfg.socket_dir,
+	    &L->sd, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
 		return EXIT_FAIL;
 	}
-	/* Fork the watchdog while we are still single-threaded (before
-	 * libzmq starts its I/O threads). */
-	if ((r = launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->sockdir,
-	    L->sockdir_made, L->sockdir_private)) < 0) {
-		log_warn("start watchdog: %s", strerror(-r));
-		sockdir_cleanup(L);
-		return EXIT_FAIL;
+	if (!L->sd.made && launch_sockdir_check(L->sd.path, err,
+	    sizeof(err)) < 0) {
+		log_warn("%s", err);
+		goto early_fail;
+	}
+	r = snprintf(L->ready_ep, sizeof(L->ready_ep), "ipc://%s/%s",
+	    L->sd.path, L->ready_path);
+	if (r < 0 || strlen(L->sd.path) + 1 + strlen(L->ready_path) + 32 >
+	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		log_warn("socket directory %s is too long for unix socket paths",
+		    L->sd.path);
+		goto early_fail;
 	}
 	uv_loop_init(&L->loop);
 	L->ready_timer.data = L->exit_timer.data = L->grace_timer.data = L;
@@ -1509,6 +1415,10 @@ loop:
 		if (L->out[fd].saved >= 0)
 			close(L->out[fd].saved);
 	return L->exit_code;
+early_fail:
+	sockdir_cleanup(L);
+	launch_watchdog_stop(L->wd_pid, L->wd_fd);
+	return EXIT_FAIL;
 }
 
 int

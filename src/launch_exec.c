@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "launch_exec.h"
+#include "launch_sockdir.h"
 
 /* Deeper than this, a private socket directory is not worth following. */
 #define TREE_DEPTH_MAX 16
@@ -115,10 +116,20 @@ cleanup_dir(const char *dir, bool rm, bool private, pid_t launcher)
 		rmdir(dir);
 }
 
+/* What the watchdog tells the launcher after creating the directory. */
+struct wd_result {
+	int32_t r;
+	struct launch_sockdir d;
+	char err[512];
+};
+
 static void __attribute__((noreturn))
-watchdog(int rfd, const char *sockdir, bool rm, bool private)
+watchdog(int rfd, int resfd, const char *configured)
 {
 	pid_t launcher = getppid();
+	struct wd_result res;
+	const char *sockdir;
+	bool rm, private;
 	int32_t *groups = NULL, buf[256];
 	size_t n = 0, cap = 0;
 	unsigned char part[sizeof(int32_t)];
@@ -134,6 +145,26 @@ watchdog(int rfd, const char *sockdir, bool rm, bool private)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	setpgid(0, 0);
+	/*
+	 * The socket directory is created here, by the process that removes
+	 * it, and only then reported to the launcher: killed at any moment,
+	 * even right at its start, the launcher leaves no directory behind.
+	 */
+	memset(&res, 0, sizeof(res));
+	res.r = launch_sockdir_create(&res.d, configured, res.err,
+	    sizeof(res.err));
+	if (write(resfd, &res, sizeof(res)) != (ssize_t)sizeof(res) ||
+	    res.r < 0) {
+		if (res.r == 0 && res.d.private)
+			launch_dir_remove(res.d.path);
+		else if (res.r == 0 && res.d.made)
+			rmdir(res.d.path);
+		_exit(0);
+	}
+	close(resfd);
+	sockdir = res.d.path;
+	rm = res.d.made;
+	private = res.d.private;
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
@@ -188,28 +219,61 @@ watchdog(int rfd, const char *sockdir, bool rm, bool private)
 }
 
 int
-launch_watchdog_start(pid_t *pid, int *wfd, const char *sockdir,
-    bool rmdir_sockdir, bool private_sockdir)
+launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
+    struct launch_sockdir *d, char *err, size_t errlen)
 {
-	int p[2];
+	struct wd_result res;
+	int p[2], q[2], e, st;
+	ssize_t n;
 	pid_t c;
 
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return -errno;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		e = errno;
+		snprintf(err, errlen, "start watchdog: pipe: %s", strerror(e));
+		return -e;
+	}
+	if (pipe2(q, O_CLOEXEC) != 0) {
+		e = errno;
+		close(p[0]);
+		close(p[1]);
+		snprintf(err, errlen, "start watchdog: pipe: %s", strerror(e));
+		return -e;
+	}
 	fflush(NULL);
 	c = fork();
 	if (c < 0) {
-		int e = errno;
-
+		e = errno;
 		close(p[0]);
 		close(p[1]);
+		close(q[0]);
+		close(q[1]);
+		snprintf(err, errlen, "start watchdog: fork: %s", strerror(e));
 		return -e;
 	}
 	if (c == 0) {
 		close(p[1]);
-		watchdog(p[0], sockdir, rmdir_sockdir, private_sockdir);
+		close(q[0]);
+		watchdog(p[0], q[1], socket_dir);
 	}
 	close(p[0]);
+	close(q[1]);
+	do
+		n = read(q[0], &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	close(q[0]);
+	if (n != (ssize_t)sizeof(res) || res.r < 0) {
+		close(p[1]);
+		while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof(res)) {
+			snprintf(err, errlen, "start watchdog: it died at once");
+			return -EIO;
+		}
+		res.err[sizeof(res.err) - 1] = '\0';
+		snprintf(err, errlen, "%s", res.err);
+		return res.r;
+	}
+	*d = res.d;
 	*pid = c;
 	*wfd = p[1];
 	return 0;
