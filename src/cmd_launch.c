@@ -3,14 +3,20 @@
  * of them are ready under one total deadline, then run COMMAND (or keep
  * supervising), and tear everything down without leaving a process
  * behind. The config format is in launch_config.c and metricsd.conf(5);
- * how orphans are prevented is explained in launch_exec.c.
+ * how orphans are prevented is explained in launch_spawn.c and
+ * launch_exec.c. This file holds the options, the set-up and the phase
+ * machine; starting processes is in launch_children.c, the readiness
+ * receivers in launch_ready.c, the checks and the --dry-run plan in
+ * launch_plan.c (launch_int.h lists what they share).
  *
- * Everything runs on one libuv loop: process exits, output pipes, the
- * ready-check PULL socket (through uvzmq), the notify datagram sockets,
- * the signals and the three timers (start-up deadline, exit deadline,
- * kill grace period). The phases:
+ * Everything runs on one libuv loop: process exits (pidfds), output
+ * pipes, the ready-check PULL socket (through uvzmq), the notify
+ * datagram sockets, the tcp/http probes, the signals and the three
+ * timers (start-up deadline, exit deadline, kill grace period). The
+ * phases:
  *
- *   STARTING  spawned, waiting for readiness; any exit is a failure
+ *   STARTING  spawning (those with after = once what they wait for is
+ *             ready), waiting for readiness; any exit is a failure
  *   RUNNING   all ready; COMMAND runs, or we just supervise
  *   ENDING    COMMAND finished; services get exit_timeout to exit
  *   STOPPING  signals sent; SIGKILL for whoever outlives kill_grace
@@ -34,20 +40,11 @@
 #include <uv.h>
 #include <zmq.h>
 
-#include "launch_argv.h"
-#include "launch_config.h"
 #include "launch_exec.h"
-#include "launch_lines.h"
-#include "launch_out.h"
-#include "launch_probe.h"
-#include "launch_sockdir.h"
+#include "launch_int.h"
 #include "launch_spawn.h"
 #include "log.h"
 #include "modes.h"
-#include "readycheck.h"
-#include "sdnotify.h"
-
-extern char **environ;
 
 static const char usage_text[] =
     "usage: metricsd launch [--dry-run] services.conf [-- COMMAND [ARG...]]\n"
@@ -64,99 +61,6 @@ static const char usage_text[] =
     "See metricsd.conf(5) for the file format.\n"
     "Exit status: COMMAND's status; else 0 when all went well, 1 when a\n"
     "service failed or was not ready in time, 2 for usage or config errors.\n";
-
-enum phase { PH_STARTING, PH_RUNNING, PH_ENDING, PH_STOPPING, PH_DONE };
-
-struct launcher;
-struct svc;
-
-/*
- * A process we started (a service or COMMAND): watched through its pidfd
- * on the loop (see launch_spawn.c for why). Once it has exited it stays
- * an unreaped zombie, keeping its pid and process group id reserved,
- * until proc_release(): so signalling its group is always safe.
- */
-struct proc {
-	struct launcher *L;
-	pid_t pid;
-	int pidfd;
-	uv_poll_t poll;
-	bool started;		/* spawned; pid and pidfd are valid */
-	bool exited;		/* or given up on */
-	bool released;
-	int status, termsig;
-	void (*on_exit)(struct proc *p);
-	void *arg;
-};
-
-struct stream {
-	uv_pipe_t pipe;
-	struct launch_lines lines;
-	struct svc *s;
-	int fd_out;		/* where prefixed lines go: 1 or 2 */
-	bool open;
-};
-
-struct svc {
-	struct launcher *L;
-	struct launch_service *cfg;
-	int64_t id;		/* ready-check identity */
-	struct proc proc;
-	pid_t pid;
-	bool spawned, exited, ready, sigkilled;
-	bool signalled;		/* we sent its group a signal */
-	int64_t status;
-	int termsig;
-	struct stream out, err;
-	/* ready = notify */
-	int nfd;
-	uv_poll_t npoll;
-	bool npoll_open;
-	char npath[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	/* ready = tcp:// or http:// */
-	struct launch_probe probe;
-};
-
-struct launcher {
-	uv_loop_t loop;
-	void *zctx;
-	struct launch_config cfg;
-	struct svc *svc;
-	size_t n;
-	struct launch_sockdir sd;	/* created by the watchdog */
-	char ready_path[64];
-	char ready_ep[READYCHECK_ENDPOINT_MAX];
-	struct readycheck_receiver rx;
-	bool rx_open;
-	uv_timer_t ready_timer, exit_timer, grace_timer, drain_timer;
-	int grace_stage;	/* 1: SIGTERM sent; 2: SIGKILL sent */
-	uv_signal_t sigint, sigterm, sighup;
-	bool handles_open;
-	struct launch_out out[3];	/* our fds 1 and 2, non-blocking */
-	/* COMMAND */
-	char **cmd;
-	struct proc cmdproc;
-	pid_t cmdpid;
-	bool cmd_running;
-	bool cmd_signalled;	/* we sent its group a signal */
-	/* state */
-	enum phase phase;
-	int exit_code;
-	int signalled;		/* the signal we forwarded, or 0 */
-	uint64_t t_start;
-	pid_t wd_pid;
-	int wd_fd;
-	struct log_ratelimit rl;
-};
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static const char *
 sig_name(int sig)
@@ -185,73 +89,6 @@ describe_exit(int64_t status, int termsig)
 	return buf;
 }
 
-static double
-secs(uint64_t ms)
-{
-	return (double)ms / 1000.0;
-}
-
-/* ---- output passthrough ------------------------------------------------ */
-
-static void
-emit_line(const char *line, size_t len, bool whole, void *arg)
-{
-	struct stream *st = arg;
-	char buf[LAUNCH_NAME_MAX + 3 + LAUNCH_LINES_CAP + 1];
-	size_t nl = strlen(st->s->cfg->name);
-
-	(void)whole;
-	/* One write per line keeps lines whole on a shared pipe. */
-	memcpy(buf, st->s->cfg->name, nl);
-	memcpy(buf + nl, ": ", 2);
-	memcpy(buf + nl + 2, line, len);
-	buf[nl + 2 + len] = '\n';
-	launch_out_write(&st->s->L->out[st->fd_out], buf, nl + 3 + len);
-}
-
-static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	static char slab[65536];
-
-	(void)h;
-	(void)suggested;
-	buf->base = slab;
-	buf->len = sizeof(slab);
-}
-
-static void maybe_close_all(struct launcher *L);
-
-static void
-on_stream_closed(uv_handle_t *h)
-{
-	struct stream *st = h->data;
-
-	maybe_close_all(st->s->L);
-}
-
-static void
-stream_close(struct stream *st)
-{
-	if (!st->open)
-		return;
-	st->open = false;
-	launch_lines_flush(&st->lines, emit_line, st);
-	uv_close((uv_handle_t *)&st->pipe, on_stream_closed);
-}
-
-static void
-on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
-{
-	struct stream *st = h->data;
-
-	if (n > 0) {
-		launch_lines_feed(&st->lines, buf->base, (size_t)n, emit_line, st);
-	} else if (n < 0) {
-		stream_close(st);
-	}
-}
-
 /* ---- teardown ---------------------------------------------------------- */
 
 static size_t
@@ -274,31 +111,16 @@ signal_group(struct svc *s, int sig)
 		kill(s->pid, sig);
 }
 
-static void
-close_readiness(struct launcher *L)
-{
-	uv_timer_stop(&L->ready_timer);
-	if (L->rx_open) {
-		L->rx_open = false;
-		readycheck_receiver_close(&L->rx, NULL);
-	}
-	for (size_t i = 0; i < L->n; i++)
-		if (L->svc[i].cfg->ready == LAUNCH_READY_TCP ||
-		    L->svc[i].cfg->ready == LAUNCH_READY_HTTP)
-			launch_probe_stop(&L->svc[i].probe, NULL);
-}
-
 static void on_grace(uv_timer_t *t);
-static void proc_release(struct proc *p, bool reap);
 static void finish(struct launcher *L);
 
 /* Send sig to every live service (and COMMAND), then give them
  * kill_grace before SIGKILL. */
-static void
-stop_all(struct launcher *L, int sig)
+void
+launch_stop_all(struct launcher *L, int sig)
 {
 	L->phase = PH_STOPPING;
-	close_readiness(L);
+	launch_ready_close(L);
 	uv_timer_stop(&L->exit_timer);
 	for (size_t i = 0; i < L->n; i++) {
 		struct svc *s = &L->svc[i];
@@ -360,7 +182,7 @@ on_grace(uv_timer_t *t)
 			    "SIGKILL; giving up on it", s->cfg->name, (int)s->pid);
 			s->exited = true;
 			s->proc.exited = true;
-			proc_release(&s->proc, false);
+			launch_proc_release(&s->proc, false);
 		}
 	}
 	if (L->cmd_running) {
@@ -368,7 +190,7 @@ on_grace(uv_timer_t *t)
 		    "giving up on it", (int)L->cmdpid);
 		L->cmd_running = false;
 		L->cmdproc.exited = true;
-		proc_release(&L->cmdproc, false);
+		launch_proc_release(&L->cmdproc, false);
 	}
 	L->exit_code = EXIT_FAIL;
 	finish(L);
@@ -382,28 +204,9 @@ on_drain(uv_timer_t *t)
 	/* Output of a process that outlived its service (it left the group
 	 * and kept the pipe): stop waiting for it. */
 	for (size_t i = 0; i < L->n; i++) {
-		stream_close(&L->svc[i].out);
-		stream_close(&L->svc[i].err);
+		launch_stream_close(&L->svc[i].out);
+		launch_stream_close(&L->svc[i].err);
 	}
-}
-
-static void
-on_notify_closed(uv_handle_t *h)
-{
-	struct svc *s = h->data;
-
-	close(s->nfd);
-	s->nfd = -1;
-	maybe_close_all(s->L);
-}
-
-static void
-close_notify(struct svc *s)
-{
-	if (!s->npoll_open)
-		return;
-	s->npoll_open = false;
-	uv_close((uv_handle_t *)&s->npoll, on_notify_closed);
 }
 
 /*
@@ -418,13 +221,13 @@ finish(struct launcher *L)
 	if (L->phase == PH_DONE)
 		return;
 	L->phase = PH_DONE;
-	close_readiness(L);
+	launch_ready_close(L);
 	uv_timer_stop(&L->exit_timer);
 	uv_timer_stop(&L->grace_timer);
 	for (size_t i = 0; i < L->n; i++) {
 		struct svc *s = &L->svc[i];
 
-		close_notify(s);
+		launch_notify_close(s);
 		/*
 		 * Children the service left behind in its group go too. Its
 		 * leader is still an unreaped zombie, so the group id is
@@ -438,7 +241,7 @@ finish(struct launcher *L)
 				    "its process group; killing them",
 				    s->cfg->name, (int)s->pid);
 			kill(-s->pid, SIGKILL);
-			proc_release(&s->proc, true);
+			launch_proc_release(&s->proc, true);
 		}
 		pipes |= s->out.open || s->err.open;
 	}
@@ -449,15 +252,15 @@ finish(struct launcher *L)
 			log_warn("command (pid %d) left processes in its "
 			    "process group; killing them", (int)L->cmdpid);
 		kill(-L->cmdpid, SIGKILL);
-		proc_release(&L->cmdproc, true);
+		launch_proc_release(&L->cmdproc, true);
 	}
 	if (pipes)
 		uv_timer_start(&L->drain_timer, on_drain, 1000, 0);
-	maybe_close_all(L);
+	launch_maybe_close_all(L);
 }
 
-static void
-maybe_close_all(struct launcher *L)
+void
+launch_maybe_close_all(struct launcher *L)
 {
 	if (L->phase != PH_DONE || !L->handles_open)
 		return;
@@ -485,7 +288,6 @@ maybe_close_all(struct launcher *L)
 
 /* ---- readiness --------------------------------------------------------- */
 
-static void spawn_command(struct launcher *L);
 
 /* Which services names_with_pids() lists. */
 enum which { ALL, NOT_READY, RUNNING };
@@ -544,15 +346,14 @@ check_all_ready(struct launcher *L)
 		if (!L->svc[i].ready)
 			return;
 	L->phase = PH_RUNNING;
-	close_readiness(L);
+	launch_ready_close(L);
 	log_info("all %zu services ready in %" PRIu64 " ms: %s", L->n,
 	    now_ms() - L->t_start, names_with_pids(L, ALL, false, summary,
 	    sizeof(summary)));
 	if (L->cmd)
-		spawn_command(L);
+		launch_cmd_spawn(L);
 }
 
-static int spawn_service(struct launcher *L, struct svc *s);
 
 /* Are all the services s waits for (after =) ready? */
 static bool
@@ -580,17 +381,17 @@ start_due(struct launcher *L)
 
 		if (s->spawned || !deps_ready(L, s))
 			continue;
-		if (spawn_service(L, s) < 0) {
+		if (launch_svc_spawn(L, s) < 0) {
 			L->exit_code = EXIT_FAIL;
-			stop_all(L, SIGTERM);
+			launch_stop_all(L, SIGTERM);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static void
-mark_ready(struct svc *s, const char *how)
+void
+launch_mark_ready(struct svc *s, const char *how)
 {
 	(void)how;
 	if (s->ready || s->exited)
@@ -598,146 +399,6 @@ mark_ready(struct svc *s, const char *how)
 	s->ready = true;
 	if (start_due(s->L) == 0)
 		check_all_ready(s->L);
-}
-
-static struct svc *
-svc_by_id(struct launcher *L, int64_t id)
-{
-	if (id < 1 || (uint64_t)id > L->n)
-		return NULL;
-	return &L->svc[id - 1];
-}
-
-static void
-on_readycheck(struct readycheck_receiver *r, enum readycheck_event ev,
-    int64_t id, void *arg)
-{
-	struct launcher *L = arg;
-	struct svc *s = svc_by_id(L, id);
-
-	(void)r;
-	switch (ev) {
-	case READYCHECK_READY:
-		if (s)
-			mark_ready(s, "zmq");
-		break;
-	case READYCHECK_DUPLICATE:
-		log_ratelimited(&L->rl, "ready-check: duplicate identity %"
-		    PRId64 " (service '%s', pid %d) ignored", id,
-		    s ? s->cfg->name : "?", s ? (int)s->pid : 0);
-		break;
-	case READYCHECK_UNKNOWN:
-		log_ratelimited(&L->rl, "ready-check on %s: unknown identity %"
-		    PRId64 " ignored", L->ready_ep, id);
-		break;
-	case READYCHECK_MALFORMED:
-		log_ratelimited(&L->rl, "ready-check on %s: malformed frame "
-		    "ignored (want exactly one MessagePack integer)", L->ready_ep);
-		break;
-	case READYCHECK_ERROR:
-		log_warn("ready-check on %s: %s", L->ready_ep,
-		    zmq_strerror((int)-id));
-		if (L->phase == PH_STARTING) {
-			L->exit_code = EXIT_FAIL;
-			stop_all(L, SIGTERM);
-		}
-		break;
-	case READYCHECK_DONE:
-	case READYCHECK_TIMEOUT:
-		break;	/* the launcher keeps its own deadline */
-	}
-}
-
-/*
- * A datagram on a service's notify socket. The socket lives in our own
- * directory, but check who is talking anyway: our user, and the service
- * or a process in its group (a helper like systemd-notify). A sender
- * that has already exited cannot be looked up; its uid was checked.
- */
-static bool
-notify_sender_ok(struct svc *s, const struct sdnotify_msg *m)
-{
-	pid_t g;
-
-	if (!m->has_cred || (m->uid != getuid() && m->uid != 0)) {
-		log_ratelimited(&s->L->rl, "service '%s' (pid %d): notify "
-		    "message from uid %d ignored", s->cfg->name, (int)s->pid,
-		    m->has_cred ? (int)m->uid : -1);
-		return false;
-	}
-	if (m->pid != s->pid && (g = getpgid(m->pid)) >= 0 && g != s->pid) {
-		log_ratelimited(&s->L->rl, "service '%s' (pid %d): notify "
-		    "message from unrelated pid %d ignored", s->cfg->name,
-		    (int)s->pid, (int)m->pid);
-		return false;
-	}
-	return true;
-}
-
-static void
-on_notify(uv_poll_t *h, int status, int events)
-{
-	struct svc *s = h->data;
-	struct sdnotify_msg m;
-	const char *line;
-	size_t pos;
-
-	(void)events;
-	if (status < 0) {
-		log_warn("service '%s' (pid %d): notify socket: %s",
-		    s->cfg->name, (int)s->pid, uv_strerror(status));
-		close_notify(s);
-		return;
-	}
-	/* Level-triggered: what the budget leaves comes back next turn. */
-	for (int budget = 64; budget > 0; budget--) {
-		if (sdnotify_recv(s->nfd, &m) <= 0)
-			return;
-		if (m.truncated) {
-			log_ratelimited(&s->L->rl, "service '%s' (pid %d): "
-			    "notify message too long, ignored", s->cfg->name,
-			    (int)s->pid);
-			continue;
-		}
-		if (!notify_sender_ok(s, &m))
-			continue;
-		for (pos = 0; (line = sdnotify_next_line(&m, &pos));) {
-			if (strcmp(line, "READY=1") == 0)
-				mark_ready(s, "notify");
-			else if (strncmp(line, "STATUS=", 7) == 0)
-				log_info("service '%s' (pid %d) status: %.200s",
-				    s->cfg->name, (int)s->pid, line + 7);
-		}
-		if (s->exited || s->L->phase == PH_DONE)
-			return;
-	}
-}
-
-static int
-notify_open(struct launcher *L, struct svc *s, size_t idx)
-{
-	char err[PATH_MAX + 128];
-	int n;
-
-	n = snprintf(s->npath, sizeof(s->npath), "%s/launch-notify-%d-%zu",
-	    L->sd.path, (int)getpid(), idx);
-	if (n < 0 || (size_t)n >= sizeof(s->npath)) {
-		log_warn("service '%s': notify socket path in %s is too long "
-		    "(limit %zu bytes)", s->cfg->name, L->sd.path,
-		    sizeof(s->npath) - 1);
-		return -ENAMETOOLONG;
-	}
-	if ((s->nfd = sdnotify_listen(s->npath, err, sizeof(err))) < 0) {
-		n = s->nfd;
-		s->nfd = -1;
-		log_warn("service '%s': %s", s->cfg->name, err);
-		return n;
-	}
-	uv_poll_init(&L->loop, &s->npoll, s->nfd);
-	s->npoll.data = s;
-	s->npoll_open = true;
-	uv_poll_start(&s->npoll, UV_READABLE, on_notify);
-	return 0;
 }
 
 static void
@@ -762,7 +423,7 @@ on_ready_timeout(uv_timer_t *t)
 			    "still in progress");
 	}
 	L->exit_code = EXIT_FAIL;
-	stop_all(L, SIGTERM);
+	launch_stop_all(L, SIGTERM);
 }
 
 /* ---- processes ---------------------------------------------------------- */
@@ -775,8 +436,8 @@ clean_exit(const struct launcher *L, const struct svc *s)
 	    (s->termsig == SIGTERM && L->phase == PH_STOPPING));
 }
 
-static void
-on_svc_exit(struct proc *p)
+void
+launch_svc_exited(struct proc *p)
 {
 	struct svc *s = p->arg;
 	struct launcher *L = s->L;
@@ -787,7 +448,7 @@ on_svc_exit(struct proc *p)
 	s->exited = true;
 	s->status = status;
 	s->termsig = termsig;
-	close_notify(s);
+	launch_notify_close(s);
 	switch (L->phase) {
 	case PH_STARTING:
 		log_warn("service '%s' (pid %d) %s during start-up, after %"
@@ -795,7 +456,7 @@ on_svc_exit(struct proc *p)
 		    (int)s->pid, describe_exit(status, termsig),
 		    now_ms() - L->t_start);
 		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
+		launch_stop_all(L, SIGTERM);
 		return;
 	case PH_RUNNING:
 		if (status == 0 && termsig == 0)
@@ -834,11 +495,11 @@ on_exit_timeout(uv_timer_t *t)
 	log_warn("still running %.1f s after the command finished: %s; "
 	    "sending SIGTERM", secs(L->cfg.exit_timeout_ms),
 	    names_with_pids(L, RUNNING, true, names, sizeof(names)));
-	stop_all(L, SIGTERM);
+	launch_stop_all(L, SIGTERM);
 }
 
-static void
-on_cmd_exit(struct proc *p)
+void
+launch_cmd_exited(struct proc *p)
 {
 	struct launcher *L = p->arg;
 	int64_t status = p->status;
@@ -863,246 +524,6 @@ on_cmd_exit(struct proc *p)
 	}
 	if (live_count(L) == 0)
 		finish(L);
-}
-
-/* ---- starting processes ------------------------------------------------ */
-
-static void
-on_proc_closed(uv_handle_t *h)
-{
-	struct proc *p = h->data;
-
-	close(p->pidfd);
-	p->pidfd = -1;
-}
-
-/* The pidfd became readable: the process exited (it is not reaped). */
-static void
-on_proc_event(uv_poll_t *h, int status, int events)
-{
-	struct proc *p = h->data;
-	int r = status;
-
-	(void)events;
-	if (p->exited)
-		return;
-	if (r == 0 && (r = launch_spawn_status(p->pidfd, &p->status,
-	    &p->termsig)) == 0)
-		return;
-	uv_poll_stop(h);
-	if (r < 0) {
-		/* Cannot happen with a valid pidfd; count it as a failure. */
-		log_warn("pid %d: waiting for its exit: %s", (int)p->pid,
-		    strerror(-r));
-		p->status = 1;
-		p->termsig = 0;
-	}
-	p->exited = true;
-	p->on_exit(p);
-}
-
-/*
- * Done with p: reap it if it exited (the caller has signalled its group
- * first, if need be), and close its pidfd. A process given up on (it
- * outlived SIGKILL) is not waited for.
- */
-static void
-proc_release(struct proc *p, bool reap)
-{
-	if (!p->started || p->released)
-		return;
-	p->released = true;
-	if (reap)
-		launch_spawn_reap(p->pidfd);
-	uv_close((uv_handle_t *)&p->poll, on_proc_closed);
-}
-
-/* Environment variables of ours that no child inherits from us as they
- * are: each child gets its own values, or none. */
-static const char *const env_ours[] = { SDNOTIFY_ENV,
-	READYCHECK_ENV_ENDPOINT, READYCHECK_ENV_ID, READYCHECK_ENV_PATH,
-	READYCHECK_ENV_SOCKET_DIR, NULL };
-
-/* The environment of service s, or of COMMAND when s is NULL: ours,
- * minus the readiness variables meant for us, plus its env = lines,
- * plus the socket directory and its own readiness variables. */
-static char **
-child_env(struct launcher *L, struct svc *s)
-{
-	char *extra[5] = { NULL }, **env = NULL;
-	size_t k = 0;
-	bool ok;
-
-	ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
-	    L->sd.path) >= 0;
-	if (ok && s && s->cfg->ready == LAUNCH_READY_ZMQ)
-		ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
-		    L->ready_ep) >= 0 &&
-		    asprintf(&extra[k++], "%s=%" PRId64, READYCHECK_ENV_ID,
-		    s->id) >= 0 &&
-		    asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_PATH,
-		    L->ready_path) >= 0;
-	else if (ok && s && s->cfg->ready == LAUNCH_READY_NOTIFY)
-		ok = asprintf(&extra[k++], "%s=%s", SDNOTIFY_ENV, s->npath) >= 0;
-	if (!ok)
-		extra[k - 1] = NULL;	/* undefined after a failed asprintf */
-	else
-		env = launch_env_build(environ, env_ours,
-		    s ? s->cfg->env : NULL, s ? s->cfg->nenv : 0, extra);
-	for (size_t i = 0; i < k; i++)
-		free(extra[i]);
-	return env;
-}
-
-/*
- * The one way a process is started: look its program up in its own
- * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. fd[]
- * are its fds 0-2 (-1: /dev/null). Returns 0 or a negative errno with
- * err set.
- */
-static int
-proc_start(struct launcher *L, struct proc *p, char **argv, char **env,
-    const char *cwd, const int fd[3], char *err, size_t errlen)
-{
-	struct launch_spawn sp = { .argv = argv, .env = env, .cwd = cwd,
-	    .watchdog_fd = L->wd_fd };
-	char path[PATH_MAX];
-	int r;
-
-	r = launch_program_find(argv[0], cwd,
-	    launch_env_get(env, SIZE_MAX, "PATH"), path, sizeof(path));
-	if (r < 0) {
-		snprintf(err, errlen, "'%s': %s", argv[0], r == -ENOENT ?
-		    "not found or not executable" : strerror(-r));
-		return r;
-	}
-	sp.path = path;
-	memcpy(sp.fd, fd, sizeof(sp.fd));
-	if ((r = launch_spawn_start(&sp, &p->pid, &p->pidfd, err, errlen)) < 0)
-		return r;
-	p->L = L;
-	p->started = true;
-	p->poll.data = p;
-	if ((r = uv_poll_init(&L->loop, &p->poll, p->pidfd)) < 0 ||
-	    (r = uv_poll_start(&p->poll, UV_READABLE, on_proc_event)) < 0) {
-		/* Not watched, so not kept. */
-		kill(-p->pid, SIGKILL);
-		snprintf(err, errlen, "watch pid %d: %s", (int)p->pid,
-		    uv_strerror(r));
-		p->exited = true;
-		proc_release(p, true);
-		return -EIO;
-	}
-	return 0;
-}
-
-static void
-stream_open(struct launcher *L, struct stream *st, struct svc *s, int fd_out,
-    int fd)
-{
-	st->s = s;
-	st->fd_out = fd_out;
-	uv_pipe_init(&L->loop, &st->pipe, 0);
-	st->pipe.data = st;
-	st->open = true;
-	if (uv_pipe_open(&st->pipe, fd) < 0 ||
-	    uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_read) < 0) {
-		/* uv_close() does not own an fd it failed to take. */
-		close(fd);
-		stream_close(st);
-	}
-}
-
-static void
-on_probe_ready(struct launch_probe *pr)
-{
-	struct svc *s = pr->data;
-
-	launch_probe_stop(pr, NULL);
-	mark_ready(s, launch_ready_name(s->cfg->ready));
-}
-
-static int
-spawn_service(struct launcher *L, struct svc *s)
-{
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
-	char **argv, **env, err[PATH_MAX + 256];
-
-	argv = launch_argv_build(s->cfg, L->ready_path, s->id);
-	env = child_env(L, s);
-	if (!argv || !env) {
-		snprintf(err, sizeof(err), "out of memory");
-		r = -ENOMEM;
-	} else if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
-		r = -errno;
-		snprintf(err, sizeof(err), "pipe: %s", strerror(-r));
-	} else {
-		int fd[3] = { -1, out[1], errp[1] };
-
-		s->proc.on_exit = on_svc_exit;
-		s->proc.arg = s;
-		r = proc_start(L, &s->proc, argv, env, s->cfg->directory, fd,
-		    err, sizeof(err));
-	}
-	launch_vec_free(argv);
-	launch_vec_free(env);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	if (r < 0) {
-		if (out[0] >= 0)
-			close(out[0]);
-		if (errp[0] >= 0)
-			close(errp[0]);
-		log_warn("service '%s': cannot start%s%s: %s", s->cfg->name,
-		    s->cfg->directory ? " in " : "",
-		    s->cfg->directory ? s->cfg->directory : "", err);
-		return r;
-	}
-	s->spawned = true;
-	s->pid = s->proc.pid;
-	stream_open(L, &s->out, s, 1, out[0]);
-	stream_open(L, &s->err, s, 2, errp[0]);
-	if (s->cfg->ready == LAUNCH_READY_NONE) {
-		s->ready = true;
-	} else if ((s->cfg->ready == LAUNCH_READY_TCP ||
-	    s->cfg->ready == LAUNCH_READY_HTTP) &&
-	    (r = launch_probe_start(&s->probe, &L->loop, on_probe_ready)) < 0) {
-		log_warn("service '%s': start readiness probe: %s",
-		    s->cfg->name, uv_strerror(r));
-		return r;
-	}
-	return 0;
-}
-
-static void
-spawn_command(struct launcher *L)
-{
-	/* COMMAND talks to our terminal directly, unprefixed, through the
-	 * descriptors we were given (not our non-blocking copies). It gets
-	 * its own process group like the services, so Ctrl-C reaches it
-	 * once, through us. */
-	const int fd[3] = { 0, L->out[1].saved >= 0 ? L->out[1].saved : 1,
-	    L->out[2].saved >= 0 ? L->out[2].saved : 2 };
-	char **env = child_env(L, NULL), err[PATH_MAX + 256];
-	int r = -ENOMEM;
-
-	snprintf(err, sizeof(err), "out of memory");
-	L->cmdproc.on_exit = on_cmd_exit;
-	L->cmdproc.arg = L;
-	if (env)
-		r = proc_start(L, &L->cmdproc, L->cmd, env, NULL, fd, err,
-		    sizeof(err));
-	launch_vec_free(env);
-	if (r < 0) {
-		log_warn("cannot start command: %s", err);
-		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
-		return;
-	}
-	L->cmd_running = true;
-	L->cmdpid = L->cmdproc.pid;
 }
 
 static void
@@ -1138,54 +559,13 @@ on_signal(uv_signal_t *h, int signum)
 	L->signalled = signum;
 	if (L->phase == PH_STARTING)
 		L->exit_code = EXIT_FAIL;
-	stop_all(L, signum);
+	launch_stop_all(L, signum);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
 
-/*
- * Find each service's program, and COMMAND, before anything is spawned,
- * so a typo is a usage error (exit 2) rather than a start-up failure.
- */
-static int
-check_programs(const struct launch_config *c, char **cmd)
-{
-	int bad = 0;
-
-	char buf[PATH_MAX];
-
-	for (size_t i = 0; i < c->nsvc; i++) {
-		const struct launch_service *s = &c->svc[i];
-		const char *path = launch_env_get(s->env, s->nenv, "PATH");
-		struct stat st;
-
-		if (s->directory && (stat(s->directory, &st) != 0 ||
-		    !S_ISDIR(st.st_mode))) {
-			log_warn("%s:%d: service '%s': directory '%s' is not a "
-			    "directory", c->path, s->line, s->name, s->directory);
-			bad++;
-			continue;
-		}
-		if (!path)
-			path = getenv("PATH");
-		if (launch_program_find(s->argv[0], s->directory, path, buf,
-		    sizeof(buf)) < 0) {
-			log_warn("%s:%d: service '%s': command '%s' not found or "
-			    "not executable", c->path, s->line, s->name,
-			    s->argv[0]);
-			bad++;
-		}
-	}
-	if (cmd && launch_program_find(cmd[0], NULL, getenv("PATH"), buf,
-	    sizeof(buf)) < 0) {
-		log_warn("COMMAND '%s' not found or not executable", cmd[0]);
-		bad++;
-	}
-	return bad ? -ENOENT : 0;
-}
-
 static void
-sockdir_cleanup(struct launcher *L)
+launch_sockets_remove(struct launcher *L)
 {
 	char p[PATH_MAX + 64];
 
@@ -1207,88 +587,6 @@ sockdir_cleanup(struct launcher *L)
 		rmdir(L->sd.path);
 }
 
-static void
-print_plan(struct launcher *L)
-{
-	const struct launch_config *c = &L->cfg;
-
-	printf("config: %s (%zu services)\n", c->path, c->nsvc);
-	printf("socket_dir: %s\n", c->socket_dir ? c->socket_dir :
-	    "(a private temporary directory, removed at exit)");
-	printf("ready_timeout: %.3f s, exit_timeout: %.3f s, kill_grace: %.3f s\n",
-	    secs(c->ready_timeout_ms), secs(c->exit_timeout_ms),
-	    secs(c->kill_grace_ms));
-	for (size_t i = 0; i < c->nsvc; i++) {
-		const struct launch_service *s = &c->svc[i];
-
-		printf("service %s (line %d): ready = %s", s->name, s->line,
-		    launch_ready_name(s->ready));
-		if (s->ready == LAUNCH_READY_ZMQ)
-			printf(", identity %zu", i + 1);
-		else if (s->ready == LAUNCH_READY_TCP)
-			printf(" %s:%s", s->url.host, s->url.port);
-		else if (s->ready == LAUNCH_READY_HTTP)
-			printf(" GET %s from %s:%s", s->url.path, s->url.host,
-			    s->url.port);
-		for (size_t j = 0; j < s->nafter; j++)
-			printf("%s%s", j ? " " : ", after ",
-			    c->svc[s->after[j]].name);
-		if (s->directory)
-			printf(", directory %s", s->directory);
-		printf("\n  run:");
-		for (size_t j = 0; j < s->argc; j++)
-			printf(" [%s]", s->argv[j]);
-		if (s->shell)
-			printf(" [%s]", s->name);
-		if (s->ready == LAUNCH_READY_ZMQ)
-			printf(" [--readiness-path] [%s] [--readiness-id] [%zu]",
-			    L->ready_path, i + 1);
-		printf("\n");
-		for (size_t j = 0; j < s->nenv; j++)
-			printf("  env: %s\n", s->env[j]);
-	}
-	printf("start order:");
-	for (size_t k = 0; k < c->nsvc; k++)
-		printf(" %s", c->svc[c->order[k]].name);
-	printf("\n");
-	if (L->cmd) {
-		printf("then:");
-		for (char **a = L->cmd; *a; a++)
-			printf(" [%s]", *a);
-		printf("\n");
-	} else {
-		printf("then: supervise until the services exit\n");
-	}
-}
-
-/*
- * Resolve the host of every tcp:// and http:// readiness URL now,
- * before anything starts, so that a typo is a config error (exit 2)
- * and no lookup ever blocks the loop.
- */
-static int
-probes_init(struct launcher *L)
-{
-	char err[512];
-	int bad = 0;
-
-	for (size_t i = 0; i < L->n; i++) {
-		struct svc *s = &L->svc[i];
-
-		if (s->cfg->ready != LAUNCH_READY_TCP &&
-		    s->cfg->ready != LAUNCH_READY_HTTP)
-			continue;
-		if (launch_probe_init(&s->probe, s->cfg->ready, &s->cfg->url,
-		    err, sizeof(err)) < 0) {
-			log_warn("%s:%d: service '%s': ready: %s", L->cfg.path,
-			    s->cfg->line, s->cfg->name, err);
-			bad++;
-		}
-		s->probe.data = s;
-	}
-	return bad ? -ENOENT : 0;
-}
-
 static bool
 hup_ignored(void)
 {
@@ -1300,8 +598,6 @@ hup_ignored(void)
 static int
 run(struct launcher *L)
 {
-	int64_t *ids = NULL;
-	size_t nzmq = 0;
 	char err[512];
 	int r;
 
@@ -1360,37 +656,9 @@ run(struct launcher *L)
 	L->phase = PH_STARTING;
 	L->exit_code = EXIT_OK;
 
-	if (!(ids = calloc(L->n, sizeof(*ids)))) {
-		log_warn("out of memory");
+	if (launch_ready_open(L) < 0) {
 		L->exit_code = EXIT_FAIL;
 		goto teardown;
-	}
-	for (size_t i = 0; i < L->n; i++) {
-		struct svc *s = &L->svc[i];
-
-		s->nfd = -1;
-		if (s->cfg->ready == LAUNCH_READY_ZMQ)
-			ids[nzmq++] = s->id;
-		else if (s->cfg->ready == LAUNCH_READY_NOTIFY &&
-		    notify_open(L, s, i) < 0) {
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-	}
-	if (nzmq > 0) {
-		if (!(L->zctx = zmq_ctx_new())) {
-			log_warn("zmq_ctx_new: %s", zmq_strerror(errno));
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-		if (readycheck_receiver_open(&L->rx, &L->loop, L->zctx,
-		    L->ready_ep, ids, nzmq, 0, on_readycheck, L, err,
-		    sizeof(err)) < 0) {
-			log_warn("ready-check receiver: %s", err);
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-		L->rx_open = true;
 	}
 	/* "all ready in X ms" counts from the first spawn. The deadline
 	 * covers every service, those that wait (after =) too. */
@@ -1401,22 +669,21 @@ run(struct launcher *L)
 		check_all_ready(L);	/* all ready = none */
 	goto loop;
 teardown:
-	stop_all(L, SIGTERM);
+	launch_stop_all(L, SIGTERM);
 loop:
 	uv_run(&L->loop, UV_RUN_DEFAULT);
-	free(ids);
 	if (L->zctx)
 		zmq_ctx_term(L->zctx);
 	if ((r = uv_loop_close(&L->loop)) != 0)
 		log_warn("internal: loop not empty at exit: %s", uv_strerror(r));
-	sockdir_cleanup(L);
+	launch_sockets_remove(L);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
 	for (int fd = 1; fd <= 2; fd++)
 		if (L->out[fd].saved >= 0)
 			close(L->out[fd].saved);
 	return L->exit_code;
 early_fail:
-	sockdir_cleanup(L);
+	launch_sockets_remove(L);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
 	return EXIT_FAIL;
 }
@@ -1475,7 +742,7 @@ launch_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = EXIT_USAGE;
-	if (check_programs(&L.cfg, L.cmd) < 0)
+	if (launch_programs_check(&L.cfg, L.cmd) < 0)
 		goto out;
 	L.n = L.cfg.nsvc;
 	snprintf(L.ready_path, sizeof(L.ready_path), "launch-ready-%d",
@@ -1490,10 +757,10 @@ launch_main(int argc, char **argv)
 		L.svc[i].cfg = &L.cfg.svc[i];
 		L.svc[i].id = (int64_t)i + 1;
 	}
-	if (probes_init(&L) < 0)
+	if (launch_probes_init(&L) < 0)
 		goto out;
 	if (dry) {
-		print_plan(&L);
+		launch_plan_print(stdout, &L);
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 		goto out;
 	}
