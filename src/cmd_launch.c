@@ -32,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +42,7 @@
 #include <uv.h>
 #include <zmq.h>
 
+#include "launch_cgroup.h"
 #include "launch_exec.h"
 #include "launch_int.h"
 #include "launch_spawn.h"
@@ -113,6 +116,7 @@ signal_group(struct svc *s, int sig)
 
 static void on_grace(uv_timer_t *t);
 static void finish(struct launcher *L);
+static void orphans_kill(struct launcher *L);
 
 /* Send sig to every live service (and COMMAND), then give them
  * kill_grace before SIGKILL. */
@@ -254,6 +258,12 @@ finish(struct launcher *L)
 		kill(-L->cmdpid, SIGKILL);
 		launch_proc_release(&L->cmdproc, true);
 	}
+	/* What left its group: the cgroup takes it all; else the orphans
+	 * that came back to us as subreaper. */
+	if (L->cgroup[0])
+		launch_cgroup_kill(L->cgroup);
+	else if (L->subreaper)
+		orphans_kill(L);
 	if (pipes)
 		uv_timer_start(&L->drain_timer, on_drain, 1000, 0);
 	launch_maybe_close_all(L);
@@ -587,6 +597,73 @@ launch_sockets_remove(struct launcher *L)
 		rmdir(L->sd.path);
 }
 
+/*
+ * A child can move itself into the cgroup only where the hierarchy lets
+ * us: try once with a throw-away child. If it cannot, or there is no
+ * cgroup, fall back to being the subreaper of everything our services
+ * orphan (see launch_cgroup.h for what each covers).
+ */
+static void
+containment_setup(struct launcher *L)
+{
+	pid_t c;
+	int st = 1;
+
+	if (L->cgroup[0] && (L->cgfd = launch_cgroup_procs_open(L->cgroup)) >= 0) {
+		if ((c = vfork()) == 0)
+			_exit(write(L->cgfd, "0", 1) == 1 ? 0 : 1);
+		if (c > 0)
+			while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+				;
+		if (c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return;
+		close(L->cgfd);
+		L->cgfd = -1;
+	}
+	if (L->cgroup[0]) {
+		launch_cgroup_remove(L->cgroup, 0);
+		L->cgroup[0] = '\0';
+	}
+	L->subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+}
+
+/*
+ * The subreaper fallback at teardown: whatever was orphaned to us and is
+ * not a process we started (nor the watchdog) left its service's group;
+ * kill it, its group, and reap it. Killing may orphan more to us: go
+ * round until none is left (bounded).
+ */
+static void
+orphans_kill(struct launcher *L)
+{
+	for (int round = 0; round < 16; round++) {
+		pid_t kids[256];
+		size_t n = launch_children_list(kids, 256), k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			bool ours = kids[i] == L->wd_pid ||
+			    (L->cmdproc.started && kids[i] == L->cmdproc.pid);
+
+			for (size_t j = 0; !ours && j < L->n; j++)
+				ours = L->svc[j].proc.started &&
+				    kids[i] == L->svc[j].proc.pid;
+			if (ours)
+				continue;
+			if (getpgid(kids[i]) == kids[i])
+				kill(-kids[i], SIGKILL);
+			kill(kids[i], SIGKILL);
+			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+			k++;
+		}
+		if (k == 0)
+			return;
+		if (round == 0 && k > 0)
+			log_warn("killed %zu process%s that had left their "
+			    "service's process group", k, k == 1 ? "" : "es");
+	}
+}
+
 static bool
 hup_ignored(void)
 {
@@ -606,11 +683,13 @@ run(struct launcher *L)
 	/* Fork the watchdog while we are still single-threaded (before
 	 * libzmq starts its I/O threads). It creates the socket directory,
 	 * so that no kill of ours, however early, leaves one behind. */
+	L->cgfd = -1;
 	if (launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->cfg.socket_dir,
-	    &L->sd, err, sizeof(err)) < 0) {
+	    &L->sd, L->cgroup, sizeof(L->cgroup), err, sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return EXIT_FAIL;
 	}
+	containment_setup(L);
 	if (!L->sd.made && launch_sockdir_check(L->sd.path, err,
 	    sizeof(err)) < 0) {
 		log_warn("%s", err);
@@ -677,12 +756,20 @@ loop:
 	if ((r = uv_loop_close(&L->loop)) != 0)
 		log_warn("internal: loop not empty at exit: %s", uv_strerror(r));
 	launch_sockets_remove(L);
+	if (L->cgroup[0] && launch_cgroup_remove(L->cgroup, 2000) < 0)
+		log_warn("remove cgroup %s:", L->cgroup);
+	if (L->cgfd >= 0)
+		close(L->cgfd);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
 	for (int fd = 1; fd <= 2; fd++)
 		if (L->out[fd].saved >= 0)
 			close(L->out[fd].saved);
 	return L->exit_code;
 early_fail:
+	if (L->cgfd >= 0)
+		close(L->cgfd);
+	if (L->cgroup[0])
+		launch_cgroup_remove(L->cgroup, 0);
 	launch_sockets_remove(L);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
 	return EXIT_FAIL;

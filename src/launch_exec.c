@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launch_cgroup.h"
 #include "launch_exec.h"
 #include "launch_sockdir.h"
 
@@ -120,6 +121,7 @@ cleanup_dir(const char *dir, bool rm, bool private, pid_t launcher)
 struct wd_result {
 	int32_t r;
 	struct launch_sockdir d;
+	char cgroup[PATH_MAX];	/* "" when cgroups are not used */
 	char err[512];
 };
 
@@ -153,12 +155,18 @@ watchdog(int rfd, int resfd, const char *configured)
 	memset(&res, 0, sizeof(res));
 	res.r = launch_sockdir_create(&res.d, configured, res.err,
 	    sizeof(res.err));
+	/* The same for the cgroup (launch_cgroup.h), when there is one. */
+	if (res.r == 0 && launch_cgroup_create(launcher, res.cgroup,
+	    sizeof(res.cgroup)) < 0)
+		res.cgroup[0] = '\0';
 	if (write(resfd, &res, sizeof(res)) != (ssize_t)sizeof(res) ||
 	    res.r < 0) {
 		if (res.r == 0 && res.d.private)
 			launch_dir_remove(res.d.path);
 		else if (res.r == 0 && res.d.made)
 			rmdir(res.d.path);
+		if (res.cgroup[0])
+			rmdir(res.cgroup);
 		_exit(0);
 	}
 	close(resfd);
@@ -191,7 +199,10 @@ watchdog(int rfd, int resfd, const char *configured)
 
 			memcpy(&g, (unsigned char *)buf + k, sizeof(g));
 			if (g == 0) {
-				/* Clean exit: the launcher reaped everyone. */
+				/* Clean exit: the launcher reaped everyone
+				 * (and removed the cgroup, if it could). */
+				if (res.cgroup[0])
+					rmdir(res.cgroup);
 				free(groups);
 				_exit(0);
 			}
@@ -213,6 +224,11 @@ watchdog(int rfd, int resfd, const char *configured)
 	for (size_t i = 0; i < n; i++)
 		if (groups[i] > 1)
 			kill(-groups[i], SIGKILL);
+	/* And whatever left its group, where a cgroup holds it. */
+	if (res.cgroup[0]) {
+		launch_cgroup_kill(res.cgroup);
+		launch_cgroup_remove(res.cgroup, 5000);
+	}
 	cleanup_dir(sockdir, rm, private, launcher);
 	free(groups);
 	_exit(0);
@@ -220,7 +236,8 @@ watchdog(int rfd, int resfd, const char *configured)
 
 int
 launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
-    struct launch_sockdir *d, char *err, size_t errlen)
+    struct launch_sockdir *d, char *cgroup, size_t cglen, char *err,
+    size_t errlen)
 {
 	struct wd_result res;
 	int p[2], q[2], e, st;
@@ -274,6 +291,7 @@ launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
 		return res.r;
 	}
 	*d = res.d;
+	snprintf(cgroup, cglen, "%s", res.cgroup);
 	*pid = c;
 	*wfd = p[1];
 	return 0;

@@ -14,17 +14,20 @@
  * Fork the watchdog. It first creates the socket directory
  * (launch_sockdir_create() with socket_dir, NULL for a private one) and
  * reports it in *d, so that a launcher killed at any moment leaves no
- * directory behind. Then it reads process-group ids (as int32) from a
+ * directory behind; and likewise a cgroup for the services, its path in
+ * cgroup ("" when cgroups cannot be used; see launch_cgroup.h). Then it
+ * reads process-group ids (as int32) from a
  * pipe whose write end is returned in *wfd (close-on-exec), and when
  * every write end is closed (the launcher exited, however it died)
  * without a 0 first, it sends SIGKILL to each group, removes the
  * launcher's sockets ("launch-*") from the directory, and the directory
- * itself when it made it (a private one with everything in it), then
- * exits. Call before any thread exists. Returns 0, or a negative errno
+ * itself when it made it (a private one with everything in it), kills
+ * and removes the cgroup, then exits. Call before any thread exists. Returns 0, or a negative errno
  * with err set (the watchdog has then exited and been reaped).
  */
 int launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
-    struct launch_sockdir *d, char *err, size_t errlen);
+    struct launch_sockdir *d, char *cgroup, size_t cglen, char *err,
+    size_t errlen);
 
 /*
  * Remove dir and everything in it, following no symbolic link (a link

@@ -12,6 +12,7 @@
 #ifndef METRICSD_LAUNCH_INT_H
 #define METRICSD_LAUNCH_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,9 @@ struct launcher {
 	struct svc *svc;
 	size_t n;
 	struct launch_sockdir sd;	/* created by the watchdog */
+	char cgroup[PATH_MAX];		/* likewise; "" when not used */
+	int cgfd;			/* its cgroup.procs, or -1 */
+	bool subreaper;			/* the fallback (launch_cgroup.h) */
 	char ready_path[64];
 	char ready_ep[READYCHECK_ENDPOINT_MAX];
 	struct readycheck_receiver rx;

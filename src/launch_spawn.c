@@ -26,6 +26,8 @@
  *    of starting the service. (The parent-death signal is tied to the
  *    thread that forked; launch forks from its loop thread, which lives
  *    as long as the process.)
+ *    Where launch has a cgroup (launch_cgroup.h), the child also moves
+ *    itself into it here, for the same reason.
  * 4. The child writes its pid (its group id) into the watchdog pipe
  *    itself, before exec, so the group is registered before the service
  *    can fork (see launch_exec.c for the watchdog).
@@ -69,6 +71,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -81,11 +84,12 @@
 #define P_PIDFD 3
 #endif
 
-enum step { ST_SETSID = 1, ST_PDEATHSIG, ST_WATCHDOG, ST_STDIO, ST_CHDIR,
-	ST_EXEC };
+enum step { ST_SETSID = 1, ST_CGROUP, ST_PDEATHSIG, ST_WATCHDOG, ST_STDIO,
+	ST_CHDIR, ST_EXEC };
 
 static const char *const step_name[] = {
 	[ST_SETSID] = "setsid",
+	[ST_CGROUP] = "join launch's cgroup",
 	[ST_PDEATHSIG] = "prctl PR_SET_PDEATHSIG",
 	[ST_WATCHDOG] = "register with the watchdog",
 	[ST_STDIO] = "set up fds 0-2",
@@ -168,6 +172,9 @@ child(const struct launch_spawn *sp, pid_t parent, int rfd)
 	child_signals();
 	if (setsid() < 0)
 		child_fail(rfd, ST_SETSID);
+	/* Into launch's cgroup before exec, so before it can fork. */
+	if (sp->cgroup_fd >= 0 && write(sp->cgroup_fd, "0", 1) != 1)
+		child_fail(rfd, ST_CGROUP);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		child_fail(rfd, ST_PDEATHSIG);
 	/* Checked after prctl(): see the comment at the top. */
@@ -318,4 +325,43 @@ launch_group_has_members(pid_t pgid)
 	}
 	closedir(d);
 	return found;
+}
+
+size_t
+launch_children_list(pid_t *out, size_t max)
+{
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	/* Orphans are reparented to a thread of ours: ask every thread. */
+	if (!(d = opendir("/proc/self/task")))
+		return 0;
+	while (n < max && (e = readdir(d))) {
+		char path[300], buf[4096], *p, *end;
+		ssize_t r;
+		int fd;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+		    e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = '\0';
+		for (p = buf; n < max; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (v > 0)
+				out[n++] = (pid_t)v;
+		}
+	}
+	closedir(d);
+	return n;
 }

@@ -20,6 +20,7 @@ struct launch_spawn {
 	const char *cwd;	/* or NULL */
 	int fd[3];		/* become fds 0, 1, 2 in the child; -1: /dev/null */
 	int watchdog_fd;	/* the child writes its pid (int32) here, or -1 */
+	int cgroup_fd;		/* cgroup.procs: the child moves itself in, or -1 */
 };
 
 /*
@@ -52,5 +53,9 @@ int launch_spawn_reap(int pidfd);
  * counts zombies.
  */
 bool launch_group_has_members(pid_t pgid);
+
+/* Our child processes, from /proc/self/task/.../children: at most max
+ * into out. Returns how many. */
+size_t launch_children_list(pid_t *out, size_t max);
 
 #endif
