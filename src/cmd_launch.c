@@ -117,6 +117,7 @@ signal_group(struct svc *s, int sig)
 static void on_grace(uv_timer_t *t);
 static void finish(struct launcher *L);
 static void orphans_kill(struct launcher *L);
+static int cgroup_leave(struct launcher *L);
 
 /* Send sig to every live service (and COMMAND), then give them
  * kill_grace before SIGKILL. */
@@ -260,6 +261,10 @@ finish(struct launcher *L)
 	}
 	/* What left its group: the cgroup takes it all; else the orphans
 	 * that came back to us as subreaper. */
+	if (L->cgroup[0] && cgroup_leave(L) < 0) {
+		log_warn("cannot leave cgroup %s:", L->cgroup);
+		L->cgroup[0] = '\0';	/* cgroup.kill would take us too */
+	}
 	if (L->cgroup[0])
 		launch_cgroup_kill(L->cgroup);
 	else if (L->subreaper)
@@ -598,33 +603,54 @@ launch_sockets_remove(struct launcher *L)
 }
 
 /*
- * A child can move itself into the cgroup only where the hierarchy lets
- * us: try once with a throw-away child. If it cannot, or there is no
- * cgroup, fall back to being the subreaper of everything our services
- * orphan (see launch_cgroup.h for what each covers).
+ * launch joins its cgroup itself (one migration), and every child it
+ * forks afterwards is born in it, at no cost per spawn: moving each
+ * child in before its exec cost up to milliseconds each (a migration
+ * takes the cgroup threadgroup lock). The watchdog, forked before, stays
+ * out. At teardown launch moves back out before writing cgroup.kill.
+ * Where joining fails, or there is no cgroup, we are the child
+ * subreaper of what the services orphan instead (launch_cgroup.h says
+ * what each covers); the subreaper is also set with the cgroup, for the
+ * case where moving back out fails.
  */
 static void
 containment_setup(struct launcher *L)
 {
-	pid_t c;
-	int st = 1;
+	int fd;
 
-	if (L->cgroup[0] && (L->cgfd = launch_cgroup_procs_open(L->cgroup)) >= 0) {
-		if ((c = vfork()) == 0)
-			_exit(write(L->cgfd, "0", 1) == 1 ? 0 : 1);
-		if (c > 0)
-			while (waitpid(c, &st, 0) < 0 && errno == EINTR)
-				;
-		if (c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			return;
-		close(L->cgfd);
-		L->cgfd = -1;
-	}
-	if (L->cgroup[0]) {
-		launch_cgroup_remove(L->cgroup, 0);
-		L->cgroup[0] = '\0';
-	}
 	L->subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+	if (!L->cgroup[0])
+		return;
+	if ((fd = launch_cgroup_procs_open(L->cgroup)) >= 0) {
+		bool ok = write(fd, "0", 1) == 1;
+
+		close(fd);
+		if (ok)
+			return;
+	}
+	launch_cgroup_remove(L->cgroup, 0);
+	L->cgroup[0] = '\0';
+}
+
+/* Leave our cgroup for the one we came from (its parent), so that
+ * cgroup.kill spares us. Returns 0 or a negative errno. */
+static int
+cgroup_leave(struct launcher *L)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	int fd, r = 0;
+
+	snprintf(parent, sizeof(parent), "%s", L->cgroup);
+	if (!(slash = strrchr(parent, '/')))
+		return -EINVAL;
+	*slash = '\0';
+	if ((fd = launch_cgroup_procs_open(parent)) < 0)
+		return fd;
+	if (write(fd, "0", 1) != 1)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 /*
@@ -683,7 +709,6 @@ run(struct launcher *L)
 	/* Fork the watchdog while we are still single-threaded (before
 	 * libzmq starts its I/O threads). It creates the socket directory,
 	 * so that no kill of ours, however early, leaves one behind. */
-	L->cgfd = -1;
 	if (launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->cfg.socket_dir,
 	    &L->sd, L->cgroup, sizeof(L->cgroup), err, sizeof(err)) < 0) {
 		log_warn("%s", err);
@@ -758,16 +783,12 @@ loop:
 	launch_sockets_remove(L);
 	if (L->cgroup[0] && launch_cgroup_remove(L->cgroup, 2000) < 0)
 		log_warn("remove cgroup %s:", L->cgroup);
-	if (L->cgfd >= 0)
-		close(L->cgfd);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
 	for (int fd = 1; fd <= 2; fd++)
 		if (L->out[fd].saved >= 0)
 			close(L->out[fd].saved);
 	return L->exit_code;
 early_fail:
-	if (L->cgfd >= 0)
-		close(L->cgfd);
 	if (L->cgroup[0])
 		launch_cgroup_remove(L->cgroup, 0);
 	launch_sockets_remove(L);

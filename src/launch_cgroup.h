@@ -3,10 +3,11 @@
  * process group (a daemon that double-forks and calls setsid()):
  *
  * - cgroup v2, where the hierarchy is writable and has cgroup.kill
- *   (Linux 5.14): every launch gets a child cgroup of its own, each
- *   service and COMMAND moves itself into it before exec, and teardown
- *   writes cgroup.kill, as systemd does. The watchdog creates it and
- *   kills it too, so this holds after SIGKILL of launch as well.
+ *   (Linux 5.14): every launch gets a child cgroup of its own, which
+ *   launch joins before it spawns anything, so that every service and
+ *   COMMAND is born in it; teardown moves launch back out and writes
+ *   cgroup.kill, as systemd does. The watchdog (never in it) creates it
+ *   and kills it too, so this holds after SIGKILL of launch as well.
  * - otherwise PR_SET_CHILD_SUBREAPER: orphaned descendants are
  *   reparented to launch instead of init, and launch kills them at
  *   teardown. Not covered: after SIGKILL of launch, an escaped process
@@ -35,8 +36,8 @@
  */
 int launch_cgroup_create(pid_t launcher, char *out, size_t outlen);
 
-/* Open path/cgroup.procs for writing (close-on-exec): a child writes
- * "0" there to move itself in. Returns the fd or a negative errno. */
+/* Open path/cgroup.procs for writing (close-on-exec): writing "0" there
+ * moves the writer in. Returns the fd or a negative errno. */
 int launch_cgroup_procs_open(const char *path);
 
 /* Write cgroup.kill: SIGKILL to every process in it. 0 or -errno. */

@@ -185,7 +185,7 @@ proc_start(struct launcher *L, struct proc *p, char **argv, char **env,
     const char *cwd, const int fd[3], char *err, size_t errlen)
 {
 	struct launch_spawn sp = { .argv = argv, .env = env, .cwd = cwd,
-	    .watchdog_fd = L->wd_fd, .cgroup_fd = L->cgfd };
+	    .watchdog_fd = L->wd_fd };
 	char path[PATH_MAX];
 	int r;
 

@@ -90,8 +90,7 @@ struct launcher {
 	struct svc *svc;
 	size_t n;
 	struct launch_sockdir sd;	/* created by the watchdog */
-	char cgroup[PATH_MAX];		/* likewise; "" when not used */
-	int cgfd;			/* its cgroup.procs, or -1 */
+	char cgroup[PATH_MAX];		/* likewise, joined; "" when not used */
 	bool subreaper;			/* the fallback (launch_cgroup.h) */
 	char ready_path[64];
 	char ready_ep[READYCHECK_ENDPOINT_MAX];

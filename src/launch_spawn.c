@@ -26,8 +26,8 @@
  *    of starting the service. (The parent-death signal is tied to the
  *    thread that forked; launch forks from its loop thread, which lives
  *    as long as the process.)
- *    Where launch has a cgroup (launch_cgroup.h), the child also moves
- *    itself into it here, for the same reason.
+ *    (Where launch has a cgroup, launch_cgroup.h, the child is born in
+ *    it: launch joined it before spawning anything.)
  * 4. The child writes its pid (its group id) into the watchdog pipe
  *    itself, before exec, so the group is registered before the service
  *    can fork (see launch_exec.c for the watchdog).
@@ -84,12 +84,11 @@
 #define P_PIDFD 3
 #endif
 
-enum step { ST_SETSID = 1, ST_CGROUP, ST_PDEATHSIG, ST_WATCHDOG, ST_STDIO,
-	ST_CHDIR, ST_EXEC };
+enum step { ST_SETSID = 1, ST_PDEATHSIG, ST_WATCHDOG, ST_STDIO, ST_CHDIR,
+	ST_EXEC };
 
 static const char *const step_name[] = {
 	[ST_SETSID] = "setsid",
-	[ST_CGROUP] = "join launch's cgroup",
 	[ST_PDEATHSIG] = "prctl PR_SET_PDEATHSIG",
 	[ST_WATCHDOG] = "register with the watchdog",
 	[ST_STDIO] = "set up fds 0-2",
@@ -172,9 +171,6 @@ child(const struct launch_spawn *sp, pid_t parent, int rfd)
 	child_signals();
 	if (setsid() < 0)
 		child_fail(rfd, ST_SETSID);
-	/* Into launch's cgroup before exec, so before it can fork. */
-	if (sp->cgroup_fd >= 0 && write(sp->cgroup_fd, "0", 1) != 1)
-		child_fail(rfd, ST_CGROUP);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		child_fail(rfd, ST_PDEATHSIG);
 	/* Checked after prctl(): see the comment at the top. */

@@ -20,7 +20,6 @@ struct launch_spawn {
 	const char *cwd;	/* or NULL */
 	int fd[3];		/* become fds 0, 1, 2 in the child; -1: /dev/null */
 	int watchdog_fd;	/* the child writes its pid (int32) here, or -1 */
-	int cgroup_fd;		/* cgroup.procs: the child moves itself in, or -1 */
 };
 
 /*
