@@ -125,6 +125,36 @@ struct wd_result {
 	char err[512];
 };
 
+/*
+ * The socket directory is created here, by the process that removes it,
+ * and only then reported to the launcher: killed at any moment, even
+ * right at its start, the launcher leaves no directory behind. The same
+ * for the cgroup (launch_cgroup.h), when there is one. Exits when the
+ * launcher cannot be told, or when creating failed.
+ */
+static void
+wd_setup(int resfd, const char *configured, pid_t launcher,
+    struct wd_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->r = launch_sockdir_create(&res->d, configured, res->err,
+	    sizeof(res->err));
+	if (res->r == 0 && launch_cgroup_create(launcher, res->cgroup,
+	    sizeof(res->cgroup)) < 0)
+		res->cgroup[0] = '\0';
+	if (write(resfd, res, sizeof(*res)) != (ssize_t)sizeof(*res) ||
+	    res->r < 0) {
+		if (res->r == 0 && res->d.private)
+			launch_dir_remove(res->d.path);
+		else if (res->r == 0 && res->d.made)
+			rmdir(res->d.path);
+		if (res->cgroup[0])
+			rmdir(res->cgroup);
+		_exit(0);
+	}
+	close(resfd);
+}
+
 static void __attribute__((noreturn))
 watchdog(int rfd, int resfd, const char *configured)
 {
@@ -147,29 +177,7 @@ watchdog(int rfd, int resfd, const char *configured)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	setpgid(0, 0);
-	/*
-	 * The socket directory is created here, by the process that removes
-	 * it, and only then reported to the launcher: killed at any moment,
-	 * even right at its start, the launcher leaves no directory behind.
-	 */
-	memset(&res, 0, sizeof(res));
-	res.r = launch_sockdir_create(&res.d, configured, res.err,
-	    sizeof(res.err));
-	/* The same for the cgroup (launch_cgroup.h), when there is one. */
-	if (res.r == 0 && launch_cgroup_create(launcher, res.cgroup,
-	    sizeof(res.cgroup)) < 0)
-		res.cgroup[0] = '\0';
-	if (write(resfd, &res, sizeof(res)) != (ssize_t)sizeof(res) ||
-	    res.r < 0) {
-		if (res.r == 0 && res.d.private)
-			launch_dir_remove(res.d.path);
-		else if (res.r == 0 && res.d.made)
-			rmdir(res.d.path);
-		if (res.cgroup[0])
-			rmdir(res.cgroup);
-		_exit(0);
-	}
-	close(resfd);
+	wd_setup(resfd, configured, launcher, &res);
 	sockdir = res.d.path;
 	rm = res.d.made;
 	private = res.d.private;

@@ -6,7 +6,8 @@
  *                      exits (pidfds), passing their output on;
  *   launch_ready.c     the readiness receivers (ZMQ ready-check, notify
  *                      sockets, tcp/http probes) feeding the phase machine;
- *   launch_plan.c      what is checked and printed before anything starts.
+ *   launch_plan.c      what is checked and printed before anything starts;
+ *   launch_contain.c   the cgroup or subreaper that holds what escapes.
  * A private header, like store_format.h: nothing outside launch uses it.
  */
 #ifndef METRICSD_LAUNCH_INT_H
@@ -151,6 +152,10 @@ int launch_ready_open(struct launcher *L);
 void launch_ready_close(struct launcher *L);
 int launch_probe_begin(struct svc *s);
 void launch_notify_close(struct svc *s);
+
+/* launch_contain.c */
+void launch_contain_setup(struct launcher *L);
+void launch_contain_kill(struct launcher *L);
 
 /* launch_plan.c */
 int launch_programs_check(const struct launch_config *c, char **cmd);

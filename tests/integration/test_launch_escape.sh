@@ -38,6 +38,22 @@ finish_launch
 wait_gone 5 "$ESC"
 echo "ok: escaped daemon gone after teardown (cgroup: $CG)"
 
+# No cgroup is left behind, after a run or after an early failure (a
+# socket directory refused once launch has its cgroup).
+CGMNT=$(awk '/ - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+CGSELF=$(sed -n 's/^0:://p' /proc/self/cgroup)
+cg_left() {
+	[ -n "$CGMNT" ] && ls -d "$CGMNT${CGSELF%/}/metricsd-launch-$1" 2>/dev/null
+}
+[ -z "$(cg_left "$LPID")" ] || fail "cgroup of launch $LPID left: $(cg_left "$LPID")"
+mkdir -m 777 "$T/open"
+printf '[launch]\nsocket_dir = %s/open\n[service a]\ncommand = sleep 1\n' "$T" >"$T/bad.conf"
+start_launch "$T/bad.conf"
+finish_launch
+[ "$LRC" -eq 1 ] || fail "a group-writable socket_dir was accepted: $(cat "$T/lerr")"
+[ -z "$(cg_left "$LPID")" ] || fail "cgroup of launch $LPID left after an early failure"
+echo "ok: no cgroup left after a run or an early failure"
+
 # 2. The same with cgroups disabled: the subreaper fallback.
 METRICSD_LAUNCH_NO_CGROUP=1
 export METRICSD_LAUNCH_NO_CGROUP
