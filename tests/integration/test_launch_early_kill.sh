@@ -30,7 +30,11 @@ while [ "$i" -lt "$N" ]; do
 	wait "$pid" 2>/dev/null
 	i=$((i + 1))
 done
-wait_until 30 test "$(count_dirs)" -eq 0 ||
+# (A function: wait_until runs it again each time.)
+no_dirs() {
+	[ "$(count_dirs)" -eq 0 ]
+}
+wait_until 30 no_dirs ||
     fail "$(count_dirs) of $N early kills left a socket directory: $(ls "$T/tmp")"
 echo "ok: $N early SIGKILLs, 0 socket directories left"
 exit 0
