@@ -293,7 +293,6 @@ launch_maybe_close_all(struct launcher *L)
 
 /* ---- readiness --------------------------------------------------------- */
 
-
 /* Which services names_with_pids() lists. */
 enum which { ALL, NOT_READY, RUNNING };
 
@@ -358,7 +357,6 @@ check_all_ready(struct launcher *L)
 	if (L->cmd)
 		launch_cmd_spawn(L);
 }
-
 
 /* Are all the services s waits for (after =) ready? */
 static bool

@@ -18,8 +18,8 @@
 
 #include "launch_argv.h"
 #include "launch_int.h"
-#include "modes.h"
 #include "launch_spawn.h"
+#include "modes.h"
 #include "sdnotify.h"
 
 extern char **environ;
@@ -52,8 +52,6 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->base = slab;
 	buf->len = sizeof(slab);
 }
-
-
 
 static void
 on_stream_closed(uv_handle_t *h)
