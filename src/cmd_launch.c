@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -41,6 +40,7 @@
 #include <uv.h>
 #include <zmq.h>
 
+#include "args.h"
 #include "launch_cgroup.h"
 #include "launch_exec.h"
 #include "launch_int.h"
@@ -700,49 +700,44 @@ early_fail:
 int
 launch_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	enum { O_DRY = 1 };
+	static const struct args_opt opts[] = {
+		{ "dry-run", ARGS_NONE, O_DRY, 'n' },
+		{ "check", ARGS_NONE, O_DRY, 0 },
+		{ NULL, 0, 0, 0 }
 	};
 	struct launcher L;
+	struct args a;
 	bool dry = false;
 	char err[8192];
-	int c, rc;
+	int c, rc, conf;
 
 	memset(&L, 0, sizeof(L));
-	/* "+": options end at the config file; what follows "--" is
+	/* In order: options end at the config file; what follows "--" is
 	 * COMMAND's and never parsed by us. */
-	while ((c = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': dry = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-		default:
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
+	if (args_init(&a, argc, argv, opts, ARGS_IN_ORDER) < 0)
+		return args_fail(&a);
+	while ((c = args_next(&a)) > 0)
+		if (c == O_DRY)
+			dry = true;
+	if (c == ARGS_HELP) {
+		fputs(usage_text, stdout);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
-	if (optind >= argc) {
-		log_warn("missing services.conf");
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
+	if (c == ARGS_ERROR)
+		return args_fail(&a);
+	conf = a.ind;
+	if (conf >= argc)
+		return args_usage_error("missing services.conf");
+	if (conf + 1 < argc) {
+		if (strcmp(argv[conf + 1], "--") != 0)
+			return args_usage_error("unexpected argument '%s' (put "
+			    "COMMAND after --)", argv[conf + 1]);
+		if (conf + 2 >= argc)
+			return args_usage_error("missing COMMAND after --");
+		L.cmd = argv + conf + 2;
 	}
-	if (optind + 1 < argc) {
-		if (strcmp(argv[optind + 1], "--") != 0) {
-			log_warn("unexpected argument '%s' (put COMMAND after --)",
-			    argv[optind + 1]);
-			return EXIT_USAGE;
-		}
-		if (optind + 2 >= argc) {
-			log_warn("missing COMMAND after --");
-			return EXIT_USAGE;
-		}
-		L.cmd = argv + optind + 2;
-	}
-	if (launch_config_load(&L.cfg, argv[optind], err, sizeof(err)) < 0) {
+	if (launch_config_load(&L.cfg, argv[conf], err, sizeof(err)) < 0) {
 		char *line, *save = NULL;
 
 		for (line = strtok_r(err, "\n", &save); line;

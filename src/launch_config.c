@@ -18,6 +18,7 @@
 
 #include <ini.h>
 
+#include "args.h"
 #include "launch_config.h"
 #include "readycheck.h"
 
@@ -193,32 +194,27 @@ fail:
 
 /* ---- values ------------------------------------------------------------ */
 
+/* One week is plenty and keeps every sum far from overflow. */
+#define DURATION_MAX_NS (7ull * 24 * 3600 * ARGS_NS_PER_S)
+
+/* The option layer's duration parser (metricsd(1), DURATIONS), in ms. */
+static int
+duration_ms(const char *what, const char *s, uint64_t min_ns, uint64_t *ms,
+    char *err, size_t errlen)
+{
+	uint64_t ns;
+
+	if (args_parse_duration(what, s, min_ns, DURATION_MAX_NS, &ns, err,
+	    errlen) < 0)
+		return -EINVAL;
+	*ms = (ns + ARGS_NS_PER_MS / 2) / ARGS_NS_PER_MS;
+	return 0;
+}
+
 int
 launch_duration_parse(const char *s, uint64_t *ms)
 {
-	char *end;
-	double v, mult = 1000;
-
-	if (!isdigit((unsigned char)*s) && *s != '.')
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || !isfinite(v) || v < 0)
-		return -EINVAL;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else
-		return -EINVAL;
-	v *= mult;
-	/* One week is plenty and keeps every sum far from overflow. */
-	if (v > 7.0 * 24 * 3600 * 1000)
-		return -EINVAL;
-	*ms = (uint64_t)(v + 0.5);
-	return 0;
+	return duration_ms("duration", s, 0, ms, NULL, 0);
 }
 
 static int
@@ -443,9 +439,11 @@ set_string(struct parse *p, char **dst, const char *v)
 static int
 set_duration(struct parse *p, uint64_t *dst, const char *key, const char *v)
 {
-	if (launch_duration_parse(v, dst) < 0 || *dst == 0)
-		perr(p, p->lineno, "%s: bad duration '%s' (a number > 0 with "
-		    "an optional unit ms, s or m; at most a week)", key, v);
+	char e[ARGS_ERR_MAX];
+
+	/* At least 1 ms: the timers count in milliseconds. */
+	if (duration_ms(key, v, ARGS_NS_PER_MS, dst, e, sizeof(e)) < 0)
+		perr(p, p->lineno, "%s", e);
 	return 1;
 }
 

@@ -83,8 +83,9 @@ int launch_words_split(const char *s, char ***argv, size_t *argc,
 void launch_words_free(char **argv);
 
 /*
- * Parse a duration: a non-negative decimal number with an optional unit
- * ms, s (the default) or m. Returns 0 or -EINVAL.
+ * Parse a duration with the option layer's parser (args_parse_duration:
+ * a decimal number with an optional unit ns, us, ms, s (the default), m
+ * or h; at most a week) into milliseconds, rounded. Returns 0 or -EINVAL.
  */
 int launch_duration_parse(const char *s, uint64_t *ms);
 

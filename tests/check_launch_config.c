@@ -102,7 +102,10 @@ START_TEST(test_duration_parse_units)
 	ck_assert_uint_eq(ms, 120000);
 	ck_assert_int_eq(launch_duration_parse("-1", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("x", &ms), -EINVAL);
-	ck_assert_int_eq(launch_duration_parse("5h", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("5h", &ms), 0);
+	ck_assert_uint_eq(ms, 5 * 3600 * 1000);
+	ck_assert_int_eq(launch_duration_parse("200h", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("5d", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("nan", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("1e300", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("", &ms), -EINVAL);
@@ -200,8 +203,8 @@ static const struct {
 	{ "[launch]\nreadytimeout = 1\n[service a]\ncommand=x\n", 2, "unknown key 'readytimeout'" },
 	{ "[service a]\nready = zmq\n", 1, "missing command" },
 	{ "[service a]\ncommand = x\n\n[service a]\ncommand = y\n", 4, "duplicate service 'a' (first defined at line 1)" },
-	{ "[launch]\nready_timeout = soon\n[service a]\ncommand=x\n", 2, "bad duration 'soon'" },
-	{ "[launch]\nkill_grace = 0\n[service a]\ncommand=x\n", 2, "bad duration '0'" },
+	{ "[launch]\nready_timeout = soon\n[service a]\ncommand=x\n", 2, "ready_timeout: 'soon' is not a duration" },
+	{ "[launch]\nkill_grace = 0\n[service a]\ncommand=x\n", 2, "kill_grace: '0' is not a duration" },
 	{ "[service a]\ncommand = x\nready = maybe\n", 3, "'maybe' is not zmq, notify, none, tcp://HOST:PORT or http://HOST:PORT/PATH" },
 	{ "[services a]\ncommand = x\n", 1, "unknown section" },
 	{ "[service a b]\ncommand = x\n", 1, "bad service name 'a b'" },
