@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "launch_config.h"
 
 int
@@ -16,8 +17,8 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
     struct launch_url *u, char *err, size_t errlen)
 {
 	const char *h, *he, *port, *pe, *path;
-	unsigned long pn;
-	char *end;
+	uint64_t pn;
+	char pbuf[8];
 
 	memset(u, 0, sizeof(*u));
 	if (strncmp(s, "tcp://", 6) == 0) {
@@ -56,10 +57,15 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
 		snprintf(err, errlen, "'%.64s': missing :PORT", s);
 		return -EINVAL;
 	}
-	errno = 0;
-	pn = strtoul(port + 1, &end, 10);
-	pe = end;
-	if (errno || pn < 1 || pn > 65535 || (*pe && *pe != '/')) {
+	/* The port, up to the path: the option layer's integer parser. */
+	pe = port + 1 + strcspn(port + 1, "/");
+	if ((size_t)(pe - port - 1) >= sizeof(pbuf)) {
+		snprintf(err, errlen, "'%.64s': port must be 1-65535", s);
+		return -EINVAL;
+	}
+	memcpy(pbuf, port + 1, (size_t)(pe - port - 1));
+	pbuf[pe - port - 1] = '\0';
+	if (args_parse_u64("port", pbuf, 1, 65535, &pn, NULL, 0) < 0) {
 		snprintf(err, errlen, "'%.64s': port must be 1-65535", s);
 		return -EINVAL;
 	}
@@ -79,7 +85,7 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
 			return -EINVAL;
 		}
 	memcpy(u->host, h, (size_t)(he - h));
-	snprintf(u->port, sizeof(u->port), "%lu", pn);
+	snprintf(u->port, sizeof(u->port), "%u", (unsigned)pn);
 	snprintf(u->path, sizeof(u->path), "%s", path);
 	return 0;
 }
