@@ -41,6 +41,7 @@
 #include <zmq.h>
 
 #include "args.h"
+#include "clock.h"
 #include "launch_cgroup.h"
 #include "launch_exec.h"
 #include "launch_int.h"
@@ -352,7 +353,7 @@ check_all_ready(struct launcher *L)
 	L->phase = PH_RUNNING;
 	launch_ready_close(L);
 	log_info("all %zu services ready in %" PRIu64 " ms: %s", L->n,
-	    now_ms() - L->t_start, names_with_pids(L, ALL, false, summary,
+	    clock_now_ms() - L->t_start, names_with_pids(L, ALL, false, summary,
 	    sizeof(summary)));
 	if (L->cmd)
 		launch_cmd_spawn(L);
@@ -457,7 +458,7 @@ launch_svc_exited(struct proc *p)
 		log_warn("service '%s' (pid %d) %s during start-up, after %"
 		    PRIu64 " ms; stopping all services", s->cfg->name,
 		    (int)s->pid, describe_exit(status, termsig),
-		    now_ms() - L->t_start);
+		    clock_now_ms() - L->t_start);
 		L->exit_code = EXIT_FAIL;
 		launch_stop_all(L, SIGTERM);
 		return;
@@ -657,7 +658,7 @@ run(struct launcher *L)
 	if (!hup_ignored())
 		uv_signal_start(&L->sighup, on_signal, SIGHUP);
 	L->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000000000ull, 5);
-	L->t_start = now_ms();	/* again below, at the first spawn */
+	L->t_start = clock_now_ms();	/* again below, at the first spawn */
 	L->phase = PH_STARTING;
 	L->exit_code = EXIT_OK;
 
@@ -667,7 +668,7 @@ run(struct launcher *L)
 	}
 	/* "all ready in X ms" counts from the first spawn. The deadline
 	 * covers every service, those that wait (after =) too. */
-	L->t_start = now_ms();
+	L->t_start = clock_now_ms();
 	uv_timer_start(&L->ready_timer, on_ready_timeout,
 	    L->cfg.ready_timeout_ms, 0);
 	if (start_due(L) == 0)

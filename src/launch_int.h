@@ -118,15 +118,6 @@ struct launcher {
 	struct log_ratelimit rl;
 };
 
-static inline uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static inline double
 secs(uint64_t ms)
 {
