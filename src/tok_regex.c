@@ -507,8 +507,8 @@ tok_regex_free(struct tok_regex *re)
 	free(re);
 }
 
-static int
-push(struct tok_matches *m, size_t s, size_t e, bool is_match)
+int
+tok_matches_push(struct tok_matches *m, size_t s, size_t e, bool is_match)
 {
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
@@ -534,7 +534,7 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 
 	out->n = 0;
 	if (len == 0)
-		return push(out, 0, 0, false);
+		return tok_matches_push(out, 0, 0, false);
 	if (re->lit != NULL) {
 		const char *m;
 
@@ -542,13 +542,13 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 		    re->lit_len)) != NULL) {
 			size_t ms = (size_t)(m - s);
 
-			if (ms > prev && push(out, prev, ms, false) < 0)
+			if (ms > prev && tok_matches_push(out, prev, ms, false) < 0)
 				return -ENOMEM;
-			if (push(out, ms, ms + re->lit_len, true) < 0)
+			if (tok_matches_push(out, ms, ms + re->lit_len, true) < 0)
 				return -ENOMEM;
 			pos = prev = ms + re->lit_len;
 		}
-		if (prev != len && push(out, prev, len, false) < 0)
+		if (prev != len && tok_matches_push(out, prev, len, false) < 0)
 			return -ENOMEM;
 		return 0;
 	}
@@ -590,13 +590,13 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 		pos = me;
 		have_last = true;
 		last_end = me;
-		if (prev != ms && push(out, prev, ms, false) < 0)
+		if (prev != ms && tok_matches_push(out, prev, ms, false) < 0)
 			return -ENOMEM;
-		if (push(out, ms, me, true) < 0)
+		if (tok_matches_push(out, ms, me, true) < 0)
 			return -ENOMEM;
 		prev = me;
 	}
-	if (prev != len && push(out, prev, len, false) < 0)
+	if (prev != len && tok_matches_push(out, prev, len, false) < 0)
 		return -ENOMEM;
 	return 0;
 }
