@@ -591,6 +591,19 @@ text_mix(void *pub, char *self, const char *bin, char *endpoint,
 	so.osl = 1000;
 	encode_counted(&f, &so, 64, tok);
 	tokenizer_close(tok);
+	/* The tokenizer alone: the better of two passes, each with a fresh
+	 * tokenizer (a cold word cache, as the aggregator starts). */
+	if (tokenizer_open(&tok, tokpath, err, sizeof(err)) == 0) {
+		struct frames g;
+
+		encode_counted(&g, &so, 64, tok);
+		tokenizer_close(tok);
+		if (g.count_s < f.count_s)
+			f.count_s = g.count_s;
+		free(g.data);
+		free(g.off);
+		free(g.issued);
+	}
 	events = f.events + 1;
 	tokens = f.osl_tokens + f.tpot_tokens;
 	alone = (double)f.texts / f.count_s;
@@ -627,8 +640,8 @@ text_mix(void *pub, char *self, const char *bin, char *endpoint,
 		    f.texts) / 1e3, 100 * (ew < alone * events / f.texts ? ew :
 		    alone * events / f.texts) / ew, 100 * eh / (ew < alone *
 		    events / f.texts ? ew : alone * events / f.texts));
-		printf("CPU seconds, aggregator: whitespace %.2f, Llama 3 %.2f\n",
-		    rw.cpu, rh.cpu);
+		printf("CPU seconds, aggregator: whitespace %.2f, Llama 3 %.2f "
+		    "(with its tokenizer load)\n", rw.cpu, rh.cpu);
 	}
 	free(f.data);
 	free(f.off);
