@@ -1,7 +1,9 @@
 /*
  * The aggregate service (see aggregate.h).
  *
- * Start-up order matters for readers and launchers: the SUB socket is
+ * Start-up order matters for readers and launchers: the tokenizer is
+ * loaded by the mode main before we are called (one that does not load is
+ * a usage error there, before anything exists); the SUB socket is
  * connected and the store with every key is created before readiness is
  * signalled, so a launcher that starts the benchmark on our "ready"
  * cannot publish into a socket we have not connected, and a reader never
