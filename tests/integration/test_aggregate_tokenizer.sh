@@ -7,7 +7,9 @@
 #    local cache), a synthetic session with realistic text gives osl and
 #    tpot_ns exactly as computed independently (expect_metrics.py) from
 #    the counts of the reference engine, Hugging Face tokenizers
-#    (tests/tok/hf_ids.js), on the same texts.
+#    (tests/tok/hf_ids.js), on the same texts;
+#  - a text with invalid UTF-8 (a frame edited by hand) is still counted,
+#    and counted in tokenizer_invalid_utf8, and the aggregator says so.
 #
 # The data comes from `make deps` (scripts/tokdeps) in $METRICSD_TOKDATA.
 # Missing data or node is a failure, not a skip: make check runs make deps
@@ -20,7 +22,9 @@ TOK=$(cd "$here/../tok" && pwd)
 DATA=${METRICSD_TOKDATA:-/var/cache/metricsd/tok}
 LLAMA3=$DATA/llama3/tokenizer.json
 
-[ -x "$H/storedump" ] || skip "helper storedump not built"
+for h in storedump rawpub subdump; do
+	[ -x "$H/$h" ] || skip "helper $h not built"
+done
 command -v timeout >/dev/null || skip "timeout(1) not installed"
 command -v node >/dev/null || fail "node not installed: run make deps"
 command -v python3 >/dev/null || fail "python3 not installed: run make deps"
@@ -102,4 +106,44 @@ for name in "$LLAMA3" meta-llama/Meta-Llama-3-8B; do
 	expect_grep '"tokenizer_invalid_utf8":0' "$T/got.json"
 	echo "ok: --tokenizer $name: osl and tpot_ns match Hugging Face's counts"
 done
+
+# 4. Invalid UTF-8: capture the frames of a small session from publish,
+# turn "hello world" in the answer into "hel\xffo world" (same length),
+# and send them by hand.
+cat >"$T/small.jsonl" <<'EOF'
+{"event_type": "session.started", "timestamp_ns": 1000}
+{"event_type": "session.start_performance_tracking", "timestamp_ns": 1001}
+{"event_type": "sample.issued", "timestamp_ns": 1100, "sample_uuid": "u1"}
+{"event_type": "sample.recv_first", "timestamp_ns": 1200, "sample_uuid": "u1"}
+{"event_type": "sample.complete", "timestamp_ns": 1500, "sample_uuid": "u1", "data": ["TextModelOutput", ["hello world", " and more hello"]]}
+{"event_type": "session.ended", "timestamp_ns": 2000}
+EOF
+"$H/subdump" --hex "ipc://$T/cap" >"$T/cap.out" &
+sub=$!
+expect_exit 0 metricsd publish --bind "ipc://$T/cap" --wait-subscribers 1 <"$T/small.jsonl"
+wait $sub || fail "subdump failed"
+grep -q 68656c6c6f20776f726c64 "$T/cap.out" || fail "no 'hello world' in the frames"
+sed 's/68656c6c6f20776f726c64/68656cff6f20776f726c64/; s/^/T /' "$T/cap.out" \
+    >"$T/bad.frames"
+rm -rf "$T/m"
+timeout --foreground --preserve-status -s KILL 60 metricsd aggregate \
+    --connect "ipc://$T/ev8" --metrics-dir "$T/m" --streaming \
+    --tokenizer "$LLAMA3" >"$T/agg.out" 2>"$T/agg.err" &
+agg=$!
+"$H/rawpub" "ipc://$T/ev8" <"$T/bad.frames" || fail "rawpub failed"
+wait "$agg" || fail "aggregate exited $?: $(cat "$T/agg.err")"
+"$H/storedump" "$T/m" >"$T/got.json" || fail "storedump failed"
+python3 - "$T/got.json" <<'PY' || fail "invalid UTF-8 not counted as documented"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c, s = d["counters"], d["series"]
+assert d["state"] == "final", d["state"]
+assert c["decode_errors"] == 0, c["decode_errors"]
+assert c["tokenizer_invalid_utf8"] == 1, c["tokenizer_invalid_utf8"]
+assert c["tokenizer_errors"] == 0, c["tokenizer_errors"]
+assert len(s["osl"]) == 1 and s["osl"][0] > 0, s["osl"]
+assert len(s["tpot_ns"]) == 1, s["tpot_ns"]
+PY
+expect_grep "token counts: 0 failed .*, 1 texts with invalid UTF-8 counted with U\+FFFD" "$T/agg.err"
+echo "ok: invalid UTF-8 counted, and counted in tokenizer_invalid_utf8"
 exit 0
