@@ -36,6 +36,12 @@ static const struct metric_key_info keys[METRIC_KEY_COUNT] = {
 	C(METRIC_TOKENIZER_INVALID_UTF8, "tokenizer_invalid_utf8"),
 	C(METRIC_SERIES_APPEND_ERRORS, "series_append_errors"),
 	C(METRIC_SAMPLES_IN_FLIGHT, "samples_in_flight"),
+	[METRIC_LOADGEN_FIRST_ISSUED_TS] = { "loadgen_first_issued_ts",
+	    STORE_COUNTER, STORE_I64, false },
+	[METRIC_LOADGEN_LAST_ISSUED_COMPLETE_TS] = {
+	    "loadgen_last_issued_complete_ts", STORE_COUNTER, STORE_I64, false },
+	C(METRIC_LOADGEN_LAST_ISSUED_DONE, "loadgen_last_issued_done"),
+	C(METRIC_FINISH_REASONS_DROPPED, "finish_reasons_dropped"),
 #undef C
 	[METRIC_SAMPLE_LATENCY_NS] = { "sample_latency_ns", STORE_SERIES,
 	    STORE_U64, false },
@@ -45,6 +51,14 @@ static const struct metric_key_info keys[METRIC_KEY_COUNT] = {
 	[METRIC_CHUNK_DELTA_NS] = { "chunk_delta_ns", STORE_SERIES, STORE_U64,
 	    true },
 	[METRIC_TPOT_NS] = { "tpot_ns", STORE_SERIES, STORE_F64, true },
+	[METRIC_TPOT_E2E_NS] = { "tpot_e2e_ns", STORE_SERIES, STORE_F64,
+	    true },
+	[METRIC_SAMPLE_GOOD_LATENCY_NS] = { "sample_good_latency_ns",
+	    STORE_SERIES, STORE_U64, false },
+	[METRIC_SAMPLE_GOOD_TTFT_NS] = { "sample_good_ttft_ns", STORE_SERIES,
+	    STORE_U64, true },
+	[METRIC_SAMPLE_GOOD_TPOT_E2E_NS] = { "sample_good_tpot_e2e_ns",
+	    STORE_SERIES, STORE_F64, true },
 };
 
 const struct metric_key_info *
@@ -83,7 +97,8 @@ struct block {
 /* Row flags (struct inflight_row.flags). */
 enum {
 	ROW_HAS_FIRST = 1,	/* recv_first seen */
-	ROW_HAS_LAST = 2	/* some receive seen */
+	ROW_HAS_LAST = 2,	/* some receive seen */
+	ROW_LAST_ISSUED = 4	/* the last-issued tracked sample */
 };
 
 struct aggregator {
@@ -103,6 +118,19 @@ struct aggregator {
 	struct event_str *chunks;	/* scratch for token counting */
 	size_t chunks_cap;
 	uint64_t repaired;		/* the tokenizer's repaired count */
+
+	/* The LoadGen window: the uuid of the last-issued tracked sample
+	 * (its row carries ROW_LAST_ISSUED while in flight). */
+	char *last_uuid;
+	size_t last_len, last_cap;
+	uint64_t last_hash;
+	bool any_tracked_issue;
+
+	/* finish_reason names seen, by slot. */
+	char reasons[AGGREGATOR_MAX_FINISH_REASONS]
+	    [AGGREGATOR_FINISH_REASON_MAX_LEN + 1];
+	uint64_t reason_count[AGGREGATOR_MAX_FINISH_REASONS];
+	unsigned nreasons;
 };
 
 /* ---- Writing values ---- */
@@ -292,6 +320,112 @@ after_first_tokens(struct aggregator *a, const struct event *ev,
 	return tokens(a, n, out);
 }
 
+/* ---- The LoadGen window (metricsd-store(5), loadgen_*) ---- */
+
+/*
+ * A new tracked sample is being issued: it becomes the last-issued one,
+ * so the window's end is unknown again until it completes. The previous
+ * one, if still in flight, loses its mark.
+ */
+static void
+last_issued_move(struct aggregator *a, int64_t ts)
+{
+	if (!a->any_tracked_issue) {
+		a->any_tracked_issue = true;
+		counter_put(a, METRIC_LOADGEN_FIRST_ISSUED_TS, (uint64_t)ts);
+	}
+	if (a->last_len > 0) {
+		struct inflight_row *o = inflight_find(&a->t, a->last_uuid,
+		    a->last_len, a->last_hash);
+		if (o != NULL)
+			o->flags &= (uint8_t)~ROW_LAST_ISSUED;
+		a->last_len = 0;
+	}
+	if (a->c[METRIC_LOADGEN_LAST_ISSUED_DONE] != 0)
+		counter_put(a, METRIC_LOADGEN_LAST_ISSUED_DONE, 0);
+}
+
+/* Mark r (just added for uuid) as the last-issued tracked sample. */
+static void
+last_issued_set(struct aggregator *a, struct inflight_row *r,
+    const char *uuid, size_t len, uint64_t h)
+{
+	if (len > a->last_cap) {
+		char *p = realloc(a->last_uuid, len);
+		if (p == NULL)
+			return;		/* the window stays undefined */
+		a->last_uuid = p;
+		a->last_cap = len;
+	}
+	memcpy(a->last_uuid, uuid, len);
+	a->last_len = len;
+	a->last_hash = h;
+	r->flags |= ROW_LAST_ISSUED;
+}
+
+/* The last-issued tracked sample completed at ts: the window has an end. */
+static void
+last_issued_done(struct aggregator *a, int64_t ts)
+{
+	/* The timestamp first, then the flag that makes it valid. */
+	counter_put(a, METRIC_LOADGEN_LAST_ISSUED_COMPLETE_TS, (uint64_t)ts);
+	counter_put(a, METRIC_LOADGEN_LAST_ISSUED_DONE, 1);
+	a->last_len = 0;
+}
+
+/* ---- finish_reason counts ---- */
+
+void
+aggregator_finish_reason_name(const char *reason, size_t len, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n < AGGREGATOR_FINISH_REASON_MAX_LEN;
+	    i++) {
+		unsigned char c = (unsigned char)reason[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			c = '_';
+		out[n++] = (char)c;
+	}
+	if (n == 0) {
+		strcpy(out, "empty");
+		return;
+	}
+	out[n] = '\0';
+}
+
+static void
+finish_reason_count(struct aggregator *a, const struct event_str *reason)
+{
+	char name[AGGREGATOR_FINISH_REASON_MAX_LEN + 1];
+	char key[sizeof(AGGREGATOR_FINISH_REASON_PREFIX) +
+	    AGGREGATOR_FINISH_REASON_MAX_LEN];
+	unsigned i;
+
+	if (a->sink.named_counter_set == NULL)
+		return;
+	aggregator_finish_reason_name(reason->ptr, reason->len, name);
+	for (i = 0; i < a->nreasons; i++)
+		if (strcmp(a->reasons[i], name) == 0)
+			break;
+	if (i == a->nreasons) {
+		if (a->nreasons == AGGREGATOR_MAX_FINISH_REASONS) {
+			counter_inc(a, METRIC_FINISH_REASONS_DROPPED);
+			return;
+		}
+		strcpy(a->reasons[i], name);
+		a->nreasons++;
+	}
+	snprintf(key, sizeof(key), "%s%s", AGGREGATOR_FINISH_REASON_PREFIX,
+	    name);
+	a->reason_count[i]++;
+	if (a->sink.named_counter_set(a->sink.arg, i, key,
+	    a->reason_count[i]) < 0)
+		counter_inc(a, METRIC_SERIES_APPEND_ERRORS);
+}
+
 /* ---- Events ---- */
 
 static void
@@ -313,6 +447,7 @@ on_issued(struct aggregator *a, const struct event *ev, uint64_t h)
 		counter_inc(a, METRIC_DUPLICATE_ISSUED);	/* keep the row */
 		return;
 	}
+	last_issued_move(a, ev->timestamp_ns);
 	if (inflight_count(&a->t) >= a->cfg.max_in_flight ||
 	    (r = inflight_add(&a->t, uuid, len, h)) == NULL) {
 		counter_inc(a, METRIC_IN_FLIGHT_OVERFLOW);
@@ -321,6 +456,7 @@ on_issued(struct aggregator *a, const struct event *ev, uint64_t h)
 	r->issued = ev->timestamp_ns;
 	r->owner = a->current;
 	a->current->refs++;
+	last_issued_set(a, r, uuid, len, h);
 	counter_put(a, METRIC_SAMPLES_IN_FLIGHT, inflight_count(&a->t));
 
 	if (ev->data_tag != EVENT_DATA_PROMPT)
@@ -340,6 +476,10 @@ on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 {
 	struct inflight_row *r;
 	int64_t ts = ev->timestamp_ns;
+	uint64_t osl = 0, ttft = AGGREGATOR_NO_VALUE;
+	uint64_t lat = AGGREGATOR_NO_VALUE;
+	bool has_osl = false;
+	double e2e = -1.0;
 
 	counter_inc(a, METRIC_TOTAL_SAMPLES_COMPLETED);
 	r = inflight_find(&a->t, ev->sample_uuid.ptr, ev->sample_uuid.len, h);
@@ -347,6 +487,12 @@ on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 		return;
 	counter_inc(a, METRIC_TRACKED_SAMPLES_COMPLETED);
 	interval_put(a, METRIC_SAMPLE_LATENCY_NS, r->issued, ts);
+	if (ts >= r->issued)
+		lat = (uint64_t)ts - (uint64_t)r->issued;
+	if (r->flags & ROW_LAST_ISSUED)
+		last_issued_done(a, ts);
+	if (ev->has_finish_reason)
+		finish_reason_count(a, &ev->finish_reason);
 
 	struct block *b = r->owner;
 	if (!b->has_end || ts > b->end) {
@@ -356,8 +502,11 @@ on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 
 	if (ev->data_tag == EVENT_DATA_TEXT_OUTPUT && a->cfg.tok != NULL) {
 		uint64_t n;
-		if (full_output_tokens(a, ev, &n))
+		if (full_output_tokens(a, ev, &n)) {
 			series_put(a, METRIC_OSL, (union store_value){ .u = n });
+			osl = n;
+			has_osl = true;
+		}
 		if (a->cfg.streaming && (r->flags & ROW_HAS_FIRST) &&
 		    after_first_tokens(a, ev, &n) && n > 0) {
 			if (ts < r->first) {
@@ -369,6 +518,32 @@ on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 				    (union store_value){ .f = d / (double)n });
 			}
 		}
+	}
+
+	/*
+	 * tpot_e2e_ns = (latency - ttft) / (osl - 1) = (complete -
+	 * recv_first) / (osl - 1), when the TTFT was stored (recv_first not
+	 * before issued) and osl >= 2.
+	 */
+	if (a->cfg.streaming) {
+		if ((r->flags & ROW_HAS_FIRST) && r->first >= r->issued)
+			ttft = (uint64_t)r->first - (uint64_t)r->issued;
+		if (ttft != AGGREGATOR_NO_VALUE && has_osl && osl >= 2 &&
+		    ts >= r->first) {
+			e2e = (double)((uint64_t)ts - (uint64_t)r->first) /
+			    (double)(osl - 1);
+			series_put(a, METRIC_TPOT_E2E_NS,
+			    (union store_value){ .f = e2e });
+		}
+	}
+	/* The aligned series: one value each, whatever is defined. */
+	series_put(a, METRIC_SAMPLE_GOOD_LATENCY_NS,
+	    (union store_value){ .u = lat });
+	if (a->cfg.streaming) {
+		series_put(a, METRIC_SAMPLE_GOOD_TTFT_NS,
+		    (union store_value){ .u = ttft });
+		series_put(a, METRIC_SAMPLE_GOOD_TPOT_E2E_NS,
+		    (union store_value){ .f = e2e });
 	}
 
 	inflight_remove(&a->t, r);
@@ -605,5 +780,6 @@ aggregator_free(struct aggregator *a)
 	}
 	inflight_free(&a->t);
 	free(a->chunks);
+	free(a->last_uuid);
 	free(a);
 }

@@ -63,6 +63,13 @@ enum metric_key {
 					   read as U+FFFD */
 	METRIC_SERIES_APPEND_ERRORS,	/* the sink refused a value */
 	METRIC_SAMPLES_IN_FLIGHT,	/* rows in the in-flight table now */
+	/* Counters for `metricsd report` (additions; see metricsd-store(5)). */
+	METRIC_LOADGEN_FIRST_ISSUED_TS,	/* I64: first tracked sample.issued */
+	METRIC_LOADGEN_LAST_ISSUED_COMPLETE_TS,	/* I64: its complete ts */
+	METRIC_LOADGEN_LAST_ISSUED_DONE,	/* 1: the last-issued tracked
+					   sample completed (the ts above
+					   is valid); 0 while it is not */
+	METRIC_FINISH_REASONS_DROPPED,	/* finish reasons over the cap */
 	/* Series. */
 	METRIC_SAMPLE_LATENCY_NS,
 	METRIC_ISL,
@@ -70,6 +77,12 @@ enum metric_key {
 	METRIC_TTFT_NS,			/* --streaming only */
 	METRIC_CHUNK_DELTA_NS,		/* --streaming only */
 	METRIC_TPOT_NS,			/* --streaming only, float64 */
+	METRIC_TPOT_E2E_NS,		/* --streaming only, float64 */
+	/* Aligned by sample: one value each at every tracked
+	 * sample.complete, index i of each is the same sample. */
+	METRIC_SAMPLE_GOOD_LATENCY_NS,	/* U64; AGGREGATOR_NO_VALUE: none */
+	METRIC_SAMPLE_GOOD_TTFT_NS,	/* U64, --streaming only; NO_VALUE */
+	METRIC_SAMPLE_GOOD_TPOT_E2E_NS,	/* F64, --streaming only; -1: none */
 	METRIC_KEY_COUNT
 };
 
@@ -92,7 +105,35 @@ struct aggregator_sink {
 	void *arg;
 	void (*counter_set)(void *arg, enum metric_key k, union store_value v);
 	int (*series_append)(void *arg, enum metric_key k, union store_value v);
+	/*
+	 * Optional (NULL: finish reasons are not recorded). Set the U64
+	 * counter named `name` (a valid key, AGGREGATOR_FINISH_REASON_PREFIX
+	 * then a sanitized reason), creating it at its first call; slot is
+	 * its index, 0..AGGREGATOR_MAX_FINISH_REASONS - 1, stable for the
+	 * name. Returns 0 or a negative errno (counted in
+	 * series_append_errors).
+	 */
+	int (*named_counter_set)(void *arg, unsigned slot, const char *name,
+	    uint64_t v);
 };
+
+/* "No value" in the aligned U64 series sample_good_*_ns. */
+#define AGGREGATOR_NO_VALUE UINT64_MAX
+
+/*
+ * finish_reason counts: a counter per distinct reason seen at a tracked
+ * sample.complete, "finish_reason_" + the reason sanitized (bytes other
+ * than a-z 0-9 _ become '_', A-Z lowered, cut to 32 bytes; "" is
+ * "empty"). At most 16 distinct names; reasons beyond are counted in
+ * finish_reasons_dropped.
+ */
+#define AGGREGATOR_FINISH_REASON_PREFIX "finish_reason_"
+#define AGGREGATOR_FINISH_REASON_MAX_LEN 32
+#define AGGREGATOR_MAX_FINISH_REASONS 16
+
+/* Sanitize a reason into out (>= AGGREGATOR_FINISH_REASON_MAX_LEN + 1). */
+void aggregator_finish_reason_name(const char *reason, size_t len,
+    char *out);
 
 struct aggregator_config {
 	bool streaming;			/* --streaming */

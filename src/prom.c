@@ -54,12 +54,20 @@ static const struct {
 	{ "tokenizer_invalid_utf8", false, "Texts counted with invalid UTF-8 read as U+FFFD." },
 	{ "series_append_errors", false, "Series values the store refused." },
 	{ "samples_in_flight", true, "Tracked samples issued and not completed yet." },
+	{ "loadgen_first_issued_ts", true, "Timestamp (ns, publisher clock) of the first tracked sample.issued." },
+	{ "loadgen_last_issued_complete_ts", true, "Timestamp (ns, publisher clock) of the completion of the last-issued tracked sample." },
+	{ "loadgen_last_issued_done", true, "1 once the last-issued tracked sample has completed, else 0." },
+	{ "finish_reasons_dropped", false, "Completions whose finish_reason was not counted (over 16 distinct names)." },
 	{ "sample_latency_ns", false, "Sample latency: completion minus issue time." },
 	{ "isl", false, "Input sequence length of a sample, in tokens." },
 	{ "osl", false, "Output sequence length of a sample, in tokens." },
 	{ "ttft_ns", false, "Time to first token: first receive minus issue time." },
 	{ "chunk_delta_ns", false, "Gap between consecutive receives of a sample." },
 	{ "tpot_ns", false, "Time per output token after the first chunk." },
+	{ "tpot_e2e_ns", false, "Time per output token end to end: (latency - TTFT) / (osl - 1)." },
+	{ "sample_good_latency_ns", false, "Per-sample latency for goodput, aligned by sample (2^64-1: none)." },
+	{ "sample_good_ttft_ns", false, "Per-sample TTFT for goodput, aligned by sample (2^64-1: none)." },
+	{ "sample_good_tpot_e2e_ns", false, "Per-sample TPOT e2e for goodput, aligned by sample (-1: undefined)." },
 };
 
 static int

@@ -62,10 +62,35 @@ series_append(void *arg, enum metric_key k, union store_value v)
 	return rc;
 }
 
+/* A counter named at run time: created at its first value. */
+static int
+named_counter_set(void *arg, unsigned slot, const char *name, uint64_t v)
+{
+	struct store_sink *s = arg;
+	char err[STORE_ERR_MAX];
+	int rc;
+
+	if (slot >= AGGREGATOR_MAX_FINISH_REASONS || s->w == NULL)
+		return -EINVAL;
+	if (s->named[slot] == NULL) {
+		rc = store_counter_create(s->w, name, STORE_U64,
+		    &s->named[slot], err, sizeof(err));
+		if (rc < 0) {
+			s->append_errors++;
+			if (s->on_error)
+				s->on_error(s->on_error_arg, name, rc, err);
+			return rc;
+		}
+	}
+	store_counter_set(s->named[slot], (union store_value){ .u = v });
+	return 0;
+}
+
 struct aggregator_sink
 store_sink_iface(struct store_sink *s)
 {
-	struct aggregator_sink sink = { s, counter_set, series_append };
+	struct aggregator_sink sink = { s, counter_set, series_append,
+	    named_counter_set };
 
 	return sink;
 }
@@ -78,6 +103,7 @@ store_sink_close(struct store_sink *s, enum store_state end)
 	if (s->w)
 		rc = store_writer_close(s->w, end);
 	memset(s->keys, 0, sizeof(s->keys));
+	memset(s->named, 0, sizeof(s->named));
 	s->w = NULL;
 	return rc;
 }

@@ -19,6 +19,8 @@
 struct store_sink {
 	struct store_writer *w;
 	struct store_key *keys[METRIC_KEY_COUNT];
+	/* Counters named at run time (finish_reason_*), by slot. */
+	struct store_key *named[AGGREGATOR_MAX_FINISH_REASONS];
 	size_t nkeys;			/* keys created */
 	uint64_t append_errors;
 	/* Called on every failed append with the key and the store's error

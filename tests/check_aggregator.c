@@ -11,6 +11,7 @@
 
 #include "aggregator.h"
 #include "aggregator_wire.h"
+#include "store.h"
 #include "tokenizer.h"
 #include "wire.h"
 
@@ -24,6 +25,9 @@ struct memsink {
 	size_t cap[METRIC_KEY_COUNT];
 	struct aggregator_config cfg;
 	int fail_appends;			/* refuse this many */
+	/* named counters (finish_reason_*), by slot */
+	char named[AGGREGATOR_MAX_FINISH_REASONS][64];
+	uint64_t named_v[AGGREGATOR_MAX_FINISH_REASONS];
 };
 
 static void
@@ -58,6 +62,21 @@ mem_series_append(void *arg, enum metric_key k, union store_value v)
 	return 0;
 }
 
+static int
+mem_named_set(void *arg, unsigned slot, const char *name, uint64_t v)
+{
+	struct memsink *m = arg;
+	char err[128];
+
+	ck_assert_uint_lt(slot, AGGREGATOR_MAX_FINISH_REASONS);
+	ck_assert_int_eq(store_key_check(name, err, sizeof(err)), 0);
+	if (m->named[slot][0] != '\0')
+		ck_assert_str_eq(m->named[slot], name);
+	snprintf(m->named[slot], sizeof(m->named[slot]), "%s", name);
+	m->named_v[slot] = v;
+	return 0;
+}
+
 struct fixture {
 	struct memsink m;
 	struct aggregator *a;
@@ -68,7 +87,7 @@ static void
 setup(struct fixture *f, bool streaming, bool whitespace)
 {
 	struct aggregator_sink sink = { NULL, mem_counter_set,
-	    mem_series_append };
+	    mem_series_append, mem_named_set };
 	struct tokenizer *tok = NULL;
 	char err[256];
 
@@ -183,10 +202,14 @@ START_TEST(test_metric_key_table_complete)
 		ck_assert(aggregator_key_enabled(k, &off) == !ki->streaming_only);
 		if (ki->kind == STORE_SERIES)
 			series++;
-		ck_assert_int_eq(ki->type, k == METRIC_TPOT_NS ? STORE_F64 :
+		ck_assert_int_eq(ki->type, k == METRIC_TPOT_NS ||
+		    k == METRIC_TPOT_E2E_NS ||
+		    k == METRIC_SAMPLE_GOOD_TPOT_E2E_NS ? STORE_F64 :
+		    k == METRIC_LOADGEN_FIRST_ISSUED_TS ||
+		    k == METRIC_LOADGEN_LAST_ISSUED_COMPLETE_TS ? STORE_I64 :
 		    STORE_U64);
 	}
-	ck_assert_int_eq(series, 6);
+	ck_assert_int_eq(series, 10);
 	ck_assert_str_eq(metric_key_info(METRIC_TPOT_NS)->name, "tpot_ns");
 	ck_assert_str_eq(metric_key_info(METRIC_TOTAL_SAMPLES_ISSUED)->name,
 	    "total_samples_issued");
@@ -439,7 +462,8 @@ START_TEST(test_stop_loadgen_changes_nothing)
 	for (int k = 0; k < METRIC_KEY_COUNT; k++) {
 		if (k != METRIC_TOTAL_SAMPLES_ISSUED &&
 		    k != METRIC_TRACKED_SAMPLES_ISSUED &&
-		    k != METRIC_SAMPLES_IN_FLIGHT)
+		    k != METRIC_SAMPLES_IN_FLIGHT &&
+		    k != METRIC_LOADGEN_FIRST_ISSUED_TS)
 			ck_assert_msg(f.m.counter[k] == 0, "%s",
 			    metric_key_info(k)->name);
 	}
@@ -853,7 +877,7 @@ START_TEST(test_in_flight_limit_counts_overflow)
 {
 	struct fixture f;
 	struct aggregator_sink sink = { NULL, mem_counter_set,
-	    mem_series_append };
+	    mem_series_append, mem_named_set };
 	char err[128];
 
 	memset(&f, 0, sizeof(f));
@@ -1002,7 +1026,7 @@ END_TEST
 START_TEST(test_invalid_utf8_counted_and_reported)
 {
 	struct aggregator_sink sink = { NULL, mem_counter_set,
-	    mem_series_append };
+	    mem_series_append, mem_named_set };
 	struct event_str good[] = { { "hello ", 6 }, { "world", 5 } };
 	struct event_str bad[] = { { "caf\xc3", 4 }, { "\xff x", 3 } };
 	struct tokenizer *tok = NULL;
@@ -1042,6 +1066,176 @@ START_TEST(test_invalid_utf8_counted_and_reported)
 }
 END_TEST
 
+/* ---- Keys for `metricsd report` ---- */
+
+START_TEST(test_tpot_e2e_and_aligned_series)
+{
+	struct fixture f;
+	static const struct event_str out[] = { { "first", 5 },
+	    { " a b", 4 }, { " c", 2 } };	/* osl 4 */
+	static const struct event_str one[] = { { "one", 3 } };	/* osl 1 */
+
+	setup(&f, true, true);
+	TRACK_ON(&f, 0);
+	ISSUE(&f, 0, "ok");
+	FIRST(&f, 100, "ok");
+	done_text(&f, 1000, "ok", EVENT_TEXT_LIST, out, 3, EVENT_TEXT_ABSENT,
+	    NULL, 0);
+	/* (latency - ttft) / (osl - 1) = (1000 - 100) / 3 */
+	ck_assert_uint_eq(N(&f, TPOT_E2E_NS), 1);
+	ck_assert(F(&f, TPOT_E2E_NS, 0) == 300.0);
+	/* osl 1: undefined. */
+	ISSUE(&f, 0, "one");
+	FIRST(&f, 10, "one");
+	done_text(&f, 50, "one", EVENT_TEXT_LIST, one, 1, EVENT_TEXT_ABSENT,
+	    NULL, 0);
+	/* No TTFT: undefined, and no TTFT in the aligned series. */
+	ISSUE(&f, 0, "nofirst");
+	done_text(&f, 70, "nofirst", EVENT_TEXT_LIST, out, 3,
+	    EVENT_TEXT_ABSENT, NULL, 0);
+	/* No text output at all: no osl. */
+	ISSUE(&f, 5, "plain");
+	FIRST(&f, 6, "plain");
+	DONE(&f, 9, "plain");
+	ck_assert_uint_eq(N(&f, TPOT_E2E_NS), 1);
+	ck_assert_uint_eq(N(&f, SAMPLE_GOOD_LATENCY_NS), 4);
+	ck_assert_uint_eq(N(&f, SAMPLE_GOOD_TTFT_NS), 4);
+	ck_assert_uint_eq(N(&f, SAMPLE_GOOD_TPOT_E2E_NS), 4);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_LATENCY_NS, 0), 1000);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_TTFT_NS, 0), 100);
+	ck_assert(F(&f, SAMPLE_GOOD_TPOT_E2E_NS, 0) == 300.0);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_LATENCY_NS, 1), 50);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_TTFT_NS, 1), 10);
+	ck_assert(F(&f, SAMPLE_GOOD_TPOT_E2E_NS, 1) == -1.0);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_TTFT_NS, 2), AGGREGATOR_NO_VALUE);
+	ck_assert(F(&f, SAMPLE_GOOD_TPOT_E2E_NS, 2) == -1.0);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_LATENCY_NS, 3), 4);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_TTFT_NS, 3), 1);
+	ck_assert(F(&f, SAMPLE_GOOD_TPOT_E2E_NS, 3) == -1.0);
+	/* The existing keys keep their meaning. */
+	ck_assert_uint_eq(N(&f, SAMPLE_LATENCY_NS), 4);
+	ck_assert_uint_eq(N(&f, TTFT_NS), 3);
+	teardown(&f);
+
+	/* Not streaming: latency only; untracked samples write nothing. */
+	setup(&f, false, true);
+	ISSUE(&f, 0, "untracked");
+	DONE(&f, 5, "untracked");
+	TRACK_ON(&f, 10);
+	ISSUE(&f, 10, "a");
+	DONE(&f, 5, "a");		/* negative: no latency value */
+	ISSUE(&f, 20, "b");
+	done_text(&f, 70, "b", EVENT_TEXT_LIST, out, 3, EVENT_TEXT_ABSENT,
+	    NULL, 0);
+	ck_assert_uint_eq(N(&f, SAMPLE_GOOD_LATENCY_NS), 2);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_LATENCY_NS, 0),
+	    AGGREGATOR_NO_VALUE);
+	ck_assert_uint_eq(U(&f, SAMPLE_GOOD_LATENCY_NS, 1), 50);
+	ck_assert_uint_eq(N(&f, SAMPLE_LATENCY_NS), 1);
+	ck_assert_uint_eq(N(&f, TPOT_E2E_NS), 0);
+	teardown(&f);
+}
+END_TEST
+
+START_TEST(test_loadgen_window_timestamps)
+{
+	struct fixture f;
+
+	setup(&f, false, false);
+	START(&f, 0);
+	ISSUE(&f, 5, "untracked");
+	ck_assert_uint_eq(C(&f, LOADGEN_FIRST_ISSUED_TS), 0);
+	TRACK_ON(&f, 10);
+	ISSUE(&f, 100, "a");
+	ISSUE(&f, 200, "b");
+	ck_assert_int_eq((int64_t)C(&f, LOADGEN_FIRST_ISSUED_TS), 100);
+	ck_assert_uint_eq(C(&f, LOADGEN_LAST_ISSUED_DONE), 0);
+	DONE(&f, 900, "a");		/* not the last issued */
+	ck_assert_uint_eq(C(&f, LOADGEN_LAST_ISSUED_DONE), 0);
+	DONE(&f, 700, "b");
+	ck_assert_uint_eq(C(&f, LOADGEN_LAST_ISSUED_DONE), 1);
+	ck_assert_int_eq((int64_t)C(&f, LOADGEN_LAST_ISSUED_COMPLETE_TS),
+	    700);
+	/* A new issue reopens the window's end; a duplicate does not. */
+	ISSUE(&f, 1000, "c");
+	ck_assert_uint_eq(C(&f, LOADGEN_LAST_ISSUED_DONE), 0);
+	ISSUE(&f, 1100, "d");
+	ISSUE(&f, 1150, "c");		/* duplicate of c in flight */
+	DONE(&f, 1200, "c");
+	ck_assert_uint_eq(C(&f, LOADGEN_LAST_ISSUED_DONE), 0);
+	TRACK_OFF(&f, 1300);
+	ISSUE(&f, 1400, "untracked2");	/* not tracked: no effect */
+	DONE(&f, 1500, "d");
+	ck_assert_uint_eq(C(&f, LOADGEN_LAST_ISSUED_DONE), 1);
+	ck_assert_int_eq((int64_t)C(&f, LOADGEN_LAST_ISSUED_COMPLETE_TS),
+	    1500);
+	ck_assert_int_eq((int64_t)C(&f, LOADGEN_FIRST_ISSUED_TS), 100);
+	/* Negative timestamps are kept as they are (I64). */
+	TRACK_ON(&f, 1600);
+	ISSUE(&f, 1700, "e");
+	DONE(&f, -5, "e");
+	ck_assert_int_eq((int64_t)C(&f, LOADGEN_LAST_ISSUED_COMPLETE_TS), -5);
+	teardown(&f);
+}
+END_TEST
+
+static int
+done_reason(struct fixture *f, int64_t ts, const char *uuid,
+    const char *reason)
+{
+	struct event e = ev(EVENT_SAMPLE_COMPLETE, ts, uuid);
+
+	e.has_finish_reason = true;
+	e.finish_reason = (struct event_str){ reason, strlen(reason) };
+	return aggregator_event_feed(f->a, &e);
+}
+
+START_TEST(test_finish_reason_counts_bounded_and_sanitized)
+{
+	struct fixture f;
+	char uuid[32], reason[64];
+	char name[AGGREGATOR_FINISH_REASON_MAX_LEN + 1];
+
+	aggregator_finish_reason_name("Stop", 4, name);
+	ck_assert_str_eq(name, "stop");
+	aggregator_finish_reason_name("a/../b\n\xff", 8, name);
+	ck_assert_str_eq(name, "a____b__");
+	aggregator_finish_reason_name("", 0, name);
+	ck_assert_str_eq(name, "empty");
+	memset(reason, 'x', 60);
+	aggregator_finish_reason_name(reason, 60, name);
+	ck_assert_uint_eq(strlen(name), AGGREGATOR_FINISH_REASON_MAX_LEN);
+
+	setup(&f, false, false);
+	DONE(&f, 1, "not-tracked");
+	TRACK_ON(&f, 0);
+	ISSUE(&f, 0, "u0");
+	done_reason(&f, 5, "u0", "stop");
+	ISSUE(&f, 0, "u1");
+	done_reason(&f, 5, "u1", "STOP");
+	ISSUE(&f, 0, "u2");
+	done_reason(&f, 5, "u2", "length");
+	ck_assert_str_eq(f.m.named[0], "finish_reason_stop");
+	ck_assert_uint_eq(f.m.named_v[0], 2);
+	ck_assert_str_eq(f.m.named[1], "finish_reason_length");
+	ck_assert_uint_eq(f.m.named_v[1], 1);
+	/* A hostile stream: 100 distinct reasons, 16 names at most. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(uuid, sizeof(uuid), "h%d", i);
+		snprintf(reason, sizeof(reason), "r%d", i);
+		ISSUE(&f, 0, uuid);
+		done_reason(&f, 5, uuid, reason);
+	}
+	ck_assert_str_eq(f.m.named[15], "finish_reason_r13");
+	ck_assert_uint_eq(C(&f, FINISH_REASONS_DROPPED), 86);
+	/* Known names are still counted after the cap. */
+	ISSUE(&f, 0, "last");
+	done_reason(&f, 5, "last", "stop");
+	ck_assert_uint_eq(f.m.named_v[0], 3);
+	teardown(&f);
+}
+END_TEST
+
 Suite *
 aggregator_suite(void)
 {
@@ -1076,6 +1270,9 @@ aggregator_suite(void)
 	tcase_add_test(tok, test_isl_from_token_ids_or_text);
 	tcase_add_test(tok, test_osl_counts_full_output_text);
 	tcase_add_test(tok, test_tpot_value_and_skip_rules);
+	tcase_add_test(tok, test_tpot_e2e_and_aligned_series);
+	tcase_add_test(tok, test_loadgen_window_timestamps);
+	tcase_add_test(tok, test_finish_reason_counts_bounded_and_sanitized);
 	tcase_add_test(tok, test_tpot_text_after_first_chunk_variants);
 	tcase_add_test(tok, test_tokenizer_whitespace_counts_like_str_split);
 	tcase_add_test(tok, test_tokenizer_unknown_name_lists_available);

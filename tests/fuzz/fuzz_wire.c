@@ -189,7 +189,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct wire_decoder *first, *general;
-	struct aggregator_sink sink = { NULL, null_counter, null_append };
+	struct aggregator_sink sink = { NULL, null_counter, null_append, NULL };
 	struct aggregator_config cfg = { 0 };
 	struct tokenizer *tok = NULL;
 	struct aggregator *a;

@@ -56,10 +56,21 @@ def main():
                        "total_samples_failed", "tracked_samples_issued",
                        "tracked_samples_completed", "tracked_duration_ns",
                        "total_duration_ns"], 0)
-    s = {k: [] for k in ["sample_latency_ns", "isl", "osl"]}
+    s = {k: [] for k in ["sample_latency_ns", "isl", "osl",
+                         "sample_good_latency_ns"]}
     if streaming:
-        for k in ["ttft_ns", "chunk_delta_ns", "tpot_ns"]:
+        for k in ["ttft_ns", "chunk_delta_ns", "tpot_ns", "tpot_e2e_ns",
+                  "sample_good_ttft_ns", "sample_good_tpot_e2e_ns"]:
             s[k] = []
+    # The LoadGen window: first tracked issue, the last-issued tracked
+    # sample and its completion (metricsd-store(5)).
+    c["loadgen_first_issued_ts"] = 0
+    c["loadgen_last_issued_complete_ts"] = 0
+    c["loadgen_last_issued_done"] = 0
+    c["finish_reasons_dropped"] = 0
+    last_issued = None
+    reasons = {}       # sanitized name -> count (first 16 names)
+    NO_VALUE = 2**64 - 1
     rows = {}          # uuid -> dict(issued, block, first, last)
     blocks = []        # [start, end or None]
     window_open = False
@@ -98,6 +109,10 @@ def main():
             if window_open:
                 c["tracked_samples_issued"] += 1
             if window_open and uuid not in rows:
+                if c["tracked_samples_issued"] == 1:
+                    c["loadgen_first_issued_ts"] = ts
+                last_issued = uuid
+                c["loadgen_last_issued_done"] = 0
                 rows[uuid] = {"issued": ts, "block": len(blocks) - 1,
                               "first": None, "last": None}
                 if data and data[0] == "PromptData":
@@ -123,9 +138,40 @@ def main():
             if r is None:
                 continue
             c["tracked_samples_completed"] += 1
+            if uuid == last_issued:
+                c["loadgen_last_issued_complete_ts"] = ts
+                c["loadgen_last_issued_done"] = 1
+                last_issued = None
+            if ev.get("finish_reason") is not None:
+                fr = "".join(ch.lower() if ch.isascii() and ch.isalnum()
+                             else "_" for ch in
+                             ev["finish_reason"].encode("utf-8")
+                             .decode("latin-1"))[:32] or "empty"
+                if fr in reasons or len(reasons) < 16:
+                    reasons[fr] = reasons.get(fr, 0) + 1
+                else:
+                    c["finish_reasons_dropped"] += 1
             b = blocks[r["block"]]
             b[1] = ts if b[1] is None else max(b[1], ts)
-            s["sample_latency_ns"].append(ts - r["issued"])
+            lat = ts - r["issued"]
+            s["sample_latency_ns"].append(lat)
+            osl = None
+            if data and data[0] == "TextModelOutput" and tok:
+                out = data[1] if len(data) > 1 else ""
+                rsn = data[2] if len(data) > 2 else None
+                osl = count_tokens("".join(items(rsn)[1] + items(out)[1]))
+            s["sample_good_latency_ns"].append(lat if lat >= 0 else NO_VALUE)
+            if streaming:
+                ttft = (r["first"] - r["issued"]) if r["first"] is not None \
+                    and r["first"] >= r["issued"] else None
+                e2e = -1.0
+                if ttft is not None and osl is not None and osl >= 2 \
+                        and ts >= r["first"]:
+                    e2e = (lat - ttft) / (osl - 1)
+                    s["tpot_e2e_ns"].append(e2e)
+                s["sample_good_ttft_ns"].append(NO_VALUE if ttft is None
+                                                else ttft)
+                s["sample_good_tpot_e2e_ns"].append(e2e)
             if not (data and data[0] == "TextModelOutput"):
                 continue
             out = data[1] if len(data) > 1 else ""
@@ -147,6 +193,8 @@ def main():
                 if n > 0:
                     s["tpot_ns"].append((ts - r["first"]) / n)
     c["tracked_duration_ns"] = durations()
+    for name, n in reasons.items():
+        c["finish_reason_" + name] = n
     json.dump({"counters": c, "series": s}, sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
 

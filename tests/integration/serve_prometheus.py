@@ -39,7 +39,8 @@ def free_port():
     return port
 
 
-GAUGES = {"samples_in_flight"}
+GAUGES = {"samples_in_flight", "loadgen_first_issued_ts",
+          "loadgen_last_issued_complete_ts", "loadgen_last_issued_done"}
 
 
 def metric_name(key, counter):
