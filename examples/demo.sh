@@ -1,7 +1,8 @@
 #!/bin/sh
 # metricsd demo: an aggregator (started by `metricsd launch` as a ready =
 # zmq service) receives a synthetic benchmark session from `metricsd
-# publish`, then `metricsd read` shows the metrics it computed.
+# publish`, then `metricsd read` shows the metrics it computed and
+# `metricsd report` the benchmark summary.
 #
 #   make demo                  (sets METRICSD_BIN to the built binary)
 #   METRICSD_BIN=metricsd sh examples/demo.sh
@@ -95,3 +96,8 @@ echo
 echo "== OSL and TPOT from the tokenizer ($DEMO_TOKENIZER):"
 echo "== osl = output tokens per answer; tpot_ns = nanoseconds per output token after the first chunk"
 "$BIN" read --metrics-dir "$DEMO_DIR/metrics" osl tpot_ns
+
+echo
+echo "== The benchmark summary: metricsd report --slo ttft=100ms --slo latency=300ms"
+echo "== (times in ms; goodput = samples meeting both SLOs; see metricsd(1), report)"
+"$BIN" report --metrics-dir "$DEMO_DIR/metrics" --slo ttft=100ms --slo latency=300ms

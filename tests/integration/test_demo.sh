@@ -23,8 +23,18 @@ expect_grep 'all 1 services ready' "$T/demo.out"
 expect_grep 'total_samples_issued' "$T/demo.out"
 expect_grep 'What to check' "$T/demo.out"
 expect_grep "^== OSL and TPOT from the tokenizer \($DATA/llama3/tokenizer.json\)" "$T/demo.out"
-tail -n 3 "$T/demo.out" | grep -q '^osl ' || fail "the demo does not end with osl"
-tail -n 3 "$T/demo.out" | grep -q '^tpot_ns ' || fail "the demo does not end with tpot_ns"
+expect_grep '^osl  ' "$T/demo.out"
+expect_grep '^tpot_ns  ' "$T/demo.out"
+# It ends with the benchmark summary: metricsd report, complete, in ms.
+sed -n '/^== The benchmark summary: metricsd report/,$p' "$T/demo.out" >"$T/report.out"
+[ -s "$T/report.out" ] || fail "the demo does not end with metricsd report"
+expect_grep '^report of .*: complete$' "$T/report.out"
+expect_grep '^samples: 300 issued, 300 completed' "$T/report.out"
+expect_grep '^goodput: TTFT <= 100.000 ms, latency <= 300.000 ms' "$T/report.out"
+for row in 'TTFT (ms)' 'TPOT (ms)' 'TPOT e2e (ms)' 'ITL (ms)' 'latency (ms)' 'ISL (tok)' 'OSL (tok)'; do
+	grep -q "^$row " "$T/report.out" || fail "report has no row '$row'"
+done
+tail -n 2 "$T/demo.out" | grep -q '^OSL (tok) ' || fail "the demo does not end with the report's table"
 failed=$(sed -n 's/.*completed, \([0-9]*\) failed.*/\1/p' "$T/demo.out" | tail -n 1)
 "$H/storedump" "$store" >"$T/got.json" || fail "storedump failed"
 python3 - "$T/got.json" "$failed" <<'PY' || fail "demo store does not match what the demo promises"
