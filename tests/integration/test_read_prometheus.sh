@@ -42,7 +42,8 @@ done
 kill -INT "$WPID"
 # A bound, not a synchronisation: a reader that ignored SIGINT would
 # otherwise hold the whole test run (seen once under ASan, not reproduced).
-( sleep 30; kill -KILL "$WPID" 2>/dev/null ) &
+( trap 'kill "$SP" 2>/dev/null; exit 0' TERM
+  sleep 30 & SP=$!; wait "$SP" && kill -KILL "$WPID" 2>/dev/null ) &
 GUARD=$!
 wait "$WPID" && rc=0 || rc=$?
 kill "$GUARD" 2>/dev/null
