@@ -171,6 +171,13 @@ union store_value store_view_counter(const struct store_view *v);
 int store_view_refresh(struct store_view *v, uint64_t *count,
     char *err, size_t errlen);
 
+/*
+ * Values [from, to) will not be read again soon: their whole pages leave
+ * this process's resident memory (the file keeps them; reading them
+ * again faults them back in). A hint: it never fails.
+ */
+void store_view_release(struct store_view *v, uint64_t from, uint64_t to);
+
 /* The mapped values, in append order, valid below the refreshed count.
  * The pointer may change at each refresh (remap): fetch it again after. */
 const union store_value *store_view_values(const struct store_view *v);
