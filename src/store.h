@@ -109,6 +109,16 @@ const char *store_key_error(const struct store_key *k);
 const char *store_key_name(const struct store_key *k);
 
 /*
+ * Record that this run lost data: lost values or events so far (the
+ * total, not an increment). Sets the store's "incomplete" flag, which no
+ * writer clears, so every reader can tell the run is not whole, live or
+ * after the end (see store_status). Call it as often as the count grows.
+ * Returns 0 or -errno (the metadata's space was reserved at open, so a
+ * full file system does not stop it).
+ */
+int store_writer_mark_incomplete(struct store_writer *w, uint64_t lost);
+
+/*
  * Mark the store FINAL or INTERRUPTED, unmap every key, release the lock.
  * The directory and its files stay for readers. Returns 0 or -errno
  * (and still frees everything).
@@ -127,6 +137,8 @@ struct store_status {
 	enum store_state state;
 	pid_t writer_pid;	/* 0 when unknown */
 	bool writer_alive;	/* a writer holds the lock right now */
+	bool incomplete;	/* the writer lost data: not the whole run */
+	uint64_t lost;		/* values or events lost, when incomplete */
 };
 
 int store_status_read(const char *dir, struct store_status *st,

@@ -494,6 +494,8 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 	st->state = (enum store_state)m.state;
 	st->writer_pid = m.writer_pid > 0 ? (pid_t)m.writer_pid : 0;
 	st->writer_alive = fl.l_type != F_UNLCK;
+	st->incomplete = (m.flags & STORE_META_INCOMPLETE) != 0;
+	st->lost = st->incomplete ? m.lost : 0;
 out:
 	close(fd);
 	return r;

@@ -282,6 +282,42 @@ START_TEST(test_store_follow_count_past_limit_skipped)
 }
 END_TEST
 
+/*
+ * A writer that lost data marks the store incomplete: followers see it
+ * while the run goes on and after it ends, with the count lost; a store
+ * never marked reads as complete.
+ */
+START_TEST(test_store_follow_sees_incomplete_run)
+{
+	struct store_writer *w = writer();
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+
+	append(series(w, "lat"), 1, 3);
+	s = refresh(f, NULL, 0);
+	ck_assert(s->status.exists && !s->status.incomplete);
+	ck_assert_uint_eq(s->status.lost, 0);
+	ck_assert_int_eq(store_writer_mark_incomplete(w, 5), 0);
+	s = refresh(f, NULL, 0);
+	ck_assert(s->status.incomplete);
+	ck_assert_int_eq(s->status.state, STORE_LIVE);
+	ck_assert_uint_eq(s->status.lost, 5);
+	ck_assert_int_eq(store_writer_mark_incomplete(w, 2426076), 0);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(s->status.state, STORE_FINAL);
+	ck_assert(s->status.incomplete);
+	ck_assert_uint_eq(s->status.lost, 2426076);
+	ck_assert_uint_eq(s->keys[0].series.count, 3);
+	/* A new run in the same directory starts complete again. */
+	w = writer();
+	s = refresh(f, NULL, 0);
+	ck_assert(!s->status.incomplete);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(f);
+}
+END_TEST
+
 START_TEST(test_store_follow_store_not_there_yet)
 {
 	const char *keys[] = { "x" };
@@ -340,6 +376,7 @@ store_follow_suite(void)
 	tcase_add_test(tc, test_store_follow_rereads_a_replaced_file);
 	tcase_add_test(tc, test_store_follow_bad_file_warned_once_then_picked_up);
 	tcase_add_test(tc, test_store_follow_store_not_there_yet);
+	tcase_add_test(tc, test_store_follow_sees_incomplete_run);
 	tcase_add_test(tc, test_store_follow_count_past_limit_skipped);
 	tcase_add_test(tc, test_store_follow_drops_keys_that_are_gone);
 	suite_add_tcase(s, tc);
