@@ -54,8 +54,12 @@
  * or damaged count cannot exhaust memory. metricsd(1) documents it.
  */
 #define ROLLUP_MAX_VALUES (UINT64_C(1) << 27)
-/* Largest merge buffer (values; 512 KiB), see above. */
-#define ROLLUP_MERGE_BUF 65536
+/*
+ * Largest merge buffer (values; 8 MiB), see above: a fixed bound, not
+ * one per value, large enough that a reader catching up with 1% more of
+ * a series of 10^8 values merges rather than re-sorts.
+ */
+#define ROLLUP_MERGE_BUF (1u << 20)
 extern const double rollup_grid[ROLLUP_GRID_N];		/* 50 90 95 99 99.9 */
 extern const char *const rollup_grid_names[ROLLUP_GRID_N]; /* "p50".."p99.9" */
 

@@ -571,7 +571,7 @@ cmp_f64(const void *a, const void *b)
  */
 START_TEST(test_in_place_sort_all_types_exact)
 {
-	enum { N = 400000 };
+	enum { N = 2300000 };
 	static const enum store_type types[] = { STORE_U64, STORE_I64,
 	    STORE_F64 };
 	union store_value *v = malloc(N * sizeof(*v));
@@ -614,7 +614,7 @@ START_TEST(test_in_place_sort_all_types_exact)
 		while (off < N) {
 			/* Small, just-fitting and too-large merge batches. */
 			static const size_t steps[] = { 1000, ROLLUP_MERGE_BUF,
-			    ROLLUP_MERGE_BUF + 1, 7, 90000 };
+			    7, ROLLUP_MERGE_BUF + 1, 90000 };
 			size_t step = steps[batch++ % 5];
 			double p50;
 
