@@ -85,6 +85,9 @@ struct store_snap_key {
 /*
  * One store at one refresh. status.exists is false when there is no
  * store (yet) or its status could not be read (reported).
+ * status.incomplete is true when the writer lost data (values it could
+ * not store...), status.lost how many: a run can be final and
+ * incomplete, and every renderer says so (see store.h).
  */
 struct store_snap {
 	const char *run;	/* the store's name: its last path component */
