@@ -134,7 +134,9 @@ fuzz-run: $(LIBOBJ)
 # into it, and show the metrics it computed.
 demo: deps
 	$(MAKE) all
-	METRICSD_BIN=$(abspath $(BUILD)/metricsd) sh examples/demo.sh
+	METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+		DEMO_TOKENIZER=$(METRICSD_TOKDATA)/llama3/tokenizer.json \
+		sh examples/demo.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5

@@ -7,7 +7,11 @@
 #   METRICSD_BIN=metricsd sh examples/demo.sh
 #
 # Knobs (environment): DEMO_SAMPLES (default 2000), DEMO_CONCURRENCY (32),
-# DEMO_ERROR_RATE (0.05), DEMO_SEED (42), DEMO_KEEP=1 to keep the store.
+# DEMO_ERROR_RATE (0.05), DEMO_SEED (42), DEMO_OSL (400: tokens of mixed
+# prose and code per answer), DEMO_TOKENIZER (default Llama 3's
+# tokenizer.json as `make deps` fetches it: $METRICSD_TOKDATA/llama3/,
+# METRICSD_TOKDATA defaulting to /var/cache/metricsd/tok; any --tokenizer
+# value works), DEMO_KEEP=1 to keep the store.
 #
 # Everything lives in a private temporary directory: the sockets and the
 # store (not the default /dev/shm/metricsd-UID, so the demo never touches
@@ -19,10 +23,12 @@ N=${DEMO_SAMPLES:-2000}
 C=${DEMO_CONCURRENCY:-32}
 E=${DEMO_ERROR_RATE:-0.05}
 SEED=${DEMO_SEED:-42}
+OSL=${DEMO_OSL:-400}
+DEMO_TOKENIZER=${DEMO_TOKENIZER:-${METRICSD_TOKDATA:-/var/cache/metricsd/tok}/llama3/tokenizer.json}
 here=$(cd "$(dirname "$0")" && pwd)
 
 DEMO_DIR=$(mktemp -d /tmp/metricsd-demo.XXXXXX)
-export DEMO_DIR METRICSD_BIN=$BIN
+export DEMO_DIR DEMO_TOKENIZER METRICSD_BIN=$BIN
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
 	trap 'echo "store kept in $DEMO_DIR/metrics"' EXIT
 else
@@ -31,6 +37,7 @@ fi
 trap 'exit 130' INT TERM
 
 echo "== metricsd demo: $N synthetic samples, $C in flight, error rate $E, seed $SEED"
+echo "== answers: about $OSL tokens of mixed prose and code each, counted with --tokenizer $DEMO_TOKENIZER"
 echo "== launch: aggregator service (ready = zmq), then the publisher as the benchmark"
 # The launcher starts the aggregator and waits for its ready-check, which
 # it sends only once its store exists and its SUB socket is connected.
@@ -41,7 +48,7 @@ echo "== launch: aggregator service (ready = zmq), then the publisher as the ben
 	"$BIN" launch "$here/demo.conf" -- \
 	    "$BIN" publish --bind "ipc://$DEMO_DIR/events" --wait-subscribers 1 \
 	    --synthetic "$N" --concurrency "$C" --error-rate "$E" --seed "$SEED" \
-	    --batch 16 2>&1 && rc=0 || rc=$?
+	    --synthetic-text mixed --osl "$OSL" --batch 16 2>&1 && rc=0 || rc=$?
 	echo "$rc" >"$DEMO_DIR/launch.rc"
 } | tee "$DEMO_DIR/launch.log"
 rc=$(cat "$DEMO_DIR/launch.rc")
@@ -68,9 +75,23 @@ cat <<TXT
 - ttft_ns is uniform in 20-120 ms: mean about 70 ms, p50 about 70 ms.
 - chunk_delta_ns is uniform in 5-30 ms: mean about 17.5 ms.
 - isl is uniform in 16-512 prompt token ids: mean about 264.
-- osl: 1-16 chunks of 1-3 words (whitespace tokenizer): mean about 17.
+- osl: each answer's tokens, as the tokenizer counts them (add_special_tokens
+  off, as Hugging Face tokenizers does for OSL): answers are written to a
+  length drawn in 3/4..5/4 of $OSL tokens and counted exactly, so a little
+  wider than that; mean about $OSL (with Llama 3's tokenizer).
+- tpot_ns: time per output token after the first chunk, (completion time -
+  first chunk time) / tokens of the text after the first chunk: the
+  synthetic answer streams 1-16 chunks 5-30 ms apart, so a fraction of a
+  millisecond a token.
 - sample_latency_ns: TTFT + (chunks - 1) x chunk delta, mean about 200 ms
   (failed samples complete after 1-50 ms and pull it down a little).
 - tracked_duration_ns is a little less than total_duration_ns, about
   $N / $C x 0.2 s of the publisher's (synthetic) clock, not wall time.
+- tokenizer_errors and tokenizer_invalid_utf8 are 0: every answer was
+  counted, and none held invalid UTF-8.
 TXT
+
+echo
+echo "== OSL and TPOT from the tokenizer ($DEMO_TOKENIZER):"
+echo "== osl = output tokens per answer; tpot_ns = nanoseconds per output token after the first chunk"
+"$BIN" read --metrics-dir "$DEMO_DIR/metrics" osl tpot_ns

@@ -1,7 +1,9 @@
 /*
  * The aggregate service (see aggregate.h).
  *
- * Start-up order matters for readers and launchers: the SUB socket is
+ * Start-up order matters for readers and launchers: the tokenizer is
+ * loaded by the mode main before we are called (one that does not load is
+ * a usage error there, before anything exists); the SUB socket is
  * connected and the store with every key is created before readiness is
  * signalled, so a launcher that starts the benchmark on our "ready"
  * cannot publish into a socket we have not connected, and a reader never
@@ -249,6 +251,17 @@ aggregate_run(const struct aggregate_opts *o)
 	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_ISSUED),
 	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_COMPLETED),
 	    aggregator_counter(g.engine, METRIC_DECODE_ERRORS), g.dir);
+	/* Counts are inline: nothing is pending here, but say what is
+	 * incomplete (the same figures are keys in the store). */
+	if (aggregator_counter(g.engine, METRIC_TOKENIZER_ERRORS) ||
+	    aggregator_counter(g.engine, METRIC_TOKENIZER_INVALID_UTF8))
+		log_warn("token counts: %" PRIu64 " failed (those isl, osl or "
+		    "tpot_ns values are missing: tokenizer_errors), %" PRIu64
+		    " texts with invalid UTF-8 counted with U+FFFD "
+		    "(tokenizer_invalid_utf8)",
+		    aggregator_counter(g.engine, METRIC_TOKENIZER_ERRORS),
+		    aggregator_counter(g.engine,
+		    METRIC_TOKENIZER_INVALID_UTF8));
 out:
 	aggregator_wire_free(&g.feed);
 	if (g.engine)

@@ -33,6 +33,7 @@ static const struct metric_key_info keys[METRIC_KEY_COUNT] = {
 	C(METRIC_EVENTS_AFTER_END, "events_after_end"),
 	C(METRIC_IN_FLIGHT_OVERFLOW, "in_flight_overflow"),
 	C(METRIC_TOKENIZER_ERRORS, "tokenizer_errors"),
+	C(METRIC_TOKENIZER_INVALID_UTF8, "tokenizer_invalid_utf8"),
 	C(METRIC_SERIES_APPEND_ERRORS, "series_append_errors"),
 	C(METRIC_SAMPLES_IN_FLIGHT, "samples_in_flight"),
 #undef C
@@ -101,6 +102,7 @@ struct aggregator {
 
 	struct event_str *chunks;	/* scratch for token counting */
 	size_t chunks_cap;
+	uint64_t repaired;		/* the tokenizer's repaired count */
 };
 
 /* ---- Writing values ---- */
@@ -212,14 +214,35 @@ chunks_push(struct aggregator *a, size_t *n, const struct event_text *t,
 	return true;
 }
 
+/*
+ * Count chunks[0..n) inline, on the loop thread (README, "Tokenizers":
+ * measured against a worker thread). A failed count is lost and counted
+ * in tokenizer_errors; a text with invalid UTF-8 is counted with each
+ * maximal invalid sequence read as U+FFFD, and also counted in
+ * tokenizer_invalid_utf8, since its count may differ from what a
+ * reference that refused or decoded the bytes otherwise would give.
+ */
 static bool
-tokens(struct aggregator *a, size_t n, uint64_t *out)
+count_chunks(struct aggregator *a, const struct event_str *chunks, size_t n,
+    uint64_t *out)
 {
-	if (tokenizer_count(a->cfg.tok, a->chunks, n, out) < 0) {
+	uint64_t r;
+
+	if (tokenizer_count(a->cfg.tok, chunks, n, out) < 0) {
 		counter_inc(a, METRIC_TOKENIZER_ERRORS);
 		return false;
 	}
+	if ((r = tokenizer_repaired(a->cfg.tok)) != a->repaired) {
+		counter_add(a, METRIC_TOKENIZER_INVALID_UTF8, r - a->repaired);
+		a->repaired = r;
+	}
 	return true;
+}
+
+static bool
+tokens(struct aggregator *a, size_t n, uint64_t *out)
+{
+	return count_chunks(a, a->chunks, n, out);
 }
 
 /* Full output text: reasoning chunks, then output chunks. */
@@ -307,10 +330,7 @@ on_issued(struct aggregator *a, const struct event *ev, uint64_t h)
 		    .u = ev->data.prompt.n_token_ids });
 	} else if (ev->data.prompt.has_text && a->cfg.tok != NULL) {
 		uint64_t n;
-		if (tokenizer_count_text(a->cfg.tok, ev->data.prompt.text.ptr,
-		    ev->data.prompt.text.len, &n) < 0)
-			counter_inc(a, METRIC_TOKENIZER_ERRORS);
-		else
+		if (count_chunks(a, &ev->data.prompt.text, 1, &n))
 			series_put(a, METRIC_ISL, (union store_value){ .u = n });
 	}
 }
@@ -559,6 +579,10 @@ aggregator_new(struct aggregator **out, const struct aggregator_config *cfg,
 	    a->cfg.max_in_flight > AGGREGATOR_MAX_IN_FLIGHT)
 		a->cfg.max_in_flight = AGGREGATOR_MAX_IN_FLIGHT;
 	a->sink = *sink;
+	/* A tokenizer may be shared by engines in turn (tests, benches):
+	 * count only the repairs of this engine's texts. */
+	if (a->cfg.tok)
+		a->repaired = tokenizer_repaired(a->cfg.tok);
 	if (inflight_init(&a->t) < 0) {
 		snprintf(err, errlen, "aggregator: out of memory");
 		free(a);

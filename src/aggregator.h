@@ -58,7 +58,9 @@ enum metric_key {
 					   session.ended (the rest of the
 					   ending batch is not even decoded) */
 	METRIC_IN_FLIGHT_OVERFLOW,	/* issued but not tracked: table full */
-	METRIC_TOKENIZER_ERRORS,	/* token counts that failed */
+	METRIC_TOKENIZER_ERRORS,	/* token counts that failed: lost */
+	METRIC_TOKENIZER_INVALID_UTF8,	/* texts counted with invalid UTF-8
+					   read as U+FFFD */
 	METRIC_SERIES_APPEND_ERRORS,	/* the sink refused a value */
 	METRIC_SAMPLES_IN_FLIGHT,	/* rows in the in-flight table now */
 	/* Series. */

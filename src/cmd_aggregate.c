@@ -33,9 +33,9 @@
 "  --metrics-dir DIR      the store directory (default $METRICSD_METRICS_DIR,\n" \
 "                         else /dev/shm/metricsd-UID)\n" \
 "  --streaming            also compute ttft_ns, chunk_delta_ns, tpot_ns\n" \
-"  --tokenizer NAME       count text tokens with NAME (available: %s);\n" \
+"  --tokenizer NAME       count text tokens with NAME: %s;\n" \
 "                         without it osl, tpot_ns and isl from text are not\n" \
-"                         produced\n" \
+"                         produced; one that does not load is a usage error\n" \
 "  --readiness-path P     when ready, signal the launcher at ipc://DIR/P\n" \
 "  --readiness-id I       with identity I (also read from the environment\n" \
 "                         metricsd launch sets)\n" \
@@ -162,13 +162,17 @@ aggregate_main(int argc, char **argv)
 	    &target)) != EXIT_OK)
 		return rc;
 	o.cfg.streaming = c.streaming;
+	/* The tokenizer before anything is created: one that resolves nowhere
+	 * or does not load is a usage error, with its own message (where it
+	 * looked, or the file and the component), never a silent fallback. */
 	if (c.tokname) {
-		if (tokenizer_open(&tok, c.tokname, err, sizeof(err)) < 0)
-			/* Keep running: the reference takes any Hugging Face
-			 * name, and a benchmark must not fail for a metric we
-			 * can skip. Say loudly what is skipped. */
-			log_warn("%s; osl, tpot_ns and isl from text will not "
-			    "be produced", err);
+		if ((rc = tokenizer_open(&tok, c.tokname, err, sizeof(err))) < 0) {
+			if (rc == -ENOMEM) {
+				log_warn("%s", err);
+				return EXIT_FAIL;
+			}
+			return args_usage_error("--tokenizer: %s", err);
+		}
 		o.cfg.tok = tok;
 	}
 	rc = aggregate_run(&o);

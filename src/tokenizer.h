@@ -67,6 +67,13 @@ tokenizer_count(const struct tokenizer *tok, const struct event_str *chunks,
 	return tok->count(tok, chunks, n, out);
 }
 
+/* Texts so far read with invalid UTF-8 repaired; 0 without the hook. */
+static inline uint64_t
+tokenizer_repaired(const struct tokenizer *tok)
+{
+	return tok->repaired ? tok->repaired(tok) : 0;
+}
+
 int tokenizer_count_text(const struct tokenizer *tok, const char *text,
     size_t len, uint64_t *out);
 

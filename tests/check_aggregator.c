@@ -173,8 +173,10 @@ START_TEST(test_metric_key_table_complete)
 		ck_assert_ptr_nonnull(ki);
 		ck_assert_ptr_nonnull(ki->name);
 		ck_assert(strlen(ki->name) > 0 && strlen(ki->name) < 64);
+		ck_assert(strchr("abcdefghijklmnopqrstuvwxyz", ki->name[0]));
 		for (const char *p = ki->name; *p; p++)
-			ck_assert(strchr("abcdefghijklmnopqrstuvwxyz_", *p));
+			ck_assert(strchr("abcdefghijklmnopqrstuvwxyz0123456789_",
+			    *p));
 		for (int j = 0; j < k; j++)
 			ck_assert_str_ne(ki->name, metric_key_info(j)->name);
 		ck_assert(aggregator_key_enabled(k, &on));
@@ -991,6 +993,55 @@ START_TEST(test_tokenizer_unknown_name_lists_available)
 }
 END_TEST
 
+/*
+ * A Hugging Face tokenizer (a small fixture): texts with invalid UTF-8 are
+ * still counted (each maximal invalid sequence as U+FFFD) and counted
+ * again in tokenizer_invalid_utf8, for prompts and outputs alike; valid
+ * text leaves that key alone.
+ */
+START_TEST(test_invalid_utf8_counted_and_reported)
+{
+	struct aggregator_sink sink = { NULL, mem_counter_set,
+	    mem_series_append };
+	struct event_str good[] = { { "hello ", 6 }, { "world", 5 } };
+	struct event_str bad[] = { { "caf\xc3", 4 }, { "\xff x", 3 } };
+	struct tokenizer *tok = NULL;
+	struct fixture f;
+	char err[512];
+
+	ck_assert_msg(tokenizer_open(&tok, "tests/data/tok_bytelevel.json",
+	    err, sizeof(err)) == 0, "%s", err);
+	memset(&f, 0, sizeof(f));
+	f.m.cfg.streaming = true;
+	f.m.cfg.tok = tok;
+	sink.arg = &f.m;
+	ck_assert_int_eq(aggregator_new(&f.a, &f.m.cfg, &sink, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(aggregator_wire_init(&f.w, f.a, err, sizeof(err)), 0);
+
+	START(&f, 0);
+	TRACK_ON(&f, 0);
+	issue_prompt(&f, 1, "a", "plain prompt", NULL, 0, false);
+	done_text(&f, 5, "a", EVENT_TEXT_LIST, good, 2, EVENT_TEXT_ABSENT,
+	    NULL, 0);
+	ck_assert_uint_eq(N(&f, ISL), 1);
+	ck_assert_uint_eq(N(&f, OSL), 1);
+	ck_assert_uint_eq(C(&f, TOKENIZER_INVALID_UTF8), 0);
+
+	issue_prompt(&f, 6, "b", "bad \xe2\x82 prompt", NULL, 0, false);
+	ck_assert_uint_eq(N(&f, ISL), 2);
+	ck_assert_uint_eq(C(&f, TOKENIZER_INVALID_UTF8), 1);
+	done_text(&f, 9, "b", EVENT_TEXT_LIST, bad, 2, EVENT_TEXT_ABSENT,
+	    NULL, 0);
+	ck_assert_uint_eq(N(&f, OSL), 2);
+	ck_assert(U(&f, OSL, 1) > 0);
+	ck_assert_uint_eq(C(&f, TOKENIZER_INVALID_UTF8), 2);
+	ck_assert_uint_eq(C(&f, TOKENIZER_ERRORS), 0);
+	teardown(&f);
+	tokenizer_close(tok);
+}
+END_TEST
+
 Suite *
 aggregator_suite(void)
 {
@@ -1028,6 +1079,7 @@ aggregator_suite(void)
 	tcase_add_test(tok, test_tpot_text_after_first_chunk_variants);
 	tcase_add_test(tok, test_tokenizer_whitespace_counts_like_str_split);
 	tcase_add_test(tok, test_tokenizer_unknown_name_lists_available);
+	tcase_add_test(tok, test_invalid_utf8_counted_and_reported);
 	suite_add_tcase(s, tok);
 
 	tcase_add_test(bad, test_negative_intervals_counted_not_stored);

@@ -6,12 +6,28 @@ and prints the metrics an aggregator must compute, as JSON:
 {"counters": {key: int}, "series": {key: [values...]}}.
 
 Usage: expect_metrics.py [--streaming] [--tokenizer whitespace]
+           [--list-texts FILE | --counts FILE]
+
+Token counts are whitespace words unless --counts FILE gives them: JSON
+lines [text, count] (from a reference tokenizer); a text missing there is
+an error. --list-texts FILE writes every text that would be counted, one
+JSON string per line, to FILE (the metrics printed are then meaningless).
 """
 import json
 import sys
 
+COUNTS = None
+LISTED = None
+
 
 def count_tokens(text):
+    if LISTED is not None:
+        LISTED.write(json.dumps(text) + "\n")
+        return 1
+    if COUNTS is not None:
+        if text not in COUNTS:
+            sys.exit("expect_metrics.py: no count for %r" % text[:80])
+        return COUNTS[text]
     return len(text.split())
 
 
@@ -25,6 +41,15 @@ def items(v):
 
 
 def main():
+    global COUNTS, LISTED
+    if "--counts" in sys.argv:
+        COUNTS = {}
+        with open(sys.argv[sys.argv.index("--counts") + 1]) as f:
+            for line in f:
+                text, n = json.loads(line)
+                COUNTS[text] = n
+    if "--list-texts" in sys.argv:
+        LISTED = open(sys.argv[sys.argv.index("--list-texts") + 1], "w")
     streaming = "--streaming" in sys.argv
     tok = "--tokenizer" in sys.argv
     c = dict.fromkeys(["total_samples_issued", "total_samples_completed",

@@ -1,6 +1,12 @@
 # The demo (make demo): examples/demo.sh under metricsd launch, with a
-# small session; its store must hold what the demo says to expect.
+# small session; its store must hold what the demo says to expect,
+# including osl and tpot_ns counted with Llama 3's tokenizer.json (from
+# make deps in $METRICSD_TOKDATA: missing data is a failure, not a skip).
 . "$(dirname "$0")/lib.sh"
+
+DATA=${METRICSD_TOKDATA:-/var/cache/metricsd/tok}
+[ -f "$DATA/llama3/tokenizer.json" ] ||
+	fail "$DATA/llama3/tokenizer.json missing: run make deps (scripts/tokdeps)"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 H=$METRICSD_HELPERS
@@ -16,6 +22,9 @@ trap 'rm -rf "$T" "$(dirname "$store")"' EXIT
 expect_grep 'all 1 services ready' "$T/demo.out"
 expect_grep 'total_samples_issued' "$T/demo.out"
 expect_grep 'What to check' "$T/demo.out"
+expect_grep "^== OSL and TPOT from the tokenizer \($DATA/llama3/tokenizer.json\)" "$T/demo.out"
+tail -n 3 "$T/demo.out" | grep -q '^osl ' || fail "the demo does not end with osl"
+tail -n 3 "$T/demo.out" | grep -q '^tpot_ns ' || fail "the demo does not end with tpot_ns"
 failed=$(sed -n 's/.*completed, \([0-9]*\) failed.*/\1/p' "$T/demo.out" | tail -n 1)
 "$H/storedump" "$store" >"$T/got.json" || fail "storedump failed"
 python3 - "$T/got.json" "$failed" <<'PY' || fail "demo store does not match what the demo promises"
@@ -33,6 +42,13 @@ assert ttft and all(20e6 <= v <= 120e6 for v in ttft), "ttft out of 20-120 ms"
 assert all(5e6 <= v <= 30e6 for v in s["chunk_delta_ns"]), "chunk delta range"
 assert all(16 <= v <= 512 for v in s["isl"]) and len(s["isl"]) == 300
 assert 0 < c["tracked_duration_ns"] <= c["total_duration_ns"]
+# Llama 3 counts of answers written to about 400 tokens (DEMO_OSL).
+osl = s["osl"]
+assert len(osl) == 300 - int(sys.argv[2]), len(osl)
+assert 0.85 * 400 <= sum(osl) / len(osl) <= 1.15 * 400, sum(osl) / len(osl)
+tpot = s["tpot_ns"]
+assert tpot and len(tpot) <= len(osl) and all(v > 0 for v in tpot)
+assert c["tokenizer_errors"] == 0 and c["tokenizer_invalid_utf8"] == 0
 print("demo store ok:", {k: c[k] for k in ("total_samples_issued", "total_samples_failed")})
 PY
 
