@@ -271,6 +271,11 @@ out:
 		log_warn("closing the store %s failed", g.dir);
 		g.status = -1;
 	}
+	if (g.status == 0 && g.sink.append_errors > 0) {
+		log_warn("store %s: %" PRIu64 " values dropped; the store is "
+		    "marked incomplete", g.dir, g.sink.append_errors);
+		g.status = 1;
+	}
 	if (g.sub)
 		zmq_close(g.sub);
 	if (g.ctx)

@@ -25,7 +25,9 @@ struct aggregate_opts {
 
 /*
  * Run until session.ended (the store is marked FINAL) or SIGTERM/SIGINT
- * (INTERRUPTED). Returns 0, or -1 when something failed (already
+ * (INTERRUPTED). Returns 0; 1 when the run ended but values were dropped
+ * (the store refused them: the store is marked incomplete, see
+ * store_writer_mark_incomplete); or -1 when something failed (already
  * logged): the socket, the store, the loop, signalling readiness,
  * receiving, or closing the store. Bad input never fails it: the engine
  * counts it in the decode_* keys.

@@ -178,5 +178,5 @@ aggregate_main(int argc, char **argv)
 	rc = aggregate_run(&o);
 	if (tok)
 		tokenizer_close(tok);
-	return rc < 0 ? EXIT_FAIL : EXIT_OK;
+	return rc < 0 ? EXIT_FAIL : rc > 0 ? EXIT_INCOMPLETE : EXIT_OK;
 }

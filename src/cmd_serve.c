@@ -3,10 +3,20 @@
  * every store at scrape time (lock-free, while writers write) and renders
  * the text exposition; GET /healthz says the daemon is up.
  *
- * One libuv loop does everything: HTTP through libmicrohttpd's epoll
- * descriptor (http.c), SIGTERM/SIGINT through uv_signal. A scrape runs in
- * the loop; slow clients cannot hold it, since libmicrohttpd never blocks
- * on a socket and bounds connections, their memory and idle time.
+ * One libuv loop does everything but rendering: HTTP through
+ * libmicrohttpd's epoll descriptor (http.c), SIGTERM/SIGINT through
+ * uv_signal; slow clients cannot hold it, since libmicrohttpd never
+ * blocks on a socket and bounds connections, their memory and idle time.
+ *
+ * A scrape renders on a libuv worker thread (uv_queue_work), its request
+ * suspended meanwhile (http_route.start): the first scrape of a store of
+ * tens of millions of values sorts them all, which takes seconds, and the
+ * loop must go on answering /healthz and accepting. One render at a time
+ * (the scrape state is not thread-safe, and a render is the same for
+ * every scraper): the scrapes that arrive while one runs wait, and all of
+ * them are answered by the next render, which starts when it ends. The
+ * worker touches only the scrape state and its warn callback's rate
+ * limiter, which nothing on the loop's thread uses while it runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,12 +75,26 @@ static const char usage_text[] =
     "\n"
     "Readiness is also signalled to $NOTIFY_SOCKET (READY=1) when set.\n";
 
+/* Scrapes waiting for a render, or being answered by the running one. */
+struct waiter {
+	struct http_pending *p;
+	struct waiter *next;
+};
+
 struct serve {
 	uv_loop_t *loop;
 	struct http_server *http;
 	struct scrape *scrape;
 	uv_signal_t sigterm, sigint;
 	struct log_ratelimit warn_rl;
+	uv_work_t work;
+	bool rendering;			/* work is queued or running */
+	struct waiter *batch;		/* answered by the running render */
+	struct waiter *queue, **qtail;	/* for the next one */
+	/* The render's result, from the worker to the loop. */
+	char *body;
+	size_t len;
+	int status, err;
 };
 
 static void
@@ -89,31 +113,138 @@ on_http_log(const char *msg)
 	log_ratelimited(&rl, "http: %s", msg);
 }
 
-static int
-get_metrics(void *arg, char **body, size_t *len)
+/* On the worker thread: the whole exposition into sv->body. */
+static void
+render_work(uv_work_t *w)
 {
-	struct serve *sv = arg;
-	FILE *f = open_memstream(body, len);
+	struct serve *sv = w->data;
+	FILE *f = open_memstream(&sv->body, &sv->len);
 	int r;
 
+	sv->err = 0;
 	if (!f) {
-		*body = NULL;
-		return 500;
+		sv->body = NULL;
+		sv->err = -ENOMEM;
+		return;
 	}
 	r = scrape_render(sv->scrape, f, NULL, 0, NULL, NULL);
 	if (fclose(f) != 0 && r == 0)
 		r = -ENOMEM;
 	if (r < 0) {
-		free(*body);
-		*body = NULL;
-		*len = 0;
-		log_ratelimited(&sv->warn_rl, "scrape failed: %s",
-		    strerror(-r));
-		*body = strdup("scrape failed\n");
-		*len = *body ? strlen(*body) : 0;
-		return 500;
+		free(sv->body);
+		sv->body = NULL;
+		sv->len = 0;
+		sv->err = r;
 	}
-	return 200;
+}
+
+/* Answer every scrape of a batch: the last gets body, the others a copy. */
+static void
+answer(struct waiter *batch, int code, char *body, size_t len)
+{
+	struct waiter *x, *next;
+
+	for (x = batch; x; x = next) {
+		char *copy = NULL;
+
+		next = x->next;
+		if (!next) {
+			copy = body;
+			body = NULL;
+		} else if (body && (copy = malloc(len ? len : 1))) {
+			memcpy(copy, body, len);
+		}
+		http_pending_done(x->p, code, copy, copy ? len : 0);
+		free(x);
+	}
+	free(body);
+}
+
+static void render_done(uv_work_t *w, int status);
+
+/* Start a render for every scrape queued so far. */
+static int
+render_start(struct serve *sv)
+{
+	int r;
+
+	sv->batch = sv->queue;
+	sv->queue = NULL;
+	sv->qtail = &sv->queue;
+	sv->work.data = sv;
+	sv->body = NULL;
+	sv->len = 0;
+	if ((r = uv_queue_work(sv->loop, &sv->work, render_work,
+	    render_done)) < 0)
+		return r;
+	sv->rendering = true;
+	return 0;
+}
+
+/*
+ * Back on the loop: answer the batch, then start the next render if
+ * scrapes came in meanwhile. Answering runs MHD, which may take new
+ * scrapes: they queue, since a render still counts as running until its
+ * batch is answered.
+ */
+static void
+render_done(uv_work_t *w, int status)
+{
+	struct serve *sv = w->data;
+	struct waiter *batch = sv->batch;
+	char *body = sv->body;
+	size_t len = sv->len;
+	int code = 200, err = sv->err < 0 ? sv->err : status;
+
+	sv->batch = NULL;
+	sv->body = NULL;
+	if (err < 0) {
+		log_ratelimited(&sv->warn_rl, "scrape failed: %s",
+		    err == UV_ECANCELED ? "cancelled" : strerror(-err));
+		free(body);
+		body = strdup("scrape failed\n");
+		len = body ? strlen(body) : 0;
+		code = 500;
+	}
+	answer(batch, code, body, len);
+	sv->rendering = false;
+	if (!sv->http) {
+		/* Shutting down: the queued scrapes' connections are gone. */
+		struct waiter *q = sv->queue;
+
+		sv->queue = NULL;
+		sv->qtail = &sv->queue;
+		answer(q, 500, NULL, 0);
+		return;
+	}
+	while (sv->queue && render_start(sv) < 0) {
+		char *msg = strdup("scrape failed\n");
+
+		answer(sv->batch, 500, msg, msg ? strlen(msg) : 0);
+		sv->batch = NULL;
+	}
+}
+
+/* GET /metrics: queue the scrape; a render answers it (see the top). */
+static int
+start_metrics(void *arg, struct http_pending *p)
+{
+	struct serve *sv = arg;
+	struct waiter *x = malloc(sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	x->p = p;
+	x->next = NULL;
+	*sv->qtail = x;
+	sv->qtail = &x->next;
+	/* Not queued (cannot happen with valid arguments): answer 500. */
+	if (!sv->rendering && render_start(sv) < 0) {
+		sv->batch = NULL;
+		free(x);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int
@@ -217,13 +348,15 @@ serve_run(const struct serve_opts *o)
 {
 	struct serve sv = { .warn_rl = LOG_RATELIMIT_INIT(10000000000ull, 10) };
 	struct http_route routes[] = {
-		{ "/metrics", PROM_CONTENT_TYPE, get_metrics, &sv },
-		{ "/healthz", "text/plain; charset=utf-8", get_healthz, &sv },
+		{ "/metrics", PROM_CONTENT_TYPE, NULL, &sv, start_metrics },
+		{ "/healthz", "text/plain; charset=utf-8", get_healthz, &sv,
+		  NULL },
 	};
 	char err[STORE_ERR_MAX];
 	int r, status = EXIT_FAIL;
 
 	sv.loop = uv_default_loop();
+	sv.qtail = &sv.queue;
 	if (scrape_open(&sv.scrape, o->dirs, o->ndirs, on_scrape_warn,
 	    &sv) < 0)
 		log_fatal(EXIT_FAIL, "out of memory");

@@ -47,6 +47,19 @@
  * waiting lists, which are in deadline order, and evicts what is past its
  * deadline: O(1) per eviction, never a walk over every connection.
  *
+ * Slow answers. A route with a start handler (a /metrics render of a
+ * large store can take seconds) does not answer in on_request: the
+ * connection is suspended (MHD_suspend_connection, which needs
+ * MHD_ALLOW_SUSPEND_RESUME), the handler starts the work elsewhere (a
+ * libuv worker thread) and returns, and the loop goes on serving every
+ * other connection, /healthz included. When the answer is ready,
+ * http_pending_done (on the loop's thread) resumes the connection; MHD
+ * calls on_request again, and the answer is queued then. A suspended
+ * request has its whole request in, so it is busy: never evicted, no
+ * deadline. Its record (struct http_pending, MHD's per-request context)
+ * is freed at the end of the request, unless the work is still running
+ * (a server closed mid-render): then http_pending_done frees it.
+ *
  * The kernel side: the listening backlog is as large as the kernel allows
  * (net.core.somaxconn; a flood beyond it relies on SYN cookies, on by
  * default), each readiness of the listening socket is drained
@@ -85,8 +98,23 @@
 /* Descriptors kept free for everything else the process does. */
 #define FD_RESERVE 64
 
+/* A request suspended while its answer is made (see "Slow answers"). */
+struct http_pending {
+	struct http_server *s;
+	struct MHD_Connection *c;
+	const struct http_route *rt;
+	struct http_pending *prev, *next;	/* s->pending, while suspended */
+	char *body;
+	size_t len;
+	int status;
+	bool working;	/* started, http_pending_done not called yet */
+	bool done;	/* the answer is in body */
+	bool orphan;	/* its connection is gone: done frees it */
+};
+
 struct http_server {
 	struct MHD_Daemon *mhd;
+	struct http_pending *pending;	/* suspended requests */
 	uv_poll_t poll;		/* MHD's epoll descriptor */
 	uv_poll_t accept;	/* our listening socket */
 	uv_timer_t timer;	/* MHD's timeouts */
@@ -274,6 +302,36 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	}
 }
 
+static void
+pending_unlink(struct http_pending *p)
+{
+	struct http_server *s = p->s;
+
+	if (!s)
+		return;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		s->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->prev = p->next = NULL;
+	p->s = NULL;
+}
+
+/* Its request is over: free it, or leave it to http_pending_done. */
+static void
+pending_end(struct http_pending *p)
+{
+	pending_unlink(p);
+	if (p->working) {
+		p->orphan = true;
+		return;
+	}
+	free(p->body);
+	free(p);
+}
+
 /* A request is over (answered or abandoned): the next one gets a deadline. */
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -282,12 +340,61 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http_server *s = cls;
 	struct http_conn *k = conn_of(c);
 
-	(void)con_cls;
 	(void)toe;
+	if (con_cls && *con_cls && *con_cls != (void *)s) {
+		pending_end(*con_cls);
+		*con_cls = NULL;
+	}
 	if (!k)
 		return;
 	http_conns_idle(s->conns, k, clock_now_ms());
 	deadline_arm(s);
+}
+
+/*
+ * A route with a start handler: the first time, suspend the request and
+ * start the work; the second time (resumed by http_pending_done), queue
+ * the answer. *con_cls is the pending record from then on.
+ */
+static enum MHD_Result
+start_pending(struct http_server *s, struct MHD_Connection *c,
+    const struct http_route *rt, void **con_cls)
+{
+	struct http_pending *p = *con_cls != (void *)s ? *con_cls : NULL;
+	enum MHD_Result ret;
+
+	if (p) {
+		if (!p->done)
+			return MHD_YES;
+		if (!p->body)
+			return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "internal error\n", false);
+		ret = reply(s, c, (unsigned)p->status, p->body, p->len,
+		    MHD_RESPMEM_MUST_FREE, p->status == 200 ?
+		    rt->content_type : "text/plain; charset=utf-8", false);
+		p->body = NULL;		/* MHD's now (or freed) */
+		return ret;
+	}
+	if (!(p = calloc(1, sizeof(*p))))
+		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "out of memory\n", false);
+	p->s = s;
+	p->c = c;
+	p->rt = rt;
+	p->working = true;
+	if (rt->start(rt->arg, p) < 0) {
+		free(p);
+		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal error\n", false);
+	}
+	*con_cls = p;
+	if ((p->next = s->pending))
+		p->next->prev = p;
+	s->pending = p;
+	/* The whole request is in: busy, neither evicted nor timed. */
+	conn_busy(s, c);
+	MHD_suspend_connection(c);
+	return MHD_YES;
 }
 
 /*
@@ -328,6 +435,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rt->start)
+		return start_pending(s, c, rt, con_cls);
 	status = rt->get(rt->arg, &body, &len);
 	if (!body)
 		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -348,6 +457,31 @@ run(struct http_server *s)
 {
 	MHD_run(s->mhd);
 	s->round++;
+}
+
+static void rearm(struct http_server *s);
+
+void
+http_pending_done(struct http_pending *p, int status, char *body,
+    size_t len)
+{
+	struct http_server *s = p->s;
+
+	p->working = false;
+	if (p->orphan || !s) {
+		free(body);
+		free(p);
+		return;
+	}
+	p->status = status;
+	p->body = body;
+	p->len = len;
+	p->done = true;
+	pending_unlink(p);
+	MHD_resume_connection(p->c);
+	/* Answer now rather than at the next event of MHD's descriptor. */
+	run(s);
+	rearm(s);
 }
 
 static void
@@ -680,7 +814,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	 * next MHD_run). No per-address limit of its own either.
 	 */
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, s,
+	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    2 * s->max_conns + ACCEPT_BUDGET + FD_RESERVE,
@@ -766,6 +900,19 @@ http_server_close(struct http_server *s)
 	uv_timer_stop(&s->timer);
 	uv_timer_stop(&s->deadline);
 	close(s->listen_fd);
+	/*
+	 * Requests still being answered elsewhere: their records outlive the
+	 * server (http_pending_done frees them); their connections are
+	 * resumed so that MHD_stop_daemon can close them.
+	 */
+	while (s->pending) {
+		struct http_pending *p = s->pending;
+		struct MHD_Connection *c = p->c;
+
+		pending_unlink(p);
+		p->orphan = true;
+		MHD_resume_connection(c);
+	}
 	MHD_stop_daemon(s->mhd);	/* closes every connection */
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);

@@ -20,16 +20,34 @@
 
 #include <uv.h>
 
+/* A request whose answer is being made elsewhere (see http_route.start). */
+struct http_pending;
+
 /*
  * A route handler: fill *body (malloc'd; the server frees it) and *len,
  * return the HTTP status (200, or 500 with an explanation in the body).
+ *
+ * Or, for an answer that takes long to make, start instead of get: the
+ * request is suspended (the loop goes on serving everyone else), start
+ * returns 0 at once, and the answer is given later, on the loop's thread,
+ * with http_pending_done (exactly once per started request, even if the
+ * server was closed meanwhile). start returning < 0 answers 500 at once.
  */
 struct http_route {
 	const char *path;
 	const char *content_type;
 	int (*get)(void *arg, char **body, size_t *len);
 	void *arg;
+	int (*start)(void *arg, struct http_pending *p);
 };
+
+/*
+ * Answer a started request: status and body as for get (body malloc'd,
+ * now the server's; NULL answers 500). If its connection is gone (the
+ * client left, or the server was closed), the body is simply freed.
+ */
+void http_pending_done(struct http_pending *p, int status, char *body,
+    size_t len);
 
 /*
  * Limits that keep slow or hostile clients from blocking the others. At

@@ -6,7 +6,9 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,	/* runtime failure */
-	EXIT_USAGE = 2	/* bad command line or configuration */
+	EXIT_USAGE = 2,	/* bad command line or configuration */
+	EXIT_INCOMPLETE = 3	/* aggregate: the run ended, but values were
+				 * dropped (the store is marked incomplete) */
 };
 
 /* NAME_main() of every mode in modes.def. */

@@ -20,6 +20,8 @@ static const char *const quantile_labels[ROLLUP_GRID_N] = {
 #define PREFIX "metricsd_"
 #define STATE_FAMILY PREFIX "store_state"
 #define ALIVE_FAMILY PREFIX "store_writer_alive"
+#define INCOMPLETE_FAMILY PREFIX "store_incomplete"
+#define LOST_FAMILY PREFIX "store_lost"
 
 /*
  * The keys the aggregator writes (listed in metricsd(1)): HELP
@@ -293,7 +295,9 @@ mark_clashes(struct entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(e[i].name, STATE_FAMILY) == 0 ||
-		    strcmp(e[i].name, ALIVE_FAMILY) == 0) {
+		    strcmp(e[i].name, ALIVE_FAMILY) == 0 ||
+		    strcmp(e[i].name, INCOMPLETE_FAMILY) == 0 ||
+		    strcmp(e[i].name, LOST_FAMILY) == 0) {
 			e[i].skip = true;
 			e[i].why = "a store state family";
 		}
@@ -417,6 +421,25 @@ put_state(FILE *f, const struct store_snap *stores, size_t n)
 		fputs(ALIVE_FAMILY, f);
 		put_labels(f, stores[i].run, NULL, NULL);
 		fprintf(f, " %d\n", stores[i].status.writer_alive ? 1 : 0);
+	}
+	fputs("# HELP " INCOMPLETE_FAMILY " 1 when the writer lost data (values"
+	    " it could not store, events or tokens lost): the figures are not"
+	    " those of the whole run. Else 0.\n"
+	    "# TYPE " INCOMPLETE_FAMILY " gauge\n", f);
+	for (size_t i = 0; i < n; i++) {
+		fputs(INCOMPLETE_FAMILY, f);
+		put_labels(f, stores[i].run, NULL, NULL);
+		fprintf(f, " %d\n", stores[i].status.exists &&
+		    stores[i].status.incomplete ? 1 : 0);
+	}
+	fputs("# HELP " LOST_FAMILY " Values or events the writer lost, as far"
+	    " as it counted them (0 for a complete run).\n"
+	    "# TYPE " LOST_FAMILY " gauge\n", f);
+	for (size_t i = 0; i < n; i++) {
+		fputs(LOST_FAMILY, f);
+		put_labels(f, stores[i].run, NULL, NULL);
+		fprintf(f, " %llu\n", (unsigned long long)(stores[i].status.exists ?
+		    stores[i].status.lost : 0));
 	}
 }
 

@@ -220,7 +220,9 @@ render_json(FILE *f, const struct store_snap *snap, bool values,
 	} else {
 		fputs("null", f);
 	}
-	fprintf(f, ",\"state\":\"%s\"}", render_state_name(st));
+	fprintf(f, ",\"state\":\"%s\",\"incomplete\":%s,\"lost\":%llu}",
+	    render_state_name(st), st->exists && st->incomplete ? "true" :
+	    "false", (unsigned long long)(st->exists ? st->lost : 0));
 	for (size_t i = 0; i < snap->nkeys; i++) {
 		const struct store_snap_key *k = &snap->keys[i];
 

@@ -113,7 +113,10 @@ fill_series_row(const struct store_snap_key *k, struct row *row)
 		fmt_double(row->cell[COL_P0 + i], s->q[i]);
 }
 
-/* "store DIR: STATE", and the writer's pid while it is news. */
+/*
+ * "store DIR: STATE", the writer's pid while it is news, and
+ * ", INCOMPLETE: N values lost" for a run that lost data.
+ */
 static void
 print_header(FILE *f, const struct store_snap *snap)
 {
@@ -126,6 +129,10 @@ print_header(FILE *f, const struct store_snap *snap)
 	if (st->state == STORE_LIVE && st->writer_pid > 0)
 		fprintf(f, " (writer pid %ld%s)", (long)st->writer_pid,
 		    st->writer_alive ? "" : " died");
+	/* A run that lost data says so on the line that names its state. */
+	if (st->exists && st->incomplete)
+		fprintf(f, ", INCOMPLETE: %llu values lost",
+		    (unsigned long long)st->lost);
 	fputc('\n', f);
 }
 

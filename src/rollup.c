@@ -2,7 +2,7 @@
  * Incremental rollups: see rollup.h for the contract.
  *
  * Folding works in blocks of BLOCK values that stay in L1: one pass for
- * min/max/sum (and the copy into the pending buffer), one for the sum of
+ * min/max/sum (and the copy behind the sorted values, pending a merge), one for the sum of
  * squared deviations about the block's own mean (the stable two-pass
  * formula), then the block is combined into the running totals with the
  * pairwise update of Chan, Golub and LeVeque. Integer blocks work on
@@ -42,43 +42,53 @@ rollup_init(struct rollup *r, enum store_type type)
 void
 rollup_reset(struct rollup *r)
 {
-	uint64_t *sorted = r->sorted, *pending = r->pending;
-	size_t scap = r->sorted_cap, pcap = r->pending_cap;
+	uint64_t *sorted = r->sorted;
+	size_t cap = r->cap;
 
 	rollup_init(r, r->type);
 	r->sorted = sorted;
-	r->sorted_cap = scap;
-	r->pending = pending;
-	r->pending_cap = pcap;
+	r->cap = cap;
 }
 
 void
 rollup_free(struct rollup *r)
 {
 	free(r->sorted);
-	free(r->pending);
 	rollup_init(r, r->type);
 }
 
+/*
+ * The buffer grows to exactly what is needed the first time (a reader
+ * catching up with a whole series knows its size), then doubles: pages
+ * of the slack are never touched until used, so they cost address space,
+ * not memory, and realloc of a large block is an mremap, not a copy.
+ */
 int
 rollup_reserve(struct rollup *r, size_t n)
 {
-	size_t need, cap;
+	size_t have = r->nsorted + r->npending, need, cap;
 	uint64_t *p;
 
-	if (n > SIZE_MAX / sizeof(uint64_t) - r->npending)
+	if (n > SIZE_MAX / sizeof(uint64_t) - have)
 		return -ENOMEM;
-	need = r->npending + n;
-	if (need <= r->pending_cap)
+	need = have + n;
+	if (need <= r->cap)
 		return 0;
-	cap = r->pending_cap < 1024 ? 1024 : r->pending_cap;
+	cap = r->cap == 0 ? need : r->cap;
 	while (cap < need)
 		cap = cap > SIZE_MAX / sizeof(uint64_t) / 2 ? need : cap * 2;
-	if (!(p = realloc(r->pending, cap * sizeof(uint64_t))))
+	if (!(p = realloc(r->sorted, cap * sizeof(uint64_t))))
 		return -ENOMEM;
-	r->pending = p;
-	r->pending_cap = cap;
+	r->sorted = p;
+	r->cap = cap;
 	return 0;
+}
+
+/* Where the next folded value goes: behind the pending ones. */
+static inline uint64_t *
+pend_end(struct rollup *r)
+{
+	return r->sorted + r->nsorted + r->npending;
 }
 
 /* Fold one block's summary into the running mean and m2 (Chan et al.). */
@@ -152,7 +162,7 @@ int_commit(struct rollup *r, const union store_value *v, size_t bn,
 	double bmean;
 
 	if (!copied)
-		memcpy(r->pending + r->npending, v, bn * sizeof(*v));
+		memcpy(pend_end(r), v, bn * sizeof(*v));
 	r->npending += bn;
 	if (r->count == 0) {
 		r->ishift = bsum / (__int128)bn;
@@ -304,7 +314,7 @@ int_block_fast(struct rollup *r, const union store_value *v, size_t bn,
 	double dlo, dhi;
 	size_t i;
 
-	uint64_t *dst = r->pending + r->npending;
+	uint64_t *dst = pend_end(r);
 	const bool nt = ((uintptr_t)dst & 15) == 0;
 
 	/* A window of 2^52 around the first value, clamped not to wrap. */
@@ -410,12 +420,15 @@ fold_f64_block(struct rollup *r, const union store_value *v, size_t bn)
 		nans += x != x;
 	}
 	if (nans == 0) {
-		memcpy(r->pending + r->npending, v, bn * sizeof(*v));
+		memcpy(pend_end(r), v, bn * sizeof(*v));
 		r->npending += bn;
 	} else {
-		for (i = 0; i < bn; i++)
-			if (v[i].f == v[i].f)
-				memcpy(&r->pending[r->npending++], &v[i], sizeof(*v));
+		for (i = 0; i < bn; i++) {
+			if (v[i].f == v[i].f) {
+				memcpy(pend_end(r), &v[i], sizeof(*v));
+				r->npending++;
+			}
+		}
 	}
 	nb = bn - nans;
 	if (nb > 0) {
@@ -475,7 +488,7 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 	f64v a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
 	double dlo, dhi, sum, rsum, bm;
 	uint64_t had = r->count - r->nan_count;
-	uint64_t *dst = r->pending + r->npending;
+	uint64_t *dst = pend_end(r);
 	const bool nt = ((uintptr_t)dst & 15) == 0;
 	const double sh = had == 0 ? v[0].f : r->fshift;
 	size_t i;
@@ -571,11 +584,15 @@ rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 	return 0;
 }
 
+/* Values folded between two releases of the view's pages (16 MiB). */
+#define FOLD_CHUNK (UINT64_C(1) << 21)
+
 int
 rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
     char *err, size_t errlen)
 {
-	uint64_t n, have = r->count;
+	uint64_t n, have = r->count, at;
+	const union store_value *vals;
 	int rc;
 
 	if ((rc = store_view_refresh(v, &n, err, errlen)) < 0)
@@ -584,14 +601,34 @@ rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
 		*count = n;
 	if (n <= have)
 		return 0;
-	if (n - have > SIZE_MAX ||
-	    rollup_fold(r, store_view_values(v) + have, (size_t)(n - have)) < 0) {
-		snprintf(err, errlen, "key '%s': out of memory folding %llu "
-		    "values", store_view_name(v),
-		    (unsigned long long)(n - have));
-		return -ENOMEM;
+	if (n > ROLLUP_MAX_VALUES) {
+		snprintf(err, errlen, "key '%s': %llu values, more than a "
+		    "reader handles (%llu); skipped", store_view_name(v),
+		    (unsigned long long)n,
+		    (unsigned long long)ROLLUP_MAX_VALUES);
+		return -EFBIG;
+	}
+	if (rollup_reserve(r, (size_t)(n - have)) < 0)
+		goto nomem;
+	/*
+	 * In chunks, each one's pages of the file given back once folded:
+	 * the copy is all this reader keeps, so the mapping must not stay
+	 * resident beside it (it would double the memory of a catch-up).
+	 */
+	vals = store_view_values(v);
+	for (at = have; at < n; ) {
+		uint64_t m = n - at < FOLD_CHUNK ? n - at : FOLD_CHUNK;
+
+		if (rollup_fold(r, vals + at, (size_t)m) < 0)
+			goto nomem;
+		store_view_release(v, at, at + m);
+		at += m;
 	}
 	return 0;
+nomem:
+	snprintf(err, errlen, "key '%s': out of memory folding %llu values",
+	    store_view_name(v), (unsigned long long)(n - have));
+	return -ENOMEM;
 }
 
 enum store_type

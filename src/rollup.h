@@ -7,9 +7,15 @@
  * stable: Chan et al.'s pairwise update of the sum of squared deviations)
  * and appends the values to a pending buffer. Percentiles are computed
  * lazily: the first rollup_percentile() after a fold sorts only the
- * pending values (radix sort) and merges them into the already-sorted
- * array, so a scrape of a 10-million-value series that grew by 1% costs
- * a merge, not a re-sort.
+ * pending values (radix sort, in place) and merges them into the
+ * already-sorted values, so a scrape of a 10-million-value series that
+ * grew by a little costs a merge, not a re-sort.
+ *
+ * Memory: 8 bytes per value folded, in one buffer that holds the sorted
+ * values and, behind them, those pending; sorting is in place. The only
+ * other memory is bounded: a merge of at most ROLLUP_MERGE_BUF pending
+ * values uses a buffer of that many; a larger batch is merged by
+ * re-sorting the whole buffer in place instead.
  *
  * Percentiles are those of metricsd(1), "read" (numpy's default
  * "linear" method): for sorted v[0..n-1] and p in 0..100,
@@ -42,6 +48,18 @@
 
 /* The standard percentile grid of `metricsd read` and the exporters. */
 #define ROLLUP_GRID_N 5
+/*
+ * A reader folds at most this many values of one series (2^27: 1 GiB of
+ * sorted copy); a file whose count claims more is refused, so a hostile
+ * or damaged count cannot exhaust memory. metricsd(1) documents it.
+ */
+#define ROLLUP_MAX_VALUES (UINT64_C(1) << 27)
+/*
+ * Largest merge buffer (values; 8 MiB), see above: a fixed bound, not
+ * one per value, large enough that a reader catching up with 1% more of
+ * a series of 10^8 values merges rather than re-sorts.
+ */
+#define ROLLUP_MERGE_BUF (1u << 20)
 extern const double rollup_grid[ROLLUP_GRID_N];		/* 50 90 95 99 99.9 */
 extern const char *const rollup_grid_names[ROLLUP_GRID_N]; /* "p50".."p99.9" */
 
@@ -56,10 +74,12 @@ struct rollup {
 	double fnaive;		/* F64: plain sum, used once it is not finite */
 	double fshift;		/* F64: first value, origin of mean/m2 */
 	double mean, m2;	/* over non-NaN values, minus ishift/fshift */
-	uint64_t *sorted;	/* order keys (see rollup.c), ascending */
-	size_t nsorted, sorted_cap;
-	uint64_t *pending;	/* raw bits folded, not yet merged (no NaNs) */
-	size_t npending, pending_cap;
+	/*
+	 * One buffer: nsorted order keys (see rollup_sort.c), ascending,
+	 * then npending raw bits folded but not merged yet (no NaNs).
+	 */
+	uint64_t *sorted;
+	size_t nsorted, npending, cap;
 };
 
 /* Start an empty rollup for a series of the given type. Allocates nothing. */
@@ -76,8 +96,11 @@ int rollup_fold(struct rollup *r, const union store_value *v, size_t n);
  * in only the values appended since the last call. Feed a rollup from one
  * view only: rollup_count() is taken as the number already folded. On
  * return *count (if not NULL) is the refreshed count, so the caller can
- * read store_view_values() below it (e.g. to print them). Returns 0, or a
- * negative errno with err filled ("key 'NAME': why").
+ * read store_view_values() below it (e.g. to print them). The pages of
+ * the file folded are released (store_view_release) as it goes, so a
+ * catch-up keeps only the rollup's copy resident. Returns 0; -EFBIG,
+ * nothing folded, when the count is past ROLLUP_MAX_VALUES; or another
+ * negative errno; err is filled ("key 'NAME': why").
  */
 int rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
     char *err, size_t errlen);

@@ -4,9 +4,8 @@
  *
  * Sorting works on "order keys": 64-bit unsigned integers that sort like
  * the values (u64 as is, i64 with the sign bit flipped, f64 with the
- * usual sign-magnitude flip). Pending values are turned into keys, radix
- * sorted, and merged back to front into the sorted array in place, so
- * only the sorted values larger than the smallest new one move.
+ * usual sign-magnitude flip), in place in the rollup's one buffer, and
+ * back again (key_double) only for the few keys a percentile reads.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,8 +17,6 @@
 
 #define SIGN (UINT64_C(1) << 63)
 #define SMALL_SORT 48
-/* After a merge, give back a pending buffer larger than this (values). */
-#define PENDING_KEEP 65536
 
 static void
 keys_make(enum store_type t, uint64_t *a, size_t n)
@@ -66,121 +63,126 @@ insertion_sort(uint64_t *a, size_t n)
 }
 
 /*
- * LSD radix sort, 8 bits a pass. Digits that are the same in every key
- * (the high bytes of nanosecond latencies) are found first, from the OR
- * and AND of all keys, and get neither a histogram nor a pass.
+ * In-place MSD radix sort (McIlroy, Bostic and McIlroy's "American flag
+ * sort"), 8 bits a level, from the highest digit that varies among the
+ * keys: no second buffer, so a sort costs no memory beyond the keys and
+ * one histogram per level on the stack (at most 8 levels, 4 KiB each).
+ * A level whose keys all share the digit is skipped without moving
+ * anything, so the constant high bytes of nanosecond latencies cost one
+ * counting pass each, not a permutation.
  */
 static void
-radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
+flag_sort(uint64_t *a, size_t n, int shift)
 {
-	size_t (*cnt)[256], i;
-	uint64_t *src = a, *dst = tmp, *t, or_all = 0, and_all = ~UINT64_C(0);
-	uint64_t varying;
-	unsigned digit[8], nd = 0, d;
+	size_t cnt[256], head[256], tail[256], i, sum;
+	unsigned b;
 
-	for (i = 0; i < n; i++) {
+	for (;;) {
+		if (n <= SMALL_SORT) {
+			insertion_sort(a, n);
+			return;
+		}
+		if (shift < 0)
+			return;		/* all digits equal */
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & 0xff]++;
+		if (cnt[(a[0] >> shift) & 0xff] != n)
+			break;
+		shift -= 8;		/* one bucket: the next digit */
+	}
+	for (sum = 0, b = 0; b < 256; b++) {
+		head[b] = sum;
+		sum += cnt[b];
+		tail[b] = sum;
+	}
+	/*
+	 * Cycle leader permutation: each misplaced key is carried to the
+	 * next free slot of its bucket, picking up the key it displaces.
+	 */
+	for (b = 0; b < 256; b++) {
+		while (head[b] < tail[b]) {
+			uint64_t k = a[head[b]];
+			unsigned d = (unsigned)(k >> shift) & 0xff;
+
+			while (d != b) {
+				uint64_t t = a[head[d]];
+
+				a[head[d]++] = k;
+				k = t;
+				d = (unsigned)(k >> shift) & 0xff;
+			}
+			a[head[b]++] = k;
+		}
+	}
+	if (shift == 0)
+		return;
+	for (sum = 0, b = 0; b < 256; b++) {
+		if (cnt[b] > 1)
+			flag_sort(a + sum, cnt[b], shift - 8);
+		sum += cnt[b];
+	}
+}
+
+static void
+radix_sort(uint64_t *a, size_t n)
+{
+	uint64_t or_all = 0, and_all = ~UINT64_C(0), varying;
+	int shift;
+
+	for (size_t i = 0; i < n; i++) {
 		or_all |= a[i];
 		and_all &= a[i];
 	}
 	varying = or_all ^ and_all;
-	for (d = 0; d < 8; d++)
-		if ((varying >> (8 * d)) & 0xff)
-			digit[nd++] = 8 * d;
-	if (nd == 0)
+	if (varying == 0)
 		return;		/* all equal */
-	cnt = calloc(nd, sizeof(*cnt));
-	if (!cnt) {
-		/* Fall back to an in-place sort rather than fail. */
-		for (size_t gap = n / 2; gap > 0; gap /= 2)
-			for (i = gap; i < n; i++)
-				for (size_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
-					uint64_t x = a[j];
-
-					a[j] = a[j - gap];
-					a[j - gap] = x;
-				}
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		uint64_t k = a[i];
-
-		for (d = 0; d < nd; d++)
-			cnt[d][(k >> digit[d]) & 0xff]++;
-	}
-	for (d = 0; d < nd; d++) {
-		size_t sum = 0, *c = cnt[d];
-		unsigned shift = digit[d];
-
-		for (unsigned b = 0; b < 256; b++) {
-			size_t x = c[b];
-
-			c[b] = sum;
-			sum += x;
-		}
-		for (i = 0; i < n; i++) {
-			uint64_t k = src[i];
-
-			dst[c[(k >> shift) & 0xff]++] = k;
-		}
-		t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != a)
-		memcpy(a, src, n * sizeof(*a));
-	free(cnt);
+	for (shift = 56; ((varying >> shift) & 0xff) == 0; shift -= 8)
+		;
+	flag_sort(a, n, shift);
 }
 
-/* Sort the pending values and merge them into the sorted keys. */
+/*
+ * Sort the pending values and merge them into the sorted keys, in the
+ * one buffer (see rollup.h): a batch of up to ROLLUP_MERGE_BUF values is
+ * copied aside and merged back to front, so only the sorted keys above
+ * the smallest new one move; a larger batch is merged by sorting the
+ * whole buffer in place, which costs no memory and is linear anyway.
+ */
 static int
 merge_pending(struct rollup *r)
 {
-	size_t k = r->npending, need, i, j, out;
-	uint64_t *s, *p = r->pending, *tmp = NULL;
+	size_t k = r->npending, m = r->nsorted, i, j, out;
+	uint64_t *s = r->sorted, *p = s + m, *tmp;
 
 	if (k == 0)
 		return 0;
-	if (r->nsorted > SIZE_MAX / sizeof(uint64_t) - k)
-		return -ENOMEM;
-	need = r->nsorted + k;
-	if (need > r->sorted_cap) {
-		size_t cap = r->sorted_cap * 2 > need ? r->sorted_cap * 2 : need;
-
-		if (cap > SIZE_MAX / sizeof(uint64_t))
-			cap = need;
-		if (!(s = realloc(r->sorted, cap * sizeof(uint64_t))))
-			return -ENOMEM;
-		r->sorted = s;
-		r->sorted_cap = cap;
-	}
-	if (k > SMALL_SORT && !(tmp = malloc(k * sizeof(uint64_t))))
-		return -ENOMEM;
 	keys_make(r->type, p, k);
-	if (tmp) {
-		radix_sort(p, tmp, k);
-		free(tmp);
-	} else {
-		insertion_sort(p, k);
+	if (m == 0 || k > ROLLUP_MERGE_BUF) {
+		radix_sort(s, m + k);
+		goto done;
 	}
-
+	if (!(tmp = malloc(k * sizeof(uint64_t)))) {
+		/* No buffer: merge by sorting in place. */
+		radix_sort(s, m + k);
+		goto done;
+	}
+	radix_sort(p, k);
+	memcpy(tmp, p, k * sizeof(uint64_t));
 	/* Back to front: only sorted keys above the smallest new one move. */
-	s = r->sorted;
-	i = r->nsorted;
+	i = m;
 	j = k;
-	out = need;
+	out = m + k;
 	while (j > 0) {
-		if (i > 0 && s[i - 1] > p[j - 1])
+		if (i > 0 && s[i - 1] > tmp[j - 1])
 			s[--out] = s[--i];
 		else
-			s[--out] = p[--j];
+			s[--out] = tmp[--j];
 	}
-	r->nsorted = need;
+	free(tmp);
+done:
+	r->nsorted = m + k;
 	r->npending = 0;
-	if (r->pending_cap > PENDING_KEEP) {
-		free(r->pending);
-		r->pending = NULL;
-		r->pending_cap = 0;
-	}
 	return 0;
 }
 

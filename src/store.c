@@ -627,6 +627,23 @@ store_key_name(const struct store_key *k)
 }
 
 int
+store_writer_mark_incomplete(struct store_writer *w, uint64_t lost)
+{
+	const uint32_t flags = STORE_META_INCOMPLETE;
+	char buf[12];
+
+	/* flags (at 36) and lost (at 40) in one write. */
+	static_assert(offsetof(struct store_meta, lost) ==
+	    offsetof(struct store_meta, flags) + 4, "lost follows flags");
+	memcpy(buf, &flags, 4);
+	memcpy(buf + 4, &lost, 8);
+	if (pwrite(w->metafd, buf, sizeof(buf),
+	    offsetof(struct store_meta, flags)) != (ssize_t)sizeof(buf))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int
 store_writer_close(struct store_writer *w, enum store_state end)
 {
 	uint32_t state = (uint32_t)end;

@@ -109,6 +109,16 @@ const char *store_key_error(const struct store_key *k);
 const char *store_key_name(const struct store_key *k);
 
 /*
+ * Record that this run lost data: lost values or events so far (the
+ * total, not an increment). Sets the store's "incomplete" flag, which no
+ * writer clears, so every reader can tell the run is not whole, live or
+ * after the end (see store_status). Call it as often as the count grows.
+ * Returns 0 or -errno (the metadata's space was reserved at open, so a
+ * full file system does not stop it).
+ */
+int store_writer_mark_incomplete(struct store_writer *w, uint64_t lost);
+
+/*
  * Mark the store FINAL or INTERRUPTED, unmap every key, release the lock.
  * The directory and its files stay for readers. Returns 0 or -errno
  * (and still frees everything).
@@ -127,6 +137,8 @@ struct store_status {
 	enum store_state state;
 	pid_t writer_pid;	/* 0 when unknown */
 	bool writer_alive;	/* a writer holds the lock right now */
+	bool incomplete;	/* the writer lost data: not the whole run */
+	uint64_t lost;		/* values or events lost, when incomplete */
 };
 
 int store_status_read(const char *dir, struct store_status *st,
@@ -170,6 +182,13 @@ union store_value store_view_counter(const struct store_view *v);
  */
 int store_view_refresh(struct store_view *v, uint64_t *count,
     char *err, size_t errlen);
+
+/*
+ * Values [from, to) will not be read again soon: their whole pages leave
+ * this process's resident memory (the file keeps them; reading them
+ * again faults them back in). A hint: it never fails.
+ */
+void store_view_release(struct store_view *v, uint64_t from, uint64_t to);
 
 /* The mapped values, in append order, valid below the refreshed count.
  * The pointer may change at each refresh (remap): fetch it again after. */

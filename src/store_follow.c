@@ -258,6 +258,7 @@ key_read(struct store_follow *f, struct fkey *k, struct store_snap_key *o)
 {
 	char err[STORE_ERR_MAX];
 	struct stat sb;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	o->name = k->name;
@@ -282,8 +283,15 @@ key_read(struct store_follow *f, struct fkey *k, struct store_snap_key *o)
 		return;
 	}
 	/* Fold only what was appended since the last refresh. */
-	if (rollup_fold_view(&k->roll, k->view, NULL, err, sizeof(err)) < 0) {
+	if ((rc = rollup_fold_view(&k->roll, k->view, NULL, err,
+	    sizeof(err))) < 0) {
 		report(f, &k->problem, "%s", err);
+		if (rc == -EFBIG) {
+			/* Past the limit: skipped, its memory given back. */
+			rollup_free(&k->roll);
+			o->state = STORE_SNAP_BAD;
+			return;
+		}
 		o->state = STORE_SNAP_FAILED;
 		series_fill(f, k, o);
 		return;

@@ -19,6 +19,10 @@
  * replaced in between is seen as changed at the next refresh, never
  * missed.
  *
+ * A series whose count is past ROLLUP_MAX_VALUES (rollup.h) is BAD:
+ * reported and skipped, nothing of it kept, so a hostile count cannot
+ * exhaust a reader's memory.
+ *
  * Problems (a file that is not a valid store file, a refresh that fails,
  * a store whose status cannot be read) go to the warn callback, each one
  * once: the same problem is reported again only after it went away. The
@@ -42,7 +46,8 @@
 enum store_snap_state {
 	STORE_SNAP_OK = 0,	/* read at this refresh */
 	STORE_SNAP_ABSENT,	/* a requested key with no file (yet) */
-	STORE_SNAP_BAD,		/* its file cannot be opened (reported) */
+	STORE_SNAP_BAD,		/* its file cannot be opened, or its count
+				 * is past the limit (reported) */
 	STORE_SNAP_FAILED	/* the refresh failed (reported): the figures
 				 * are those of the last good one */
 };
@@ -80,6 +85,9 @@ struct store_snap_key {
 /*
  * One store at one refresh. status.exists is false when there is no
  * store (yet) or its status could not be read (reported).
+ * status.incomplete is true when the writer lost data (values it could
+ * not store...), status.lost how many: a run can be final and
+ * incomplete, and every renderer says so (see store.h).
  */
 struct store_snap {
 	const char *run;	/* the store's name: its last path component */

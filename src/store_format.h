@@ -67,11 +67,28 @@ struct store_meta {
 	int32_t writer_pid;		/* 20 */
 	uint64_t opened_ns;		/* 24: CLOCK_REALTIME at open */
 	uint32_t byte_order;		/* 32: STORE_BYTE_ORDER */
-	uint8_t reserved[28];		/* 36 */
+	uint32_t flags;			/* 36: STORE_META_* bits, 0 before */
+	uint64_t lost;			/* 40: values the run lost */
+	uint8_t reserved[16];		/* 48 */
 };
+
+/*
+ * flags: STORE_META_INCOMPLETE, set by the writer as soon as it knows it
+ * lost data (values it could not append, events or tokens lost), kept
+ * through close: the state then says how the run ended (final,
+ * interrupted), the flag that it is not the whole run. lost holds how
+ * many values or events were lost, as far as the writer counted them.
+ * Both were reserved (zero) before, so a store written earlier reads as
+ * complete, and a reader that predates the flag still reads the store
+ * (it shows it as plainly final: the reason the flag is not a new state,
+ * which such a reader would refuse as damage and then show nothing).
+ */
+#define STORE_META_INCOMPLETE 0x1u
 
 static_assert(sizeof(struct store_meta) == 64, "metadata is 64 bytes");
 static_assert(offsetof(struct store_meta, state) == 16, "state at 16");
+static_assert(offsetof(struct store_meta, flags) == 36, "flags at 36");
+static_assert(offsetof(struct store_meta, lost) == 40, "lost at 40");
 
 /* A series file starts one page long and doubles when it fills. */
 #define STORE_SERIES_INITIAL_SIZE 4096u

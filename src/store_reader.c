@@ -401,6 +401,23 @@ store_view_refresh(struct store_view *v, uint64_t *count, char *err,
 	return 0;
 }
 
+void
+store_view_release(struct store_view *v, uint64_t from, uint64_t to)
+{
+	uintptr_t base = (uintptr_t)v->hdr, pg = (uintptr_t)getpagesize();
+	uintptr_t lo, hi;
+
+	if (v->kind != STORE_SERIES || from >= to || to > v->count)
+		return;
+	/* Whole pages only: the header's page and partial ones stay. */
+	lo = base + STORE_HEADER_SIZE + (uintptr_t)from * STORE_VALUE_SIZE;
+	hi = base + STORE_HEADER_SIZE + (uintptr_t)to * STORE_VALUE_SIZE;
+	lo = (lo + pg - 1) & ~(pg - 1);
+	hi &= ~(pg - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 const union store_value *
 store_view_values(const struct store_view *v)
 {
@@ -477,6 +494,8 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 	st->state = (enum store_state)m.state;
 	st->writer_pid = m.writer_pid > 0 ? (pid_t)m.writer_pid : 0;
 	st->writer_alive = fl.l_type != F_UNLCK;
+	st->incomplete = (m.flags & STORE_META_INCOMPLETE) != 0;
+	st->lost = st->incomplete ? m.lost : 0;
 out:
 	close(fd);
 	return r;

@@ -55,6 +55,14 @@ series_append(void *arg, enum metric_key k, union store_value v)
 		return -ENOENT;
 	if ((rc = store_series_append(s->keys[k], v)) < 0) {
 		s->append_errors++;
+		/*
+		 * Readers must see at once that the run lost data; the
+		 * count is refreshed at 1, 2, 4, 8... errors (a full file
+		 * system fails every append) and exactly at close.
+		 */
+		if ((s->append_errors & (s->append_errors - 1)) == 0)
+			(void)store_writer_mark_incomplete(s->w,
+			    s->append_errors);
 		if (s->on_error)
 			s->on_error(s->on_error_arg, store_key_name(s->keys[k]),
 			    rc, store_key_error(s->keys[k]));
@@ -100,8 +108,13 @@ store_sink_close(struct store_sink *s, enum store_state end)
 {
 	int rc = 0;
 
-	if (s->w)
-		rc = store_writer_close(s->w, end);
+	if (s->w && s->append_errors > 0)
+		rc = store_writer_mark_incomplete(s->w, s->append_errors);
+	if (s->w) {
+		int r = store_writer_close(s->w, end);
+
+		rc = rc < 0 ? rc : r;
+	}
 	memset(s->keys, 0, sizeof(s->keys));
 	memset(s->named, 0, sizeof(s->named));
 	s->w = NULL;

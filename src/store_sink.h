@@ -41,7 +41,12 @@ int store_sink_open(struct store_sink *s, const char *dir,
 /* The engine-facing interface writing into s. */
 struct aggregator_sink store_sink_iface(struct store_sink *s);
 
-/* Mark the store FINAL or INTERRUPTED and close it; the files stay. */
+/*
+ * Mark the store FINAL or INTERRUPTED and close it; the files stay. A sink
+ * that dropped values (append_errors > 0) has marked the store incomplete
+ * since the first one (store_writer_mark_incomplete), and records the
+ * final count here.
+ */
 int store_sink_close(struct store_sink *s, enum store_state end);
 
 #endif

@@ -90,7 +90,7 @@ START_TEST(test_render_every_kind)
 		  .series = { .count = 0, .sum = 0,
 		      .q = { NAN, NAN, NAN, NAN, NAN } } },
 	};
-	struct store_snap st = { "run1", { true, STORE_FINAL, 0, false },
+	struct store_snap st = { "run1", { true, STORE_FINAL, 0, false, false, 0 },
 	    keys, 5, NULL };
 	size_t skipped = 0;
 	char *out = render(&st, 1, &skipped);
@@ -103,6 +103,12 @@ START_TEST(test_render_every_kind)
 	    "# HELP metricsd_store_writer_alive 1 while a writer holds the store open, else 0.\n"
 	    "# TYPE metricsd_store_writer_alive gauge\n"
 	    "metricsd_store_writer_alive{run=\"run1\"} 0\n"
+	    "# HELP metricsd_store_incomplete 1 when the writer lost data (values it could not store, events or tokens lost): the figures are not those of the whole run. Else 0.\n"
+	    "# TYPE metricsd_store_incomplete gauge\n"
+	    "metricsd_store_incomplete{run=\"run1\"} 0\n"
+	    "# HELP metricsd_store_lost Values or events the writer lost, as far as it counted them (0 for a complete run).\n"
+	    "# TYPE metricsd_store_lost gauge\n"
+	    "metricsd_store_lost{run=\"run1\"} 0\n"
 	    "# HELP metricsd_empty metricsd store series key empty.\n"
 	    "# TYPE metricsd_empty summary\n"
 	    "metricsd_empty{run=\"run1\",quantile=\"0.5\"} NaN\n"
@@ -148,8 +154,8 @@ START_TEST(test_render_groups_families_across_stores)
 		  .counter.u = 2 },
 	};
 	struct store_snap st[] = {
-		{ "a", { true, STORE_LIVE, 1, true }, a, 1, NULL },
-		{ "b", { true, STORE_INTERRUPTED, 0, false }, b, 1, NULL },
+		{ "a", { true, STORE_LIVE, 1, true, false, 0 }, a, 1, NULL },
+		{ "b", { true, STORE_INTERRUPTED, 0, false, false, 0 }, b, 1, NULL },
 	};
 	char *out = render(st, 2, NULL);
 	const char *p;
@@ -176,7 +182,7 @@ END_TEST
 START_TEST(test_render_escapes_label_values)
 {
 	struct store_snap st = { "a\\b\"c\nd\xff" "e",
-	    { true, STORE_LIVE, 0, false }, NULL, 0, NULL };
+	    { true, STORE_LIVE, 0, false, false, 0 }, NULL, 0, NULL };
 	char *out = render(&st, 1, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out,
@@ -197,7 +203,7 @@ START_TEST(test_render_values_signed_and_float_ns)
 		{ .name = "d", .kind = STORE_COUNTER, .type = STORE_F64,
 		  .counter.f = INFINITY },
 	};
-	struct store_snap st = { "r", { true, STORE_LIVE, 0, false }, keys, 4, NULL };
+	struct store_snap st = { "r", { true, STORE_LIVE, 0, false, false, 0 }, keys, 4, NULL };
 	char *out = render(&st, 1, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out, "metricsd_a_seconds_total{run=\"r\"} -0.000000001\n"));
@@ -214,7 +220,7 @@ START_TEST(test_render_gauge_key)
 		{ .name = "samples_in_flight", .kind = STORE_COUNTER,
 		  .type = STORE_U64, .counter.u = 17 },
 	};
-	struct store_snap st = { "r", { true, STORE_LIVE, 0, false }, keys, 1, NULL };
+	struct store_snap st = { "r", { true, STORE_LIVE, 0, false, false, 0 }, keys, 1, NULL };
 	char *out = render(&st, 1, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out,
@@ -240,8 +246,8 @@ START_TEST(test_render_leaves_out_clashing_names)
 		{ .name = "x_total", .kind = STORE_SERIES, .type = STORE_U64 },
 	};
 	struct store_snap st[] = {
-		{ "r", { true, STORE_LIVE, 0, false }, keys, 6, NULL },
-		{ "s", { true, STORE_LIVE, 0, false }, other, 1, NULL },
+		{ "r", { true, STORE_LIVE, 0, false, false, 0 }, keys, 6, NULL },
+		{ "s", { true, STORE_LIVE, 0, false, false, 0 }, other, 1, NULL },
 	};
 	size_t skipped = 0;
 	char *out = render(st, 2, &skipped);
@@ -274,8 +280,8 @@ START_TEST(test_render_clash_by_type_keeps_the_stores_other_key)
 		  .counter.u = 7 },
 	};
 	struct store_snap st[] = {
-		{ "r", { true, STORE_LIVE, 0, false }, r, 1, NULL },
-		{ "s", { true, STORE_LIVE, 0, false }, s, 2, NULL },
+		{ "r", { true, STORE_LIVE, 0, false, false, 0 }, r, 1, NULL },
+		{ "s", { true, STORE_LIVE, 0, false, false, 0 }, s, 2, NULL },
 	};
 	size_t skipped = 0;
 	char *out = render(st, 2, &skipped);
@@ -293,7 +299,7 @@ END_TEST
 START_TEST(test_render_knows_every_aggregator_key)
 {
 	struct store_snap_key keys[METRIC_KEY_COUNT];
-	struct store_snap st = { "r", { true, STORE_LIVE, 0, false }, keys,
+	struct store_snap st = { "r", { true, STORE_LIVE, 0, false, false, 0 }, keys,
 	    METRIC_KEY_COUNT, NULL };
 	char *out;
 
@@ -321,12 +327,29 @@ START_TEST(test_render_knows_every_aggregator_key)
 }
 END_TEST
 
+/* A run that lost data: the incomplete gauge is 1, lost gives the count. */
+START_TEST(test_render_incomplete_gauge)
+{
+	struct store_snap st = { "run1", { true, STORE_FINAL, 0, false, true,
+	    99 }, NULL, 0, NULL };
+	size_t skipped = 0;
+	char *out = render(&st, 1, &skipped);
+
+	ck_assert_msg(strstr(out, "\nmetricsd_store_incomplete{run=\"run1\"} 1\n")
+	    && strstr(out, "\nmetricsd_store_lost{run=\"run1\"} 99\n") &&
+	    strstr(out, "\nmetricsd_store_state{run=\"run1\",state=\"final\"} 1\n"),
+	    "%s", out);
+	free(out);
+}
+END_TEST
+
 Suite *
 prom_suite(void)
 {
 	Suite *s = suite_create("prom");
 	TCase *tc = tcase_create("names");
 
+	tcase_add_test(tc, test_render_incomplete_gauge);
 	tcase_add_test(tc, test_metric_name_maps_units_and_kinds);
 	tcase_add_test(tc, test_metric_name_sanitises_charset);
 	tcase_add_test(tc, test_metric_name_too_long);

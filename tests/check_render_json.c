@@ -36,23 +36,30 @@ render(const struct store_snap *s, bool values, size_t *skipped)
 START_TEST(test_render_json_store_states)
 {
 	struct store_snap s = { .run = "r", .dir = "/d/r", .status =
-	    { true, STORE_LIVE, 42, true } };
+	    { true, STORE_LIVE, 42, true, false, 0 } };
 	char *out = render(&s, false, NULL);
 
 	ck_assert_str_eq(out, "{\"_store\":{\"dir\":\"/d/r\",\"final\":false,"
-	    "\"writer_pid\":42,\"state\":\"live\"}}\n");
+	    "\"writer_pid\":42,\"state\":\"live\",\"incomplete\":false,\"lost\":0}}\n");
 	free(out);
 	s.status.writer_alive = false;
 	out = render(&s, false, NULL);
 	ck_assert_ptr_nonnull(strstr(out, "\"writer_pid\":null,\"state\":\"abandoned\""));
 	free(out);
-	s.status = (struct store_status){ true, STORE_FINAL, 42, false };
+	s.status = (struct store_status){ true, STORE_FINAL, 42, false, false, 0 };
 	out = render(&s, false, NULL);
 	ck_assert_ptr_nonnull(strstr(out, "\"final\":true,\"writer_pid\":null,\"state\":\"final\""));
 	free(out);
-	s.status = (struct store_status){ false, STORE_LIVE, 0, false };
+	s.status = (struct store_status){ false, STORE_LIVE, 0, false, false, 0 };
 	out = render(&s, false, NULL);
 	ck_assert_ptr_nonnull(strstr(out, "\"state\":\"missing\""));
+	free(out);
+	/* A run that lost data: final, and says it is incomplete. */
+	s.status = (struct store_status){ true, STORE_FINAL, 42, false, true,
+	    2426076 };
+	out = render(&s, false, NULL);
+	ck_assert_ptr_nonnull(strstr(out, "\"final\":true,\"writer_pid\":null,"
+	    "\"state\":\"final\",\"incomplete\":true,\"lost\":2426076}"));
 	free(out);
 }
 END_TEST
@@ -79,14 +86,14 @@ START_TEST(test_render_json_counters_and_series)
 		  .q = { NAN, NAN, NAN, NAN, NAN } }, .values = vals },
 	};
 	struct store_snap s = { .run = "r", .dir = "d", .status =
-	    { true, STORE_FINAL, 0, false }, .keys = keys, .nkeys = 7 };
+	    { true, STORE_FINAL, 0, false, false, 0 }, .keys = keys, .nkeys = 7 };
 	const char *series = "\"lat_ns\":{\"count\":3,\"sum\":60,\"min\":10,"
 	    "\"max\":30,\"mean\":20,\"stddev\":0.5,\"p50\":20,\"p90\":28,"
 	    "\"p95\":29,\"p99\":29.8,\"p99.9\":29.98";
 	char *out = render(&s, false, NULL), want[1024];
 
 	snprintf(want, sizeof(want), "{\"_store\":{\"dir\":\"d\",\"final\":true,"
-	    "\"writer_pid\":null,\"state\":\"final\"},\"n\":-7,\"r\":0.1,"
+	    "\"writer_pid\":null,\"state\":\"final\",\"incomplete\":false,\"lost\":0},\"n\":-7,\"r\":0.1,"
 	    "\"inf\":null,%s},\"e\":{\"count\":0,\"sum\":null,\"min\":null,"
 	    "\"max\":null,\"mean\":null,\"stddev\":null,\"p50\":null,"
 	    "\"p90\":null,\"p95\":null,\"p99\":null,\"p99.9\":null}}\n", series);
@@ -111,7 +118,7 @@ START_TEST(test_render_json_exact_integers)
 		  .counter.i = INT64_MIN },
 	};
 	struct store_snap s = { .run = "r", .dir = "d", .status =
-	    { true, STORE_FINAL, 0, false }, .keys = keys, .nkeys = 2 };
+	    { true, STORE_FINAL, 0, false, false, 0 }, .keys = keys, .nkeys = 2 };
 	char *out = render(&s, false, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out, "\"big\":{\"count\":2,"
@@ -135,12 +142,12 @@ START_TEST(test_render_json_escapes_and_leaves_out_clashes)
 		  .counter.u = 4 },
 	};
 	struct store_snap s = { .run = "r", .dir = "d\xff", .status =
-	    { true, STORE_FINAL, 0, false }, .keys = keys, .nkeys = 4 };
+	    { true, STORE_FINAL, 0, false, false, 0 }, .keys = keys, .nkeys = 4 };
 	size_t skipped = 0;
 	char *out = render(&s, false, &skipped);
 
 	ck_assert_str_eq(out, "{\"_store\":{\"dir\":\"d\\ufffd\",\"final\":true,"
-	    "\"writer_pid\":null,\"state\":\"final\"},"
+	    "\"writer_pid\":null,\"state\":\"final\",\"incomplete\":false,\"lost\":0},"
 	    "\"q\\\"b\\\\\\u0001\xc3\xa9\":1,\"k\\ufffd\":2}\n");
 	ck_assert_uint_eq(skipped, 2);
 	ck_assert_int_eq(nwarn, 2);

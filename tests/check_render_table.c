@@ -37,7 +37,7 @@ START_TEST(test_render_table_aligned_blocks)
 		{ .name = "later", .state = STORE_SNAP_ABSENT },
 	};
 	struct store_snap s = { .run = "r", .dir = "/d/r", .status =
-	    { true, STORE_FINAL, 7, false }, .keys = keys, .nkeys = 6 };
+	    { true, STORE_FINAL, 7, false, false, 0 }, .keys = keys, .nkeys = 6 };
 	char *out = render(&s, false);
 
 	ck_assert_str_eq(out,
@@ -69,7 +69,7 @@ START_TEST(test_render_table_numbers_for_people)
 		  .counter.i = -5 },
 	};
 	struct store_snap s = { .run = "r", .dir = "d", .status =
-	    { true, STORE_LIVE, 9, true }, .keys = keys, .nkeys = 2 };
+	    { true, STORE_LIVE, 9, true, false, 0 }, .keys = keys, .nkeys = 2 };
 	char *out = render(&s, false);
 
 	ck_assert_ptr_nonnull(strstr(out, "store d: live (writer pid 9)\n"));
@@ -91,7 +91,7 @@ START_TEST(test_render_table_names_safe_for_a_terminal)
 		  .type = STORE_U64, .counter.u = 1 },
 	};
 	struct store_snap s = { .run = "r", .dir = "d\n", .status =
-	    { true, STORE_FINAL, 0, false }, .keys = keys, .nkeys = 1 };
+	    { true, STORE_FINAL, 0, false, false, 0 }, .keys = keys, .nkeys = 1 };
 	char *out = render(&s, false);
 
 	ck_assert_str_eq(out, "store d\\x0a: final\n\nCOUNTER       VALUE\n"
@@ -118,6 +118,24 @@ START_TEST(test_render_table_without_a_store)
 }
 END_TEST
 
+/* A run that lost data says so in the header line. */
+START_TEST(test_render_table_incomplete)
+{
+	struct store_snap s = { .run = "r", .dir = "/d/r", .status =
+	    { true, STORE_FINAL, 7, false, true, 12 } };
+	char *out = render(&s, false);
+
+	ck_assert_msg(strncmp(out, "store /d/r: final, INCOMPLETE: 12 values "
+	    "lost\n", 41) == 0, "%s", out);
+	free(out);
+	s.status.incomplete = false;
+	s.status.lost = 0;
+	out = render(&s, false);
+	ck_assert_msg(strstr(out, "INCOMPLETE") == NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
 Suite *
 render_table_suite(void)
 {
@@ -125,6 +143,7 @@ render_table_suite(void)
 	TCase *tc = tcase_create("render");
 
 	tcase_add_test(tc, test_render_table_aligned_blocks);
+	tcase_add_test(tc, test_render_table_incomplete);
 	tcase_add_test(tc, test_render_table_numbers_for_people);
 	tcase_add_test(tc, test_render_table_names_safe_for_a_terminal);
 	tcase_add_test(tc, test_render_table_without_a_store);

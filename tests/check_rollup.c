@@ -547,6 +547,118 @@ ref_percentile(const int64_t *s, size_t n, double p)
 	return (double)s[lo] + (h - fl) * (double)(s[lo + 1] - s[lo]);
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+cmp_f64(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Every type, folded in batches below and above ROLLUP_MERGE_BUF (merged
+ * through the buffer, or by re-sorting in place), with percentiles taken
+ * in between: every percentile equals that of a qsort'ed copy, and the
+ * rollup holds one buffer of exactly one slot per value (8 bytes each).
+ */
+START_TEST(test_in_place_sort_all_types_exact)
+{
+	enum { N = 2300000 };
+	static const enum store_type types[] = { STORE_U64, STORE_I64,
+	    STORE_F64 };
+	union store_value *v = malloc(N * sizeof(*v));
+	union store_value *ref = malloc(N * sizeof(*ref));
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(ref);
+	for (size_t t = 0; t < 3; t++) {
+		struct rollup r;
+		size_t off = 0, batch = 0;
+
+		for (size_t i = 0; i < N; i++) {
+			uint64_t x = rng() ^ (rng() << 32);
+
+			switch (types[t]) {
+			case STORE_U64:
+				/* Wide and narrow spreads, duplicates. */
+				v[i].u = i % 3 ? x : x % 1000;
+				break;
+			case STORE_I64:
+				v[i].i = i % 5 == 0 ? INT64_MIN + (int64_t)(x % 7) :
+				    i % 5 == 1 ? INT64_MAX - (int64_t)(x % 7) :
+				    (int64_t)x;
+				break;
+			default:
+				v[i].f = i % 7 == 0 ? -0.0 : i % 11 == 0 ?
+				    -INFINITY : ((double)(int64_t)x) * 1e-9;
+				break;
+			}
+			ref[i] = v[i];
+		}
+		if (types[t] == STORE_U64)
+			qsort(ref, N, sizeof(*ref), cmp_u64);
+		else if (types[t] == STORE_I64)
+			qsort(ref, N, sizeof(*ref), cmp_i64);
+		else
+			qsort(ref, N, sizeof(*ref), cmp_f64);
+		rollup_init(&r, types[t]);
+		ck_assert_int_eq(rollup_reserve(&r, N), 0);
+		while (off < N) {
+			/* Small, just-fitting and too-large merge batches. */
+			static const size_t steps[] = { 1000, ROLLUP_MERGE_BUF,
+			    7, ROLLUP_MERGE_BUF + 1, 90000 };
+			size_t step = steps[batch++ % 5];
+			double p50;
+
+			if (step > N - off)
+				step = N - off;
+			ck_assert_int_eq(rollup_fold(&r, v + off, step), 0);
+			off += step;
+			ck_assert_int_eq(rollup_percentile(&r, 50, &p50), 0);
+		}
+		ck_assert_uint_eq(r.cap, N);
+		ck_assert_uint_eq(r.nsorted, N);
+		for (double p = 0; p <= 100; p += 0.5) {
+			double h = (double)(N - 1) * p / 100, want, lo, hi;
+			size_t k = (size_t)h;
+
+			if (types[t] == STORE_U64) {
+				lo = (double)ref[k].u;
+				hi = k + 1 < N ? (double)ref[k + 1].u : lo;
+				want = lo + (h - (double)k) *
+				    (k + 1 < N ? (double)(ref[k + 1].u - ref[k].u) : 0);
+			} else if (types[t] == STORE_I64) {
+				lo = (double)ref[k].i;
+				want = lo + (h - (double)k) * (k + 1 < N ?
+				    (double)((uint64_t)ref[k + 1].i -
+				    (uint64_t)ref[k].i) : 0);
+			} else {
+				lo = ref[k].f;
+				hi = k + 1 < N ? ref[k + 1].f : lo;
+				want = h == (double)k ? lo : lo + (h - (double)k) *
+				    (hi - lo);
+			}
+			(void)hi;
+			ck_assert_msg(pct(&r, p) == want ||
+			    (isnan(want) && isnan(pct(&r, p))),
+			    "type %d p%g: %.17g != %.17g", (int)types[t], p,
+			    pct(&r, p), want);
+		}
+		rollup_free(&r);
+	}
+	free(v);
+	free(ref);
+}
+END_TEST
+
 START_TEST(test_incremental_equals_one_shot)
 {
 	enum { N = 200000 };
@@ -678,6 +790,7 @@ rollup_suite(void)
 	tcase_add_test(tc, test_wide_spread_blocks_exact);
 	tcase_add_test(tc, test_block_edges_exact);
 	tcase_add_test(tc, test_incremental_equals_one_shot);
+	tcase_add_test(tc, test_in_place_sort_all_types_exact);
 	tcase_add_test(tc, test_incremental_float_one_at_a_time);
 	tcase_add_test(tc, test_int128_format);
 	suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -233,6 +234,90 @@ START_TEST(test_store_follow_bad_file_warned_once_then_picked_up)
 }
 END_TEST
 
+/*
+ * A hostile file: a sparse series whose count claims 2^28 values, past
+ * ROLLUP_MAX_VALUES. It is reported and skipped at once, without memory
+ * spent on it; the store's other keys are read as usual.
+ */
+START_TEST(test_store_follow_count_past_limit_skipped)
+{
+	struct store_writer *w = writer();
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+	const uint64_t claim = UINT64_C(1) << 28;
+	struct rusage ru0, ru1;
+	char *path;
+	int fd;
+
+	append(series(w, "fine"), 1, 3);
+	append(series(w, "huge"), 1, 3);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/huge", dir), 0);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)(256 + claim * 8)), 0);
+	ck_assert_int_eq(pwrite(fd, &claim, 8, 32), 8);	/* capacity */
+	ck_assert_int_eq(pwrite(fd, &claim, 8, 128), 8);	/* count */
+	close(fd);
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru0), 0);
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru1), 0);
+	ck_assert_uint_eq(s->nkeys, 2);
+	ck_assert_str_eq(s->keys[0].name, "fine");
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
+	ck_assert_uint_eq(s->keys[0].series.count, 3);
+	ck_assert_str_eq(s->keys[1].name, "huge");
+	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_BAD);
+	ck_assert_int_eq(nwarn, 1);
+	ck_assert_msg(strstr(warned, "'huge'") &&
+	    strstr(warned, "more than a reader handles"), "%s", warned);
+	/* Nothing of it was read: the peak grew by far less than 2 GiB. */
+	ck_assert_int_lt(ru1.ru_maxrss - ru0.ru_maxrss, 64 * 1024);
+	/* Reported once, still skipped. */
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_BAD);
+	ck_assert_int_eq(nwarn, 1);
+	store_follow_free(f);
+	free(path);
+}
+END_TEST
+
+/*
+ * A writer that lost data marks the store incomplete: followers see it
+ * while the run goes on and after it ends, with the count lost; a store
+ * never marked reads as complete.
+ */
+START_TEST(test_store_follow_sees_incomplete_run)
+{
+	struct store_writer *w = writer();
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+
+	append(series(w, "lat"), 1, 3);
+	s = refresh(f, NULL, 0);
+	ck_assert(s->status.exists && !s->status.incomplete);
+	ck_assert_uint_eq(s->status.lost, 0);
+	ck_assert_int_eq(store_writer_mark_incomplete(w, 5), 0);
+	s = refresh(f, NULL, 0);
+	ck_assert(s->status.incomplete);
+	ck_assert_int_eq(s->status.state, STORE_LIVE);
+	ck_assert_uint_eq(s->status.lost, 5);
+	ck_assert_int_eq(store_writer_mark_incomplete(w, 2426076), 0);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(s->status.state, STORE_FINAL);
+	ck_assert(s->status.incomplete);
+	ck_assert_uint_eq(s->status.lost, 2426076);
+	ck_assert_uint_eq(s->keys[0].series.count, 3);
+	/* A new run in the same directory starts complete again. */
+	w = writer();
+	s = refresh(f, NULL, 0);
+	ck_assert(!s->status.incomplete);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(f);
+}
+END_TEST
+
 START_TEST(test_store_follow_store_not_there_yet)
 {
 	const char *keys[] = { "x" };
@@ -291,6 +376,8 @@ store_follow_suite(void)
 	tcase_add_test(tc, test_store_follow_rereads_a_replaced_file);
 	tcase_add_test(tc, test_store_follow_bad_file_warned_once_then_picked_up);
 	tcase_add_test(tc, test_store_follow_store_not_there_yet);
+	tcase_add_test(tc, test_store_follow_sees_incomplete_run);
+	tcase_add_test(tc, test_store_follow_count_past_limit_skipped);
 	tcase_add_test(tc, test_store_follow_drops_keys_that_are_gone);
 	suite_add_tcase(s, tc);
 	return s;

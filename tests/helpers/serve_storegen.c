@@ -2,7 +2,7 @@
  * Test helper for serve and read --prometheus: write a store holding every
  * kind of key with known values.
  *
- *   serve_storegen DIR [--live [--extra N] | --stream]
+ *   serve_storegen DIR [--live [--extra N] | --stream] [--big N]
  *
  * Keys: counters total_samples_issued (u64 12345), tracked_duration_ns
  * (u64 1500000001), decode_errors (u64 3), samples_in_flight (u64 4, a
@@ -10,6 +10,10 @@
  * sample_latency_ns (u64: 1..1000 ms, in ns), offset_ns (i64: -500..499),
  * score (f64: 0.5, 1.5, ..., 99.5), ttft_ns (u64, empty), and "odd.key-1"
  * (u64: 7, 8, 9; its name needs sanitising).
+ *
+ * --big N adds the series big_ns (u64) of N pseudo-random values in
+ * 0..2^32 ns, whose first read has a lot to sort: values i = 0..N-1 are
+ * a fixed permutation, (i * 2654435761) mod 2^32, so the sum is known.
  *
  * Without --live the store is closed FINAL and the helper exits. With
  * --live it prints "ready" on stdout once everything is written, then for
@@ -62,7 +66,7 @@ main(int argc, char **argv)
 {
 	struct store_key *lat, *k;
 	int live = 0, stream = 0;
-	long extra = 1000;
+	long extra = 1000, big = 0;
 	uint64_t next = 1001;
 	char line[64];
 
@@ -77,6 +81,8 @@ main(int argc, char **argv)
 			stream = 1;
 		else if (strcmp(argv[i], "--extra") == 0 && i + 1 < argc)
 			extra = atol(argv[++i]);
+		else if (strcmp(argv[i], "--big") == 0 && i + 1 < argc)
+			big = atol(argv[++i]);
 	}
 	if (store_writer_open(&w, argv[1], err, sizeof(err)) < 0) {
 		fprintf(stderr, "serve_storegen: %s\n", err);
@@ -105,6 +111,16 @@ main(int argc, char **argv)
 	k = key("odd.key-1", STORE_SERIES, STORE_U64);
 	for (uint64_t i = 7; i <= 9; i++)
 		append(k, (union store_value){ .u = i });
+	if (big > 0) {
+		k = key("big_ns", STORE_SERIES, STORE_U64);
+		if (store_series_reserve(k, (uint64_t)big) < 0) {
+			fprintf(stderr, "serve_storegen: %s\n", store_key_error(k));
+			return 1;
+		}
+		for (long i = 0; i < big; i++)
+			append(k, (union store_value){ .u =
+			    ((uint64_t)i * 2654435761u) & 0xffffffffu });
+	}
 	if (!live && !stream)
 		return store_writer_close(w, STORE_FINAL) < 0;
 	if (stream) {

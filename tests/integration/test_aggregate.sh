@@ -234,14 +234,61 @@ expect_grep '"state":"interrupted"' "$T/got.json"
 AGG=$!
 expect_exit 0 metricsd publish --bind "ipc://$T/ev6" --wait-subscribers 1 \
     --synthetic 3000 --batch 64
-agg_wait 0
+# Values were dropped: exit status 3, and the store says it is incomplete.
+agg_wait 3
 expect_grep "key 'chunk_delta_ns': growing to [0-9]+ bytes: File too large; value dropped" "$T/agg.err"
-[ "$(counter "$T/m6" series_append_errors)" -gt 0 ] || fail "append errors not counted"
+expect_grep "store .*/m6: [0-9]+ values dropped; the store is marked incomplete" "$T/agg.err"
+errs=$(counter "$T/m6" series_append_errors)
+[ "$errs" -gt 0 ] || fail "append errors not counted"
 [ "$(counter "$T/m6" total_samples_completed)" -eq 3000 ] || fail "counters wrong after store errors"
 "$H/storedump" "$T/m6" >"$T/got.json"
 expect_grep '"state":"final"' "$T/got.json"
 expect_grep '"osl":\[\]' "$T/got.json"
+metricsd read --metrics-dir "$T/m6" --json total_samples_completed >"$T/read.json" ||
+	fail "read --json failed"
+expect_grep '"final":true,.*"incomplete":true,"lost":'"$errs"'}' "$T/read.json"
+metricsd read --metrics-dir "$T/m6" total_samples_completed >"$T/read.txt" ||
+	fail "read failed"
+expect_grep "^store .*/m6: final, INCOMPLETE: $errs values lost$" "$T/read.txt"
+metricsd read --metrics-dir "$T/m6" --prometheus >"$T/read.prom" ||
+	fail "read --prometheus failed"
+expect_grep '^metricsd_store_incomplete\{run="m6"\} 1$' "$T/read.prom"
+expect_grep '^metricsd_store_lost\{run="m6"\} '"$errs"'$' "$T/read.prom"
 rm -rf "$T/m6"
+
+# 6b. The full-tmpfs case: the store on a 256 KiB tmpfs (root only, in a
+# private mount namespace, so nothing outside sees the mount). Most values
+# are dropped (ENOSPC): aggregate exits 3, and every reader, run in the
+# same namespace, sees the run as final but incomplete.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
+    unshare -m true 2>/dev/null; then
+	mkdir "$T/tiny"
+	T=$T unshare -m sh -c '
+		mount --make-rprivate / && mount -t tmpfs -o size=256k,mode=0700 tmpfs "$T/tiny" || exit 90
+		timeout --foreground --preserve-status -s KILL 60 metricsd aggregate \
+		    --connect "ipc://$T/evt" --metrics-dir "$T/tiny/store" \
+		    >"$T/tagg.out" 2>"$T/tagg.err" &
+		agg=$!
+		metricsd publish --bind "ipc://$T/evt" --wait-subscribers 1 \
+		    --synthetic 20000 --batch 64 >/dev/null || exit 91
+		wait $agg
+		echo $? >"$T/tagg.rc"
+		metricsd read --metrics-dir "$T/tiny/store" --json series_append_errors >"$T/tread.json" || exit 92
+		metricsd read --metrics-dir "$T/tiny/store" series_append_errors >"$T/tread.txt" || exit 93
+		metricsd read --metrics-dir "$T/tiny/store" --prometheus >"$T/tread.prom" || exit 94
+	' || fail "the tmpfs run failed ($?): $(cat "$T/tagg.err" 2>/dev/null)"
+	[ "$(cat "$T/tagg.rc")" -eq 3 ] ||
+		fail "aggregate on a full tmpfs exited $(cat "$T/tagg.rc"), expected 3: $(cat "$T/tagg.err")"
+	expect_grep "No space left on device; value dropped" "$T/tagg.err"
+	expect_grep "values dropped; the store is marked incomplete" "$T/tagg.err"
+	expect_grep '"final":true,.*"state":"final","incomplete":true,"lost":[1-9][0-9]*}' "$T/tread.json"
+	expect_grep ': final, INCOMPLETE: [1-9][0-9]* values lost$' "$T/tread.txt"
+	expect_grep '^metricsd_store_incomplete\{run="store"\} 1$' "$T/tread.prom"
+	expect_grep '^metricsd_store_state\{run="store",state="final"\} 1$' "$T/tread.prom"
+	echo "ok: a full tmpfs: exit 3, the store final but incomplete"
+else
+	echo "note: the full-tmpfs case needs root and unshare -m; not run"
+fi
 
 # 7. TCP works too: the publisher binds an ephemeral port and says which.
 expect_exit 0 metricsd publish --synthetic 200 --seed 9 --print-json

@@ -44,7 +44,7 @@ WEIRD=$(printf 'we"ird\\k\303\251y\377')
 expect_exit 0 metricsd-read --metrics-dir "$D" --json
 cp "$T/out" "$T/all.json"
 check_json "$T/all.json" \
-	'set(j["_store"]) == {"dir", "final", "writer_pid", "state"}' \
+	'set(j["_store"]) == {"dir", "final", "writer_pid", "state", "incomplete", "lost"}' \
 	'j["_store"]["final"] is True and j["_store"]["writer_pid"] is None' \
 	'j["_store"]["state"] == "final" and j["_store"]["dir"].endswith("/store")' \
 	'j["total"] == 42 and type(j["total"]) is int' \
@@ -106,7 +106,7 @@ echo "ok: table aligned"
 expect_exit 1 metricsd-read --metrics-dir "$T/nowhere"
 expect_grep "no store at .*/nowhere \(no data yet\)" "$T/err"
 expect_exit 1 metricsd-read --metrics-dir "$T/nowhere" --json
-check_json "$T/out" 'j == {"_store": {"dir": j["_store"]["dir"], "final": False, "writer_pid": None, "state": "missing"}}'
+check_json "$T/out" 'j == {"_store": {"dir": j["_store"]["dir"], "final": False, "writer_pid": None, "state": "missing", "incomplete": False, "lost": 0}}'
 
 B="$T/bad"
 "$FILL" "$B" series:good:u64:1,2 || fail "read_fill failed"
