@@ -301,7 +301,10 @@ report_compute(const struct store_snap *snap, const struct report_slo *slo,
 	else
 		r->state = st->writer_alive ? REPORT_LIVE : REPORT_ABANDONED;
 	r->tokens_pending = counter(snap, REPORT_PENDING_KEY, NULL) > 0;
-	r->complete = r->state == REPORT_COMPLETE && !r->tokens_pending;
+	r->data_lost = st->exists && st->incomplete;
+	r->values_lost = r->data_lost ? st->lost : 0;
+	r->complete = r->state == REPORT_COMPLETE && !r->tokens_pending &&
+	    !r->data_lost;
 
 	r->n_samples_issued = counter(snap, "tracked_samples_issued", NULL);
 	r->n_samples_completed = counter(snap, "tracked_samples_completed",

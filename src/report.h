@@ -92,7 +92,9 @@ struct report_reason {
 struct report {
 	enum report_state state;
 	bool tokens_pending;	/* token work still queued */
-	bool complete;		/* state COMPLETE and nothing pending */
+	uint64_t values_lost;	/* the store's lost count, when incomplete */
+	bool data_lost;		/* the store is marked incomplete */
+	bool complete;		/* state COMPLETE, nothing pending or lost */
 	uint64_t n_samples_issued;	/* tracked_samples_issued */
 	uint64_t n_samples_completed;	/* tracked_samples_completed */
 	uint64_t n_samples_failed;	/* total_samples_failed */

@@ -144,9 +144,12 @@ jgoodput(FILE *f, const struct report *r)
 int
 report_render_json(FILE *f, const struct report *r)
 {
-	fprintf(f, "{\"state\":\"%s\",\"complete\":%s,\"tokens_pending\":%s",
+	fprintf(f, "{\"state\":\"%s\",\"complete\":%s,\"tokens_pending\":%s"
+	    ",\"data_lost\":%s,\"values_lost\":%llu",
 	    report_state_name(r->state), r->complete ? "true" : "false",
-	    r->tokens_pending ? "true" : "false");
+	    r->tokens_pending ? "true" : "false",
+	    r->data_lost ? "true" : "false",
+	    (unsigned long long)r->values_lost);
 	fputs(",\"n_samples_issued\":", f);
 	ju64(f, r->n_samples_issued);
 	fputs(",\"n_samples_completed\":", f);
@@ -229,7 +232,8 @@ why_incomplete(const struct report *r)
 	case REPORT_COMPLETE:
 		break;
 	}
-	return "token counts are still pending";
+	return r->data_lost ? "the writer lost data" :
+	    "token counts are still pending";
 }
 
 int
@@ -245,6 +249,10 @@ report_render_text(FILE *f, const struct report *r, const char *dir)
 		    why_incomplete(r), r->tokens_pending &&
 		    r->state != REPORT_COMPLETE ? "; token counts pending" :
 		    "");
+	if (r->data_lost)
+		fprintf(f, "data lost: %llu values the store refused; every "
+		    "figure below undercounts\n",
+		    (unsigned long long)r->values_lost);
 	free(d);
 	fprintf(f, "samples: %llu issued, %llu completed, %llu failed",
 	    (unsigned long long)r->n_samples_issued,

@@ -116,8 +116,11 @@ def model(read, slo):
          if isinstance(v, dict) and k != "_store"}
     r = {"state": STATES[st["state"]]}
     pending = c.get("token_work_pending", 0) > 0
-    r["complete"] = r["state"] == "complete" and not pending
+    lost = bool(st.get("incomplete", False))
+    r["complete"] = r["state"] == "complete" and not pending and not lost
     r["tokens_pending"] = pending
+    r["data_lost"] = lost
+    r["values_lost"] = st.get("lost", 0) if lost else 0
     r["n_samples_issued"] = c.get("tracked_samples_issued", 0)
     r["n_samples_completed"] = c.get("tracked_samples_completed", 0)
     r["n_samples_failed"] = c.get("total_samples_failed", 0)

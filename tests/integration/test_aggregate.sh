@@ -254,6 +254,12 @@ metricsd read --metrics-dir "$T/m6" --prometheus >"$T/read.prom" ||
 	fail "read --prometheus failed"
 expect_grep '^metricsd_store_incomplete\{run="m6"\} 1$' "$T/read.prom"
 expect_grep '^metricsd_store_lost\{run="m6"\} '"$errs"'$' "$T/read.prom"
+metricsd report --metrics-dir "$T/m6" --json >"$T/report.json" ||
+	fail "report --json failed"
+expect_grep '"state":"complete","complete":false,"tokens_pending":false,"data_lost":true,"values_lost":'"$errs"',' "$T/report.json"
+metricsd report --metrics-dir "$T/m6" >"$T/report.txt" || fail "report failed"
+expect_grep '^report of .*/m6: complete, INCOMPLETE \(the writer lost data\)$' "$T/report.txt"
+expect_grep "^data lost: $errs values the store refused" "$T/report.txt"
 rm -rf "$T/m6"
 
 # 6b. The full-tmpfs case: the store on a 256 KiB tmpfs (root only, in a
@@ -276,6 +282,7 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
 		metricsd read --metrics-dir "$T/tiny/store" --json series_append_errors >"$T/tread.json" || exit 92
 		metricsd read --metrics-dir "$T/tiny/store" series_append_errors >"$T/tread.txt" || exit 93
 		metricsd read --metrics-dir "$T/tiny/store" --prometheus >"$T/tread.prom" || exit 94
+		metricsd report --metrics-dir "$T/tiny/store" --json >"$T/treport.json" || exit 95
 	' || fail "the tmpfs run failed ($?): $(cat "$T/tagg.err" 2>/dev/null)"
 	[ "$(cat "$T/tagg.rc")" -eq 3 ] ||
 		fail "aggregate on a full tmpfs exited $(cat "$T/tagg.rc"), expected 3: $(cat "$T/tagg.err")"
@@ -285,6 +292,7 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
 	expect_grep ': final, INCOMPLETE: [1-9][0-9]* values lost$' "$T/tread.txt"
 	expect_grep '^metricsd_store_incomplete\{run="store"\} 1$' "$T/tread.prom"
 	expect_grep '^metricsd_store_state\{run="store",state="final"\} 1$' "$T/tread.prom"
+	expect_grep '"complete":false,.*"data_lost":true,"values_lost":[1-9][0-9]*,' "$T/treport.json"
 	echo "ok: a full tmpfs: exit 3, the store final but incomplete"
 else
 	echo "note: the full-tmpfs case needs root and unshare -m; not run"
