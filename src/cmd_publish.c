@@ -423,8 +423,19 @@ publish_replay(struct pub *p, const char *path, double speed)
 				t0 = clock_now_ns();
 				first = f.recv_ns;
 			} else if (f.recv_ns > first) {
-				sleep_until(t0 + (uint64_t)((double)(f.recv_ns
-				    - first) / speed));
+				uint64_t at = t0 + (uint64_t)((double)(f.recv_ns
+				    - first) / speed);
+				uint64_t now = clock_now_ns();
+
+				/* A long recorded gap (or a damaged time)
+				 * is waited out, but not in silence. */
+				if (at > now + 60 * ARGS_NS_PER_S)
+					log_info("%s: byte %" PRIu64 ": waiting "
+					    "%.0f s before the next frame, as "
+					    "recorded (--speed max does not "
+					    "wait)", path, f.offset,
+					    (double)(at - now) / 1e9);
+				sleep_until(at);
 			}
 		}
 		if (send_frame(p, f.data, f.len) < 0) {
