@@ -28,8 +28,13 @@ MAN1 = man/metricsd.1
 MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5 \
 	man/metricsd-recording.5
 
-# Environment every test run sees: where the binaries are.
+# Tokenizer files and the reference engine, fetched by scripts/tokdeps.
+METRICSD_CACHE ?= /var/cache/metricsd
+METRICSD_TOKDATA ?= $(METRICSD_CACHE)/tok
+
+# Environment every test run sees: where the binaries and data are.
 TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+	METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
 	METRICSD_BUILD=$(abspath $(BUILD)) \
 	METRICSD_HELPERS=$(abspath $(BUILD)/tests/helpers) \
 	CK_DEFAULT_TIMEOUT=120
@@ -71,6 +76,8 @@ $(BUILD)/bench/%: bench/%.c $(LIBOBJ) $(HDR) bench/bench.h
 
 deps:
 	@scripts/deps
+	@METRICSD_CACHE=$(METRICSD_CACHE) METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
+		scripts/tokdeps
 
 # The test command: installs missing packages, then runs every test in a
 # plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -102,7 +109,9 @@ bench-run: all $(BENCHBIN)
 	@for b in $(BENCHBIN); do $(TESTENV) $$b || exit 1; done
 	@for s in bench/*.sh; do [ -e "$$s" ] || continue; $(TESTENV) sh $$s || exit 1; done
 
-# Fuzz the frame decoder with libFuzzer: make fuzz FUZZ_SECONDS=600
+# Fuzz with libFuzzer, each tests/fuzz/fuzz_NAME.c in turn, seeded from
+# tests/fuzz/fuzz_NAME.corpus if present, else tests/fuzz/corpus (the frame
+# decoder's): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS = 60
 fuzz:
 	@scripts/deps fuzz
@@ -116,8 +125,10 @@ fuzz-run: $(LIBOBJ)
 		n=$$(basename $$f .c); \
 		$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(INCS) -fsanitize=fuzzer -o $(BUILD)/fuzz/$$n $$f $(LIBOBJ) $(LIBS) || exit 1; \
 		mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+		seeds=tests/fuzz/corpus; \
+		[ -d tests/fuzz/$$n.corpus ] && seeds=tests/fuzz/$$n.corpus; \
 		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus || exit 1; \
+			$(BUILD)/fuzz/$$n.corpus $$seeds || exit 1; \
 	done
 
 # The main job: launch an aggregator, publish a synthetic benchmark session

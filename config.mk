@@ -11,8 +11,10 @@ PKG_CONFIG = pkg-config
 # Libraries found through pkg-config (Debian 12 package in brackets):
 # libzmq [libzmq3-dev], libuv [libuv1-dev], msgpack [libmsgpack-dev],
 # inih [libinih-dev], jansson [libjansson-dev],
-# libmicrohttpd [libmicrohttpd-dev], check [check].
-PKGS = libzmq libuv msgpack inih jansson libmicrohttpd
+# libmicrohttpd [libmicrohttpd-dev], oniguruma [libonig-dev],
+# libutf8proc [libutf8proc-dev], libpcre2-8 [libpcre2-dev], check [check].
+PKGS = libzmq libuv msgpack inih jansson libmicrohttpd oniguruma libutf8proc \
+	libpcre2-8
 INCS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 CHECK_INCS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)

@@ -43,7 +43,8 @@
 "usage: metricsd publish --bind ENDPOINT [--batch N] [--wait-subscribers N]\n" \
 "           [--wait-timeout DURATION] [--linger DURATION]\n" \
 "           [--synthetic N [--seed S] [--concurrency C] [--error-rate R]\n" \
-"            [--warmup W] [--max-chunks K] [--no-complete]]\n" \
+"            [--warmup W] [--max-chunks K] [--no-complete]\n" \
+"            [--synthetic-text prose|code|mixed [--osl T]]]\n" \
 "       metricsd publish --bind ENDPOINT --replay FILE [--speed X | --speed max]\n" \
 "           [--wait-subscribers N] [--wait-timeout DURATION] [--linger DURATION]\n" \
 "       metricsd publish --synthetic N --print-json [synthetic options]\n"
@@ -69,6 +70,9 @@
 "  --warmup W             samples issued before tracking starts (default 0)\n" \
 "  --max-chunks K         streamed chunks per sample, 1..64 (default 16)\n" \
 "  --no-complete          issue all N samples, complete none\n" \
+"  --synthetic-text KIND  realistic completion text: prose, code or mixed\n" \
+"                         (default: a few words per chunk)\n" \
+"  --osl T                about T tokens of it per sample (default 256)\n" \
 "  --print-json           write the synthetic events as JSON lines to\n" \
 "                         stdout instead of publishing them\n" \
 "  --replay FILE          send the frames of the recording FILE, byte for\n" \
@@ -577,7 +581,7 @@ out:
 
 enum { O_BIND = 1, O_BATCH, O_WAIT, O_WAIT_TIMEOUT, O_LINGER, O_SYNTH,
     O_SEED, O_CONC, O_ERR, O_WARMUP, O_CHUNKS, O_NOCOMPLETE, O_PRINT,
-    O_REPLAY, O_SPEED };
+    O_STEXT, O_OSL, O_REPLAY, O_SPEED };
 
 static const struct args_opt opts[] = {
 	{ "bind", ARGS_REQUIRED, O_BIND, 0 },
@@ -593,6 +597,8 @@ static const struct args_opt opts[] = {
 	{ "max-chunks", ARGS_REQUIRED, O_CHUNKS, 0 },
 	{ "no-complete", ARGS_NONE, O_NOCOMPLETE, 0 },
 	{ "print-json", ARGS_NONE, O_PRINT, 0 },
+	{ "synthetic-text", ARGS_REQUIRED, O_STEXT, 0 },
+	{ "osl", ARGS_REQUIRED, O_OSL, 0 },
 	{ "replay", ARGS_REQUIRED, O_REPLAY, 0 },
 	{ "speed", ARGS_REQUIRED, O_SPEED, 0 },
 	{ NULL, 0, 0, 0 }
@@ -605,7 +611,8 @@ opt_take(struct publish_opts *o, struct args *a, int id, bool *synth_opt)
 	struct synthetic_opts *so = &o->so;
 	uint64_t ns;
 
-	*synth_opt |= id >= O_SEED && id <= O_NOCOMPLETE;
+	*synth_opt |= (id >= O_SEED && id <= O_NOCOMPLETE) ||
+	    (id >= O_STEXT && id <= O_OSL);
 	switch (id) {
 	case O_BIND:
 		o->bind = a->arg;
@@ -637,6 +644,14 @@ opt_take(struct publish_opts *o, struct args *a, int id, bool *synth_opt)
 	case O_CHUNKS: return args_unsigned(a, 1, 64, &so->max_chunks);
 	case O_NOCOMPLETE: so->complete = false; return 0;
 	case O_PRINT: o->print = true; return 0;
+	case O_STEXT:
+		if (synthetic_text_parse(a->arg, &so->text) < 0) {
+			snprintf(a->err, sizeof(a->err), "%s: '%.100s' is not "
+			    "prose, code or mixed", a->name, a->arg);
+			return -1;
+		}
+		return 0;
+	case O_OSL: return args_unsigned(a, 1, SYNTHETIC_OSL_MAX, &so->osl);
 	case O_REPLAY:
 		o->replay = a->arg;
 		if (!*a->arg) {
@@ -683,6 +698,8 @@ publish_main(int argc, char **argv)
 	if (a.ind < argc)
 		return args_usage_error("unexpected argument '%s'",
 		    argv[a.ind]);
+	if (o.so.osl && o.so.text == SYNTHETIC_TEXT_WORDS)
+		return args_usage_error("--osl needs --synthetic-text");
 	if (o.speed_set && !o.replay)
 		return args_usage_error("--speed needs --replay FILE");
 	if (o.replay && (o.synthetic || o.print || synth_opt))

@@ -50,6 +50,8 @@ struct gen {
 	int64_t ids[MAX_PROMPT];
 	char text[MAX_CHUNKS][CHUNK_MAX];
 	struct event_str strs[MAX_CHUNKS];
+	char *tbuf;		/* realistic text of the sample completing */
+	size_t tcap;
 };
 
 static const char *const words[] = {
@@ -72,6 +74,12 @@ splitmix(uint64_t *s)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+uint64_t
+synthetic_rand(uint64_t *s)
+{
+	return splitmix(s);
 }
 
 /* Uniform in [lo, hi]. The tiny modulo bias does not matter here. */
@@ -195,7 +203,21 @@ complete(struct gen *g, struct slot *s)
 	struct event_text *out = &ev.data.output.output;
 	struct event_text *rsn = &ev.data.output.reasoning;
 
-	for (unsigned c = 0; c < s->chunks; c++) {
+	if (g->o->text != SYNTHETIC_TEXT_WORDS) {
+		/* The text has its own generator, seeded per sample. */
+		uint64_t r = g->o->seed ^ (s->idx * 0x9e6c63d0676a9a99ULL);
+		int64_t osl = g->o->osl ? g->o->osl : 256;
+		size_t len;
+		int rc;
+
+		osl = uniform(&r, osl - osl / 4, osl + osl / 4);
+		if (osl > SYNTHETIC_OSL_MAX)
+			osl = SYNTHETIC_OSL_MAX;
+		if ((rc = synthetic_text_make(g->o->text, (unsigned)osl,
+		    splitmix(&r), &g->tbuf, &g->tcap, &len)) < 0)
+			return rc;
+		synthetic_text_split(g->tbuf, len, s->chunks, g->strs);
+	} else for (unsigned c = 0; c < s->chunks; c++) {
 		char *p = g->text[c];
 		int nw = (int)uniform(&s->rng, 1, 3), len = 0;
 
@@ -323,7 +345,9 @@ synthetic_run(const struct synthetic_opts *o, synthetic_emit_fn emit_fn,
 	if (o->concurrency < 1 || o->max_chunks < 1 ||
 	    o->max_chunks > MAX_CHUNKS || o->prompt_min > o->prompt_max ||
 	    o->prompt_max > MAX_PROMPT || !(o->error_rate >= 0) ||
-	    o->error_rate > 1)
+	    o->error_rate > 1 || o->osl > SYNTHETIC_OSL_MAX ||
+	    o->text > SYNTHETIC_TEXT_MIXED ||
+	    (o->text == SYNTHETIC_TEXT_WORDS && o->osl))
 		return -EINVAL;
 	n = o->complete ? (o->concurrency < o->samples ? o->concurrency
 	    : (size_t)o->samples) : 1;
@@ -373,8 +397,10 @@ synthetic_run(const struct synthetic_opts *o, synthetic_emit_fn emit_fn,
 		goto out;
 	rc = 0;
 out:
-	if (g)
+	if (g) {
 		free(g->heap);
+		free(g->tbuf);
+	}
 	free(slots);
 	free(g);
 	return rc;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "synthetic_text.h"
 
 struct synthetic_opts {
 	uint64_t samples;	/* N */
@@ -33,6 +34,11 @@ struct synthetic_opts {
 	/* false: issue all N samples and never complete them (an in-flight
 	 * load for memory measurements), then end the session. */
 	bool complete;
+	/* The completion text: WORDS (a few words per chunk), or realistic
+	 * text of about osl tokens per sample (uniform in 3/4..5/4 of it;
+	 * 0 means 256), cut across the sample's chunks (synthetic_text.h). */
+	enum synthetic_text text;
+	unsigned osl;		/* 0..SYNTHETIC_OSL_MAX; 0 with WORDS */
 };
 
 #define SYNTHETIC_OPTS_DEFAULT { .samples = 100, .warmup = 0, \
@@ -49,6 +55,10 @@ struct synthetic_stats {
 /* Called once per event, in timestamp order; ev is valid during the call.
  * A negative return stops the run and is returned by synthetic_run. */
 typedef int (*synthetic_emit_fn)(void *arg, const struct event *ev);
+
+/* The session's random number generator (splitmix64): the next value of
+ * the sequence whose state is *s. */
+uint64_t synthetic_rand(uint64_t *s);
 
 /* Generate the whole session. Returns 0, a callback's negative return, or
  * -ENOMEM / -EINVAL (bad options). */

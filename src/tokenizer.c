@@ -1,11 +1,15 @@
 /*
- * Tokenizer registry and the built-in whitespace tokenizer.
+ * Tokenizer registry, the built-in whitespace tokenizer, and the glue to
+ * Hugging Face tokenizer.json files (tok_hf.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_hf.h"
+#include "tok_hub.h"
 #include "tokenizer.h"
 
 /*
@@ -113,7 +117,112 @@ static struct tokenizer *const builtins[] = { &whitespace };
 const char *
 tokenizer_names(void)
 {
-	return "whitespace";
+	return "whitespace, a tokenizer.json file or directory, a hub id";
+}
+
+/* ---- Hugging Face tokenizer.json ---- */
+
+struct hf_state {
+	struct tok_hf *hf;
+	struct tok_ids ids;		/* count's scratch */
+	struct tok_buf joined;		/* chunks concatenated */
+};
+
+static int
+hf_encode(const struct tokenizer *tok, const char *text, size_t len,
+    struct tok_ids *ids)
+{
+	struct hf_state *st = tok->state;
+
+	return tok_hf_encode(st->hf, text, len, ids);
+}
+
+static int
+hf_count(const struct tokenizer *tok, const struct event_str *chunks,
+    size_t n, uint64_t *out)
+{
+	struct hf_state *st = tok->state;
+	const char *text = "";
+	size_t len = 0;
+	int r;
+
+	/* Merges cross chunk boundaries: encode the concatenation. */
+	if (n == 1) {
+		text = chunks[0].ptr;
+		len = chunks[0].len;
+	} else if (n > 1) {
+		st->joined.len = 0;
+		for (size_t i = 0; i < n; i++)
+			if (tok_buf_add(&st->joined, chunks[i].ptr,
+			    chunks[i].len) < 0)
+				return -ENOMEM;
+		text = st->joined.p;
+		len = st->joined.len;
+	}
+	st->ids.n = 0;
+	if ((r = tok_hf_encode(st->hf, text, len, &st->ids)) < 0)
+		return r;
+	*out = st->ids.n;
+	return 0;
+}
+
+static uint64_t
+hf_repaired(const struct tokenizer *tok)
+{
+	const struct hf_state *st = tok->state;
+
+	return tok_hf_repaired(st->hf);
+}
+
+static void
+hf_close(struct tokenizer *tok)
+{
+	struct hf_state *st = tok->state;
+
+	tok_hf_free(st->hf);
+	free(st->ids.v);
+	tok_buf_free(&st->joined);
+	free(st);
+	free((char *)tok->name);
+	free(tok);
+}
+
+static int
+hf_open(struct tokenizer **out, const char *spec, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct tokenizer *tok;
+	struct hf_state *st;
+	int r;
+
+	if ((r = tok_hub_resolve(spec, path, sizeof(path), err, errlen)) < 0) {
+		if (r == -ENAMETOOLONG)
+			snprintf(err, errlen, "tokenizer %s: path too long",
+			    spec);
+		return r == -ENAMETOOLONG ? -ENOENT : r;
+	}
+	tok = calloc(1, sizeof(*tok));
+	st = calloc(1, sizeof(*st));
+	if (tok == NULL || st == NULL || (tok->name = strdup(spec)) == NULL) {
+		free(tok);
+		free(st);
+		snprintf(err, errlen, "tokenizer %s: out of memory", spec);
+		return -ENOMEM;
+	}
+	if ((r = tok_hf_load(&st->hf, path, err, errlen)) < 0) {
+		free((char *)tok->name);
+		free(tok);
+		free(st);
+		/* A file that is there but unreadable is not "not found". */
+		return r == -ENOENT ? -EIO : r;
+	}
+	tok->count = hf_count;
+	tok->encode = hf_encode;
+	tok->repaired = hf_repaired;
+	tok->close = hf_close;
+	tok->state = st;
+	*out = tok;
+	return 0;
 }
 
 int
@@ -126,9 +235,7 @@ tokenizer_open(struct tokenizer **out, const char *name, char *err,
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown tokenizer %s; available: %s", name,
-	    tokenizer_names());
-	return -ENOENT;
+	return hf_open(out, name, err, errlen);
 }
 
 void

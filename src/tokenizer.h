@@ -1,7 +1,8 @@
 /*
- * Token counting behind a small interface, so that a real tokenizer (a
- * BPE vocabulary loaded from a file, say) can be added here without the
- * event path changing: the aggregator only ever calls tokenizer_count.
+ * Token counting behind a small interface: the aggregator only ever calls
+ * tokenizer_count, whether the tokenizer is the built-in word counter or
+ * a Hugging Face tokenizer.json (tok_hf.h) giving ids exactly as HF's
+ * tokenizers library does with add_special_tokens=False.
  *
  * Text arrives as a list of chunks (streamed pieces, or reasoning chunks
  * followed by output chunks) meaning their concatenation with no
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "tok_text.h"
 
 struct tokenizer {
 	const char *name;
@@ -24,16 +26,34 @@ struct tokenizer {
 	 */
 	int (*count)(const struct tokenizer *tok, const struct event_str *chunks,
 	    size_t n, uint64_t *out);
+	/*
+	 * Append the token ids of text[0..len) to ids (the caller owns and
+	 * frees ids->v). NULL for counters without ids (whitespace).
+	 * Returns 0 or a negative errno.
+	 */
+	int (*encode)(const struct tokenizer *tok, const char *text,
+	    size_t len, struct tok_ids *ids);
+	/*
+	 * Texts so far that held invalid UTF-8 (taken as U+FFFD per
+	 * maximal invalid sequence); NULL when not applicable.
+	 */
+	uint64_t (*repaired)(const struct tokenizer *tok);
 	/* Release what open allocated; NULL for built-ins. */
 	void (*close)(struct tokenizer *tok);
 	void *state;		/* the implementation's own data */
 };
 
 /*
- * Find a tokenizer by name. Built in: "whitespace" (count of
- * whitespace-separated words, as Python's str.split() counts them).
- * Unknown names fail with -ENOENT and
- * "unknown tokenizer NAME; available: whitespace".
+ * Open a tokenizer. spec is "whitespace" (built in: the count of
+ * whitespace-separated words, as Python's str.split() counts them), a
+ * tokenizer.json file, a directory holding one, or a Hugging Face hub id
+ * found offline in the local hub cache (see tok_hub.h).
+ *
+ * Returns 0, or: -ENOENT when spec resolves to nothing (err lists where
+ * it looked: a usage error for callers); -EINVAL or -ENOTSUP when the file
+ * is not a tokenizer.json metricsd can use (err names the file and the
+ * component); -ENOMEM or another -errno. Never falls back to another
+ * tokenizer. A tokenizer is used by one thread at a time.
  */
 int tokenizer_open(struct tokenizer **out, const char *name,
     char *err, size_t errlen);

@@ -4,7 +4,7 @@
 expect_exit 0 metricsd --version
 expect_grep '^metricsd [0-9]+\.[0-9]+\.[0-9]+$' "$T/out"
 expect_exit 0 metricsd --help
-for m in read launch ready aggregate publish serve; do
+for m in read launch ready aggregate publish serve tokenize; do
 	expect_grep "metricsd $m" "$T/out"
 done
 expect_exit 2 metricsd

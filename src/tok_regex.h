@@ -1,0 +1,60 @@
+/*
+ * Regular expressions for pre-tokenizers and normalizers, with the
+ * meaning Hugging Face tokenizers gives them: HF compiles patterns with
+ * Oniguruma (its Rust `onig` crate bundles a build implementing Unicode
+ * 16.0), so every pattern is read as Oniguruma reads it.
+ *
+ * For speed, a pattern runs on PCRE2 with JIT when it can be translated
+ * without a change of meaning: \p{..} of a general category, \s, \d
+ * and their negations become explicit Unicode 16.0 ranges (tok_unicode.h;
+ * Debian's PCRE2 and Oniguruma both have older tables, and Oniguruma's
+ * \s is White_Space, which PCRE2's is not quite), flattened inside
+ * brackets. Anything whose meaning could differ between the two engines
+ * (nested classes, ^ and $, inline options other than i, \h, ...) keeps
+ * the pattern on Oniguruma, with its \p{..} classes rewritten to the same
+ * ranges. String patterns are found with memmem.
+ *
+ * Matches are enumerated as the onig crate's find_iter does: left to
+ * right, an empty match right after the previous match is skipped by
+ * advancing one character.
+ *
+ * Library code: 0 or a negative errno; compile errors fill err.
+ * A compiled regex holds match data: use it from one thread at a time.
+ */
+#ifndef METRICSD_TOK_REGEX_H
+#define METRICSD_TOK_REGEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct tok_regex;
+
+struct tok_match {
+	size_t start, end;	/* byte offsets */
+	bool is_match;		/* false: the text between two matches */
+};
+
+struct tok_matches {
+	struct tok_match *v;
+	size_t n, cap;
+};
+
+/*
+ * Compile pattern[0..len); with literal, the pattern is matched as plain
+ * text (Split and Replace with a String pattern). -EINVAL with the
+ * engine's message in err when the pattern is rejected.
+ */
+int tok_regex_new(struct tok_regex **out, const char *pattern, size_t len,
+    bool literal, char *err, size_t errlen);
+void tok_regex_free(struct tok_regex *re);
+
+/*
+ * Cut s[0..len) into matches and the gaps between them, in order, as
+ * HF's Pattern::find_matches does (an empty text gives one empty gap).
+ * Replaces the contents of out. 0 or -ENOMEM (-EIO on an engine error).
+ */
+int tok_regex_split(struct tok_regex *re, const char *s, size_t len,
+    struct tok_matches *out);
+void tok_matches_free(struct tok_matches *m);
+
+#endif
