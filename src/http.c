@@ -1,34 +1,73 @@
 /*
- * libmicrohttpd inside a libuv loop.
+ * libmicrohttpd inside a libuv loop, with connection limits that evict.
  *
  * MHD runs in "external epoll" mode: it owns an epoll descriptor holding
- * the listening socket and every connection, and does its work only when
- * we call MHD_run(). That descriptor becomes readable whenever one of its
- * sockets has an event, so a uv_poll on it tells us when to call MHD_run;
- * MHD_get_timeout says when MHD next needs a call without any socket
- * event (to time out idle connections, or because it still has buffered
- * work: a 0 timeout), which a one-shot uv_timer provides. Every MHD_run,
- * from either watcher, is followed by re-arming the timer.
+ * every connection, and does its work only when we call MHD_run(). That
+ * descriptor becomes readable whenever one of its sockets has an event, so
+ * a uv_poll on it tells us when to call MHD_run; MHD_get_timeout says when
+ * MHD next needs a call without any socket event (to time out idle
+ * connections, or because it still has buffered work: a 0 timeout), which
+ * a one-shot uv_timer provides. Every MHD_run is followed by re-arming the
+ * timer.
  *
- * MHD's own timeout is an idle timeout: a client that trickles its request
- * headers a byte at a time is never idle and would hold its connection,
- * and with a few of them the per-address or global limit, for ever. So a
- * connection also gets a request deadline: from its start, and again from
- * the end of each request, it has timeout_s to deliver a whole request
- * (head and any body) and get it answered. A second timer sweeps the connections waiting for one and shuts
- * down the socket of those past the deadline; MHD then sees the end of
- * the stream and closes the connection itself.
+ * Connection limits. MHD's own limits refuse the newcomer: at the global
+ * limit it stops accepting (new clients wait in the backlog until an idle
+ * connection times out), and at the per-address limit it closes the new
+ * connection. Either way a few idle sockets, or one local user holding 8
+ * connections from 127.0.0.1, blind the scraper. So we accept connections
+ * ourselves, on our own listening socket, and hand each one to MHD with
+ * MHD_add_connection (MHD has no listening socket and limits high enough
+ * never to refuse). Before handing a newcomer over, if its address holds
+ * max_conns_per_ip connections, or all addresses hold max_conns, the
+ * connection that has gone longest without a complete request (from the
+ * newcomer's address in the first case) is evicted: its socket is shut
+ * down, MHD sees the end of the stream and closes it. A connection that
+ * has a complete request (being answered, or its answer being sent) is
+ * never evicted; if every candidate has one, the newcomer is closed
+ * instead. The bookkeeping (http_conns.c) keeps the waiting connections
+ * in lists ordered by the time they began waiting, one for all and one per
+ * address, so choosing the victim costs O(1) per accept, whatever the
+ * number of connections.
+ *
+ * A newcomer could evict a connection whose request has arrived but that
+ * MHD has not read yet (accepted in the same burst, or data that came
+ * after the last MHD_run). So a victim accepted since the last MHD_run,
+ * or with unread bytes in its socket, first gets an MHD_run, which reads
+ * its request and, if the request is complete, takes it out of the
+ * waiting lists; then the oldest waiting connection is evicted.
+ * TCP_DEFER_ACCEPT on the listening socket (1 s) helps the same way: a
+ * client that connects and sends nothing reaches accept() only after a
+ * second, while one that sends its request at once is accepted with it.
+ *
+ * Deadlines. MHD's own timeout is an idle timeout: a client that trickles
+ * its request headers a byte at a time is never idle. So a connection also
+ * has request deadlines: head_timeout_ms (1 s) from its accept to deliver
+ * its first whole request (head and any body), and timeout_s from the end
+ * of each request for the next one (keep-alive). A timer sweeps the
+ * waiting lists, which are in deadline order, and evicts what is past its
+ * deadline: O(1) per eviction, never a walk over every connection.
+ *
+ * The kernel side: the listening backlog is as large as the kernel allows
+ * (net.core.somaxconn; a flood beyond it relies on SYN cookies, on by
+ * default), each readiness of the listening socket is drained
+ * with up to ACCEPT_BUDGET accept()s, and the soft RLIMIT_NOFILE is raised
+ * to its hard limit at start, so that a flood of thousands of connections
+ * neither fills the backlog (dropping the scraper's SYN, which costs it a
+ * 1 s retransmission) nor runs out of descriptors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,24 +76,28 @@
 
 #include "clock.h"
 #include "http.h"
+#include "http_conns.h"
 
-/* A connection, while MHD has it: for the request deadline. */
-struct conn {
-	struct conn *prev, *next;
-	int fd;
-	uint64_t since;		/* clock_now_ms() when it began waiting for a request */
-	bool busy;		/* a request head arrived, not completed yet */
-	bool shut;		/* past the deadline, socket shut down */
-};
+/* accept() calls per readiness of the listening socket, then the loop. */
+#define ACCEPT_BUDGET 256
+/* listen() backlog asked for; the kernel caps it at net.core.somaxconn. */
+#define LISTEN_BACKLOG 65535
+/* Descriptors kept free for everything else the process does. */
+#define FD_RESERVE 64
 
 struct http_server {
 	struct MHD_Daemon *mhd;
-	uv_poll_t poll;
-	uv_timer_t timer;
+	uv_poll_t poll;		/* MHD's epoll descriptor */
+	uv_poll_t accept;	/* our listening socket */
+	uv_timer_t timer;	/* MHD's timeouts */
 	uv_timer_t deadline;	/* the request deadline sweep */
-	uint64_t deadline_ms;
-	struct conn conns;	/* list head */
+	struct http_conns *conns;	/* the limits' bookkeeping */
+	unsigned max_conns, max_per_ip;
+	uint64_t head_ms, idle_ms;
+	uint64_t round;		/* MHD_run calls so far */
+	struct http_conn *adding; /* in MHD_add_connection right now */
 	int listen_fd;
+	int spare_fd;		/* given up to accept-and-drop at EMFILE */
 	int closing;		/* handles still to be closed */
 	void (*log)(const char *msg);
 	struct http_route *routes;
@@ -64,7 +107,21 @@ struct http_server {
 
 static const char allow_methods[] = "GET, HEAD";
 
-static void conn_busy(struct MHD_Connection *c);
+static void conn_busy(struct http_server *s, struct MHD_Connection *c);
+
+static void
+logf_(struct http_server *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!s->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->log(msg);
+}
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -83,8 +140,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, void *body, size_t len,
-    enum MHD_ResponseMemoryMode mode, const char *ctype, bool allow)
+reply(struct http_server *s, struct MHD_Connection *c, unsigned status,
+    void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+    const char *ctype, bool allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -95,7 +153,7 @@ reply(struct MHD_Connection *c, unsigned status, void *body, size_t len,
 		return MHD_NO;
 	}
 	/* Answered: the rest is MHD's to send, under its idle timeout. */
-	conn_busy(c);
+	conn_busy(s, c);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
@@ -106,16 +164,14 @@ reply(struct MHD_Connection *c, unsigned status, void *body, size_t len,
 }
 
 static enum MHD_Result
-reply_text(struct MHD_Connection *c, unsigned status, const char *text,
-    bool allow)
+reply_text(struct http_server *s, struct MHD_Connection *c,
+    unsigned status, const char *text, bool allow)
 {
-	return reply(c, status, (void *)text, strlen(text),
+	return reply(s, c, status, (void *)text, strlen(text),
 	    MHD_RESPMEM_PERSISTENT, "text/plain; charset=utf-8", allow);
 }
 
-/* ---- request deadline ---- */
-
-static void on_deadline(uv_timer_t *t);
+/* ---- connection states ---- */
 
 /*
  * Deadlines read clock_now_ms(), the time now, not the loop's cached time:
@@ -123,36 +179,20 @@ static void on_deadline(uv_timer_t *t);
  * its deadline in the past.
  */
 
-/* Sweep soon enough after the earliest deadline, if the timer is idle. */
+static void deadline_arm(struct http_server *s);
+
+/*
+ * Evict: shut the socket down. MHD owns the descriptor; it sees the end
+ * of the stream at its next MHD_run and closes the connection itself.
+ */
 static void
-deadline_arm(struct http_server *s)
+conn_evict(struct http_server *s, struct http_conn *k)
 {
-	if (!s->closing && !uv_is_active((uv_handle_t *)&s->deadline))
-		uv_timer_start(&s->deadline, on_deadline, s->deadline_ms, 0);
+	shutdown(k->fd, SHUT_RDWR);
+	http_conns_evict(s->conns, k);
 }
 
-static void
-on_deadline(uv_timer_t *t)
-{
-	struct http_server *s = t->data;
-	uint64_t now = clock_now_ms(), next = UINT64_MAX;
-
-	for (struct conn *k = s->conns.next; k != &s->conns; k = k->next) {
-		if (k->busy || k->shut)
-			continue;
-		if (now - k->since >= s->deadline_ms) {
-			/* MHD owns the fd and closes it on the end of stream. */
-			shutdown(k->fd, SHUT_RDWR);
-			k->shut = true;
-		} else if (k->since + s->deadline_ms - now < next) {
-			next = k->since + s->deadline_ms - now;
-		}
-	}
-	if (next != UINT64_MAX && !s->closing)
-		uv_timer_start(&s->deadline, on_deadline, next, 0);
-}
-
-static struct conn *
+static struct http_conn *
 conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
@@ -161,44 +201,77 @@ conn_of(struct MHD_Connection *c)
 	return i ? i->socket_context : NULL;
 }
 
-/* A response is queued: no deadline until the request completes. */
+/* A response is queued: the request is complete, no deadline, no
+ * eviction until it is over. */
 static void
-conn_busy(struct MHD_Connection *c)
+conn_busy(struct http_server *s, struct MHD_Connection *c)
 {
-	struct conn *k = conn_of(c);
+	struct http_conn *k = conn_of(c);
 
 	if (k)
-		k->busy = true;
+		http_conns_busy(s->conns, k);
 }
 
+/* ---- request deadlines ---- */
+
+static void on_deadline(uv_timer_t *t);
+
+/*
+ * Run the sweep at the earliest deadline. A newcomer's deadline is never
+ * earlier than that of the list head it joins, but a first-request
+ * deadline can be earlier than a next-request one the timer waits for: so
+ * only an idle timer, or one due later than the earliest deadline, is
+ * (re)started.
+ */
+static void
+deadline_arm(struct http_server *s)
+{
+	uint64_t next = http_conns_deadline(s->conns), now = clock_now_ms();
+	uint64_t due = next > now ? next - now : 0;
+
+	if (s->closing || next == UINT64_MAX)
+		return;
+	if (uv_is_active((uv_handle_t *)&s->deadline) &&
+	    uv_timer_get_due_in(&s->deadline) <= due)
+		return;
+	uv_timer_start(&s->deadline, on_deadline, due, 0);
+}
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	struct http_server *s = t->data;
+	uint64_t now = clock_now_ms();
+	struct http_conn *k;
+
+	while ((k = http_conns_expired(s->conns, now)))
+		conn_evict(s, k);
+	deadline_arm(s);
+}
+
+/* ---- MHD's callbacks ---- */
+
+/*
+ * MHD_add_connection announces the connection here before it returns: it
+ * gets the record prepared for it. At the close, the record goes.
+ */
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *s = cls;
-	struct conn *k = *socket_context;
-	const union MHD_ConnectionInfo *i;
+	struct http_conn *k = *socket_context;
 
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (k) {
-			k->prev->next = k->next;
-			k->next->prev = k->prev;
-			free(k);
-			*socket_context = NULL;
-		}
+	(void)c;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = s->adding;
+		s->adding = NULL;
 		return;
 	}
-	i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!i || !(k = calloc(1, sizeof(*k))))
-		return;		/* no deadline then: MHD's idle timeout only */
-	k->fd = i->connect_fd;
-	k->since = clock_now_ms();
-	k->next = s->conns.next;
-	k->prev = &s->conns;
-	s->conns.next->prev = k;
-	s->conns.next = k;
-	*socket_context = k;
-	deadline_arm(s);
+	if (k) {
+		http_conns_remove(s->conns, k);
+		*socket_context = NULL;
+	}
 }
 
 /* A request is over (answered or abandoned): the next one gets a deadline. */
@@ -207,14 +280,13 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
-	struct conn *k = conn_of(c);
+	struct http_conn *k = conn_of(c);
 
 	(void)con_cls;
 	(void)toe;
 	if (!k)
 		return;
-	k->busy = false;
-	k->since = clock_now_ms();
+	http_conns_idle(s->conns, k, clock_now_ms());
 	deadline_arm(s);
 }
 
@@ -243,10 +315,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (strcmp(s->routes[i].path, url) == 0)
 			rt = &s->routes[i];
 	if (!rt)
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n", false);
+		return reply_text(s, c, MHD_HTTP_NOT_FOUND, "not found\n", false);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return reply_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method not allowed\n", true);
 	if (!*con_cls) {
 		*con_cls = s;	/* any non-NULL marker: headers seen */
@@ -258,39 +330,24 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	status = rt->get(rt->arg, &body, &len);
 	if (!body)
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal error\n", false);
-	return reply(c, (unsigned)status, body, len, MHD_RESPMEM_MUST_FREE,
+	return reply(s, c, (unsigned)status, body, len, MHD_RESPMEM_MUST_FREE,
 	    status == 200 ? rt->content_type : "text/plain; charset=utf-8",
 	    false);
 }
 
+
+/* ---- running MHD ---- */
+
 static void on_timer(uv_timer_t *t);
 
-static unsigned
-conns(struct http_server *s)
-{
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->mhd,
-	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-
-	return i ? i->num_connections : 0;
-}
-
-/*
- * At the connection limit MHD takes the listening socket out of its
- * epoll set, and puts it back only at the start of a later MHD_run once
- * connections have closed. Nothing would call that MHD_run (no socket
- * event, no timeout left), leaving new clients in the backlog for good:
- * so run once more whenever a run closed connections.
- */
+/* Every MHD_run goes through here: it ends the current accept round. */
 static void
 run(struct http_server *s)
 {
-	unsigned before = conns(s);
-
 	MHD_run(s->mhd);
-	if (conns(s) < before)
-		MHD_run(s->mhd);
+	s->round++;
 }
 
 static void
@@ -322,6 +379,122 @@ on_poll(uv_poll_t *p, int status, int events)
 
 	(void)status;
 	(void)events;
+	run(s);
+	rearm(s);
+}
+
+/* ---- accepting ---- */
+
+/* Has bytes MHD has not read yet: a request may be complete in them. */
+static bool
+unread(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/*
+ * Make room for a newcomer from sa under both limits: false if there is
+ * none, every candidate having a complete request.
+ */
+static bool
+make_room(struct http_server *s, const struct sockaddr *sa)
+{
+	struct http_conn *v;
+	bool ran = false;
+
+	while (!http_conns_room(s->conns, sa, &v)) {
+		if (!v)
+			return false;
+		if (!ran && (v->round == s->round || unread(v->fd))) {
+			/* Its request may be in: let MHD read it first. */
+			run(s);
+			ran = true;
+			continue;
+		}
+		conn_evict(s, v);
+	}
+	return true;
+}
+
+static void
+admit(struct http_server *s, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct http_conn *k;
+
+	if (!make_room(s, sa) ||
+	    !(k = http_conns_add(s->conns, sa, fd, clock_now_ms()))) {
+		close(fd);
+		return;
+	}
+	k->round = s->round;
+	s->adding = k;
+	/* MHD closes fd itself if it fails; then, if it had announced the
+	 * connection, it has also announced its close, freeing k. */
+	if (MHD_add_connection(s->mhd, fd, sa, salen) != MHD_YES) {
+		if (s->adding == k) {
+			s->adding = NULL;
+			http_conns_remove(s->conns, k);
+		}
+		return;
+	}
+	deadline_arm(s);
+}
+
+/*
+ * Out of descriptors (a --max-connections above what the process may
+ * open): drop the oldest pending connection with the spare descriptor, so
+ * that the backlog keeps moving instead of the listening socket staying
+ * readable for ever.
+ */
+static void
+shed(struct http_server *s)
+{
+	int fd;
+
+	close(s->spare_fd);
+	if ((fd = accept(s->listen_fd, NULL, NULL)) >= 0)
+		close(fd);
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void
+on_accept(uv_poll_t *h, int status, int events)
+{
+	struct http_server *s = h->data;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, n;
+
+	(void)status;
+	(void)events;
+	for (n = 0; n < ACCEPT_BUDGET; n++) {
+		len = sizeof(ss);
+		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			admit(s, fd, (struct sockaddr *)&ss, len);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE) {
+			logf_(s, "accept on %s: %s: dropping a connection",
+			    s->address, strerror(errno));
+			if (s->spare_fd < 0)
+				break;
+			shed(s);
+			continue;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			logf_(s, "accept on %s: %s", s->address,
+			    strerror(errno));
+		break;
+	}
+	/* The newcomers' requests are usually in already: answer them now
+	 * rather than at the next loop iteration. */
 	run(s);
 	rearm(s);
 }
@@ -382,8 +555,12 @@ bind_listen(const char *addr, int *fd, char *err, size_t errlen)
 			continue;
 		}
 		setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* Only a client that has sent something is accepted at once
+		 * (one that stays silent, after a second); best effort. */
+		setsockopt(*fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
+		    sizeof(one));
 		if (bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(*fd, 128) == 0)
+		    listen(*fd, LISTEN_BACKLOG) == 0)
 			break;
 		e = errno;
 		close(*fd);
@@ -424,6 +601,37 @@ format_address(struct http_server *s)
 	}
 }
 
+
+/*
+ * Raise the soft descriptor limit to the hard one, and lower max_conns if
+ * even that cannot hold what the limits allow: max_conns live connections,
+ * as many evicted ones MHD has yet to close, an accept burst, a reserve.
+ */
+static void
+fd_limit(struct http_server *s)
+{
+	struct rlimit rl;
+	uint64_t need, fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	need = 2 * (uint64_t)s->max_conns + ACCEPT_BUDGET + FD_RESERVE;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	fit = rl.rlim_cur > ACCEPT_BUDGET + FD_RESERVE + 2 ?
+	    (rl.rlim_cur - ACCEPT_BUDGET - FD_RESERVE) / 2 : 1;
+	logf_(s, "connection limit %u lowered to %u: RLIMIT_NOFILE is %llu",
+	    s->max_conns, (unsigned)fit, (unsigned long long)rl.rlim_cur);
+	s->max_conns = (unsigned)fit;
+	if (s->max_per_ip > s->max_conns)
+		s->max_per_ip = s->max_conns;
+}
+
 int
 http_server_start(struct http_server **out, uv_loop_t *loop,
     const char *addr, const struct http_limits *lim,
@@ -443,18 +651,39 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	memcpy(s->routes, routes, nroutes * sizeof(*routes));
 	s->nroutes = nroutes;
 	s->log = log;
-	s->conns.next = s->conns.prev = &s->conns;
-	s->deadline_ms = (uint64_t)lim->timeout_s * 1000;
+	s->listen_fd = s->spare_fd = -1;
+	s->max_conns = lim->max_conns ? lim->max_conns : 1;
+	s->max_per_ip = lim->max_conns_per_ip ? lim->max_conns_per_ip : 1;
+	if (s->max_per_ip > s->max_conns)
+		s->max_per_ip = s->max_conns;
+	s->idle_ms = (uint64_t)lim->timeout_s * 1000;
+	s->head_ms = lim->head_timeout_ms ? lim->head_timeout_ms :
+	    HTTP_HEAD_TIMEOUT_MS;
+	if (s->head_ms > s->idle_ms)
+		s->head_ms = s->idle_ms;
 	if ((r = bind_listen(addr, &s->listen_fd, err, errlen)) < 0)
 		goto fail_alloc;
 	format_address(s);
-	/* The logger first, so start-up messages go through it too. */
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-	    NULL, NULL, on_request, s,
+	fd_limit(s);
+	if (http_conns_new(&s->conns, s->max_conns, s->max_per_ip, s->head_ms,
+	    s->idle_ms) < 0) {
+		snprintf(err, errlen, "http server: out of memory");
+		r = -ENOMEM;
+		goto fail_sock;
+	}
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/*
+	 * No listening socket of MHD's own (we accept), and no limit of its
+	 * own below ours: it must never refuse what we hand it, counting the
+	 * evicted connections it has yet to close (up to max_conns from a
+	 * deadline sweep and ACCEPT_BUDGET from an accept burst before its
+	 * next MHD_run). No per-address limit of its own either.
+	 */
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-	    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-	    MHD_OPTION_CONNECTION_LIMIT, lim->max_conns,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->max_conns_per_ip,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    2 * s->max_conns + ACCEPT_BUDGET + FD_RESERVE,
 	    MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->conn_memory,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
@@ -473,27 +702,35 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 		r = -EIO;
 		goto fail_mhd;
 	}
-	s->poll.data = s->timer.data = s->deadline.data = s;
+	s->poll.data = s->accept.data = s->timer.data = s->deadline.data = s;
 	if ((r = uv_poll_init(loop, &s->poll, info->epoll_fd)) < 0) {
 		snprintf(err, errlen, "http server: uv_poll_init: %s",
 		    uv_strerror(r));
 		goto fail_mhd;
 	}
+	if ((r = uv_poll_init(loop, &s->accept, s->listen_fd)) < 0) {
+		snprintf(err, errlen, "http server: uv_poll_init: %s",
+		    uv_strerror(r));
+		/* The first handle is live: close it the normal way. */
+		s->closing = 1;
+		uv_close((uv_handle_t *)&s->poll, NULL);
+		goto fail_mhd;
+	}
 	uv_timer_init(loop, &s->timer);
 	uv_timer_init(loop, &s->deadline);
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	uv_poll_start(&s->accept, UV_READABLE, on_accept);
 	rearm(s);
 	*out = s;
 	return 0;
 
 fail_mhd:
-	MHD_stop_daemon(s->mhd);	/* closes the listening socket */
-	goto fail_alloc;
+	MHD_stop_daemon(s->mhd);
 fail_sock:
-	/* Whether a failed start closed it is not documented: only close
-	 * it if it is still open (single-threaded here, so no reuse race). */
-	if (fcntl(s->listen_fd, F_GETFD) >= 0)
-		close(s->listen_fd);
+	http_conns_free(s->conns);
+	close(s->listen_fd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 fail_alloc:
 	free(s->routes);
 	free(s);
@@ -512,6 +749,7 @@ on_closed(uv_handle_t *h)
 	struct http_server *s = h->data;
 
 	if (--s->closing == 0) {
+		http_conns_free(s->conns);
 		free(s->routes);
 		free(s);
 	}
@@ -522,12 +760,17 @@ http_server_close(struct http_server *s)
 {
 	if (!s)
 		return;
-	s->closing = 3;
+	s->closing = 4;
 	uv_poll_stop(&s->poll);
+	uv_poll_stop(&s->accept);
 	uv_timer_stop(&s->timer);
 	uv_timer_stop(&s->deadline);
-	MHD_stop_daemon(s->mhd);	/* also closes the listening socket */
+	close(s->listen_fd);
+	MHD_stop_daemon(s->mhd);	/* closes every connection */
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	uv_close((uv_handle_t *)&s->poll, on_closed);
+	uv_close((uv_handle_t *)&s->accept, on_closed);
 	uv_close((uv_handle_t *)&s->timer, on_closed);
 	uv_close((uv_handle_t *)&s->deadline, on_closed);
 }

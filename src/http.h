@@ -1,7 +1,9 @@
 /*
- * A small HTTP server inside a libuv loop: libmicrohttpd does the HTTP
- * (parsing, limits, timeouts) with no thread of its own; its epoll
- * descriptor is watched by a uv_poll and its timeouts by a uv_timer.
+ * A small HTTP server inside a libuv loop: it accepts connections itself
+ * and enforces its connection limits (by eviction, see http.c), and
+ * libmicrohttpd does the HTTP (parsing, memory limits, idle timeouts) with
+ * no thread of its own; its epoll descriptor is watched by a uv_poll and
+ * its timeouts by a uv_timer.
  *
  * Routes are exact paths answering GET (and HEAD, which HTTP requires
  * wherever GET is allowed); any other path is 404 and any other method
@@ -29,22 +31,36 @@ struct http_route {
 	void *arg;
 };
 
-/* Limits that keep slow or hostile clients from blocking the others. */
+/*
+ * Limits that keep slow or hostile clients from blocking the others. At
+ * either connection limit a newcomer is not refused: the connection that
+ * has gone longest without a complete request is closed to make room
+ * (from the newcomer's own address at the per-address limit). See the
+ * top comment of http.c for the whole policy.
+ */
 struct http_limits {
 	unsigned max_conns;		/* all clients together */
 	unsigned max_conns_per_ip;	/* one client address */
 	unsigned timeout_s;		/* idle timeout, and request deadline */
 	size_t conn_memory;		/* per connection: headers and buffers */
+	unsigned head_timeout_ms;	/* first request deadline; 0: default */
 };
 
-#define HTTP_LIMITS_DEFAULT { 64, 8, 5, 32 * 1024 }
+/* A new connection's first request must be in within this (or timeout_s
+ * if shorter). */
+#define HTTP_HEAD_TIMEOUT_MS 1000
+
+#define HTTP_LIMITS_DEFAULT { 64, 8, 5, 32 * 1024, HTTP_HEAD_TIMEOUT_MS }
 
 struct http_server;
 
 /*
  * Parse "ADDR:PORT" ("[v6]:PORT" for IPv6; ADDR may be a host name),
- * bind and listen, and start serving in loop. Returns 0 or a negative
- * errno with err set ("bind 127.0.0.1:80: Permission denied").
+ * bind and listen, and start serving in loop. Raises the process's soft
+ * RLIMIT_NOFILE to its hard limit, and lowers max_conns (saying so through
+ * log) if even that cannot hold the connections the limits allow. Returns
+ * 0 or a negative errno with err set ("bind 127.0.0.1:80: Permission
+ * denied").
  */
 int http_server_start(struct http_server **out, uv_loop_t *loop,
     const char *addr, const struct http_limits *lim,
