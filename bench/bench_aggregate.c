@@ -44,6 +44,7 @@
 #include <zmq.h>
 
 #include "aggregator.h"
+#include "aggregator_wire.h"
 #include "event.h"
 #include "store.h"
 #include "store_sink.h"
@@ -272,6 +273,7 @@ inproc_rate(const struct frames *f, unsigned repeat, const char *dir,
 	struct aggregator_config cfg = { .streaming = true };
 	struct wire_decoder *d = NULL;
 	struct aggregator *a = NULL;
+	struct aggregator_wire w = { 0 };
 	struct store_sink sink;
 	struct aggregator_sink iface;
 	struct tokenizer *tok;
@@ -287,7 +289,8 @@ inproc_rate(const struct frames *f, unsigned repeat, const char *dir,
 		if (store_sink_open(&sink, dir, &cfg, err, sizeof(err)) < 0)
 			goto bad;
 		iface = store_sink_iface(&sink);
-		if (aggregator_new(&a, &cfg, &iface, err, sizeof(err)) < 0)
+		if (aggregator_new(&a, &cfg, &iface, err, sizeof(err)) < 0 ||
+		    aggregator_wire_init(&w, a, err, sizeof(err)) < 0)
 			goto bad;
 	} else if (wire_decoder_new(&d, noop_event, &n, err, sizeof(err)) < 0) {
 		goto bad;
@@ -302,12 +305,13 @@ inproc_rate(const struct frames *f, unsigned repeat, const char *dir,
 			size_t len = f->off[i + 1] - f->off[i];
 
 			if (engine)
-				aggregator_frame_feed(a, p, len, &st);
+				aggregator_wire_feed(&w, p, len, &st);
 			else
 				wire_frame_decode(d, p, len, &st);
 		}
 	t0 = now_s() - t0;
 	if (engine) {
+		aggregator_wire_free(&w);
 		aggregator_free(a);
 		store_sink_close(&sink, STORE_FINAL);
 	} else {

@@ -12,6 +12,9 @@
  * 2. The percentile grid after 1% new values on a 10M series: the
  *    incremental sort-and-merge against a full re-sort of every value
  *    (the same radix sort; qsort shown for reference).
+ * 3. What the store follower (store_follow.c, behind read and serve)
+ *    adds: a refresh after 1% new values (stat, refresh, fold, grid)
+ *    against the same work done on a view and a rollup directly.
  *
  * Usage: bench_read [N]   (default 10000000 values)
  */
@@ -26,6 +29,7 @@
 
 #include "rollup.h"
 #include "store.h"
+#include "store_follow.h"
 
 #define REPS 7
 
@@ -287,6 +291,70 @@ grid_after_append(const union store_value *vals, size_t n)
 	    full * 1e3, full / inc, qs * 1e3);
 }
 
+/* Part 3: the follower against a bare view and rollup, +1% a round. */
+static void
+follow_after_append(struct store_writer *w, const char *dir, size_t n)
+{
+	static const char *const keys[] = { "follow" };
+	char err[STORE_ERR_MAX];
+	const struct store_snap *snap;
+	struct store_follow *f;
+	struct store_key *k;
+	struct store_view *v;
+	struct rollup r;
+	double out[ROLLUP_GRID_N], t0, tf = 1e9, td = 1e9;
+	size_t extra = n / 100;
+
+	if (store_series_create(w, keys[0], STORE_U64, &k, err,
+	    sizeof(err)) < 0)
+		die("store_series_create", err);
+	for (size_t i = 0; i < n; i++)
+		if (store_series_append(k, sample(STORE_U64)) < 0)
+			die("store_series_append", store_key_error(k));
+	if (store_follow_open(&f, dir, NULL, NULL) < 0)
+		die("store_follow_open", "out of memory");
+	if (store_view_open(&v, dir, keys[0], err, sizeof(err)) < 0)
+		die("store_view_open", err);
+	rollup_init(&r, STORE_U64);
+	if (store_follow_refresh(f, keys, 1, &snap) < 0 ||
+	    rollup_fold_view(&r, v, NULL, err, sizeof(err)) < 0 ||
+	    rollup_percentiles(&r, rollup_grid, out, ROLLUP_GRID_N) < 0)
+		die("first read", "out of memory");
+	for (int rep = 0; rep < REPS; rep++) {
+		for (size_t i = 0; i < extra; i++)
+			if (store_series_append(k, sample(STORE_U64)) < 0)
+				die("store_series_append", store_key_error(k));
+		/* Alternate which goes first: the second finds pages cached. */
+		for (int side = 0; side < 2; side++) {
+			if ((side ^ rep) & 1) {
+				t0 = now();
+				if (store_follow_refresh(f, keys, 1, &snap) < 0 ||
+				    snap->keys[0].state != STORE_SNAP_OK)
+					die("store_follow_refresh", "failed");
+				t0 = now() - t0;
+				tf = t0 < tf ? t0 : tf;
+				sink += (uint64_t)snap->keys[0].series.q[2];
+			} else {
+				t0 = now();
+				if (rollup_fold_view(&r, v, NULL, err,
+				    sizeof(err)) < 0 ||
+				    rollup_percentiles(&r, rollup_grid, out,
+				    ROLLUP_GRID_N) < 0)
+					die("rollup", err);
+				t0 = now() - t0;
+				td = t0 < td ? t0 : td;
+				sink += (uint64_t)out[2];
+			}
+		}
+	}
+	printf("follower refresh after +1%% (%zu new on %zu): %.2f ms vs a "
+	    "view and a rollup directly %.2f ms: ratio %.2f\n", extra, n,
+	    tf * 1e3, td * 1e3, tf / td);
+	rollup_free(&r);
+	store_view_close(v);
+	store_follow_free(f);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -336,6 +404,7 @@ main(int argc, char **argv)
 		die("store_view", err);
 	grid_after_append(store_view_values(v), n);
 	store_view_close(v);
+	follow_after_append(w, dir, n);
 
 	store_writer_close(w, STORE_FINAL);
 	if (nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)

@@ -1,16 +1,15 @@
 /*
- * The metric engine (see aggregator.h and ../shared/spec/metrics.md).
+ * The metric engine (see aggregator.h; the keys and what they mean:
+ * metricsd(1), "metricsd aggregate", and README, "Wire format and
+ * metrics").
  */
-#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "aggregator.h"
+#include "inflight.h"
 
 static const struct metric_key_info keys[METRIC_KEY_COUNT] = {
 #define C(id, name) [id] = { name, STORE_COUNTER, STORE_U64, false }
@@ -80,57 +79,22 @@ struct block {
 	struct block *prev, *next;
 };
 
-/* ---- In-flight table ---- */
-
-#define UUID_INLINE 37		/* both "hex32" and dashed uuid forms fit */
-
+/* Row flags (struct inflight_row.flags). */
 enum {
 	ROW_HAS_FIRST = 1,	/* recv_first seen */
 	ROW_HAS_LAST = 2	/* some receive seen */
 };
 
-/* One tracked sample in flight: 80 bytes. */
-struct row {
-	uint64_t hash;
-	int64_t issued;
-	int64_t first;		/* recv_first timestamp */
-	int64_t last;		/* latest receive timestamp */
-	struct block *block;
-	uint16_t len;
-	uint8_t flags;
-	/* The uuid itself, or (len > UUID_INLINE) a pointer to a copy. */
-	char uuid[UUID_INLINE];
-};
-_Static_assert(sizeof(struct row) == 80, "one in-flight sample: 80 bytes");
-
-/*
- * Rows live densely in rows[0..n); slots is an open-addressing index
- * (linear probing, slot = row index + 1, 0 = empty) kept at most half
- * full, with backward-shift deletion so there are no tombstones. Removing
- * a row moves the last row into its place. The hash is SipHash-1-3 under
- * a random key, so uuids chosen to collide cannot degrade lookups.
- */
-struct table {
-	uint32_t *slots;
-	size_t mask;		/* slot count - 1 */
-	struct row *rows;
-	size_t n, cap;
-	uint64_t k0, k1;
-};
-
-#define TABLE_MIN_SLOTS 64
-
 struct aggregator {
 	struct aggregator_config cfg;
 	struct aggregator_sink sink;
-	struct wire_decoder *dec;
 	uint64_t c[METRIC_KEY_COUNT];	/* counters (series unused) */
 
 	bool started;
 	int64_t start_ts;
 	bool ended;
 
-	struct table t;
+	struct inflight t;		/* tracked samples in flight */
 	struct block *current;		/* open window, or NULL */
 	struct block *live;		/* every live block */
 	uint64_t done_ns;		/* durations of released blocks */
@@ -138,232 +102,6 @@ struct aggregator {
 	struct event_str *chunks;	/* scratch for token counting */
 	size_t chunks_cap;
 };
-
-static inline uint64_t
-rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND do { \
-	v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32); \
-	v2 += v3; v3 = rotl(v3, 16); v3 ^= v2; \
-	v0 += v3; v3 = rotl(v3, 21); v3 ^= v0; \
-	v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32); \
-} while (0)
-
-/* SipHash-1-3 of s[0..len) under (k0, k1). */
-static uint64_t
-siphash(uint64_t k0, uint64_t k1, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	uint64_t v0 = 0x736f6d6570736575ull ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dull ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k0;
-	uint64_t v3 = 0x7465646279746573ull ^ k1;
-	uint64_t b = (uint64_t)len << 56;
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t m;
-
-		/* One load, not eight: the uuid of every event is hashed. */
-		memcpy(&m, p + i, sizeof(m));
-		m = le64toh(m);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (int j = 0; i + (size_t)j < len; j++)
-		b |= (uint64_t)p[i + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
-static char *
-row_heap(const struct row *r)
-{
-	char *p;
-
-	memcpy(&p, r->uuid, sizeof(p));
-	return p;
-}
-
-static const char *
-row_uuid(const struct row *r)
-{
-	return r->len <= UUID_INLINE ? r->uuid : row_heap(r);
-}
-
-static int
-table_init(struct table *t)
-{
-	uint64_t key[2];
-
-	if (getrandom(key, sizeof(key), GRND_NONBLOCK) != sizeof(key)) {
-		/* No entropy yet (early boot): still distinct per process. */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
-		    (uint64_t)getpid();
-		key[1] = (uint64_t)ts.tv_sec * 0xbf58476d1ce4e5b9ull ^
-		    (uint64_t)(uintptr_t)t;
-	}
-	t->k0 = key[0];
-	t->k1 = key[1];
-	t->slots = calloc(TABLE_MIN_SLOTS, sizeof(*t->slots));
-	if (t->slots == NULL)
-		return -ENOMEM;
-	t->mask = TABLE_MIN_SLOTS - 1;
-	return 0;
-}
-
-static void
-table_free(struct table *t)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->rows[i].len > UUID_INLINE)
-			free(row_heap(&t->rows[i]));
-	}
-	free(t->rows);
-	free(t->slots);
-}
-
-/* Slot holding row index ri (whose hash is h). */
-static size_t
-slot_of(const struct table *t, uint64_t h, size_t ri)
-{
-	size_t i = h & t->mask;
-
-	while (t->slots[i] != ri + 1)
-		i = (i + 1) & t->mask;
-	return i;
-}
-
-static struct row *
-table_find(struct table *t, const char *uuid, size_t len, uint64_t h)
-{
-	size_t i = h & t->mask;
-
-	for (;;) {
-		uint32_t s = t->slots[i];
-		if (s == 0)
-			return NULL;
-		struct row *r = &t->rows[s - 1];
-		if (r->hash == h && r->len == len &&
-		    memcmp(row_uuid(r), uuid, len) == 0)
-			return r;
-		i = (i + 1) & t->mask;
-	}
-}
-
-/* Rebuild the index with nslots slots (a power of two). */
-static int
-table_resize(struct table *t, size_t nslots)
-{
-	uint32_t *s = calloc(nslots, sizeof(*s));
-
-	if (s == NULL)
-		return -ENOMEM;
-	free(t->slots);
-	t->slots = s;
-	t->mask = nslots - 1;
-	for (size_t ri = 0; ri < t->n; ri++) {
-		size_t i = t->rows[ri].hash & t->mask;
-		while (s[i] != 0)
-			i = (i + 1) & t->mask;
-		s[i] = (uint32_t)(ri + 1);
-	}
-	return 0;
-}
-
-/* A new row for uuid (known absent), or NULL when out of memory. */
-static struct row *
-table_add(struct table *t, const char *uuid, size_t len, uint64_t h)
-{
-	struct row *r;
-	size_t i;
-
-	if ((t->n + 1) * 2 > t->mask + 1 &&
-	    table_resize(t, (t->mask + 1) * 2) < 0)
-		return NULL;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct row *rows = realloc(t->rows, cap * sizeof(*rows));
-		if (rows == NULL)
-			return NULL;
-		t->rows = rows;
-		t->cap = cap;
-	}
-	r = &t->rows[t->n];
-	memset(r, 0, sizeof(*r));
-	if (len > UUID_INLINE) {
-		char *p = malloc(len);
-		if (p == NULL)
-			return NULL;
-		memcpy(p, uuid, len);
-		memcpy(r->uuid, &p, sizeof(p));
-	} else {
-		memcpy(r->uuid, uuid, len);
-	}
-	r->hash = h;
-	r->len = (uint16_t)len;
-	i = h & t->mask;
-	while (t->slots[i] != 0)
-		i = (i + 1) & t->mask;
-	t->slots[i] = (uint32_t)(t->n + 1);
-	t->n++;
-	return r;
-}
-
-static void
-table_remove(struct table *t, struct row *r)
-{
-	size_t ri = (size_t)(r - t->rows);
-	size_t i = slot_of(t, r->hash, ri);
-	size_t j = i;
-	size_t last = t->n - 1;
-
-	if (r->len > UUID_INLINE)
-		free(row_heap(r));
-	/* Backward shift: pull later entries of the cluster into the hole. */
-	t->slots[i] = 0;
-	for (;;) {
-		j = (j + 1) & t->mask;
-		if (t->slots[j] == 0)
-			break;
-		size_t home = t->rows[t->slots[j] - 1].hash & t->mask;
-		/* Stay if home lies cyclically in (i, j]. */
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-			continue;
-		t->slots[i] = t->slots[j];
-		t->slots[j] = 0;
-		i = j;
-	}
-	/* Keep rows dense: move the last row into the freed place. */
-	if (ri != last) {
-		t->slots[slot_of(t, t->rows[last].hash, last)] =
-		    (uint32_t)(ri + 1);
-		t->rows[ri] = t->rows[last];
-	}
-	t->n--;
-	/* Give memory back once the table is mostly empty. */
-	if (t->mask + 1 > TABLE_MIN_SLOTS && t->n * 8 < t->mask + 1)
-		(void)table_resize(t, (t->mask + 1) / 2);	/* may fail: fine */
-	if (t->cap > 64 && t->n * 4 < t->cap) {
-		struct row *rows = realloc(t->rows, t->cap / 2 * sizeof(*rows));
-		if (rows != NULL) {
-			t->rows = rows;
-			t->cap /= 2;
-		}
-	}
-}
 
 /* ---- Writing values ---- */
 
@@ -500,11 +238,11 @@ full_output_tokens(struct aggregator *a, const struct event *ev,
 }
 
 /*
- * "Text after the first chunk" (wire.md): reasoning chunks after the
- * first; then, if reasoning was present, all output chunks when the
- * output is a chunk list, or the whole output string only when reasoning
- * was a chunk list; if reasoning was absent, output chunks after the
- * first. A plain output string without reasoning has nothing after its
+ * "Text after the first chunk" (metricsd-wire(5)): reasoning
+ * chunks after the first; then, if reasoning was present, all output
+ * chunks when the output is a chunk list, or the whole output string only
+ * when reasoning was a chunk list; if reasoning was absent, output chunks
+ * after the first. A plain output string without reasoning has nothing after its
  * first chunk.
  */
 static bool
@@ -538,29 +276,29 @@ on_issued(struct aggregator *a, const struct event *ev, uint64_t h)
 {
 	const char *uuid = ev->sample_uuid.ptr;
 	size_t len = ev->sample_uuid.len;
-	struct row *r;
+	struct inflight_row *r;
 
 	counter_inc(a, METRIC_TOTAL_SAMPLES_ISSUED);
 	if (a->current == NULL) {
 		/* Untracked, unless an earlier tracked issue is in flight. */
-		if (table_find(&a->t, uuid, len, h) != NULL)
+		if (inflight_find(&a->t, uuid, len, h) != NULL)
 			counter_inc(a, METRIC_DUPLICATE_ISSUED);
 		return;
 	}
 	counter_inc(a, METRIC_TRACKED_SAMPLES_ISSUED);
-	if (table_find(&a->t, uuid, len, h) != NULL) {
+	if (inflight_find(&a->t, uuid, len, h) != NULL) {
 		counter_inc(a, METRIC_DUPLICATE_ISSUED);	/* keep the row */
 		return;
 	}
-	if (a->t.n >= a->cfg.max_in_flight ||
-	    (r = table_add(&a->t, uuid, len, h)) == NULL) {
+	if (inflight_count(&a->t) >= a->cfg.max_in_flight ||
+	    (r = inflight_add(&a->t, uuid, len, h)) == NULL) {
 		counter_inc(a, METRIC_IN_FLIGHT_OVERFLOW);
 		return;
 	}
 	r->issued = ev->timestamp_ns;
-	r->block = a->current;
+	r->owner = a->current;
 	a->current->refs++;
-	counter_put(a, METRIC_SAMPLES_IN_FLIGHT, a->t.n);
+	counter_put(a, METRIC_SAMPLES_IN_FLIGHT, inflight_count(&a->t));
 
 	if (ev->data_tag != EVENT_DATA_PROMPT)
 		return;
@@ -580,17 +318,17 @@ on_issued(struct aggregator *a, const struct event *ev, uint64_t h)
 static void
 on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 {
-	struct row *r;
+	struct inflight_row *r;
 	int64_t ts = ev->timestamp_ns;
 
 	counter_inc(a, METRIC_TOTAL_SAMPLES_COMPLETED);
-	r = table_find(&a->t, ev->sample_uuid.ptr, ev->sample_uuid.len, h);
+	r = inflight_find(&a->t, ev->sample_uuid.ptr, ev->sample_uuid.len, h);
 	if (r == NULL)
 		return;
 	counter_inc(a, METRIC_TRACKED_SAMPLES_COMPLETED);
 	interval_put(a, METRIC_SAMPLE_LATENCY_NS, r->issued, ts);
 
-	struct block *b = r->block;
+	struct block *b = r->owner;
 	if (!b->has_end || ts > b->end) {
 		b->end = ts;
 		b->has_end = true;
@@ -613,10 +351,10 @@ on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 		}
 	}
 
-	table_remove(&a->t, r);
+	inflight_remove(&a->t, r);
 	b->refs--;
 	block_release_if_done(a, b);
-	counter_put(a, METRIC_SAMPLES_IN_FLIGHT, a->t.n);
+	counter_put(a, METRIC_SAMPLES_IN_FLIGHT, inflight_count(&a->t));
 }
 
 /*
@@ -626,12 +364,12 @@ on_complete(struct aggregator *a, const struct event *ev, uint64_t h)
 static void
 on_recv(struct aggregator *a, const struct event *ev, uint64_t h)
 {
-	struct row *r;
+	struct inflight_row *r;
 	int64_t ts = ev->timestamp_ns;
 
 	if (!a->cfg.streaming)
 		return;
-	r = table_find(&a->t, ev->sample_uuid.ptr, ev->sample_uuid.len, h);
+	r = inflight_find(&a->t, ev->sample_uuid.ptr, ev->sample_uuid.len, h);
 	if (r == NULL)
 		return;
 	if (ev->type == EVENT_SAMPLE_RECV_FIRST && !(r->flags & ROW_HAS_FIRST)) {
@@ -715,7 +453,7 @@ aggregator_event_feed(struct aggregator *a, const struct event *ev)
 			counter_inc(a, METRIC_EMPTY_UUID_EVENTS);
 			return 0;
 		}
-		h = siphash(a->t.k0, a->t.k1, ev->sample_uuid.ptr,
+		h = inflight_hash(&a->t, ev->sample_uuid.ptr,
 		    ev->sample_uuid.len);
 		if (ev->type == EVENT_SAMPLE_ISSUED)
 			on_issued(a, ev, h);
@@ -750,39 +488,34 @@ aggregator_event_feed(struct aggregator *a, const struct event *ev)
 	return 0;
 }
 
-static int
-on_decoded(void *arg, const struct event *ev)
+int
+aggregator_frame_begin(struct aggregator *a)
 {
-	return aggregator_event_feed(arg, ev);
+	if (!a->ended)
+		return 0;
+	counter_inc(a, METRIC_EVENTS_AFTER_END);
+	return AGGREGATOR_ENDED;
 }
 
-int
-aggregator_frame_feed(struct aggregator *a, const void *frame, size_t len,
-    struct wire_frame_stats *st)
+void
+aggregator_decode_errors_count(struct aggregator *a,
+    const struct aggregator_decode_errors *e)
 {
-	static const enum metric_key by_class[WIRE_ERR_COUNT] = {
-		[WIRE_ERR_MALFORMED] = METRIC_DECODE_MALFORMED,
-		[WIRE_ERR_BAD_RECORD] = METRIC_DECODE_BAD_RECORDS,
-		[WIRE_ERR_UNKNOWN_TYPE] = METRIC_DECODE_UNKNOWN_EVENTS,
-		[WIRE_ERR_FIELD_TYPE] = METRIC_DECODE_FIELD_TYPES,
-		[WIRE_ERR_ABSURD_SIZE] = METRIC_DECODE_ABSURD_SIZES,
-	};
-	struct wire_frame_stats local;
+	uint64_t sum = 0;
 
-	if (st == NULL)
-		st = &local;
-	if (a->ended) {
-		memset(st, 0, sizeof(*st));
-		counter_inc(a, METRIC_EVENTS_AFTER_END);
-		return AGGREGATOR_ENDED;
-	}
-	wire_frame_decode(a->dec, frame, len, st);
-	if (st->nerrors) {
-		for (int i = 0; i < WIRE_ERR_COUNT; i++)
-			counter_add(a, by_class[i], st->errors[i]);
-		counter_add(a, METRIC_DECODE_ERRORS, st->nerrors);
-	}
-	return a->ended ? AGGREGATOR_ENDED : 0;
+	sum += e->malformed;
+	sum += e->bad_records;
+	sum += e->unknown_events;
+	sum += e->field_types;
+	sum += e->absurd_sizes;
+	if (sum == 0)
+		return;
+	counter_add(a, METRIC_DECODE_MALFORMED, e->malformed);
+	counter_add(a, METRIC_DECODE_BAD_RECORDS, e->bad_records);
+	counter_add(a, METRIC_DECODE_UNKNOWN_EVENTS, e->unknown_events);
+	counter_add(a, METRIC_DECODE_FIELD_TYPES, e->field_types);
+	counter_add(a, METRIC_DECODE_ABSURD_SIZES, e->absurd_sizes);
+	counter_add(a, METRIC_DECODE_ERRORS, sum);
 }
 
 void
@@ -808,7 +541,7 @@ aggregator_counter(const struct aggregator *a, enum metric_key k)
 size_t
 aggregator_in_flight(const struct aggregator *a)
 {
-	return a->t.n;
+	return inflight_count(&a->t);
 }
 
 int
@@ -816,7 +549,6 @@ aggregator_new(struct aggregator **out, const struct aggregator_config *cfg,
     const struct aggregator_sink *sink, char *err, size_t errlen)
 {
 	struct aggregator *a = calloc(1, sizeof(*a));
-	int rc;
 
 	if (a == NULL) {
 		snprintf(err, errlen, "aggregator: out of memory");
@@ -827,24 +559,13 @@ aggregator_new(struct aggregator **out, const struct aggregator_config *cfg,
 	    a->cfg.max_in_flight > AGGREGATOR_MAX_IN_FLIGHT)
 		a->cfg.max_in_flight = AGGREGATOR_MAX_IN_FLIGHT;
 	a->sink = *sink;
-	rc = wire_decoder_new(&a->dec, on_decoded, a, err, errlen);
-	if (rc < 0)
-		goto fail_a;
-	/* ISL needs only the count of token ids, never the ids. */
-	wire_decoder_set_token_ids(a->dec, false);
-	if (table_init(&a->t) < 0) {
+	if (inflight_init(&a->t) < 0) {
 		snprintf(err, errlen, "aggregator: out of memory");
-		rc = -ENOMEM;
-		goto fail_dec;
+		free(a);
+		return -ENOMEM;
 	}
 	*out = a;
 	return 0;
-
-fail_dec:
-	wire_decoder_free(a->dec);
-fail_a:
-	free(a);
-	return rc;
 }
 
 void
@@ -858,8 +579,7 @@ aggregator_free(struct aggregator *a)
 		next = b->next;
 		free(b);
 	}
-	table_free(&a->t);
-	wire_decoder_free(a->dec);
+	inflight_free(&a->t);
 	free(a->chunks);
 	free(a);
 }

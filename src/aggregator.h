@@ -1,15 +1,19 @@
 /*
- * The metric engine: folds events into the counters and series of
- * ../shared/spec/metrics.md, value for value, and writes them through a
- * sink so that tests use memory and `metricsd aggregate` uses the store.
+ * The metric engine: folds events into the counters and series of the
+ * reference aggregator, value for value (each key is described in
+ * metricsd(1), "metricsd aggregate"; the choices where the reference
+ * leaves room in README, "Wire format and metrics"), and writes them
+ * through a sink so that tests use memory and `metricsd aggregate` uses
+ * the store. It knows no wire format: a producer feeds it events
+ * (aggregator_wire.c decodes frames for it).
  *
  * Memory is bounded by the samples in flight: a tracked sample holds one
  * row from its `sample.issued` to its `sample.complete`, and a tracking
  * block is freed once it is closed and its last sample completed. One
  * in-flight sample costs an 80-byte row plus a 4-byte index slot at a load
  * of at most 1/2 (88 bytes, about 100-180 with growth slack), plus a heap
- * copy of its uuid when that is longer than 37 bytes (uuids are refused
- * over WIRE_UUID_MAX = 256 bytes).
+ * copy of its uuid when that is longer than 37 bytes (see inflight.h; the
+ * decoder refuses uuids over 256 bytes).
  *
  * Timestamps all come from the publisher's clock; the engine never reads
  * a clock of its own. Nanosecond series are unsigned: a difference that
@@ -28,11 +32,10 @@
 #include "event.h"
 #include "store.h"
 #include "tokenizer.h"
-#include "wire.h"
 
 /* Every key the engine writes. Names and types: metric_key_info(). */
 enum metric_key {
-	/* Counters from metrics.md. */
+	/* Counters of the reference aggregator. */
 	METRIC_TOTAL_SAMPLES_ISSUED = 0,
 	METRIC_TOTAL_SAMPLES_COMPLETED,
 	METRIC_TOTAL_SAMPLES_FAILED,
@@ -116,16 +119,35 @@ void aggregator_free(struct aggregator *a);
 #define AGGREGATOR_ENDED 1
 
 /*
- * Decode one ZMQ frame and process its events. Decode errors are counted
- * in the decode_* keys; st (may be NULL) says what the frame held, with
- * st->err for a rate-limited log line. Returns AGGREGATOR_ENDED once the
- * session has ended (the rest of that batch is dropped), else 0.
+ * Process one decoded event, in input order. Returns AGGREGATOR_ENDED
+ * once the session has ended (the event was session.ended, or came after
+ * it and was only counted in events_after_end), else 0: a producer that
+ * gets AGGREGATOR_ENDED drops the rest of its input.
  */
-int aggregator_frame_feed(struct aggregator *a, const void *frame, size_t len,
-    struct wire_frame_stats *st);
-
-/* Process one decoded event. Same return values. */
 int aggregator_event_feed(struct aggregator *a, const struct event *ev);
+
+/*
+ * Call before the events of one input frame. Once the session has ended,
+ * counts the whole frame as one in events_after_end and returns
+ * AGGREGATOR_ENDED: the frame is then not to be decoded. Else 0.
+ */
+int aggregator_frame_begin(struct aggregator *a);
+
+/*
+ * Records the input refused, by class, as a decoder counted it (the
+ * engine knows no wire format): each class is added to its decode_* key
+ * and the sum to decode_errors.
+ */
+struct aggregator_decode_errors {
+	uint64_t malformed;		/* not the format at all */
+	uint64_t bad_records;		/* records of the wrong shape */
+	uint64_t unknown_events;	/* unknown event_type */
+	uint64_t field_types;		/* a key with the wrong type */
+	uint64_t absurd_sizes;		/* over a size or nesting limit */
+};
+
+void aggregator_decode_errors_count(struct aggregator *a,
+    const struct aggregator_decode_errors *e);
 
 /*
  * Write the final tracked_duration_ns (session.ended does this itself; a

@@ -1,44 +1,22 @@
 /*
- * metricsd aggregate: subscribe to a benchmark's event stream and keep its
- * metrics (../shared/spec/metrics.md) in a store, as a drop-in for the
- * reference Python aggregator service (same flags, same sockets).
- *
- * Start-up order matters for readers and launchers: the SUB socket is
- * connected and the store with every key is created before readiness is
- * signalled, so a launcher that starts the benchmark on our "ready"
- * cannot publish into a socket we have not connected, and a reader never
- * sees a half-created key set. (The socket comes first so that a bad
- * endpoint leaves no store behind.) ZMQ connects asynchronously:
- * "connected" means the connect is in place; a publisher that must not
- * lose the first events waits for our subscription (metricsd publish
- * --wait-subscribers does, exactly, with XPUB).
- *
- * The loop: uvzmq delivers frames from the SUB socket; the engine decodes
- * and folds them. session.ended, or SIGTERM/SIGINT (uv_signal, so the
- * handler does no work), stops the loop; then the final values are
- * written and the store is marked FINAL or INTERRUPTED and closed. Bad
- * input never stops us: the engine counts it in the decode_* keys and we
- * log it at a bounded rate.
+ * metricsd aggregate: subscribe to a benchmark's event stream and keep
+ * its metrics in a store (metricsd(1), "metricsd aggregate"), as a
+ * drop-in for the reference Python aggregator service (same flags, same
+ * sockets). This file parses the command line; aggregate.c runs the
+ * service.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-#include <zmq.h>
-
-#include "aggregator.h"
+#include "aggregate.h"
+#include "args.h"
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
 #include "store.h"
-#include "store_sink.h"
 #include "tokenizer.h"
-#include "uvzmq.h"
 
 #define USAGE \
 "usage: metricsd aggregate (--socket-dir DIR --socket-name NAME | --connect ENDPOINT)\n" \
@@ -67,316 +45,134 @@
 "Runs until session.ended (store FINAL) or SIGTERM/SIGINT (store\n" \
 "INTERRUPTED). Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
 
-/* Frames handled per loop iteration before the loop gets a turn. */
-#define FRAME_BUDGET 1024
+enum { O_SOCKNAME = 1, O_CONNECT, O_METRICS, O_STREAM, O_TOK };
 
-struct agg {
-	uv_loop_t loop;
-	uv_signal_t sigterm, sigint;
-	struct uvzmq uz;
-	bool uz_open;
-	void *ctx, *sub;
-	const char *endpoint;
-	const char *dir;
-	struct store_sink sink;
-	struct aggregator *engine;
-	enum store_state end;
-	bool stopping;
-	int status;
-	uint64_t frames;
-	struct log_ratelimit rl_input, rl_store;
+static const struct args_opt opts[] = {
+	{ "socket-name", ARGS_REQUIRED, O_SOCKNAME, 0 },
+	{ "connect", ARGS_REQUIRED, O_CONNECT, 0 },
+	{ "metrics-dir", ARGS_REQUIRED, O_METRICS, 0 },
+	{ "streaming", ARGS_NONE, O_STREAM, 0 },
+	{ "tokenizer", ARGS_REQUIRED, O_TOK, 0 },
+	{ NULL, 0, 0, 0 }
 };
 
-static void
-stop(struct agg *g, enum store_state end)
-{
-	if (g->stopping)
-		return;
-	g->stopping = true;
-	g->end = end;
-	if (g->uz_open)
-		uvzmq_close(&g->uz, NULL);
-	uv_close((uv_handle_t *)&g->sigterm, NULL);
-	uv_close((uv_handle_t *)&g->sigint, NULL);
-}
+/* The command line as given; the readiness group (with --socket-dir)
+ * is args.h's. */
+struct cmdline {
+	struct args_ready rg;
+	const char *sockname, *connect, *metrics, *tokname;
+	bool streaming;
+};
 
-static void
-on_frame(struct uvzmq *z, zmq_msg_t *msg, void *arg)
-{
-	struct agg *g = arg;
-	struct wire_frame_stats st;
-
-	if (!msg) {
-		log_warn("receiving from %s: %s", g->endpoint,
-		    zmq_strerror(-uvzmq_error(z)));
-		g->status = EXIT_FAIL;
-		stop(g, STORE_INTERRUPTED);
-		return;
-	}
-	if (g->stopping)
-		return;
-	g->frames++;
-	if (aggregator_frame_feed(g->engine, zmq_msg_data(msg),
-	    zmq_msg_size(msg), &st) == AGGREGATOR_ENDED)
-		stop(g, STORE_FINAL);
-	if (st.nerrors)
-		log_ratelimited(&g->rl_input, "bad input from %s: %" PRIu32
-		    " record(s) refused in a %zu-byte frame: %s", g->endpoint,
-		    st.nerrors, zmq_msg_size(msg), st.err);
-}
-
-static void
-on_signal(uv_signal_t *h, int signum)
-{
-	struct agg *g = h->data;
-
-	log_info("%s: stopping; the store is marked interrupted",
-	    strsignal(signum));
-	stop(g, STORE_INTERRUPTED);
-}
-
-static void
-on_store_error(void *arg, const char *key, int err, const char *msg)
-{
-	struct agg *g = arg;
-
-	/* The store's message names the directory and the key. */
-	if (msg && *msg)
-		log_ratelimited(&g->rl_store, "%s; value dropped", msg);
-	else
-		log_ratelimited(&g->rl_store, "store %s: appending to %s: %s; "
-		    "value dropped", g->dir, key, strerror(-err));
-}
-
+/* EXIT_OK to go on, -1 after --help (exit 0), or EXIT_USAGE. */
 static int
-sub_open(struct agg *g)
+parse(struct cmdline *c, int argc, char **argv)
 {
-	int zero = 0;
+	struct args a;
+	int id;
 
-	if (!(g->ctx = zmq_ctx_new())) {
-		log_warn("zmq_ctx_new:");
+	memset(c, 0, sizeof(*c));
+	args_init(&a, argc, argv, opts, 0);
+	args_ready_enable(&a, &c->rg);
+	while ((id = args_next(&a)) > 0) {
+		switch (id) {
+		case O_SOCKNAME: c->sockname = a.arg; break;
+		case O_CONNECT: c->connect = a.arg; break;
+		case O_METRICS: c->metrics = a.arg; break;
+		case O_STREAM: c->streaming = true; break;
+		case O_TOK: c->tokname = a.arg; break;
+		}
+	}
+	if (id == ARGS_HELP) {
+		printf(USAGE "\n" HELP, tokenizer_names());
 		return -1;
 	}
-	if (!(g->sub = zmq_socket(g->ctx, ZMQ_SUB))) {
-		log_warn("zmq_socket(SUB):");
-		return -1;
+	if (id == ARGS_ERROR)
+		return args_fail(&a);
+	if (a.ind < argc)
+		return args_usage_error("unexpected argument '%s'",
+		    argv[a.ind]);
+	return EXIT_OK;
+}
+
+/*
+ * Where the publisher is, where the store goes and whom to tell when
+ * ready, from the command line and the environment. EXIT_OK, or the
+ * exit status of the error (already printed).
+ */
+static int
+resolve(struct cmdline *c, struct aggregate_opts *o, char *endpoint,
+    size_t endlen, char *dir, size_t dirlen, struct readycheck_target *t)
+{
+	struct args_ready rg = c->rg;
+	const char *env = getenv(READYCHECK_ENV_SOCKET_DIR);
+	char err[ARGS_ERR_MAX];
+	int rc;
+
+	/* Under metricsd launch, the socket directory is also in the
+	 * environment: --socket-name alone then means a socket there. */
+	if (!rg.socket_dir && c->sockname && env && *env)
+		rg.socket_dir = env;
+	if (c->connect && c->sockname)
+		return args_usage_error("--connect and --socket-name exclude "
+		    "each other");
+	if (!c->connect && !(rg.socket_dir && c->sockname))
+		return args_usage_error("say where the publisher is: "
+		    "--socket-dir DIR --socket-name NAME, or --connect "
+		    "ENDPOINT");
+	if (c->connect) {
+		snprintf(endpoint, endlen, "%s", c->connect);
+	} else if ((size_t)snprintf(endpoint, endlen, "ipc://%s/%s",
+	    rg.socket_dir, c->sockname) >= endlen) {
+		return args_usage_error("--socket-dir/--socket-name: endpoint "
+		    "too long");
 	}
-	/* RCVHWM 0: never drop; LINGER 0: nothing to flush on a SUB. */
-	if (zmq_setsockopt(g->sub, ZMQ_RCVHWM, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(g->sub, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(g->sub, ZMQ_SUBSCRIBE, "", 0) < 0) {
-		log_warn("setting SUB socket options:");
-		return -1;
+	o->endpoint = endpoint;
+	/* Resolve the readiness target now, so a bad --readiness-id is a
+	 * usage error before anything is created. */
+	rc = args_ready_resolve(&rg, ARGS_READY_SOCKET_DIR_SHARED, t, err,
+	    sizeof(err));
+	if (rc < 0)
+		return args_usage_error("%s", err);
+	o->ready = rc > 0 ? t : NULL;
+	if (c->metrics) {
+		o->dir = c->metrics;
+	} else if (store_default_dir(dir, dirlen) < 0) {
+		log_warn("default store directory: name too long");
+		return EXIT_FAIL;
+	} else {
+		o->dir = dir;
 	}
-	if (zmq_connect(g->sub, g->endpoint) < 0) {
-		log_warn("cannot connect to %s:", g->endpoint);
-		return -1;
-	}
-	return 0;
+	return EXIT_OK;
 }
 
 int
 aggregate_main(int argc, char **argv)
 {
-	enum { O_SOCKDIR = 256, O_SOCKNAME, O_CONNECT, O_METRICS, O_STREAM,
-	    O_TOK, O_RPATH, O_RID, O_READY };
-	static const struct option opts[] = {
-		{ "socket-dir", required_argument, NULL, O_SOCKDIR },
-		{ "socket-name", required_argument, NULL, O_SOCKNAME },
-		{ "connect", required_argument, NULL, O_CONNECT },
-		{ "metrics-dir", required_argument, NULL, O_METRICS },
-		{ "streaming", no_argument, NULL, O_STREAM },
-		{ "tokenizer", required_argument, NULL, O_TOK },
-		{ "readiness-path", required_argument, NULL, O_RPATH },
-		{ "readiness-id", required_argument, NULL, O_RID },
-		{ "ready", required_argument, NULL, O_READY },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static struct agg g;	/* static: big, and outlives every handle */
-	const char *sockdir = NULL, *sockname = NULL, *connect = NULL;
-	const char *metrics = NULL, *tokname = NULL;
-	const char *rpath = NULL, *rid = NULL, *ready = NULL;
-	char endpoint[4096], dirbuf[4096], err[STORE_ERR_MAX];
-	struct aggregator_config cfg = { 0 };
-	struct aggregator_sink iface;
-	struct tokenizer *tok = NULL;
+	char endpoint[4096], dir[4096], err[STORE_ERR_MAX];
+	struct aggregate_opts o = { 0 };
 	struct readycheck_target target;
-	bool loop_open = false, have_target;
-	int c, rc;
+	struct tokenizer *tok = NULL;
+	struct cmdline c;
+	int rc;
 
-	memset(&g, 0, sizeof(g));
-	g.status = EXIT_OK;
-	/* A store file growing past RLIMIT_FSIZE must be an append error
-	 * (EFBIG, counted and logged), not a SIGXFSZ that kills us. */
-	signal(SIGXFSZ, SIG_IGN);
-	g.rl_input = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000000000ULL, 5);
-	g.rl_store = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000000000ULL, 5);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_SOCKDIR: sockdir = optarg; break;
-		case O_SOCKNAME: sockname = optarg; break;
-		case O_CONNECT: connect = optarg; break;
-		case O_METRICS: metrics = optarg; break;
-		case O_STREAM: cfg.streaming = true; break;
-		case O_TOK: tokname = optarg; break;
-		case O_RPATH: rpath = optarg; break;
-		case O_RID: rid = optarg; break;
-		case O_READY: ready = optarg; break;
-		case 'h':
-			printf(USAGE "\n" HELP, tokenizer_names());
-			return EXIT_OK;
-		default:
-			log_warn("unknown or incomplete option '%s'",
-			    argv[optind - 1]);
-			fputs(USAGE, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		log_warn("unexpected argument '%s'", argv[optind]);
-		fputs(USAGE, stderr);
-		return EXIT_USAGE;
-	}
-	/* Under metricsd launch, the socket directory is also in the
-	 * environment: --socket-name alone then means a socket there. */
-	if (!sockdir && sockname && getenv(READYCHECK_ENV_SOCKET_DIR) &&
-	    *getenv(READYCHECK_ENV_SOCKET_DIR))
-		sockdir = getenv(READYCHECK_ENV_SOCKET_DIR);
-	if (connect && sockname) {
-		log_warn("--connect and --socket-name exclude each other");
-		return EXIT_USAGE;
-	}
-	if (!connect && !(sockdir && sockname)) {
-		log_warn("say where the publisher is: --socket-dir DIR "
-		    "--socket-name NAME, or --connect ENDPOINT");
-		fputs(USAGE, stderr);
-		return EXIT_USAGE;
-	}
-	if (ready && rpath) {
-		log_warn("--ready and --readiness-path exclude each other");
-		return EXIT_USAGE;
-	}
-	if (connect) {
-		snprintf(endpoint, sizeof(endpoint), "%s", connect);
-	} else if ((size_t)snprintf(endpoint, sizeof(endpoint), "ipc://%s/%s",
-	    sockdir, sockname) >= sizeof(endpoint)) {
-		log_warn("--socket-dir/--socket-name: endpoint too long");
-		return EXIT_USAGE;
-	}
-	g.endpoint = endpoint;
-	/* Resolve the readiness target now, so a bad --readiness-id is a
-	 * usage error before anything is created. */
-	rc = readycheck_target_resolve(&target, ready, sockdir, rpath, rid,
-	    err, sizeof(err));
-	have_target = rc == 0;
-	if (rc < 0 && rc != -ENOENT) {
-		log_warn("%s", err);
-		return EXIT_USAGE;
-	}
-	if (metrics) {
-		g.dir = metrics;
-	} else if (store_default_dir(dirbuf, sizeof(dirbuf)) < 0) {
-		log_warn("default store directory: name too long");
-		return EXIT_FAIL;
-	} else {
-		g.dir = dirbuf;
-	}
-	if (tokname) {
-		if (tokenizer_open(&tok, tokname, err, sizeof(err)) < 0)
+	if ((rc = parse(&c, argc, argv)) != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = resolve(&c, &o, endpoint, sizeof(endpoint), dir, sizeof(dir),
+	    &target)) != EXIT_OK)
+		return rc;
+	o.cfg.streaming = c.streaming;
+	if (c.tokname) {
+		if (tokenizer_open(&tok, c.tokname, err, sizeof(err)) < 0)
 			/* Keep running: the reference takes any Hugging Face
 			 * name, and a benchmark must not fail for a metric we
 			 * can skip. Say loudly what is skipped. */
 			log_warn("%s; osl, tpot_ns and isl from text will not "
 			    "be produced", err);
-		cfg.tok = tok;
+		o.cfg.tok = tok;
 	}
-
-	/* 1. The socket: a bad endpoint fails here, before a store exists.
-	 * What arrives before the loop runs waits in the socket. */
-	if (sub_open(&g) < 0) {
-		g.status = EXIT_FAIL;
-		goto out;
-	}
-	/* 2. The store, with every key, and the engine. */
-	if ((rc = store_sink_open(&g.sink, g.dir, &cfg, err, sizeof(err))) < 0) {
-		log_warn("%s", err);
-		g.status = EXIT_FAIL;
-		goto out;
-	}
-	g.sink.on_error = on_store_error;
-	g.sink.on_error_arg = &g;
-	iface = store_sink_iface(&g.sink);
-	if ((rc = aggregator_new(&g.engine, &cfg, &iface, err,
-	    sizeof(err))) < 0) {
-		log_warn("%s", err);
-		g.status = EXIT_FAIL;
-		goto out;
-	}
-
-	/* 3. The loop. */
-	if ((rc = uv_loop_init(&g.loop)) < 0) {
-		log_warn("uv_loop_init: %s", uv_strerror(rc));
-		g.status = EXIT_FAIL;
-		goto out;
-	}
-	loop_open = true;
-	uv_signal_init(&g.loop, &g.sigterm);
-	uv_signal_init(&g.loop, &g.sigint);
-	g.sigterm.data = g.sigint.data = &g;
-	err[0] = '\0';
-	if ((rc = uv_signal_start(&g.sigterm, on_signal, SIGTERM)) < 0 ||
-	    (rc = uv_signal_start(&g.sigint, on_signal, SIGINT)) < 0 ||
-	    (rc = uvzmq_init(&g.uz, &g.loop, g.sub, FRAME_BUDGET, on_frame, &g,
-	    err, sizeof(err))) < 0) {
-		log_warn("setting up the loop: %s", rc < 0 && err[0] ? err
-		    : uv_strerror(rc));
-		g.status = EXIT_FAIL;
-		stop(&g, STORE_INTERRUPTED);
-		uv_run(&g.loop, UV_RUN_DEFAULT);
-		goto out;
-	}
-	g.uz_open = true;
-	log_info("subscribed to %s; store %s (%zu keys%s%s%s)", endpoint,
-	    g.dir, g.sink.nkeys, cfg.streaming ? ", streaming" : "",
-	    cfg.tok ? ", tokenizer " : "", cfg.tok ? cfg.tok->name : "");
-
-	/* 4. Ready: socket connected, store created, loop armed. */
-	if (have_target) {
-		if ((rc = readycheck_send(target.endpoint, target.id,
-		    READYCHECK_LINGER_MS, err, sizeof(err))) < 0) {
-			log_warn("signalling readiness: %s", err);
-			g.status = EXIT_FAIL;
-			stop(&g, STORE_INTERRUPTED);
-		}
-	}
-
-	uv_run(&g.loop, UV_RUN_DEFAULT);
-	if (g.end == STORE_INTERRUPTED)
-		aggregator_finish(g.engine);
-	log_info("%s after %" PRIu64 " frames: %" PRIu64 " samples issued, %"
-	    PRIu64 " completed, %" PRIu64 " decode errors; store %s",
-	    g.end == STORE_FINAL ? "session ended" : "stopped", g.frames,
-	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_ISSUED),
-	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_COMPLETED),
-	    aggregator_counter(g.engine, METRIC_DECODE_ERRORS), g.dir);
-out:
-	if (g.engine)
-		aggregator_free(g.engine);
-	if (g.sink.w && store_sink_close(&g.sink, g.end == STORE_FINAL
-	    ? STORE_FINAL : STORE_INTERRUPTED) < 0) {
-		log_warn("closing the store %s failed", g.dir);
-		g.status = EXIT_FAIL;
-	}
-	if (g.sub)
-		zmq_close(g.sub);
-	if (g.ctx)
-		zmq_ctx_term(g.ctx);
-	if (loop_open && uv_loop_close(&g.loop) < 0)
-		log_warn("closing the loop: handles still open");
+	rc = aggregate_run(&o);
 	if (tok)
 		tokenizer_close(tok);
-	return g.status;
+	return rc < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 
 #include <uv.h>
 
+#include "args.h"
 #include "http.h"
 #include "log.h"
 #include "modes.h"
@@ -36,8 +36,8 @@
 static const char usage_text[] =
     "usage: metricsd serve [--listen ADDR:PORT] [--metrics-dir DIR]...\n"
     "                      [--address-file FILE] [--max-connections N]\n"
-    "                      [--max-connections-per-ip N] [--timeout SECONDS]\n"
-    "                      [--ready ENDPOINT | --socket-dir DIR --readiness-path P]\n"
+    "                      [--max-connections-per-ip N] [--timeout DURATION]\n"
+    "                      [--ready-endpoint ENDPOINT | --socket-dir DIR --readiness-path P]\n"
     "                      [--readiness-id I]\n"
     "\n"
     "Serve metric stores to Prometheus: GET /metrics (text format 0.0.4),\n"
@@ -54,9 +54,11 @@ static const char usage_text[] =
     "                            listening (atomically, mode 0600)\n"
     "  --max-connections N       connections at once, all clients (64)\n"
     "  --max-connections-per-ip N  connections at once from one address (8)\n"
-    "  --timeout SECONDS         close connections idle this long, or that\n"
-    "                            take longer to send a request (5)\n"
-    "  --ready ENDPOINT          ready-check endpoint of a launcher\n"
+    "  --timeout DURATION        close connections idle this long, or that\n"
+    "                            take longer to send a request (5s; whole\n"
+    "                            seconds, rounded up)\n"
+    "  --ready-endpoint ENDPOINT ready-check endpoint of a launcher (also\n"
+    "                            spelled --ready)\n"
     "  --socket-dir DIR, --readiness-path P\n"
     "                            ready-check endpoint ipc://DIR/P\n"
     "  --readiness-id I          identity sent in the ready-check\n"
@@ -70,36 +72,6 @@ struct serve {
 	uv_signal_t sigterm, sigint;
 	struct log_ratelimit warn_rl;
 };
-
-static void
-usage_error(const char *fmt, const char *arg)
-{
-	if (fmt) {
-		char msg[1024];
-
-		snprintf(msg, sizeof(msg), fmt, arg);
-		log_warn("%s", msg);
-	}
-	fputs(usage_text, stderr);
-}
-
-static int
-parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi,
-    unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-		log_warn("%s '%s': expected an integer in %u..%u", opt, s, lo,
-		    hi);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
 
 static void
 on_scrape_warn(void *arg, const char *msg)
@@ -204,134 +176,58 @@ on_signal(uv_signal_t *h, int signum)
 	uv_close((uv_handle_t *)&sv->sigint, NULL);
 }
 
-int
-serve_main(int argc, char **argv)
-{
-	enum { O_LISTEN = 256, O_DIR, O_ADDRFILE, O_MAXCONN, O_MAXIP,
-	    O_TIMEOUT, O_READY, O_SOCKDIR, O_RPATH, O_RID };
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "metrics-dir", required_argument, NULL, O_DIR },
-		{ "address-file", required_argument, NULL, O_ADDRFILE },
-		{ "max-connections", required_argument, NULL, O_MAXCONN },
-		{ "max-connections-per-ip", required_argument, NULL, O_MAXIP },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "ready", required_argument, NULL, O_READY },
-		{ "socket-dir", required_argument, NULL, O_SOCKDIR },
-		{ "readiness-path", required_argument, NULL, O_RPATH },
-		{ "readiness-id", required_argument, NULL, O_RID },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct http_limits lim = HTTP_LIMITS_DEFAULT;
+/* What the command line asks for. */
+struct serve_opts {
+	const char *listen;
+	const char **dirs;		/* at least one */
+	size_t ndirs;
+	const char *addr_file;		/* or NULL */
+	struct http_limits lim;
+	bool have_target;		/* send a ready-check to target */
 	struct readycheck_target target;
-	bool have_target;
-	const char *listen_addr = DEFAULT_LISTEN, *addr_file = NULL;
-	const char *ready = NULL, *sockdir = NULL, *rpath = NULL, *rid = NULL;
-	const char **dirs = NULL;
-	size_t ndirs = 0;
-	char defdir[PATH_MAX], err[STORE_ERR_MAX];
+};
+
+/*
+ * Ready: the socket is bound and listening and the loop is armed; a
+ * connection made now is accepted as soon as the loop runs. Say so to
+ * whoever asked. Returns 0, or -1 when the ready-check failed (logged).
+ */
+static int
+serve_ready(struct serve *sv, const struct serve_opts *o)
+{
+	char err[STORE_ERR_MAX];
+
+	log_info("listening on %s", http_server_address(sv->http));
+	if (o->addr_file && address_file_write(o->addr_file,
+	    http_server_address(sv->http)) < 0)
+		return -1;
+	if (sdnotify_send("READY=1", err, sizeof(err)) < 0)
+		log_warn("readiness: %s", err);
+	if (o->have_target && readycheck_send(o->target.endpoint,
+	    o->target.id, READYCHECK_LINGER_MS, err, sizeof(err)) < 0) {
+		log_warn("ready-check: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The library entry of the mode: serve until SIGTERM/SIGINT. */
+static int
+serve_run(const struct serve_opts *o)
+{
 	struct serve sv = { .warn_rl = LOG_RATELIMIT_INIT(10000000000ull, 10) };
 	struct http_route routes[] = {
 		{ "/metrics", PROM_CONTENT_TYPE, get_metrics, &sv },
 		{ "/healthz", "text/plain; charset=utf-8", get_healthz, &sv },
 	};
-	int c, r, status = EXIT_FAIL;
-
-	if (!(dirs = calloc((size_t)argc + 1, sizeof(*dirs))))
-		log_fatal(EXIT_FAIL, "out of memory");
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_LISTEN:
-			listen_addr = optarg;
-			break;
-		case O_DIR:
-			if (!*optarg) {
-				usage_error("--metrics-dir: empty path", NULL);
-				goto usage;
-			}
-			dirs[ndirs++] = optarg;
-			break;
-		case O_ADDRFILE:
-			addr_file = optarg;
-			break;
-		case O_MAXCONN:
-			if (parse_uint("--max-connections", optarg, 1, 65536,
-			    &lim.max_conns) < 0)
-				goto usage;
-			break;
-		case O_MAXIP:
-			if (parse_uint("--max-connections-per-ip", optarg, 1,
-			    65536, &lim.max_conns_per_ip) < 0)
-				goto usage;
-			break;
-		case O_TIMEOUT:
-			if (parse_uint("--timeout", optarg, 1, 86400,
-			    &lim.timeout_s) < 0)
-				goto usage;
-			break;
-		case O_READY:
-			ready = optarg;
-			break;
-		case O_SOCKDIR:
-			sockdir = optarg;
-			break;
-		case O_RPATH:
-			rpath = optarg;
-			break;
-		case O_RID:
-			rid = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			free(dirs);
-			return EXIT_OK;
-		case ':':
-			usage_error("option %s needs an argument",
-			    argv[optind - 1]);
-			goto usage;
-		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
-		goto usage;
-	}
-	if (ready && (sockdir || rpath)) {
-		usage_error("--ready and --socket-dir/--readiness-path "
-		    "exclude each other", NULL);
-		goto usage;
-	}
-	/* Resolve the ready-check now: bad values are usage errors. */
-	r = readycheck_target_resolve(&target, ready, sockdir, rpath, rid,
-	    err, sizeof(err));
-	if (r == -ENOENT && (rid || sockdir)) {
-		usage_error("--readiness-id/--socket-dir given but no "
-		    "ready-check endpoint (--ready, --readiness-path or $"
-		    READYCHECK_ENV_ENDPOINT ")", NULL);
-		goto usage;
-	}
-	if (r < 0 && r != -ENOENT) {
-		usage_error("ready-check: %s", err);
-		goto usage;
-	}
-	have_target = r == 0;
-	if (lim.max_conns_per_ip > lim.max_conns)
-		lim.max_conns_per_ip = lim.max_conns;
-	if (ndirs == 0) {
-		if (store_default_dir(defdir, sizeof(defdir)) < 0)
-			log_fatal(EXIT_FAIL, "default store directory: name "
-			    "too long");
-		dirs[ndirs++] = defdir;
-	}
+	char err[STORE_ERR_MAX];
+	int r, status = EXIT_FAIL;
 
 	sv.loop = uv_default_loop();
-	if (scrape_open(&sv.scrape, dirs, ndirs, on_scrape_warn, &sv) < 0)
+	if (scrape_open(&sv.scrape, o->dirs, o->ndirs, on_scrape_warn,
+	    &sv) < 0)
 		log_fatal(EXIT_FAIL, "out of memory");
-	if ((r = http_server_start(&sv.http, sv.loop, listen_addr, &lim,
+	if ((r = http_server_start(&sv.http, sv.loop, o->listen, &o->lim,
 	    routes, 2, on_http_log, err, sizeof(err))) < 0) {
 		log_warn("%s", err);
 		status = r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
@@ -342,23 +238,8 @@ serve_main(int argc, char **argv)
 	uv_signal_init(sv.loop, &sv.sigint);
 	uv_signal_start(&sv.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sv.sigint, on_signal, SIGINT);
-
-	/*
-	 * Ready: the socket is bound and listening and the loop is armed;
-	 * a connection made now is accepted as soon as the loop runs.
-	 */
-	log_info("listening on %s", http_server_address(sv.http));
-	if (addr_file && address_file_write(addr_file,
-	    http_server_address(sv.http)) < 0)
+	if (serve_ready(&sv, o) < 0)
 		goto fail_running;
-	if ((r = sdnotify_send("READY=1", err, sizeof(err))) < 0)
-		log_warn("readiness: %s", err);
-	if (have_target && readycheck_send(target.endpoint, target.id,
-	    READYCHECK_LINGER_MS, err, sizeof(err)) < 0) {
-		log_warn("ready-check: %s", err);
-		goto fail_running;
-	}
-
 	uv_run(sv.loop, UV_RUN_DEFAULT);
 	status = EXIT_OK;
 	goto out;
@@ -372,9 +253,107 @@ out:
 	if (uv_loop_close(sv.loop) != 0)
 		log_warn("event loop: handles left open at exit");
 	scrape_free(sv.scrape);
-	free(dirs);
 	return status;
-usage:
-	free(dirs);
-	return EXIT_USAGE;
+}
+
+/* After the options: the readiness group and the defaults. */
+static int
+opts_finish(struct serve_opts *o, const struct args_ready *rg, char *defdir,
+    size_t deflen)
+{
+	char err[ARGS_ERR_MAX];
+	int r;
+
+	if ((r = args_ready_resolve(rg, 0, &o->target, err, sizeof(err))) < 0)
+		return args_usage_error("%s", err);
+	o->have_target = r == 1;
+	if (o->lim.max_conns_per_ip > o->lim.max_conns)
+		o->lim.max_conns_per_ip = o->lim.max_conns;
+	if (o->ndirs == 0) {
+		if (store_default_dir(defdir, deflen) < 0)
+			log_fatal(EXIT_FAIL, "default store directory: name "
+			    "too long");
+		o->dirs[o->ndirs++] = defdir;
+	}
+	return -1;
+}
+
+/* The options into o. Returns -1 to go on, else the exit status. */
+static int
+serve_parse(struct serve_opts *o, struct args_ready *rg, int argc,
+    char **argv)
+{
+	enum { O_LISTEN = 1, O_DIR, O_ADDRFILE, O_MAXCONN, O_MAXIP,
+	    O_TIMEOUT };
+	static const struct args_opt opts[] = {
+		{ "listen", ARGS_REQUIRED, O_LISTEN, 0 },
+		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "address-file", ARGS_REQUIRED, O_ADDRFILE, 0 },
+		{ "max-connections", ARGS_REQUIRED, O_MAXCONN, 0 },
+		{ "max-connections-per-ip", ARGS_REQUIRED, O_MAXIP, 0 },
+		{ "timeout", ARGS_REQUIRED, O_TIMEOUT, 0 },
+		{ NULL, 0, 0, 0 }
+	};
+	struct args a;
+	uint64_t ns;
+	int c, r = 0;
+
+	args_init(&a, argc, argv, opts, 0);
+	args_ready_enable(&a, rg);
+	while (r == 0 && (c = args_next(&a)) > 0) {
+		switch (c) {
+		case O_LISTEN:
+			o->listen = a.arg;
+			break;
+		case O_DIR:
+			if (!*a.arg)
+				return args_usage_error("--metrics-dir: empty "
+				    "value");
+			o->dirs[o->ndirs++] = a.arg;
+			break;
+		case O_ADDRFILE:
+			o->addr_file = a.arg;
+			break;
+		case O_MAXCONN:
+			r = args_unsigned(&a, 1, 65536, &o->lim.max_conns);
+			break;
+		case O_MAXIP:
+			r = args_unsigned(&a, 1, 65536,
+			    &o->lim.max_conns_per_ip);
+			break;
+		case O_TIMEOUT:
+			/* libmicrohttpd counts whole seconds: round up. */
+			r = args_duration(&a, ARGS_NS_PER_S,
+			    86400 * ARGS_NS_PER_S, &ns);
+			o->lim.timeout_s = (unsigned)((ns + ARGS_NS_PER_S - 1) /
+			    ARGS_NS_PER_S);
+			break;
+		}
+	}
+	if (r < 0 || c == ARGS_ERROR)
+		return args_fail(&a);
+	if (c == ARGS_HELP)
+		return fputs(usage_text, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+	if (a.ind < argc)
+		return args_usage_error("unexpected argument '%s'",
+		    argv[a.ind]);
+	return -1;
+}
+
+int
+serve_main(int argc, char **argv)
+{
+	struct serve_opts o = { .listen = DEFAULT_LISTEN,
+	    .lim = HTTP_LIMITS_DEFAULT };
+	struct args_ready rg;
+	char defdir[PATH_MAX];
+	int status;
+
+	if (!(o.dirs = calloc((size_t)argc + 1, sizeof(*o.dirs))))
+		log_fatal(EXIT_FAIL, "out of memory");
+	if ((status = serve_parse(&o, &rg, argc, argv)) < 0 &&
+	    (status = opts_finish(&o, &rg, defdir, sizeof(defdir))) < 0)
+		status = serve_run(&o);
+	free(o.dirs);
+	return status;
 }

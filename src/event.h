@@ -108,4 +108,13 @@ struct event {
 	} data;
 };
 
+/*
+ * A 64-bit digest of everything an event says: every field its type and
+ * data tag make meaningful, strings and arrays by content (token_ids by
+ * whether they are present, then by value). Two producers that should
+ * agree (the decoder's fast and general paths) can be compared event by
+ * event without copying events out of their callbacks.
+ */
+uint64_t event_digest(const struct event *ev);
+
 #endif

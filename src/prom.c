@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "prom.h"
+#include "rollup.h"
+#include "text.h"
 
-const double prom_quantiles[PROM_NQUANTILES] = { 0.5, 0.9, 0.95, 0.99, 0.999 };
-const double prom_percentiles[PROM_NQUANTILES] = { 50, 90, 95, 99, 99.9 };
-static const char *const quantile_labels[PROM_NQUANTILES] = {
+/* The percentile grid of rollup.h, as Prometheus quantile labels. */
+static const char *const quantile_labels[ROLLUP_GRID_N] = {
 	"0.5", "0.9", "0.95", "0.99", "0.999"
 };
 
@@ -21,7 +22,7 @@ static const char *const quantile_labels[PROM_NQUANTILES] = {
 #define ALIVE_FAMILY PREFIX "store_writer_alive"
 
 /*
- * The keys the aggregator writes (metrics.md and its own counters): HELP
+ * The keys the aggregator writes (listed in metricsd(1)): HELP
  * text, and which counter keys are really gauges (they go down too, so
  * exporting them as counters would make rate() see resets).
  */
@@ -120,11 +121,10 @@ prom_metric_name(const char *key, enum store_kind kind, char *buf, size_t len)
 
 /* ---- value and label formatting ---- */
 
-/* Shortest of %.15g..%.17g that reads back as the same double. */
 static void
 put_double(FILE *f, double v)
 {
-	char b[40];
+	char b[TEXT_DOUBLE_MAX];
 
 	if (isnan(v)) {
 		fputs("NaN", f);
@@ -134,11 +134,7 @@ put_double(FILE *f, double v)
 		fputs(v > 0 ? "+Inf" : "-Inf", f);
 		return;
 	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(b, sizeof(b), "%.*g", prec, v);
-		if (prec == 17 || strtod(b, NULL) == v)
-			break;
-	}
+	text_double(b, v);
 	fputs(b, f);
 }
 
@@ -184,67 +180,6 @@ put_value(FILE *f, enum store_type type, union store_value v, bool ns)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-char *
-prom_label_text(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), o = 0;
-	char *out = malloc(n * 3 + 1);	/* a byte becomes 3 at most */
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(s + i, n - i);
-
-		if (len == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(out + o, s + i, len);
-		o += len;
-		i += len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /*
  * Escape for a label value (quote true: \\ \" \n) or HELP text (quote
  * false: \\ \n). Invalid UTF-8 becomes U+FFFD: Prometheus rejects it.
@@ -256,7 +191,7 @@ put_escaped(FILE *f, const char *str, bool quote)
 	size_t n = strlen(str);
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(s + i, n - i);
+		size_t len = text_utf8_len(str + i, n - i);
 
 		if (len == 0) {
 			fputs("\xef\xbf\xbd", f);
@@ -400,7 +335,7 @@ mark_clashes(struct entry *e, size_t n)
 }
 
 static void
-put_help(FILE *f, const char *name, const struct prom_key *k)
+put_help(FILE *f, const char *name, const struct store_snap_key *k)
 {
 	int i = known_find(k->name);
 	const char *h = i >= 0 ? known[i].help : NULL;
@@ -422,9 +357,9 @@ put_help(FILE *f, const char *name, const struct prom_key *k)
 
 static void
 put_summary(FILE *f, const char *name, const char *run,
-    const struct prom_key *k)
+    const struct store_snap_key *k)
 {
-	const struct prom_summary *s = &k->summary;
+	const struct store_snap_series *s = &k->series;
 	double scale = prom_key_is_ns(k->name) ? 1e9 : 1;
 
 	for (int q = 0; q < PROM_NQUANTILES; q++) {
@@ -444,7 +379,7 @@ put_summary(FILE *f, const char *name, const char *run,
 }
 
 static void
-put_state(FILE *f, const struct prom_store *stores, size_t n)
+put_state(FILE *f, const struct store_snap *stores, size_t n)
 {
 	static const struct {
 		enum store_state st;
@@ -477,7 +412,7 @@ put_state(FILE *f, const struct prom_store *stores, size_t n)
 }
 
 int
-prom_render(FILE *f, const struct prom_store *stores, size_t n,
+prom_render(FILE *f, const struct store_snap *stores, size_t n,
     size_t *skipped)
 {
 	struct entry *e;
@@ -489,9 +424,11 @@ prom_render(FILE *f, const struct prom_store *stores, size_t n,
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < stores[i].nkeys; k++) {
-			const struct prom_key *key = &stores[i].keys[k];
+			const struct store_snap_key *key = &stores[i].keys[k];
 			struct entry *x = &e[ne];
 
+			if (key->state != STORE_SNAP_OK)
+				continue;
 			x->store = i;
 			x->key = k;
 			x->type = key->kind == STORE_SERIES ? FAM_SUMMARY :
@@ -517,8 +454,8 @@ prom_render(FILE *f, const struct prom_store *stores, size_t n,
 		while (j < ne && strcmp(e[j].name, e[i].name) == 0)
 			j++;
 		for (size_t k = i; k < j; k++) {
-			const struct prom_store *st = &stores[e[k].store];
-			const struct prom_key *key = &st->keys[e[k].key];
+			const struct store_snap *st = &stores[e[k].store];
+			const struct store_snap_key *key = &st->keys[e[k].key];
 
 			if (e[k].skip)
 				continue;

@@ -1,9 +1,10 @@
 /*
  * Prometheus text exposition format 0.0.4 for metricsd stores.
  *
- * The renderer works on a snapshot (struct prom_store): numbers already
- * read from a store and rolled up, so it can be tested without a store
- * and shared by `metricsd read --prometheus` and `metricsd serve`.
+ * The renderer works on snapshots (struct store_snap, store_follow.h):
+ * numbers already read from a store and rolled up, so it can be tested
+ * without a store and shared by `metricsd read --prometheus` and
+ * `metricsd serve`.
  *
  * Mapping of a store key to a metric family (documented in metricsd(1)):
  *   - name = "metricsd_" + key, every byte outside [A-Za-z0-9_] replaced
@@ -32,41 +33,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rollup.h"
 #include "store.h"
+#include "store_follow.h"
 
-#define PROM_NQUANTILES 5
+#define PROM_NQUANTILES ROLLUP_GRID_N	/* the grid of rollup.h */
 #define PROM_NAME_MAX (STORE_KEY_MAX + 32)	/* longest metric name */
-
-/* The quantiles of every summary, as fractions, and as percentiles. */
-extern const double prom_quantiles[PROM_NQUANTILES];
-extern const double prom_percentiles[PROM_NQUANTILES];
 
 /* The content type of the exposition, for HTTP responses. */
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
-/* Rolled-up series, in the key's own unit (ns for "_ns" keys). */
-struct prom_summary {
-	uint64_t count;
-	double sum;
-	double q[PROM_NQUANTILES];	/* NaN when count is 0 */
-};
-
-/* One key of a store, as read at scrape time. */
-struct prom_key {
-	const char *name;	/* the store key */
-	enum store_kind kind;
-	enum store_type type;
-	union store_value counter;	/* STORE_COUNTER */
-	struct prom_summary summary;	/* STORE_SERIES */
-};
-
-/* One store, as read at scrape time. */
-struct prom_store {
-	const char *run;	/* the run label: store name */
-	struct store_status status;
-	const struct prom_key *keys;
-	size_t nkeys;
-};
 
 /*
  * The metric family name of a key: see the mapping above. Returns 0, or
@@ -83,22 +58,15 @@ bool prom_key_is_gauge(const char *key, enum store_kind kind);
 bool prom_key_is_ns(const char *key);
 
 /*
- * A label value as it is exported (before escaping): s with each byte
- * that is not part of valid UTF-8 replaced by U+FFFD. Two run names are
- * told apart in the exposition only if these differ. malloc'd; NULL when
- * out of memory.
- */
-char *prom_label_text(const char *s);
-
-/*
  * Write stores[0..n) to f, each family once with # HELP and # TYPE and
- * one sample (set) per store. Keys whose metric names clash (within a
+ * one sample (set) per store; only keys in state STORE_SNAP_OK are
+ * exported. Keys whose metric names clash (within a
  * store after sanitising, or with a family of another type or with a
  * summary's _sum/_count) are left out, each with a comment line; their
  * number is added to *skipped when skipped is not NULL. Returns 0 or a
  * negative errno (-ENOMEM, or the write error of f).
  */
-int prom_render(FILE *f, const struct prom_store *stores, size_t n,
+int prom_render(FILE *f, const struct store_snap *stores, size_t n,
     size_t *skipped);
 
 #endif

@@ -11,7 +11,7 @@
  * array, so a scrape of a 10-million-value series that grew by 1% costs
  * a merge, not a re-sort.
  *
- * Percentiles follow spec/metrics.md "Reading series" (numpy's default
+ * Percentiles are those of metricsd(1), "read" (numpy's default
  * "linear" method): for sorted v[0..n-1] and p in 0..100,
  * h = (n-1)*p/100, result = v[floor(h)] + (h-floor(h)) *
  * (v[floor(h)+1] - v[floor(h)]). For integer series the difference is

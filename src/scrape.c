@@ -1,12 +1,10 @@
 /*
- * Scraping stores: discovery, lock-free reads with incremental rollups,
+ * Scraping stores: discovery, one follower per store (store_follow.c),
  * and the hand-off to the exposition renderer (prom.c).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,29 +12,16 @@
 #include <unistd.h>
 
 #include "prom.h"
-#include "rollup.h"
 #include "scrape.h"
 #include "store.h"
+#include "store_follow.h"
+#include "text.h"
 
-/* One key of a store: its view, and for a series its rollup. */
-struct skey {
-	char *name;
-	struct store_view *view;	/* NULL while it cannot be opened */
-	struct rollup roll;
-	dev_t dev;			/* the file the view maps, as */
-	ino_t ino;			/* stat saw it before opening */
-	char *problem;			/* last warning about it, or NULL */
-	bool seen;
-};
-
-/* One store directory. */
+/* One store directory and its follower. */
 struct sstore {
 	char *path;
-	const char *run;		/* basename of path */
-	struct skey *keys;
-	size_t nkeys;
+	struct store_follow *follow;
 	char *problem;
-	bool seen;
 };
 
 struct scrape {
@@ -70,51 +55,16 @@ nomem:
 	return -ENOMEM;
 }
 
-/*
- * Report a problem once: *slot remembers the last message, so a problem
- * that persists across scrapes is not repeated; msg NULL clears it.
- */
-static void
-report(struct scrape *s, char **slot, const char *fmt, ...)
-{
-	char msg[STORE_ERR_MAX + 256];
-	va_list ap;
-
-	if (!fmt) {
-		free(*slot);
-		*slot = NULL;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (*slot && strcmp(*slot, msg) == 0)
-		return;
-	free(*slot);
-	*slot = strdup(msg);
-	if (s->warn)
-		s->warn(s->arg, msg);
-}
-
-static void
-skey_clear(struct skey *k)
-{
-	if (k->view)
-		store_view_close(k->view);
-	rollup_free(&k->roll);
-	free(k->name);
-	free(k->problem);
-	memset(k, 0, sizeof(*k));
-}
+/* A problem of a directory or a store, reported once. */
+#define report(s, slot, ...) \
+	store_follow_report((slot), (s)->warn, (s)->arg, __VA_ARGS__)
 
 static void
 sstore_free(struct sstore *st)
 {
 	if (!st)
 		return;
-	for (size_t i = 0; i < st->nkeys; i++)
-		skey_clear(&st->keys[i]);
-	free(st->keys);
+	store_follow_free(st->follow);
 	free(st->path);
 	free(st->problem);
 	free(st);
@@ -248,22 +198,23 @@ discover(struct scrape *s, size_t idx, struct found *f)
 }
 
 static struct sstore *
-sstore_new(const char *path)
+sstore_new(struct scrape *s, const char *path)
 {
 	struct sstore *st = calloc(1, sizeof(*st));
 	size_t len;
 
-	if (!st || !(st->path = strdup(path))) {
-		free(st);
-		return NULL;
-	}
-	/* The run label: the last path component, trailing slashes aside. */
+	if (!st || !(st->path = strdup(path)))
+		goto nomem;
+	/* Trailing slashes aside, so that messages name it one way. */
 	len = strlen(st->path);
 	while (len > 1 && st->path[len - 1] == '/')
 		st->path[--len] = '\0';
-	st->run = strrchr(st->path, '/') ? strrchr(st->path, '/') + 1 :
-	    st->path;
+	if (store_follow_open(&st->follow, st->path, s->warn, s->arg) < 0)
+		goto nomem;
 	return st;
+nomem:
+	sstore_free(st);
+	return NULL;
 }
 
 /*
@@ -290,7 +241,7 @@ stores_update(struct scrape *s)
 				break;
 			}
 		}
-		if (!next[i] && !(next[i] = sstore_new(f.paths[i])))
+		if (!next[i] && !(next[i] = sstore_new(s, f.paths[i])))
 			r = -ENOMEM;
 	}
 	for (size_t i = 0; i < f.n; i++)
@@ -324,207 +275,88 @@ stores_update(struct scrape *s)
 /* ---- reading one store ---- */
 
 static int
-skey_cmp(const void *a, const void *b)
+name_cmp_str(const void *a, const void *b)
 {
-	return strcmp(((const struct skey *)a)->name,
-	    ((const struct skey *)b)->name);
-}
-
-/* Find name among the first n keys, which are sorted by name. */
-static struct skey *
-skey_find(struct sstore *st, size_t n, const char *name)
-{
-	struct skey want = { .name = (char *)name };
-
-	return n ? bsearch(&want, st->keys, n, sizeof(want), skey_cmp) : NULL;
-}
-
-static bool
-wanted(const char *name, const char *const *keys, size_t nkeys)
-{
-	if (!keys)
-		return true;
-	for (size_t i = 0; i < nkeys; i++)
-		if (strcmp(keys[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* Bring the key list in line with the directory: add new, drop gone. */
-static int
-keys_update(struct scrape *s, struct sstore *st, const char *const *keys,
-    size_t nkeys)
-{
-	char err[STORE_ERR_MAX], **names;
-	size_t n, w = 0, old = st->nkeys;	/* the keys known so far */
-	int r;
-
-	if (old > 1)	/* usually sorted already: cheap */
-		qsort(st->keys, old, sizeof(*st->keys), skey_cmp);
-
-	if ((r = store_names_list(st->path, &names, &n, err,
-	    sizeof(err))) < 0) {
-		report(s, &st->problem, "%s", err);
-		return r == -ENOMEM ? r : 0;
-	}
-	report(s, &st->problem, NULL);
-	for (size_t i = 0; i < st->nkeys; i++)
-		st->keys[i].seen = false;
-	for (size_t i = 0; i < n; i++) {
-		struct skey *k;
-
-		if (!wanted(names[i], keys, nkeys))
-			continue;
-		if ((k = skey_find(st, old, names[i]))) {
-			k->seen = true;
-			continue;
-		}
-		k = realloc(st->keys, (st->nkeys + 1) * sizeof(*k));
-		if (!k) {
-			r = -ENOMEM;
-			break;
-		}
-		st->keys = k;
-		k = &st->keys[st->nkeys];
-		memset(k, 0, sizeof(*k));
-		if (!(k->name = strdup(names[i]))) {
-			r = -ENOMEM;
-			break;
-		}
-		k->seen = true;
-		st->nkeys++;
-	}
-	store_names_free(names, n);
-	/* Drop keys that are gone, keeping the order of the rest. */
-	for (size_t i = 0; i < st->nkeys; i++) {
-		if (st->keys[i].seen || r < 0)
-			st->keys[w++] = st->keys[i];
-		else
-			skey_clear(&st->keys[i]);
-	}
-	st->nkeys = w;
-	return r;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
- * Refresh one key into out. Returns 1 if out is filled, 0 if the key is
- * left out this time (not created yet, or a problem already reported),
- * -ENOMEM.
+ * The keys asked for, sorted and each once, as a listing would give
+ * them: which of two clashing keys of a store is exported must not
+ * depend on the order they were asked for. NULL in, NULL out.
  */
 static int
-key_read(struct scrape *s, struct sstore *st, struct skey *k,
-    struct prom_key *out)
+wanted_sorted(const char *const *keys, size_t nkeys, const char ***out,
+    size_t *n)
 {
-	char err[STORE_ERR_MAX], *path;
-	double q[PROM_NQUANTILES];
-	struct stat sb;
+	const char **w;
+	size_t m = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!keys)
+		return 0;
+	if (!(w = malloc((nkeys ? nkeys : 1) * sizeof(*w))))
+		return -ENOMEM;
+	memcpy(w, keys, nkeys * sizeof(*w));
+	if (nkeys > 1)
+		qsort(w, nkeys, sizeof(*w), name_cmp_str);
+	for (size_t i = 0; i < nkeys; i++)
+		if (m == 0 || strcmp(w[m - 1], w[i]) != 0)
+			w[m++] = w[i];
+	*out = w;
+	*n = m;
+	return 0;
+}
+
+/* Refresh one store into out: 1 filled, 0 left out (no store), -ENOMEM. */
+static int
+store_read(struct sstore *st, const char *const *want, size_t nwant,
+    struct store_snap *out)
+{
+	const struct store_snap *snap;
 	int r;
 
-	/*
-	 * A writer (re)creates a key by renaming a new file into place, for
-	 * instance a new run in the same directory: then the view maps a
-	 * file nobody writes any more. Stat the name first and compare; the
-	 * stat comes before any open, so a file replaced in between is seen
-	 * as changed at the next scrape, never missed.
-	 */
-	if (asprintf(&path, "%s/%s", st->path, k->name) < 0)
-		return -ENOMEM;
-	r = fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW);
-	free(path);
-	if (r < 0)
-		return 0;	/* gone since the listing */
-	if (k->view && (sb.st_dev != k->dev || sb.st_ino != k->ino)) {
-		store_view_close(k->view);
-		k->view = NULL;
-		rollup_free(&k->roll);
-	}
-	if (!k->view) {
-		k->dev = sb.st_dev;
-		k->ino = sb.st_ino;
-		r = store_view_open(&k->view, st->path, k->name, err,
-		    sizeof(err));
-		if (r == -ENOENT)
-			return 0;
-		if (r < 0) {
-			k->view = NULL;
-			report(s, &k->problem, "%s", err);
-			return r == -ENOMEM ? r : 0;
-		}
-		rollup_init(&k->roll, store_view_type(k->view));
-	}
-	out->name = k->name;
-	out->kind = store_view_kind(k->view);
-	out->type = store_view_type(k->view);
-	if (out->kind == STORE_COUNTER) {
-		out->counter = store_view_counter(k->view);
-		report(s, &k->problem, NULL);
-		return 1;
-	}
-	/* Fold only what was appended since the last scrape. */
-	if ((r = rollup_fold_view(&k->roll, k->view, NULL, err,
-	    sizeof(err))) < 0) {
-		report(s, &k->problem, "%s", err);
-		return r == -ENOMEM ? r : 0;
-	}
-	out->summary.count = rollup_count(&k->roll);
-	out->summary.sum = rollup_sum(&k->roll);
-	r = rollup_percentiles(&k->roll, prom_percentiles, q,
-	    PROM_NQUANTILES);
-	if (r == -ENOMEM)
+	if ((r = store_follow_refresh(st->follow, want, nwant, &snap)) < 0)
 		return r;
-	for (int i = 0; i < PROM_NQUANTILES; i++)
-		out->summary.q[i] = r < 0 ? NAN : q[i];
-	report(s, &k->problem, NULL);
+	if (!snap->status.exists)
+		return 0;
+	*out = *snap;
 	return 1;
 }
 
-/* Read one store into out (keys allocated in *keys). 1 filled, 0 gone. */
-static int
-store_read(struct scrape *s, struct sstore *st, const char *const *want,
-    size_t nwant, struct prom_store *out, struct prom_key **keys)
+/* The first of keys[0..nkeys) that no store exports, or NULL. */
+static const char *
+first_missing(const struct store_snap *ps, size_t n, const char *const *keys,
+    size_t nkeys)
 {
-	char err[STORE_ERR_MAX];
-	size_t n = 0;
-	int r;
+	for (size_t i = 0; keys && i < nkeys; i++) {
+		bool found = false;
 
-	if ((r = store_status_read(st->path, &out->status, err,
-	    sizeof(err))) < 0) {
-		report(s, &st->problem, "%s", err);
-		return 0;
+		for (size_t j = 0; j < n && !found; j++)
+			for (size_t k = 0; k < ps[j].nkeys && !found; k++)
+				found = ps[j].keys[k].state == STORE_SNAP_OK &&
+				    strcmp(ps[j].keys[k].name, keys[i]) == 0;
+		if (!found)
+			return keys[i];
 	}
-	if (!out->status.exists)
-		return 0;
-	if ((r = keys_update(s, st, want, nwant)) < 0)
-		return r;
-	if (st->nkeys > 1)
-		qsort(st->keys, st->nkeys, sizeof(*st->keys), skey_cmp);
-	if (!(*keys = calloc(st->nkeys ? st->nkeys : 1, sizeof(**keys))))
-		return -ENOMEM;
-	for (size_t i = 0; i < st->nkeys; i++) {
-		if ((r = key_read(s, st, &st->keys[i], &(*keys)[n])) < 0)
-			return r;
-		n += (size_t)r;
-	}
-	out->run = st->run;
-	out->keys = *keys;
-	out->nkeys = n;
-	return 1;
+	return NULL;
 }
 
 int
 scrape_render(struct scrape *s, FILE *f, const char *const *keys,
     size_t nkeys, const char **missing, struct scrape_stats *stats)
 {
-	struct prom_store *ps = NULL;
-	struct prom_key **pk = NULL;
+	struct store_snap *ps = NULL;
 	char **label = NULL;		/* run labels as exported, per ps[] */
-	size_t n = 0, skipped = 0, nk = 0;
+	const char **want = NULL;
+	size_t n = 0, skipped = 0, nk = 0, nwant;
 	int r;
 
-	if ((r = stores_update(s)) < 0)
+	if ((r = stores_update(s)) < 0 ||
+	    (r = wanted_sorted(keys, nkeys, &want, &nwant)) < 0)
 		return r;
 	if (s->nstores && (!(ps = calloc(s->nstores, sizeof(*ps))) ||
-	    !(pk = calloc(s->nstores, sizeof(*pk))) ||
 	    !(label = calloc(s->nstores, sizeof(*label))))) {
 		r = -ENOMEM;
 		goto out;
@@ -539,7 +371,7 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 		 * are not UTF-8 come out the same.
 		 */
 		free(label[n]);
-		if (!(label[n] = prom_label_text(st->run))) {
+		if (!(label[n] = text_utf8_sanitize(store_follow_run(st->follow)))) {
 			r = -ENOMEM;
 			goto out;
 		}
@@ -548,33 +380,20 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 		if (dup) {
 			report(s, &st->problem, "store %s: left out: its run "
 			    "name '%s' is already used by another store",
-			    st->path, st->run);
+			    st->path, store_follow_run(st->follow));
 			skipped++;
 			continue;
 		}
-		if ((r = store_read(s, st, keys, nkeys, &ps[n], &pk[n])) < 0)
+		if ((r = store_read(st, want, nwant, &ps[n])) < 0)
 			goto out;
-		if (r == 0) {
-			free(pk[n]);
-			pk[n] = NULL;
+		if (r == 0)
 			continue;
-		}
-		nk += ps[n].nkeys;
+		for (size_t k = 0; k < ps[n].nkeys; k++)
+			nk += ps[n].keys[k].state == STORE_SNAP_OK;
 		n++;
 	}
-	if (missing) {
-		*missing = NULL;
-		for (size_t i = 0; keys && i < nkeys && !*missing; i++) {
-			bool found = false;
-
-			for (size_t j = 0; j < n && !found; j++)
-				for (size_t k = 0; k < ps[j].nkeys && !found; k++)
-					found = strcmp(ps[j].keys[k].name,
-					    keys[i]) == 0;
-			if (!found)
-				*missing = keys[i];
-		}
-	}
+	if (missing)
+		*missing = first_missing(ps, n, keys, nkeys);
 	r = prom_render(f, ps, n, &skipped);
 	if (stats) {
 		stats->stores = n;
@@ -582,12 +401,10 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 		stats->skipped = skipped;
 	}
 out:
-	for (size_t i = 0; pk && i < s->nstores; i++)
-		free(pk[i]);
 	for (size_t i = 0; label && i < s->nstores; i++)
 		free(label[i]);
 	free(label);
-	free(pk);
 	free(ps);
+	free(want);
 	return r;
 }

@@ -1,8 +1,8 @@
 /*
  * Scraping stores into the Prometheus exposition: find the stores under
- * a set of directories, read them lock-free and keep, between scrapes,
- * one view and one incremental rollup per series, so that a scrape folds
- * only the values appended since the previous one.
+ * a set of directories and follow each one (store_follow.h): between
+ * scrapes a view and an incremental rollup per series are kept, so that
+ * a scrape folds only the values appended since the previous one.
  *
  * Each directory given is either a store itself or a parent whose direct
  * subdirectories are stores; this is decided again at every scrape, so

@@ -151,34 +151,17 @@ err_add_dir(char *err, size_t errlen, const char *dir)
 	store_err(err, errlen, "store %s: %s", dir, msg);
 }
 
-int
-store_view_open(struct store_view **out, const char *dir, const char *name,
-    char *err, size_t errlen)
+/*
+ * Open the key's file for v and fstat it: a regular file, never through
+ * a symlink. Returns 0, or a negative errno with err filled.
+ */
+static int
+view_fd_open(struct store_view *v, const char *path, const char *dir,
+    struct stat *st, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
-	struct store_header h;
-	struct store_view *v;
-	struct stat st;
-	uint64_t n, size;
-	void *p;
-	int r, e;
+	const char *name = v->name;
+	int e;
 
-	*out = NULL;
-	r = store_key_check(name, err, errlen);
-	if (r < 0)
-		return r;
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    (int)sizeof(path)) {
-		store_err(err, errlen, "store %s: key '%s': path too long",
-		    dir, name);
-		return -ENAMETOOLONG;
-	}
-	v = calloc(1, sizeof(*v));
-	if (!v) {
-		store_err(err, errlen, "store %s: out of memory", dir);
-		return -ENOMEM;
-	}
-	snprintf(v->name, sizeof(v->name), "%s", name);
 	/*
 	 * The key name has no '/', so O_NOFOLLOW covers the only component
 	 * the store controls. O_NONBLOCK: a FIFO planted under a key's name
@@ -198,22 +181,83 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		} else
 			store_err(err, errlen, "store %s: key '%s': %s", dir,
 			    name, strerror(e));
-		r = -e;
-		goto fail;
+		return -e;
 	}
-	if (fstat(v->fd, &st) < 0) {
+	if (fstat(v->fd, st) < 0) {
 		e = errno;
 		store_err(err, errlen, "store %s: key '%s': fstat: %s", dir,
 		    name, strerror(e));
-		r = -e;
-		goto fail;
+		return -e;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		store_err(err, errlen,
 		    "store %s: key '%s': not a regular file", dir, name);
-		r = -EINVAL;
-		goto fail;
+		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * The header of a mapped file: a private copy is checked, so the file
+ * cannot change under the check (the fields read here are written once,
+ * before the file is named). Returns 0 or a negative errno with err
+ * filled (naming the key only).
+ */
+static int
+view_header_check(struct store_view *v, uint64_t size, char *err,
+    size_t errlen)
+{
+	struct store_header h;
+	uint64_t n;
+	int r;
+
+	memcpy(&h, v->hdr, offsetof(struct store_header, capacity));
+	r = store_header_check(&h, size, v->name, err, errlen);
+	if (r < 0)
+		return r;
+	v->kind = h.kind;
+	v->type = h.type;
+	if (v->kind != STORE_COUNTER)
+		return sizes_check(v, &n, &size, err, errlen);
+	if (atomic_load_explicit(&v->hdr->capacity,
+	    memory_order_relaxed) != 0) {
+		store_err(err, errlen, "key '%s': counter with capacity",
+		    v->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+store_view_open(struct store_view **out, const char *dir, const char *name,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct store_header h;
+	struct store_view *v;
+	struct stat st;
+	uint64_t size;
+	void *p;
+	int r, e;
+
+	*out = NULL;
+	r = store_key_check(name, err, errlen);
+	if (r < 0)
+		return r;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path)) {
+		store_err(err, errlen, "store %s: key '%s': path too long",
+		    dir, name);
+		return -ENAMETOOLONG;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		store_err(err, errlen, "store %s: out of memory", dir);
+		return -ENOMEM;
+	}
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	if ((r = view_fd_open(v, path, dir, &st, err, errlen)) < 0)
+		goto fail;
 	size = (uint64_t)st.st_size;
 	if (size < STORE_HEADER_SIZE) {
 		memset(&h, 0, sizeof(h));
@@ -240,27 +284,8 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		goto fail;
 	}
 	v->hdr = p;
-	/* Check a private copy, so the file cannot change under the check.
-	 * The fields read here are written once, before the file is named. */
-	memcpy(&h, p, offsetof(struct store_header, capacity));
-	r = store_header_check(&h, size, name, err, errlen);
-	if (r < 0)
+	if ((r = view_header_check(v, size, err, errlen)) < 0)
 		goto fail_dir;
-	v->kind = h.kind;
-	v->type = h.type;
-	if (v->kind == STORE_COUNTER) {
-		if (atomic_load_explicit(&v->hdr->capacity,
-		    memory_order_relaxed) != 0) {
-			store_err(err, errlen, "key '%s': counter with "
-			    "capacity", name);
-			r = -EINVAL;
-			goto fail_dir;
-		}
-	} else {
-		r = sizes_check(v, &n, &size, err, errlen);
-		if (r < 0)
-			goto fail_dir;
-	}
 	*out = v;
 	return 0;
 fail_dir:

@@ -1,6 +1,10 @@
 /*
  * The event wire codec: ZMQ frames of a 40-byte NUL-padded topic followed
- * by a MessagePack payload, exactly as ../shared/spec/wire.md describes.
+ * by a MessagePack payload, as metricsd-wire(5) describes (its section
+ * "Decoding in metricsd": limits and error classes).
+ * Three files: wire_walk.c (the bounds walk), wire_decode.c and
+ * wire_record.c (the decoder: general and fast path), wire_encode.c
+ * (the encoder and batch builder).
  *
  * Decoding uses msgpack-c. Every frame is first walked by a small bounds
  * check so that a hostile declared length (an array claiming 4 billion

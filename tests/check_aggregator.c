@@ -1,4 +1,5 @@
-/* Semantic tests for the metric engine: one or more per rule of metrics.md. */
+/* Semantic tests for the metric engine: one or more per rule of the
+ * reference aggregator (metricsd(1), "metricsd aggregate"). */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <check.h>
 
 #include "aggregator.h"
+#include "aggregator_wire.h"
 #include "tokenizer.h"
 #include "wire.h"
 
@@ -59,6 +61,7 @@ mem_series_append(void *arg, enum metric_key k, union store_value v)
 struct fixture {
 	struct memsink m;
 	struct aggregator *a;
+	struct aggregator_wire w;	/* frames into a */
 };
 
 static void
@@ -78,11 +81,14 @@ setup(struct fixture *f, bool streaming, bool whitespace)
 	sink.arg = &f->m;
 	ck_assert_int_eq(aggregator_new(&f->a, &f->m.cfg, &sink, err,
 	    sizeof(err)), 0);
+	ck_assert_int_eq(aggregator_wire_init(&f->w, f->a, err, sizeof(err)),
+	    0);
 }
 
 static void
 teardown(struct fixture *f)
 {
+	aggregator_wire_free(&f->w);
 	aggregator_free(f->a);
 	for (int k = 0; k < METRIC_KEY_COUNT; k++)
 		free(f->m.series[k]);
@@ -372,7 +378,7 @@ START_TEST(test_ended_stops_processing_rest_of_batch)
 		ck_assert_int_eq(wire_batch_add(&b, &evs[i], err, sizeof(err)),
 		    0);
 	wire_batch_finish(&b, &fp, &len);
-	ck_assert_int_eq(aggregator_frame_feed(f.a, fp, len, &st),
+	ck_assert_int_eq(aggregator_wire_feed(&f.w, fp, len, &st),
 	    AGGREGATOR_ENDED);
 	ck_assert(st.stopped);
 	ck_assert_uint_eq(st.events, 4);
@@ -382,7 +388,7 @@ START_TEST(test_ended_stops_processing_rest_of_batch)
 	ck_assert_uint_eq(C(&f, TOTAL_DURATION_NS), 20);
 	ck_assert_uint_eq(f.m.sets[METRIC_TRACKED_DURATION_NS], 1);
 	/* Later frames and events are dropped too, and counted. */
-	ck_assert_int_eq(aggregator_frame_feed(f.a, fp, len, &st),
+	ck_assert_int_eq(aggregator_wire_feed(&f.w, fp, len, &st),
 	    AGGREGATOR_ENDED);
 	ck_assert_int_eq(DONE(&f, 40, "a"), AGGREGATOR_ENDED);
 	ck_assert_uint_eq(C(&f, TOTAL_SAMPLES_COMPLETED), 0);
@@ -902,23 +908,23 @@ START_TEST(test_frame_feed_counts_decode_errors_by_class)
 	frame[WIRE_TOPIC_LEN + 2] = 0xc4;
 	frame[WIRE_TOPIC_LEN + 3] = 0x01;
 	frame[WIRE_TOPIC_LEN + 4] = 0xc1;
-	ck_assert_int_eq(aggregator_frame_feed(f.a, frame, WIRE_TOPIC_LEN + 5,
+	ck_assert_int_eq(aggregator_wire_feed(&f.w, frame, WIRE_TOPIC_LEN + 5,
 	    &st), 0);
 	ck_assert_uint_eq(C(&f, DECODE_BAD_RECORDS), 2);
 	ck_assert_uint_eq(C(&f, DECODE_ERRORS), 2);
 	/* A truncated single frame. */
 	memcpy(frame, "sample.issued\0", 14);
 	frame[WIRE_TOPIC_LEN] = 0x82;
-	ck_assert_int_eq(aggregator_frame_feed(f.a, frame, WIRE_TOPIC_LEN + 1,
+	ck_assert_int_eq(aggregator_wire_feed(&f.w, frame, WIRE_TOPIC_LEN + 1,
 	    NULL), 0);
 	ck_assert_uint_eq(C(&f, DECODE_MALFORMED), 1);
 	ck_assert_uint_eq(C(&f, DECODE_ERRORS), 3);
 	/* A good frame still goes through. */
 	ck_assert_int_eq(wire_frame_encode(&e, &b, err, sizeof(err)), 0);
-	ck_assert_int_eq(aggregator_frame_feed(f.a, b.data, b.len, &st), 0);
+	ck_assert_int_eq(aggregator_wire_feed(&f.w, b.data, b.len, &st), 0);
 	ck_assert_uint_eq(C(&f, TOTAL_SAMPLES_ISSUED), 1);
 	/* A short frame is ignored, not an error. */
-	ck_assert_int_eq(aggregator_frame_feed(f.a, b.data, WIRE_TOPIC_LEN,
+	ck_assert_int_eq(aggregator_wire_feed(&f.w, b.data, WIRE_TOPIC_LEN,
 	    &st), 0);
 	ck_assert(st.ignored);
 	ck_assert_uint_eq(C(&f, DECODE_ERRORS), 3);

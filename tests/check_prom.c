@@ -12,7 +12,7 @@
 
 /* Render stores into a malloc'd string. */
 static char *
-render(const struct prom_store *st, size_t n, size_t *skipped)
+render(const struct store_snap *st, size_t n, size_t *skipped)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -76,7 +76,7 @@ END_TEST
 
 START_TEST(test_render_every_kind)
 {
-	struct prom_key keys[] = {
+	struct store_snap_key keys[] = {
 		{ .name = "total_samples_issued", .kind = STORE_COUNTER,
 		  .type = STORE_U64, .counter.u = 18446744073709551615ull },
 		{ .name = "tracked_duration_ns", .kind = STORE_COUNTER,
@@ -84,12 +84,14 @@ START_TEST(test_render_every_kind)
 		{ .name = "ratio", .kind = STORE_COUNTER,
 		  .type = STORE_F64, .counter.f = 0.1 },
 		{ .name = "ttft_ns", .kind = STORE_SERIES, .type = STORE_U64,
-		  .summary = { 4, 10e9, { 2e9, 3e9, 3.5e9, 4e9, 4.5e9 } } },
+		  .series = { .count = 4, .sum = 10e9,
+		      .q = { 2e9, 3e9, 3.5e9, 4e9, 4.5e9 } } },
 		{ .name = "empty", .kind = STORE_SERIES, .type = STORE_F64,
-		  .summary = { 0, 0, { NAN, NAN, NAN, NAN, NAN } } },
+		  .series = { .count = 0, .sum = 0,
+		      .q = { NAN, NAN, NAN, NAN, NAN } } },
 	};
-	struct prom_store st = { "run1", { true, STORE_FINAL, 0, false },
-	    keys, 5 };
+	struct store_snap st = { "run1", { true, STORE_FINAL, 0, false },
+	    keys, 5, NULL };
 	size_t skipped = 0;
 	char *out = render(&st, 1, &skipped);
 	const char *want =
@@ -137,17 +139,17 @@ END_TEST
 
 START_TEST(test_render_groups_families_across_stores)
 {
-	struct prom_key a[] = {
+	struct store_snap_key a[] = {
 		{ .name = "n", .kind = STORE_COUNTER, .type = STORE_U64,
 		  .counter.u = 1 },
 	};
-	struct prom_key b[] = {
+	struct store_snap_key b[] = {
 		{ .name = "n", .kind = STORE_COUNTER, .type = STORE_U64,
 		  .counter.u = 2 },
 	};
-	struct prom_store st[] = {
-		{ "a", { true, STORE_LIVE, 1, true }, a, 1 },
-		{ "b", { true, STORE_INTERRUPTED, 0, false }, b, 1 },
+	struct store_snap st[] = {
+		{ "a", { true, STORE_LIVE, 1, true }, a, 1, NULL },
+		{ "b", { true, STORE_INTERRUPTED, 0, false }, b, 1, NULL },
 	};
 	char *out = render(st, 2, NULL);
 	const char *p;
@@ -173,8 +175,8 @@ END_TEST
 
 START_TEST(test_render_escapes_label_values)
 {
-	struct prom_store st = { "a\\b\"c\nd\xff" "e",
-	    { true, STORE_LIVE, 0, false }, NULL, 0 };
+	struct store_snap st = { "a\\b\"c\nd\xff" "e",
+	    { true, STORE_LIVE, 0, false }, NULL, 0, NULL };
 	char *out = render(&st, 1, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out,
@@ -185,7 +187,7 @@ END_TEST
 
 START_TEST(test_render_values_signed_and_float_ns)
 {
-	struct prom_key keys[] = {
+	struct store_snap_key keys[] = {
 		{ .name = "a_ns", .kind = STORE_COUNTER, .type = STORE_I64,
 		  .counter.i = -1 },
 		{ .name = "b_ns", .kind = STORE_COUNTER, .type = STORE_F64,
@@ -195,7 +197,7 @@ START_TEST(test_render_values_signed_and_float_ns)
 		{ .name = "d", .kind = STORE_COUNTER, .type = STORE_F64,
 		  .counter.f = INFINITY },
 	};
-	struct prom_store st = { "r", { true, STORE_LIVE, 0, false }, keys, 4 };
+	struct store_snap st = { "r", { true, STORE_LIVE, 0, false }, keys, 4, NULL };
 	char *out = render(&st, 1, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out, "metricsd_a_seconds_total{run=\"r\"} -0.000000001\n"));
@@ -208,11 +210,11 @@ END_TEST
 
 START_TEST(test_render_gauge_key)
 {
-	struct prom_key keys[] = {
+	struct store_snap_key keys[] = {
 		{ .name = "samples_in_flight", .kind = STORE_COUNTER,
 		  .type = STORE_U64, .counter.u = 17 },
 	};
-	struct prom_store st = { "r", { true, STORE_LIVE, 0, false }, keys, 1 };
+	struct store_snap st = { "r", { true, STORE_LIVE, 0, false }, keys, 1, NULL };
 	char *out = render(&st, 1, NULL);
 
 	ck_assert_ptr_nonnull(strstr(out,
@@ -224,7 +226,7 @@ END_TEST
 
 START_TEST(test_render_leaves_out_clashing_names)
 {
-	struct prom_key keys[] = {
+	struct store_snap_key keys[] = {
 		{ .name = "a.b", .kind = STORE_COUNTER, .type = STORE_U64,
 		  .counter.u = 1 },
 		{ .name = "a_b", .kind = STORE_COUNTER, .type = STORE_U64,
@@ -234,12 +236,12 @@ START_TEST(test_render_leaves_out_clashing_names)
 		{ .name = "store_state", .kind = STORE_SERIES, .type = STORE_U64 },
 		{ .name = "x", .kind = STORE_COUNTER, .type = STORE_U64 },
 	};
-	struct prom_key other[] = {
+	struct store_snap_key other[] = {
 		{ .name = "x_total", .kind = STORE_SERIES, .type = STORE_U64 },
 	};
-	struct prom_store st[] = {
-		{ "r", { true, STORE_LIVE, 0, false }, keys, 6 },
-		{ "s", { true, STORE_LIVE, 0, false }, other, 1 },
+	struct store_snap st[] = {
+		{ "r", { true, STORE_LIVE, 0, false }, keys, 6, NULL },
+		{ "s", { true, STORE_LIVE, 0, false }, other, 1, NULL },
 	};
 	size_t skipped = 0;
 	char *out = render(st, 2, &skipped);
@@ -262,18 +264,18 @@ END_TEST
  */
 START_TEST(test_render_clash_by_type_keeps_the_stores_other_key)
 {
-	struct prom_key r[] = {
+	struct store_snap_key r[] = {
 		{ .name = "a_b", .kind = STORE_COUNTER, .type = STORE_U64,
 		  .counter.u = 1 },
 	};
-	struct prom_key s[] = {
+	struct store_snap_key s[] = {
 		{ .name = "a-b_total", .kind = STORE_SERIES, .type = STORE_U64 },
 		{ .name = "a.b", .kind = STORE_COUNTER, .type = STORE_U64,
 		  .counter.u = 7 },
 	};
-	struct prom_store st[] = {
-		{ "r", { true, STORE_LIVE, 0, false }, r, 1 },
-		{ "s", { true, STORE_LIVE, 0, false }, s, 2 },
+	struct store_snap st[] = {
+		{ "r", { true, STORE_LIVE, 0, false }, r, 1, NULL },
+		{ "s", { true, STORE_LIVE, 0, false }, s, 2, NULL },
 	};
 	size_t skipped = 0;
 	char *out = render(st, 2, &skipped);
@@ -290,9 +292,9 @@ END_TEST
 /* Every key the aggregator writes has its own HELP text and a mapping. */
 START_TEST(test_render_knows_every_aggregator_key)
 {
-	struct prom_key keys[METRIC_KEY_COUNT];
-	struct prom_store st = { "r", { true, STORE_LIVE, 0, false }, keys,
-	    METRIC_KEY_COUNT };
+	struct store_snap_key keys[METRIC_KEY_COUNT];
+	struct store_snap st = { "r", { true, STORE_LIVE, 0, false }, keys,
+	    METRIC_KEY_COUNT, NULL };
 	char *out;
 
 	memset(keys, 0, sizeof(keys));
@@ -304,7 +306,7 @@ START_TEST(test_render_knows_every_aggregator_key)
 		keys[i].kind = info->kind;
 		keys[i].type = info->type;
 		for (int q = 0; q < PROM_NQUANTILES; q++)
-			keys[i].summary.q[q] = NAN;
+			keys[i].series.q[q] = NAN;
 	}
 	out = render(&st, 1, NULL);
 	ck_assert_msg(strstr(out, "metricsd store ") == NULL,

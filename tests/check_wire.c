@@ -10,7 +10,9 @@
 
 #include "wire.h"
 
-/* The payload of the example in ../shared/spec/wire.md. */
+/* The payload of the reference example: {"event_type": "sample.issued",
+ * "timestamp_ns": 1000, "sample_uuid": "s1", "data": ["PromptData", nil,
+ * [101, 202]]}. */
 static const char spec_hex[] =
     "84 aa 65 76 65 6e 74 5f 74 79 70 65 ad 73 61 6d 70 6c 65 2e 69 73 73 75 65"
     "64 ac 74 69 6d 65 73 74 61 6d 70 5f 6e 73 cd 03 e8 ab 73 61 6d 70 6c 65 5f"

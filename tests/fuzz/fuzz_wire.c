@@ -3,9 +3,11 @@
  *
  * Input: one flag byte (bit 0: --streaming, bit 1: whitespace tokenizer),
  * then frames separated by the 6 bytes "FRAME|". Every frame goes through
- * aggregator_frame_feed with a sink that stores nothing. Each event the
+ * aggregator_wire_feed with a sink that stores nothing. Each event the
  * decoder accepts is also re-encoded and decoded again, and must come
  * back the same: the encoder and decoder agree on every valid record.
+ * Every frame is also decoded with the decoder's fast path turned off
+ * (wire_record.h), and must give the same events, counts and message.
  *
  * Build and run: make fuzz FUZZ_SECONDS=600
  */
@@ -14,8 +16,10 @@
 #include <string.h>
 
 #include "aggregator.h"
+#include "aggregator_wire.h"
 #include "tokenizer.h"
 #include "wire.h"
+#include "wire_record.h"
 
 #define SEP "FRAME|"
 #define SEPLEN 6
@@ -35,6 +39,45 @@ null_append(void *arg, enum metric_key k, union store_value v)
 	(void)k;
 	(void)v;
 	return 0;
+}
+
+/* ---- Fast path against general path ---- */
+
+#define MAXEV 64
+
+struct seen {
+	uint64_t digest[MAXEV];
+	size_t n;
+};
+
+static struct seen fast_seen, general_seen;
+
+static void
+see(struct seen *s, const struct event *ev)
+{
+	if (s->n < MAXEV)
+		s->digest[s->n] = event_digest(ev);
+	s->n++;
+}
+
+static int
+on_general(void *arg, const struct event *ev)
+{
+	(void)arg;
+	see(&general_seen, ev);
+	return 0;
+}
+
+static void
+same_stats(const struct wire_frame_stats *a, const struct wire_frame_stats *b)
+{
+	if (a->records != b->records || a->events != b->events ||
+	    a->nerrors != b->nerrors ||
+	    memcmp(a->errors, b->errors, sizeof(a->errors)) != 0 ||
+	    strcmp(a->err, b->err) != 0 || fast_seen.n != general_seen.n ||
+	    memcmp(fast_seen.digest, general_seen.digest,
+	    (fast_seen.n < MAXEV ? fast_seen.n : MAXEV) * sizeof(uint64_t)))
+		abort();	/* the two paths disagree */
 }
 
 /* ---- Round trip check ---- */
@@ -129,6 +172,7 @@ on_first(void *arg, const struct event *ev)
 	char err[128];
 
 	(void)arg;
+	see(&fast_seen, ev);
 	if (wire_frame_encode(ev, &rt.buf, err, sizeof(err)) < 0)
 		abort();	/* every decoded event must be encodable */
 	rt.orig = ev;
@@ -144,19 +188,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct wire_decoder *first;
+	static struct wire_decoder *first, *general;
 	struct aggregator_sink sink = { NULL, null_counter, null_append };
 	struct aggregator_config cfg = { 0 };
 	struct tokenizer *tok = NULL;
 	struct aggregator *a;
+	struct aggregator_wire w;
 	char err[256];
 
 	if (first == NULL) {
 		if (wire_decoder_new(&first, on_first, NULL, err,
 		    sizeof(err)) < 0 ||
 		    wire_decoder_new(&rt.again, on_again, NULL, err,
+		    sizeof(err)) < 0 ||
+		    wire_decoder_new(&general, on_general, NULL, err,
 		    sizeof(err)) < 0)
 			abort();
+		wire_decoder_set_fast(general, false);
 	}
 	if (size < 1)
 		return 0;
@@ -167,7 +215,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.tok = tok;
 	}
 	cfg.max_in_flight = 1000;
-	if (aggregator_new(&a, &cfg, &sink, err, sizeof(err)) < 0)
+	if (aggregator_new(&a, &cfg, &sink, err, sizeof(err)) < 0 ||
+	    aggregator_wire_init(&w, a, err, sizeof(err)) < 0)
 		abort();
 
 	const uint8_t *p = data + 1, *end = data + size;
@@ -176,14 +225,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = (size_t)((q ? q : end) - p);
 		/* A private copy, so ASan catches reads past the frame. */
 		uint8_t *frame = malloc(len ? len : 1);
-		struct wire_frame_stats st;
+		struct wire_frame_stats st, gst;
 
 		memcpy(frame, p, len);
+		fast_seen.n = general_seen.n = 0;
 		wire_frame_decode(first, frame, len, &st);
+		wire_frame_decode(general, frame, len, &gst);
+		same_stats(&st, &gst);
 		if (st.events > st.records ||
 		    st.nerrors > st.records + 1)
 			abort();
-		aggregator_frame_feed(a, frame, len, &st);
+		aggregator_wire_feed(&w, frame, len, &st);
 		free(frame);
 		if (q == NULL)
 			break;
@@ -192,6 +244,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (aggregator_in_flight(a) > 1000)
 		abort();
 	aggregator_finish(a);
+	aggregator_wire_free(&w);
 	aggregator_free(a);
 	tokenizer_close(tok);
 	return 0;

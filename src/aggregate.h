@@ -1,0 +1,35 @@
+/*
+ * The aggregate service, behind `metricsd aggregate` (metricsd(1),
+ * "metricsd aggregate"): subscribe to a benchmark's event stream and keep its
+ * metrics in a store. The mode main parses the command line into struct
+ * aggregate_opts and calls aggregate_run.
+ *
+ * A long-running service: it logs as it runs (start-up failures, bad
+ * input and store errors at a bounded rate, how it stopped) through
+ * log.h, and never exits.
+ */
+#ifndef METRICSD_AGGREGATE_H
+#define METRICSD_AGGREGATE_H
+
+#include "aggregator.h"
+#include "readycheck.h"
+
+struct aggregate_opts {
+	const char *endpoint;		/* the publisher: ipc:// or tcp:// */
+	const char *dir;		/* the store directory */
+	struct aggregator_config cfg;	/* --streaming, --tokenizer */
+	/* Whom to tell when ready (socket connected, store created, loop
+	 * armed); NULL: nobody. */
+	const struct readycheck_target *ready;
+};
+
+/*
+ * Run until session.ended (the store is marked FINAL) or SIGTERM/SIGINT
+ * (INTERRUPTED). Returns 0, or -1 when something failed (already
+ * logged): the socket, the store, the loop, signalling readiness,
+ * receiving, or closing the store. Bad input never fails it: the engine
+ * counts it in the decode_* keys.
+ */
+int aggregate_run(const struct aggregate_opts *o);
+
+#endif

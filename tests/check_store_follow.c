@@ -1,0 +1,297 @@
+/*
+ * Tests for the store follower (src/store_follow.c): incremental folds,
+ * key selection, replaced files, invalid files, a store that is not
+ * there yet. The store is written by this process through store.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "store.h"
+#include "store_follow.h"
+#include "testutil.h"
+
+static char *tmp, *dir;
+static char warned[1024];
+static int nwarn;
+
+static void
+on_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	snprintf(warned, sizeof(warned), "%s", msg);
+	nwarn++;
+}
+
+static void
+setup(void)
+{
+	tmp = testutil_tmpdir();
+	ck_assert_ptr_nonnull(tmp);
+	ck_assert_int_ge(asprintf(&dir, "%s/run7", tmp), 0);
+	warned[0] = '\0';
+	nwarn = 0;
+}
+
+static void
+teardown(void)
+{
+	testutil_rmtree(tmp);
+	free(tmp);
+	free(dir);
+}
+
+static struct store_writer *
+writer(void)
+{
+	struct store_writer *w;
+	char err[STORE_ERR_MAX];
+
+	ck_assert_msg(store_writer_open(&w, dir, err, sizeof(err)) == 0,
+	    "%s", err);
+	return w;
+}
+
+static struct store_key *
+series(struct store_writer *w, const char *name)
+{
+	struct store_key *k;
+	char err[STORE_ERR_MAX];
+
+	ck_assert_msg(store_series_create(w, name, STORE_U64, &k, err,
+	    sizeof(err)) == 0, "%s", err);
+	return k;
+}
+
+static void
+append(struct store_key *k, uint64_t from, uint64_t to)
+{
+	for (uint64_t v = from; v <= to; v++)
+		ck_assert_int_eq(store_series_append(k,
+		    (union store_value){ .u = v }), 0);
+}
+
+static const struct store_snap *
+refresh(struct store_follow *f, const char *const *keys, size_t n)
+{
+	const struct store_snap *s = NULL;
+
+	ck_assert_int_eq(store_follow_refresh(f, keys, n, &s), 0);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static struct store_follow *
+follow(void)
+{
+	struct store_follow *f;
+
+	ck_assert_int_eq(store_follow_open(&f, dir, on_warn, NULL), 0);
+	return f;
+}
+
+START_TEST(test_store_follow_folds_only_new_values)
+{
+	struct store_writer *w = writer();
+	struct store_key *x = series(w, "x");
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+
+	append(x, 1, 10);
+	s = refresh(f, NULL, 0);
+	ck_assert(s->status.exists);
+	ck_assert(s->status.writer_alive);
+	ck_assert_str_eq(s->run, "run7");
+	ck_assert_str_eq(s->dir, dir);
+	ck_assert_uint_eq(s->nkeys, 1);
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
+	ck_assert_int_eq(s->keys[0].kind, STORE_SERIES);
+	ck_assert_uint_eq(s->keys[0].series.count, 10);
+	ck_assert(s->keys[0].series.isum == 55);
+	ck_assert_double_eq(s->keys[0].series.q[0], 5.5);
+	ck_assert_uint_eq(s->keys[0].series.min.u, 1);
+	ck_assert_uint_eq(s->keys[0].series.max.u, 10);
+	/* The follower's own rollup: every value folded exactly once. */
+	append(x, 11, 20);
+	s = refresh(f, NULL, 0);
+	ck_assert_uint_eq(s->keys[0].series.count, 20);
+	ck_assert(s->keys[0].series.isum == 210);
+	ck_assert_uint_eq(rollup_count(s->keys[0].roll), 20);
+	ck_assert_uint_eq(s->keys[0].values[19].u, 20);
+	s = refresh(f, NULL, 0);
+	ck_assert_uint_eq(s->keys[0].series.count, 20);
+	ck_assert(s->keys[0].series.isum == 210);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(s->status.state, STORE_FINAL);
+	ck_assert_int_eq(nwarn, 0);
+	store_follow_free(f);
+}
+END_TEST
+
+START_TEST(test_store_follow_keys_in_order_absent_until_created)
+{
+	const char *keys[] = { "y", "c", "y", "nope" };
+	struct store_writer *w = writer();
+	struct store_key *c;
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+	char err[STORE_ERR_MAX];
+
+	append(series(w, "y"), 3, 4);
+	append(series(w, "other"), 1, 1);
+	s = refresh(f, keys, 4);
+	/* In the order asked for, each once; "other" was not asked for. */
+	ck_assert_uint_eq(s->nkeys, 3);
+	ck_assert_str_eq(s->keys[0].name, "y");
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
+	ck_assert_str_eq(s->keys[1].name, "c");
+	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_ABSENT);
+	ck_assert_str_eq(s->keys[2].name, "nope");
+	ck_assert_int_eq(s->keys[2].state, STORE_SNAP_ABSENT);
+	ck_assert_int_eq(store_counter_create(w, "c", STORE_I64, &c, err,
+	    sizeof(err)), 0);
+	store_counter_set(c, (union store_value){ .i = -3 });
+	s = refresh(f, keys, 4);
+	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_OK);
+	ck_assert_int_eq(s->keys[1].kind, STORE_COUNTER);
+	ck_assert_int_eq(s->keys[1].counter.i, -3);
+	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(f);
+}
+END_TEST
+
+/* One rule for every user: a file renamed over the old one is re-read. */
+START_TEST(test_store_follow_rereads_a_replaced_file)
+{
+	const char *keys[] = { "x" };
+	struct store_writer *w = writer();
+	struct store_follow *all = follow(), *some = follow();
+	const struct store_snap *s;
+
+	append(series(w, "x"), 1, 10);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	ck_assert_uint_eq(refresh(all, NULL, 0)->keys[0].series.count, 10);
+	ck_assert_uint_eq(refresh(some, keys, 1)->keys[0].series.count, 10);
+	/* A new run in the same directory, same process, fewer values. */
+	w = writer();
+	append(series(w, "x"), 100, 101);
+	s = refresh(all, NULL, 0);
+	ck_assert_uint_eq(s->keys[0].series.count, 2);
+	ck_assert(s->keys[0].series.isum == 201);
+	s = refresh(some, keys, 1);
+	ck_assert_uint_eq(s->keys[0].series.count, 2);
+	ck_assert(s->keys[0].series.isum == 201);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(all);
+	store_follow_free(some);
+}
+END_TEST
+
+START_TEST(test_store_follow_bad_file_warned_once_then_picked_up)
+{
+	struct store_writer *w = writer();
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+	char *bad;
+	int fd;
+
+	append(series(w, "good"), 1, 1);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	ck_assert_int_ge(asprintf(&bad, "%s/bad", dir), 0);
+	fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "not a store file", 16), 16);
+	close(fd);
+	s = refresh(f, NULL, 0);
+	ck_assert_uint_eq(s->nkeys, 2);
+	ck_assert_str_eq(s->keys[0].name, "bad");
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_BAD);
+	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_OK);
+	ck_assert_int_eq(nwarn, 1);
+	ck_assert_msg(strstr(warned, "'bad'") != NULL, "%s", warned);
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_BAD);
+	ck_assert_int_eq(nwarn, 1);
+	/* A writer replaces it with a valid file: retried, read. */
+	ck_assert_int_eq(unlink(bad), 0);
+	w = writer();
+	append(series(w, "bad"), 5, 6);
+	s = refresh(f, NULL, 0);
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
+	ck_assert_uint_eq(s->keys[0].series.count, 2);
+	ck_assert_int_eq(nwarn, 1);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(f);
+	free(bad);
+}
+END_TEST
+
+START_TEST(test_store_follow_store_not_there_yet)
+{
+	const char *keys[] = { "x" };
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+	struct store_writer *w;
+
+	s = refresh(f, NULL, 0);
+	ck_assert(!s->status.exists);
+	ck_assert_uint_eq(s->nkeys, 0);
+	s = refresh(f, keys, 1);
+	ck_assert(!s->status.exists);
+	ck_assert_uint_eq(s->nkeys, 1);
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_ABSENT);
+	w = writer();
+	append(series(w, "x"), 7, 7);
+	s = refresh(f, keys, 1);
+	ck_assert(s->status.exists);
+	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
+	ck_assert_uint_eq(s->keys[0].series.count, 1);
+	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(f);
+}
+END_TEST
+
+/* Keys whose files are gone drop out of an all-keys snapshot. */
+START_TEST(test_store_follow_drops_keys_that_are_gone)
+{
+	struct store_writer *w = writer();
+	struct store_follow *f = follow();
+	char *p;
+
+	append(series(w, "a"), 1, 1);
+	append(series(w, "b"), 1, 1);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	ck_assert_uint_eq(refresh(f, NULL, 0)->nkeys, 2);
+	ck_assert_int_ge(asprintf(&p, "%s/a", dir), 0);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_uint_eq(refresh(f, NULL, 0)->nkeys, 1);
+	ck_assert_str_eq(refresh(f, NULL, 0)->keys[0].name, "b");
+	free(p);
+	store_follow_free(f);
+}
+END_TEST
+
+Suite *
+store_follow_suite(void)
+{
+	Suite *s = suite_create("store_follow");
+	TCase *tc = tcase_create("follow");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_store_follow_folds_only_new_values);
+	tcase_add_test(tc, test_store_follow_keys_in_order_absent_until_created);
+	tcase_add_test(tc, test_store_follow_rereads_a_replaced_file);
+	tcase_add_test(tc, test_store_follow_bad_file_warned_once_then_picked_up);
+	tcase_add_test(tc, test_store_follow_store_not_there_yet);
+	tcase_add_test(tc, test_store_follow_drops_keys_that_are_gone);
+	suite_add_tcase(s, tc);
+	return s;
+}
