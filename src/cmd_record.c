@@ -21,7 +21,8 @@
 #define HELP \
 "Subscribe to a benchmark's event stream, as aggregate does, and write every\n" \
 "frame to FILE with its receive time (metricsd-recording(5)), until\n" \
-"session.ended or SIGTERM/SIGINT. Replay it with metricsd publish --replay.\n" \
+"session.ended or SIGTERM/SIGINT. Replay it with metricsd publish --replay,\n" \
+"or aggregate it straight from the file with metricsd aggregate --replay.\n" \
 "\n" \
 "  --socket-dir DIR       the publisher is at ipc://DIR/NAME; DIR is also\n" \
 "  --socket-name NAME     where --readiness-path lives (default DIR:\n" \

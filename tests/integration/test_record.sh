@@ -1,7 +1,8 @@
 # metricsd record and publish --replay end to end, through real sockets:
 # a recording replayed into aggregate gives the store of the live run,
 # on random synthetic sessions in single and batch frames; --jsonl gives
-# the lines publish reads; pacing by receive times; cut, foreign and
+# the lines publish reads; aggregate --replay gives that store too,
+# straight from the file; pacing by receive times; cut, foreign and
 # newer recordings; SIGTERM; readiness; a full disk (root only).
 . "$(dirname "$0")/lib.sh"
 
@@ -77,6 +78,14 @@ for batch in 1 16 1 64; do
 	same_store "$T/a$n" "$T/b$n"
 	echo "ok: seed $seed batch $batch: replayed store equals the live one"
 
+	# aggregate --replay: straight from the file, no socket, same store.
+	expect_exit 0 metricsd aggregate --replay "$T/r$n.rec" \
+	    --metrics-dir "$T/d$n" --streaming --tokenizer whitespace
+	expect_grep "session ended after $($tool info "$T/r$n.rec" |
+	    sed 's/.*"frames": \([0-9]*\).*/\1/') frames" "$T/err"
+	same_store "$T/a$n" "$T/d$n"
+	echo "ok: seed $seed batch $batch: aggregate --replay equals the live store"
+
 	# The replayed frames are the recorded ones, byte for byte.
 	frames=$($tool info "$T/r$n.rec" | sed 's/.*"frames": \([0-9]*\).*/\1/')
 	"$H/recvframes" "ipc://$T/cmp$n" "$frames" >"$T/got.hex" &
@@ -142,6 +151,15 @@ for i in 1 2 3 4; do
 	cmp -s "$T/want.hex" "$T/got.hex" ||
 		fail "cut at $off: the $whole whole frames were not sent as recorded"
 	expect_grep "cut.rec: truncated at byte $off .*the $whole whole frames before it were read and sent" "$T/err"
+	# aggregate --replay: the whole frames are aggregated, the cut is
+	# reported, the store is marked interrupted.
+	expect_exit 1 metricsd aggregate --replay "$T/cut.rec" \
+	    --metrics-dir "$T/cutm$i"
+	expect_grep "cut.rec: truncated at byte $off .*the $whole whole frames before it were read and aggregated; the store is marked interrupted" "$T/err"
+	expect_grep "stopped after $whole frames" "$T/err"
+	metricsd read --metrics-dir "$T/cutm$i" --json >"$T/cut.json" ||
+		fail "read the store of a cut replay"
+	expect_grep '"state":"interrupted"' "$T/cut.json"
 	echo "ok: cut at byte $off of $size: $whole whole frames replayed"
 done
 
@@ -157,6 +175,10 @@ expect_exit 1 metricsd publish --bind "ipc://$T/bad" --replay "$T/magic.rec"
 expect_grep "magic.rec: not a metricsd recording \(bad magic\)" "$T/err"
 expect_exit 1 metricsd publish --bind "ipc://$T/bad" --replay "$T/missing.rec"
 expect_grep "missing.rec: No such file" "$T/err"
+expect_exit 1 metricsd aggregate --replay "$T/v2.rec" --metrics-dir "$T/badm"
+expect_grep "v2.rec: recording format version 2 is newer than this metricsd reads \(1\)" "$T/err"
+expect_exit 1 metricsd aggregate --replay "$T/r1.jsonl" --metrics-dir "$T/badm"
+expect_grep "r1.jsonl: not a metricsd recording \(bad magic\)" "$T/err"
 
 # 5. SIGTERM: the events of a session without its end, then SIGTERM. The
 # file holds whole frames only, a prefix of what was sent.
@@ -202,6 +224,8 @@ expect_grep "out FILE is required" "$T/err"
 expect_exit 2 metricsd record --out "$T/x.rec"
 expect_exit 2 metricsd publish --bind "ipc://$T/x" --speed 2
 expect_exit 2 metricsd publish --bind "ipc://$T/x" --replay "$T/r1.rec" --synthetic 3
+expect_exit 2 metricsd aggregate --replay "$T/r1.rec" --connect "ipc://$T/x"
+expect_grep "replay and --connect exclude each other" "$T/err"
 expect_exit 1 metricsd record --connect "ipc://$T/x" --out "$T/r1.rec"
 expect_grep "r1.rec: already exists; not replacing it \(--force replaces it\)" "$T/err"
 ln -s "$T/elsewhere" "$T/link.rec"
