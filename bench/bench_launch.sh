@@ -1,81 +1,129 @@
 #!/bin/sh
-# bench_launch: cost of "spawn N services and wait until all are ready"
-# with metricsd launch, against a baseline measured in the same run:
-# spawning and reaping the same number of processes of the same binary
-# from the shell, with no readiness protocol.
+# bench_launch: spawn-to-all-ready of metricsd launch against the seed's
+# way of starting services, Python subprocess.Popen per service plus one
+# ZMQ PULL socket (bench/launch_popen.py), in the same run, with the same
+# services, at 1, 8 and 32 services:
 #
-#   ready run:  metricsd launch with N services
-#                 sh -c 'metricsd ready && exec sleep 600'   (ready = zmq)
-#               timed from start to launch's exit (COMMAND is `true`, so
-#               this is spawn + all ready + teardown), plus the
-#               spawn-to-all-ready time launch itself reports.
-#   baseline:   N x  sh -c 'exec metricsd --version'  in the background,
-#               then wait (spawn + exec + exit + reap).
+#   zmq:   /bin/sh -c 'READY_SENDER "$@" && exec sleep 100', where
+#          READY_SENDER (bench/ready_sender.c) is linked with libzmq
+#          alone and sends the service's identity to the PULL socket;
+#   none:  sleep 100, ready as soon as it is started.
 #
-# Reported: medians over RUNS runs, the ratio ready/baseline, and the
-# overhead per service, (ready - baseline) / N.
+# launch's time is the one it reports itself ("all N services ready in
+# X ms", from just before it spawns the first service); Python's is from
+# just before its first Popen to its last ready frame (for none: to its
+# last Popen returning, which waits for the exec). Neither includes its
+# own start-up, which is reported separately below. Medians of RUNS runs,
+# the two sides alternating. ratio = launch / Python: the target is
+# <= 1.0 at every size, the goal <= 0.5.
+#
+# Then the start-up time of each mode (`metricsd MODE --help`) against
+# /bin/true and the ready sender (libzmq alone): the price of loading
+# metricsd's shared libraries, paid by every process that runs it.
 set -u
 : "${METRICSD_BIN:?set METRICSD_BIN}"
 BIN=$METRICSD_BIN
-PATH=$(dirname "$BIN"):$PATH
-export PATH
-RUNS=${RUNS:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+RUNS=${RUNS:-9}
 T=$(mktemp -d /tmp/metricsd-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-now_us() {
-	echo $(($(date +%s%N) / 1000))
-}
+# Debian's python3, which python3-zmq is for (not a python3 earlier in PATH).
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || { echo "bench_launch: $PY missing" >&2; exit 1; }
+"$PY" -c 'import zmq' 2>/dev/null ||
+	{ echo "bench_launch: python3-zmq missing (scripts/deps)" >&2; exit 1; }
+# shellcheck disable=SC2046
+${CC:-cc} -O2 -o "$T/ready_sender" "$here/ready_sender.c" \
+    $(pkg-config --cflags --libs libzmq) ||
+	{ echo "bench_launch: cannot build the ready sender" >&2; exit 1; }
 
 median() {
 	sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
-conf() {
+conf() {	# conf MODE N
 	{
-		printf '[launch]\nready_timeout = 60\nexit_timeout = 10\nkill_grace = 5\n'
+		printf '[launch]\nready_timeout = 60\nexit_timeout = 1ms\nkill_grace = 5\n'
 		i=1
-		while [ "$i" -le "$1" ]; do
-			printf '[service s%d]\nshell = yes\ncommand = metricsd ready && exec sleep 600\n' "$i"
+		while [ "$i" -le "$2" ]; do
+			if [ "$1" = zmq ]; then
+				printf '[service s%d]\nshell = yes\ncommand = %s "$@" && exec sleep 100\n' \
+				    "$i" "$T/ready_sender"
+			else
+				printf '[service s%d]\nready = none\ncommand = sleep 100\n' "$i"
+			fi
 			i=$((i + 1))
 		done
-	} >"$T/n$1.conf"
+	} >"$T/$1.$2.conf"
 }
 
-baseline_once() {
-	t0=$(now_us)
-	i=0
-	while [ "$i" -lt "$1" ]; do
-		sh -c 'exec "$0" --version' "$BIN" >/dev/null &
-		i=$((i + 1))
-	done
-	wait
-	echo $(($(now_us) - t0))
-}
-
-ready_once() {
-	t0=$(now_us)
-	"$BIN" launch "$T/n$1.conf" -- true >"$T/out" 2>"$T/err" || {
+launch_once() {	# launch_once MODE N: prints launch's spawn-to-all-ready ms
+	"$BIN" launch "$T/$1.$2.conf" -- true >"$T/out" 2>"$T/err" || {
 		echo "bench_launch: launch failed:" >&2
 		cat "$T/err" >&2
 		exit 1
 	}
-	echo $(($(now_us) - t0))
-	sed -n 's/.*all [0-9]* services ready in \([0-9]*\) ms.*/\1/p' "$T/err" >>"$T/internal.$1"
+	sed -n 's/.*all [0-9]* services ready in \([0-9.]*\) ms.*/\1/p' "$T/err"
 }
 
-# launch stops services that outlive COMMAND after exit_timeout; with
-# COMMAND `true` they would linger 10 s. Shorten it for the bench.
-printf 'bench_launch: %s runs each, medians; times in ms\n' "$RUNS"
-printf '%8s %12s %12s %14s %8s %16s\n' services baseline launch ready-internal ratio overhead/service
-for n in 1 8 32; do
-	conf "$n"
-	sed -i 's/^exit_timeout = 10$/exit_timeout = 0.001/' "$T/n$n.conf"
-	: >"$T/internal.$n"
-	b=$(r=0; while [ "$r" -lt "$RUNS" ]; do baseline_once "$n"; r=$((r + 1)); done | median)
-	l=$(r=0; while [ "$r" -lt "$RUNS" ]; do ready_once "$n"; r=$((r + 1)); done | median)
-	ri=$(median <"$T/internal.$n")
-	awk -v n="$n" -v b="$b" -v l="$l" -v ri="$ri" 'BEGIN {
-		printf "%8d %12.1f %12.1f %14d %7.2fx %16.2f\n",
-		    n, b / 1000, l / 1000, ri, l / b, (l - b) / 1000 / n }'
+popen_once() {	# popen_once MODE N
+	"$PY" "$here/launch_popen.py" "$1" "$2" "$T/ready_sender" "$T" || {
+		echo "bench_launch: launch_popen.py failed" >&2
+		exit 1
+	}
+}
+
+printf 'bench_launch: spawn-to-all-ready, medians of %s runs, ms\n' "$RUNS"
+printf '%5s %5s %10s %10s %7s %14s %14s\n' mode n launch python ratio \
+    launch/service python/service
+worst=0
+for mode in zmq none; do
+	for n in 1 8 32; do
+		conf "$mode" "$n"
+		: >"$T/l" ; : >"$T/p"
+		r=0
+		while [ "$r" -lt "$RUNS" ]; do
+			launch_once "$mode" "$n" >>"$T/l"
+			popen_once "$mode" "$n" >>"$T/p"
+			r=$((r + 1))
+		done
+		l=$(median <"$T/l")
+		p=$(median <"$T/p")
+		awk -v m="$mode" -v n="$n" -v l="$l" -v p="$p" 'BEGIN {
+			printf "%5s %5d %10.1f %10.1f %7.2f %14.3f %14.3f\n",
+			    m, n, l, p, l / p, l / n, p / n }'
+		worst=$(awk -v w="$worst" -v l="$l" -v p="$p" \
+		    'BEGIN { r = l / p; print (r > w ? r : w) }')
+	done
 done
+printf 'bench_launch: worst ratio %.2f (target <= 1.0, goal <= 0.5)\n' "$worst"
+
+# Start-up cost: median wall time of 40 runs of each program, in ms.
+"$PY" - "$BIN" "$T/ready_sender" <<'PY'
+import os, sys, time
+bin_, sender = sys.argv[1], sys.argv[2]
+def t(argv, runs=40):
+    devnull = os.open("/dev/null", os.O_WRONLY)
+    out = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        pid = os.posix_spawn(argv[0], argv, {},
+            file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),
+                          (os.POSIX_SPAWN_DUP2, devnull, 2)])
+        os.waitpid(pid, 0)
+        out.append((time.monotonic() - t0) * 1000)
+    os.close(devnull)
+    out.sort()
+    return out[len(out) // 2]
+print("bench_launch: start-up, median of 40 runs, ms (ratio to /bin/true)")
+base = t(["/bin/true"])
+print("%-30s %7.2f  %5.1fx" % ("/bin/true", base, 1.0))
+rows = [("ready_sender (libzmq only)", [sender])]
+rows += [("metricsd --version", [bin_, "--version"])]
+rows += [("metricsd %s --help" % m, [bin_, m, "--help"])
+         for m in ("read", "ready", "launch", "aggregate", "publish", "serve")]
+for name, argv in rows:
+    ms = t(argv)
+    print("%-30s %7.2f  %5.1fx" % (name, ms, ms / base))
+PY

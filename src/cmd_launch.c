@@ -3,14 +3,20 @@
  * of them are ready under one total deadline, then run COMMAND (or keep
  * supervising), and tear everything down without leaving a process
  * behind. The config format is in launch_config.c and metricsd.conf(5);
- * how orphans are prevented is explained in launch_exec.c.
+ * how orphans are prevented is explained in launch_spawn.c and
+ * launch_exec.c. This file holds the options, the set-up and the phase
+ * machine; starting processes is in launch_children.c, the readiness
+ * receivers in launch_ready.c, the checks and the --dry-run plan in
+ * launch_plan.c (launch_int.h lists what they share).
  *
- * Everything runs on one libuv loop: process exits, output pipes, the
- * ready-check PULL socket (through uvzmq), the notify datagram sockets,
- * the signals and the three timers (start-up deadline, exit deadline,
- * kill grace period). The phases:
+ * Everything runs on one libuv loop: process exits (pidfds), output
+ * pipes, the ready-check PULL socket (through uvzmq), the notify
+ * datagram sockets, the tcp/http probes, the signals and the three
+ * timers (start-up deadline, exit deadline, kill grace period). The
+ * phases:
  *
- *   STARTING  spawned, waiting for readiness; any exit is a failure
+ *   STARTING  spawning (those with after = once what they wait for is
+ *             ready), waiting for readiness; any exit is a failure
  *   RUNNING   all ready; COMMAND runs, or we just supervise
  *   ENDING    COMMAND finished; services get exit_timeout to exit
  *   STOPPING  signals sent; SIGKILL for whoever outlives kill_grace
@@ -18,7 +24,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,14 +40,14 @@
 #include <uv.h>
 #include <zmq.h>
 
-#include "launch_config.h"
+#include "args.h"
+#include "clock.h"
+#include "launch_cgroup.h"
 #include "launch_exec.h"
-#include "launch_lines.h"
+#include "launch_int.h"
+#include "launch_spawn.h"
 #include "log.h"
 #include "modes.h"
-#include "readycheck.h"
-
-extern char **environ;
 
 static const char usage_text[] =
     "usage: metricsd launch [--dry-run] services.conf [-- COMMAND [ARG...]]\n"
@@ -58,79 +64,6 @@ static const char usage_text[] =
     "See metricsd.conf(5) for the file format.\n"
     "Exit status: COMMAND's status; else 0 when all went well, 1 when a\n"
     "service failed or was not ready in time, 2 for usage or config errors.\n";
-
-enum phase { PH_STARTING, PH_RUNNING, PH_ENDING, PH_STOPPING, PH_DONE };
-
-struct launcher;
-struct svc;
-
-struct stream {
-	uv_pipe_t pipe;
-	struct launch_lines lines;
-	struct svc *s;
-	int fd_out;		/* where prefixed lines go: 1 or 2 */
-	bool open;
-};
-
-struct svc {
-	struct launcher *L;
-	struct launch_service *cfg;
-	int64_t id;		/* ready-check identity */
-	uv_process_t proc;
-	pid_t pid;
-	bool spawned, exited, ready, sigkilled;
-	bool signalled;		/* we sent its group a signal */
-	int64_t status;
-	int termsig;
-	struct stream out, err;
-	/* ready = notify */
-	int nfd;
-	uv_poll_t npoll;
-	bool npoll_open;
-	char npath[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
-
-struct launcher {
-	uv_loop_t loop;
-	void *zctx;
-	struct launch_config cfg;
-	struct svc *svc;
-	size_t n;
-	char self[PATH_MAX];
-	char sockdir[PATH_MAX];
-	bool sockdir_private, sockdir_made;
-	char ready_path[64];
-	char ready_ep[READYCHECK_ENDPOINT_MAX];
-	struct readycheck_receiver rx;
-	bool rx_open;
-	uv_timer_t ready_timer, exit_timer, grace_timer, drain_timer;
-	int grace_stage;	/* 1: SIGTERM sent; 2: SIGKILL sent */
-	uv_signal_t sigint, sigterm, sighup;
-	bool handles_open;
-	/* COMMAND */
-	char **cmd;
-	uv_process_t cmdproc;
-	pid_t cmdpid;
-	bool cmd_running;
-	bool cmd_signalled;	/* we sent its group a signal */
-	/* state */
-	enum phase phase;
-	int exit_code;
-	int signalled;		/* the signal we forwarded, or 0 */
-	uint64_t t_start;
-	pid_t wd_pid;
-	int wd_fd;
-	struct log_ratelimit rl;
-};
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static const char *
 sig_name(int sig)
@@ -159,88 +92,6 @@ describe_exit(int64_t status, int termsig)
 	return buf;
 }
 
-static double
-secs(uint64_t ms)
-{
-	return (double)ms / 1000.0;
-}
-
-/* ---- output passthrough ------------------------------------------------ */
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;	/* our own output is gone; keep supervising */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void
-emit_line(const char *line, size_t len, bool whole, void *arg)
-{
-	struct stream *st = arg;
-	char buf[LAUNCH_NAME_MAX + 3 + LAUNCH_LINES_CAP + 1];
-	size_t nl = strlen(st->s->cfg->name);
-
-	(void)whole;
-	/* One write per line keeps lines whole on a shared pipe. */
-	memcpy(buf, st->s->cfg->name, nl);
-	memcpy(buf + nl, ": ", 2);
-	memcpy(buf + nl + 2, line, len);
-	buf[nl + 2 + len] = '\n';
-	write_all(st->fd_out, buf, nl + 3 + len);
-}
-
-static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	static char slab[65536];
-
-	(void)h;
-	(void)suggested;
-	buf->base = slab;
-	buf->len = sizeof(slab);
-}
-
-static void maybe_close_all(struct launcher *L);
-
-static void
-on_stream_closed(uv_handle_t *h)
-{
-	struct stream *st = h->data;
-
-	maybe_close_all(st->s->L);
-}
-
-static void
-stream_close(struct stream *st)
-{
-	if (!st->open)
-		return;
-	st->open = false;
-	launch_lines_flush(&st->lines, emit_line, st);
-	uv_close((uv_handle_t *)&st->pipe, on_stream_closed);
-}
-
-static void
-on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
-{
-	struct stream *st = h->data;
-
-	if (n > 0) {
-		launch_lines_feed(&st->lines, buf->base, (size_t)n, emit_line, st);
-	} else if (n < 0) {
-		stream_close(st);
-	}
-}
-
 /* ---- teardown ---------------------------------------------------------- */
 
 static size_t
@@ -263,26 +114,16 @@ signal_group(struct svc *s, int sig)
 		kill(s->pid, sig);
 }
 
-static void
-close_readiness(struct launcher *L)
-{
-	uv_timer_stop(&L->ready_timer);
-	if (L->rx_open) {
-		L->rx_open = false;
-		readycheck_receiver_close(&L->rx, NULL);
-	}
-}
-
 static void on_grace(uv_timer_t *t);
 static void finish(struct launcher *L);
 
 /* Send sig to every live service (and COMMAND), then give them
  * kill_grace before SIGKILL. */
-static void
-stop_all(struct launcher *L, int sig)
+void
+launch_stop_all(struct launcher *L, int sig)
 {
 	L->phase = PH_STOPPING;
-	close_readiness(L);
+	launch_ready_close(L);
 	uv_timer_stop(&L->exit_timer);
 	for (size_t i = 0; i < L->n; i++) {
 		struct svc *s = &L->svc[i];
@@ -343,14 +184,16 @@ on_grace(uv_timer_t *t)
 			log_warn("service '%s' (pid %d) did not die 5 s after "
 			    "SIGKILL; giving up on it", s->cfg->name, (int)s->pid);
 			s->exited = true;
-			uv_close((uv_handle_t *)&s->proc, NULL);
+			s->proc.exited = true;
+			launch_proc_release(&s->proc, false);
 		}
 	}
 	if (L->cmd_running) {
 		log_warn("command (pid %d) did not die 5 s after SIGKILL; "
 		    "giving up on it", (int)L->cmdpid);
 		L->cmd_running = false;
-		uv_close((uv_handle_t *)&L->cmdproc, NULL);
+		L->cmdproc.exited = true;
+		launch_proc_release(&L->cmdproc, false);
 	}
 	L->exit_code = EXIT_FAIL;
 	finish(L);
@@ -364,28 +207,9 @@ on_drain(uv_timer_t *t)
 	/* Output of a process that outlived its service (it left the group
 	 * and kept the pipe): stop waiting for it. */
 	for (size_t i = 0; i < L->n; i++) {
-		stream_close(&L->svc[i].out);
-		stream_close(&L->svc[i].err);
+		launch_stream_close(&L->svc[i].out);
+		launch_stream_close(&L->svc[i].err);
 	}
-}
-
-static void
-on_notify_closed(uv_handle_t *h)
-{
-	struct svc *s = h->data;
-
-	close(s->nfd);
-	s->nfd = -1;
-	maybe_close_all(s->L);
-}
-
-static void
-close_notify(struct svc *s)
-{
-	if (!s->npoll_open)
-		return;
-	s->npoll_open = false;
-	uv_close((uv_handle_t *)&s->npoll, on_notify_closed);
 }
 
 /*
@@ -400,42 +224,49 @@ finish(struct launcher *L)
 	if (L->phase == PH_DONE)
 		return;
 	L->phase = PH_DONE;
-	close_readiness(L);
+	launch_ready_close(L);
 	uv_timer_stop(&L->exit_timer);
 	uv_timer_stop(&L->grace_timer);
 	for (size_t i = 0; i < L->n; i++) {
 		struct svc *s = &L->svc[i];
 
-		close_notify(s);
-		/* Children the service left behind in its group go too. */
-		if (s->spawned && kill(-s->pid, 0) == 0) {
-			/* If we signalled the group, what is left is most
-			 * likely still dying of it: only say so otherwise. */
-			if (!s->signalled)
+		launch_notify_close(s);
+		/*
+		 * Children the service left behind in its group go too. Its
+		 * leader is still an unreaped zombie, so the group id is
+		 * still this group's: the kill comes first, the reaping
+		 * after. If we signalled the group, what is left is most
+		 * likely still dying of it: only say so otherwise.
+		 */
+		if (s->spawned) {
+			if (!s->signalled && launch_group_has_members(s->pid))
 				log_warn("service '%s' (pid %d) left processes in "
 				    "its process group; killing them",
 				    s->cfg->name, (int)s->pid);
 			kill(-s->pid, SIGKILL);
+			launch_proc_release(&s->proc, true);
 		}
 		pipes |= s->out.open || s->err.open;
 	}
 	/* COMMAND leads its own group too; the watchdog is about to be told
-	 * "kill nothing", so what COMMAND left in it goes now. */
-	if (L->cmdpid > 0 && !L->cmd_running && kill(-L->cmdpid, 0) == 0) {
-		/* As for services: after our own signal, what is left is
-		 * most likely still dying of it. */
-		if (!L->cmd_signalled)
+	 * "kill nothing", so what COMMAND left in it goes now, the same way. */
+	if (L->cmdproc.started && !L->cmd_running) {
+		if (!L->cmd_signalled && launch_group_has_members(L->cmdpid))
 			log_warn("command (pid %d) left processes in its "
 			    "process group; killing them", (int)L->cmdpid);
 		kill(-L->cmdpid, SIGKILL);
+		launch_proc_release(&L->cmdproc, true);
 	}
+	/* What left its group: the cgroup takes it all; else the orphans
+	 * that came back to us as subreaper. */
+	launch_contain_kill(L);
 	if (pipes)
 		uv_timer_start(&L->drain_timer, on_drain, 1000, 0);
-	maybe_close_all(L);
+	launch_maybe_close_all(L);
 }
 
-static void
-maybe_close_all(struct launcher *L)
+void
+launch_maybe_close_all(struct launcher *L)
 {
 	if (L->phase != PH_DONE || !L->handles_open)
 		return;
@@ -443,6 +274,15 @@ maybe_close_all(struct launcher *L)
 		if (L->svc[i].out.open || L->svc[i].err.open)
 			return;
 	L->handles_open = false;
+	for (int fd = 1; fd <= 2; fd++) {
+		struct launch_out *o = &L->out[fd];
+
+		launch_out_close(o);
+		if (o->dropped > 0)
+			log_warn("dropped %" PRIu64 " bytes of service output "
+			    "to standard %s: its reader did not keep up",
+			    o->dropped, fd == 1 ? "output" : "error");
+	}
 	uv_close((uv_handle_t *)&L->ready_timer, NULL);
 	uv_close((uv_handle_t *)&L->exit_timer, NULL);
 	uv_close((uv_handle_t *)&L->grace_timer, NULL);
@@ -454,13 +294,56 @@ maybe_close_all(struct launcher *L)
 
 /* ---- readiness --------------------------------------------------------- */
 
-static void spawn_command(struct launcher *L);
+/* Which services names_with_pids() lists. */
+enum which { ALL, NOT_READY, RUNNING };
+
+/* The name of the first service s still waits for. */
+static const char *
+first_waited(const struct launcher *L, const struct svc *s)
+{
+	for (size_t k = 0; k < s->cfg->nafter; k++)
+		if (!L->svc[s->cfg->after[k]].ready)
+			return L->svc[s->cfg->after[k]].cfg->name;
+	return "?";
+}
+
+/*
+ * "'a' (pid 1), 'b' (not started: waits for c)": the services of one
+ * kind, for a log line; truncated to fit buf.
+ */
+static const char *
+names_with_pids(const struct launcher *L, enum which w, bool quote, char *buf,
+    size_t len)
+{
+	size_t off = 0, k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < L->n && off < len; i++) {
+		const struct svc *s = &L->svc[i];
+		const char *q = quote ? "'" : "";
+		int n;
+
+		if ((w == NOT_READY && s->ready) ||
+		    (w == RUNNING && (!s->spawned || s->exited)))
+			continue;
+		if (s->spawned)
+			n = snprintf(buf + off, len - off, "%s%s%s%s (pid %d)",
+			    k++ ? ", " : "", q, s->cfg->name, q, (int)s->pid);
+		else
+			n = snprintf(buf + off, len - off, "%s%s%s%s (not "
+			    "started: waits for %s)", k++ ? ", " : "", q,
+			    s->cfg->name, q, first_waited(L, s));
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
 
 static void
 check_all_ready(struct launcher *L)
 {
 	char summary[4096];
-	size_t off = 0;
 
 	if (L->phase != PH_STARTING)
 		return;
@@ -468,208 +351,58 @@ check_all_ready(struct launcher *L)
 		if (!L->svc[i].ready)
 			return;
 	L->phase = PH_RUNNING;
-	close_readiness(L);
-	for (size_t i = 0; i < L->n && off < sizeof(summary); i++) {
-		int w = snprintf(summary + off, sizeof(summary) - off, "%s%s (pid %d)",
-		    i ? ", " : "", L->svc[i].cfg->name, (int)L->svc[i].pid);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
+	launch_ready_close(L);
 	log_info("all %zu services ready in %" PRIu64 " ms: %s", L->n,
-	    now_ms() - L->t_start, summary);
+	    clock_now_ms() - L->t_start, names_with_pids(L, ALL, false, summary,
+	    sizeof(summary)));
 	if (L->cmd)
-		spawn_command(L);
+		launch_cmd_spawn(L);
 }
 
-static void
-mark_ready(struct svc *s, const char *how)
+/* Are all the services s waits for (after =) ready? */
+static bool
+deps_ready(const struct launcher *L, const struct svc *s)
+{
+	for (size_t k = 0; k < s->cfg->nafter; k++)
+		if (!L->svc[s->cfg->after[k]].ready)
+			return false;
+	return true;
+}
+
+/*
+ * Start every service not started yet whose after = services are all
+ * ready, in the config's start order (so a chain of ready = none
+ * services starts in one pass). Returns 0, or -1 when a spawn failed
+ * (then everything is being stopped).
+ */
+static int
+start_due(struct launcher *L)
+{
+	if (L->phase != PH_STARTING)
+		return 0;
+	for (size_t k = 0; k < L->n; k++) {
+		struct svc *s = &L->svc[L->cfg.order[k]];
+
+		if (s->spawned || !deps_ready(L, s))
+			continue;
+		if (launch_svc_spawn(L, s) < 0) {
+			L->exit_code = EXIT_FAIL;
+			launch_stop_all(L, SIGTERM);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+launch_mark_ready(struct svc *s, const char *how)
 {
 	(void)how;
 	if (s->ready || s->exited)
 		return;
 	s->ready = true;
-	check_all_ready(s->L);
-}
-
-static struct svc *
-svc_by_id(struct launcher *L, int64_t id)
-{
-	if (id < 1 || (uint64_t)id > L->n)
-		return NULL;
-	return &L->svc[id - 1];
-}
-
-static void
-on_readycheck(struct readycheck_receiver *r, enum readycheck_event ev,
-    int64_t id, void *arg)
-{
-	struct launcher *L = arg;
-	struct svc *s = svc_by_id(L, id);
-
-	(void)r;
-	switch (ev) {
-	case READYCHECK_READY:
-		if (s)
-			mark_ready(s, "zmq");
-		break;
-	case READYCHECK_DUPLICATE:
-		log_ratelimited(&L->rl, "ready-check: duplicate identity %"
-		    PRId64 " (service '%s', pid %d) ignored", id,
-		    s ? s->cfg->name : "?", s ? (int)s->pid : 0);
-		break;
-	case READYCHECK_UNKNOWN:
-		log_ratelimited(&L->rl, "ready-check on %s: unknown identity %"
-		    PRId64 " ignored", L->ready_ep, id);
-		break;
-	case READYCHECK_MALFORMED:
-		log_ratelimited(&L->rl, "ready-check on %s: malformed frame "
-		    "ignored (want exactly one MessagePack integer)", L->ready_ep);
-		break;
-	case READYCHECK_ERROR:
-		log_warn("ready-check on %s: %s", L->ready_ep,
-		    zmq_strerror((int)-id));
-		if (L->phase == PH_STARTING) {
-			L->exit_code = EXIT_FAIL;
-			stop_all(L, SIGTERM);
-		}
-		break;
-	case READYCHECK_DONE:
-	case READYCHECK_TIMEOUT:
-		break;	/* the launcher keeps its own deadline */
-	}
-}
-
-static void
-on_notify(uv_poll_t *h, int status, int events)
-{
-	struct svc *s = h->data;
-	struct launcher *L = s->L;
-
-	(void)events;
-	if (status < 0) {
-		log_warn("service '%s' (pid %d): notify socket: %s",
-		    s->cfg->name, (int)s->pid, uv_strerror(status));
-		close_notify(s);
-		return;
-	}
-	for (int budget = 64; budget > 0; budget--) {
-		char data[4096];
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(struct ucred)) +
-			    CMSG_SPACE(16 * sizeof(int))];
-		} ctl;
-		struct iovec iov = { data, sizeof(data) - 1 };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-		    .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
-		struct ucred *cred = NULL;
-		ssize_t n = recvmsg(s->nfd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		char *line, *save = NULL;
-
-		if (n < 0)
-			return;	/* EAGAIN: drained (level-triggered poll) */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			if (c->cmsg_level != SOL_SOCKET)
-				continue;
-			if (c->cmsg_type == SCM_CREDENTIALS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-				cred = (struct ucred *)CMSG_DATA(c);
-			} else if (c->cmsg_type == SCM_RIGHTS) {
-				/* Passed descriptors (sd_notify_barrier's, or
-				 * anyone's) are not kept: closing them is
-				 * also what releases a barrier. */
-				size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (size_t j = 0; j < nfd; j++) {
-					int fd;
-
-					memcpy(&fd, CMSG_DATA(c) + j * sizeof(int),
-					    sizeof(fd));
-					close(fd);
-				}
-			}
-		}
-		if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			log_ratelimited(&L->rl, "service '%s' (pid %d): notify "
-			    "message too long, ignored", s->cfg->name, (int)s->pid);
-			continue;
-		}
-		/*
-		 * The socket lives in our own directory, but check who is
-		 * talking anyway: our user, and the service or a process in
-		 * its group (a helper like systemd-notify). A sender that has
-		 * already exited cannot be looked up; its uid was checked.
-		 */
-		if (!cred || (cred->uid != getuid() && cred->uid != 0)) {
-			log_ratelimited(&L->rl, "service '%s' (pid %d): notify "
-			    "message from uid %d ignored", s->cfg->name,
-			    (int)s->pid, cred ? (int)cred->uid : -1);
-			continue;
-		}
-		if (cred->pid != s->pid) {
-			pid_t g = getpgid(cred->pid);
-
-			if (g >= 0 && g != s->pid) {
-				log_ratelimited(&L->rl, "service '%s' (pid %d): "
-				    "notify message from unrelated pid %d "
-				    "ignored", s->cfg->name, (int)s->pid,
-				    (int)cred->pid);
-				continue;
-			}
-		}
-		data[n] = '\0';
-		for (line = strtok_r(data, "\n", &save); line;
-		    line = strtok_r(NULL, "\n", &save)) {
-			if (strcmp(line, "READY=1") == 0)
-				mark_ready(s, "notify");
-			else if (strncmp(line, "STATUS=", 7) == 0)
-				log_info("service '%s' (pid %d) status: %.200s",
-				    s->cfg->name, (int)s->pid, line + 7);
-		}
-	}
-}
-
-static int
-notify_open(struct launcher *L, struct svc *s, size_t idx)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int one = 1, r, n;
-	mode_t old;
-
-	n = snprintf(s->npath, sizeof(s->npath), "%s/launch-notify-%d-%zu",
-	    L->sockdir, (int)getpid(), idx);
-	if (n < 0 || (size_t)n >= sizeof(s->npath)) {
-		log_warn("service '%s': notify socket path in %s is too long "
-		    "(limit %zu bytes)", s->cfg->name, L->sockdir,
-		    sizeof(s->npath) - 1);
-		return -ENAMETOOLONG;
-	}
-	memcpy(a.sun_path, s->npath, (size_t)n + 1);
-	s->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->nfd < 0) {
-		log_warn("service '%s': notify socket:", s->cfg->name);
-		return -errno;
-	}
-	setsockopt(s->nfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	unlink(s->npath);
-	old = umask(077);
-	r = bind(s->nfd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r != 0) {
-		r = -errno;
-		log_warn("service '%s': bind notify socket %s:", s->cfg->name,
-		    s->npath);
-		close(s->nfd);
-		s->nfd = -1;
-		return r;
-	}
-	uv_poll_init(&L->loop, &s->npoll, s->nfd);
-	s->npoll.data = s;
-	s->npoll_open = true;
-	uv_poll_start(&s->npoll, UV_READABLE, on_notify);
-	return 0;
+	if (start_due(s->L) == 0)
+		check_all_ready(s->L);
 }
 
 static void
@@ -677,26 +410,24 @@ on_ready_timeout(uv_timer_t *t)
 {
 	struct launcher *L = t->data;
 	char names[4096];
-	size_t off = 0, k = 0;
 
 	if (L->phase != PH_STARTING)
 		return;
-	for (size_t i = 0; i < L->n && off < sizeof(names); i++) {
-		struct svc *s = &L->svc[i];
-		int w;
-
-		if (s->ready)
-			continue;
-		w = snprintf(names + off, sizeof(names) - off, "%s'%s' (pid %d)",
-		    k++ ? ", " : "", s->cfg->name, (int)s->pid);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
 	log_warn("not ready within %.1f s: %s; stopping all services",
-	    secs(L->cfg.ready_timeout_ms), names);
+	    secs(L->cfg.ready_timeout_ms), names_with_pids(L, NOT_READY, true,
+	    names, sizeof(names)));
+	for (size_t i = 0; i < L->n; i++) {
+		struct svc *s = &L->svc[i];
+
+		if (!s->ready && s->probe.attempts > 0)
+			log_warn("service '%s': %u attempts on %s, the last: %s",
+			    s->cfg->name, s->probe.attempts,
+			    launch_ready_name(s->cfg->ready),
+			    s->probe.last_error[0] ? s->probe.last_error :
+			    "still in progress");
+	}
 	L->exit_code = EXIT_FAIL;
-	stop_all(L, SIGTERM);
+	launch_stop_all(L, SIGTERM);
 }
 
 /* ---- processes ---------------------------------------------------------- */
@@ -709,25 +440,27 @@ clean_exit(const struct launcher *L, const struct svc *s)
 	    (s->termsig == SIGTERM && L->phase == PH_STOPPING));
 }
 
-static void
-on_svc_exit(uv_process_t *p, int64_t status, int termsig)
+void
+launch_svc_exited(struct proc *p)
 {
-	struct svc *s = p->data;
+	struct svc *s = p->arg;
 	struct launcher *L = s->L;
+	int64_t status = p->status;
+	int termsig = p->termsig;
 
+	/* Not reaped yet: finish() kills what is left of its group first. */
 	s->exited = true;
 	s->status = status;
 	s->termsig = termsig;
-	uv_close((uv_handle_t *)p, NULL);
-	close_notify(s);
+	launch_notify_close(s);
 	switch (L->phase) {
 	case PH_STARTING:
 		log_warn("service '%s' (pid %d) %s during start-up, after %"
 		    PRIu64 " ms; stopping all services", s->cfg->name,
 		    (int)s->pid, describe_exit(status, termsig),
-		    now_ms() - L->t_start);
+		    clock_now_ms() - L->t_start);
 		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
+		launch_stop_all(L, SIGTERM);
 		return;
 	case PH_RUNNING:
 		if (status == 0 && termsig == 0)
@@ -762,32 +495,21 @@ on_exit_timeout(uv_timer_t *t)
 {
 	struct launcher *L = t->data;
 	char names[4096];
-	size_t off = 0, k = 0;
 
-	for (size_t i = 0; i < L->n && off < sizeof(names); i++) {
-		struct svc *s = &L->svc[i];
-		int w;
-
-		if (!s->spawned || s->exited)
-			continue;
-		w = snprintf(names + off, sizeof(names) - off, "%s'%s' (pid %d)",
-		    k++ ? ", " : "", s->cfg->name, (int)s->pid);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
 	log_warn("still running %.1f s after the command finished: %s; "
-	    "sending SIGTERM", secs(L->cfg.exit_timeout_ms), names);
-	stop_all(L, SIGTERM);
+	    "sending SIGTERM", secs(L->cfg.exit_timeout_ms),
+	    names_with_pids(L, RUNNING, true, names, sizeof(names)));
+	launch_stop_all(L, SIGTERM);
 }
 
-static void
-on_cmd_exit(uv_process_t *p, int64_t status, int termsig)
+void
+launch_cmd_exited(struct proc *p)
 {
-	struct launcher *L = p->data;
+	struct launcher *L = p->arg;
+	int64_t status = p->status;
+	int termsig = p->termsig;
 
 	L->cmd_running = false;
-	uv_close((uv_handle_t *)p, NULL);
 	if (termsig) {
 		log_info("command (pid %d) was killed by %s", (int)L->cmdpid,
 		    sig_name(termsig));
@@ -806,266 +528,6 @@ on_cmd_exit(uv_process_t *p, int64_t status, int termsig)
 	}
 	if (live_count(L) == 0)
 		finish(L);
-}
-
-/* argv for the trampoline: self launch --exec-service PID FD argv... */
-static char **
-trampoline_argv(struct launcher *L, char **argv, size_t argc, int wfd,
-    char **extra, size_t nextra)
-{
-	char **v = calloc(5 + argc + nextra + 1, sizeof(*v));
-	size_t k = 0;
-
-	if (!v)
-		return NULL;
-	v[k++] = "metricsd";
-	v[k++] = "launch";
-	v[k++] = LAUNCH_EXEC_FLAG;
-	if (asprintf(&v[k++], "%d", (int)getpid()) < 0) {
-		free(v);
-		return NULL;
-	}
-	if (asprintf(&v[k++], "%d", wfd) < 0) {
-		free(v[3]);
-		free(v);
-		return NULL;
-	}
-	for (size_t i = 0; i < argc; i++)
-		v[k++] = argv[i];
-	for (size_t i = 0; i < nextra; i++)
-		v[k++] = extra[i];
-	v[k] = NULL;
-	(void)L;
-	return v;
-}
-
-static void
-trampoline_argv_free(char **v)
-{
-	if (v) {
-		free(v[3]);
-		free(v[4]);
-		free(v);
-	}
-}
-
-static bool
-env_key_is(const char *e, const char *key)
-{
-	size_t n = strlen(key);
-
-	return strncmp(e, key, n) == 0 && e[n] == '=';
-}
-
-static bool
-env_overridden(const char *e, const struct launch_service *c)
-{
-	/* c is NULL for COMMAND. */
-	static const char *ours[] = { "NOTIFY_SOCKET", READYCHECK_ENV_ENDPOINT,
-	    READYCHECK_ENV_ID, READYCHECK_ENV_PATH, READYCHECK_ENV_SOCKET_DIR };
-	const char *eq = strchr(e, '=');
-
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-		if (env_key_is(e, ours[i]))
-			return true;
-	for (size_t i = 0; c && eq && i < c->nenv; i++)
-		if (strncmp(e, c->env[i], (size_t)(eq - e) + 1) == 0)
-			return true;
-	return false;
-}
-
-static void
-env_free(char **env)
-{
-	if (!env)
-		return;
-	for (char **e = env; *e; e++)
-		free(*e);
-	free(env);
-}
-
-/* The environment of a service (or of COMMAND when s is NULL): ours,
- * minus readiness variables meant for us, plus its env = lines, plus
- * the socket directory and its own readiness variables. */
-static char **
-build_env(struct launcher *L, struct svc *s)
-{
-	const struct launch_service *c = s ? s->cfg : NULL;
-	size_t n = 0, k = 0;
-	char **env;
-	bool ok = true;
-
-	for (char **e = environ; *e; e++)
-		n++;
-	if (!(env = calloc(n + (c ? c->nenv : 0) + 6, sizeof(*env))))
-		return NULL;
-	for (char **e = environ; *e && ok; e++)
-		if (!env_overridden(*e, c))
-			ok = (env[k++] = strdup(*e)) != NULL;
-	for (size_t i = 0; c && i < c->nenv && ok; i++)
-		ok = (env[k++] = strdup(c->env[i])) != NULL;
-	if (ok)
-		ok = asprintf(&env[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
-		    L->sockdir) >= 0;
-	if (!c) {
-		/* COMMAND: nothing more. */
-	} else if (ok && c->ready == LAUNCH_READY_ZMQ) {
-		ok = asprintf(&env[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
-		    L->ready_ep) >= 0 &&
-		    asprintf(&env[k++], "%s=%" PRId64, READYCHECK_ENV_ID, s->id) >= 0 &&
-		    asprintf(&env[k++], "%s=%s", READYCHECK_ENV_PATH,
-		    L->ready_path) >= 0;
-	} else if (ok && c->ready == LAUNCH_READY_NOTIFY) {
-		ok = asprintf(&env[k++], "NOTIFY_SOCKET=%s", s->npath) >= 0;
-	}
-	if (!ok) {
-		/* asprintf leaves its pointer undefined on failure. */
-		env[k - 1] = NULL;
-		env_free(env);
-		return NULL;
-	}
-	return env;
-}
-
-static int
-spawn_service(struct launcher *L, struct svc *s)
-{
-	uv_process_options_t o;
-	uv_stdio_container_t io[4];
-	char idbuf[32], *extra[4], **argv, **env;
-	size_t nextra = 0;
-	int r;
-
-	if (s->cfg->ready == LAUNCH_READY_ZMQ) {
-		snprintf(idbuf, sizeof(idbuf), "%" PRId64, s->id);
-		extra[nextra++] = "--readiness-path";
-		extra[nextra++] = L->ready_path;
-		extra[nextra++] = "--readiness-id";
-		extra[nextra++] = idbuf;
-	}
-	/* With shell = yes, the extra words become "$@" of the script;
-	 * $0 is the service name. */
-	if (s->cfg->shell) {
-		char *shv[] = { s->cfg->argv[0], s->cfg->argv[1], s->cfg->argv[2],
-		    s->cfg->name };
-
-		argv = trampoline_argv(L, shv, 4, L->wd_fd >= 0 ? 3 : -1,
-		    extra, nextra);
-	} else {
-		argv = trampoline_argv(L, s->cfg->argv, s->cfg->argc,
-		    L->wd_fd >= 0 ? 3 : -1, extra, nextra);
-	}
-	env = build_env(L, s);
-	if (!argv || !env) {
-		trampoline_argv_free(argv);
-		env_free(env);
-		log_warn("service '%s': out of memory", s->cfg->name);
-		return -ENOMEM;
-	}
-	uv_pipe_init(&L->loop, &s->out.pipe, 0);
-	uv_pipe_init(&L->loop, &s->err.pipe, 0);
-	s->out.pipe.data = &s->out;
-	s->err.pipe.data = &s->err;
-	s->out.s = s->err.s = s;
-	s->out.fd_out = 1;
-	s->err.fd_out = 2;
-	s->out.open = s->err.open = true;
-	memset(&o, 0, sizeof(o));
-	io[0].flags = UV_IGNORE;
-	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	io[1].data.stream = (uv_stream_t *)&s->out.pipe;
-	io[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	io[2].data.stream = (uv_stream_t *)&s->err.pipe;
-	io[3].flags = UV_INHERIT_FD;
-	io[3].data.fd = L->wd_fd;
-	o.file = L->self;
-	o.args = argv;
-	o.env = env;
-	o.cwd = s->cfg->directory;
-	o.flags = UV_PROCESS_DETACHED;
-	o.stdio = io;
-	o.stdio_count = L->wd_fd >= 0 ? 4 : 3;
-	o.exit_cb = on_svc_exit;
-	s->proc.data = s;
-	r = uv_spawn(&L->loop, &s->proc, &o);
-	trampoline_argv_free(argv);
-	env_free(env);
-	if (r < 0) {
-		log_warn("service '%s': cannot start '%s'%s%s: %s", s->cfg->name,
-		    s->cfg->argv[0], s->cfg->directory ? " in " : "",
-		    s->cfg->directory ? s->cfg->directory : "", uv_strerror(r));
-		uv_close((uv_handle_t *)&s->proc, NULL);
-		stream_close(&s->out);
-		stream_close(&s->err);
-		return r;
-	}
-	s->spawned = true;
-	s->pid = s->proc.pid;
-	uv_read_start((uv_stream_t *)&s->out.pipe, alloc_cb, on_read);
-	uv_read_start((uv_stream_t *)&s->err.pipe, alloc_cb, on_read);
-	if (s->cfg->ready == LAUNCH_READY_NONE)
-		s->ready = true;
-	return 0;
-}
-
-static void
-spawn_command(struct launcher *L)
-{
-	uv_process_options_t o;
-	uv_stdio_container_t io[4];
-	size_t argc = 0;
-	char **argv, **env;
-	int r;
-
-	while (L->cmd[argc])
-		argc++;
-	if (!(env = build_env(L, NULL))) {
-		log_warn("command: out of memory");
-		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
-		return;
-	}
-	/* The trampoline finds the watchdog pipe at fd 3. */
-	if (!(argv = trampoline_argv(L, L->cmd, argc, L->wd_fd >= 0 ? 3 : -1,
-	    NULL, 0))) {
-		env_free(env);
-		log_warn("command: out of memory");
-		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
-		return;
-	}
-	memset(&o, 0, sizeof(o));
-	/* COMMAND talks to our terminal directly, unprefixed. It gets its
-	 * own process group like the services, so Ctrl-C reaches it once,
-	 * through us. */
-	io[0].flags = UV_INHERIT_FD;
-	io[0].data.fd = 0;
-	io[1].flags = UV_INHERIT_FD;
-	io[1].data.fd = 1;
-	io[2].flags = UV_INHERIT_FD;
-	io[2].data.fd = 2;
-	io[3].flags = UV_INHERIT_FD;
-	io[3].data.fd = L->wd_fd;
-	o.file = L->self;
-	o.args = argv;
-	o.env = env;
-	o.flags = UV_PROCESS_DETACHED;
-	o.stdio = io;
-	o.stdio_count = L->wd_fd >= 0 ? 4 : 3;
-	o.exit_cb = on_cmd_exit;
-	L->cmdproc.data = L;
-	r = uv_spawn(&L->loop, &L->cmdproc, &o);
-	trampoline_argv_free(argv);
-	env_free(env);
-	if (r < 0) {
-		log_warn("cannot start command '%s': %s", L->cmd[0], uv_strerror(r));
-		uv_close((uv_handle_t *)&L->cmdproc, NULL);
-		L->exit_code = EXIT_FAIL;
-		stop_all(L, SIGTERM);
-		return;
-	}
-	L->cmd_running = true;
-	L->cmdpid = L->cmdproc.pid;
 }
 
 static void
@@ -1101,234 +563,73 @@ on_signal(uv_signal_t *h, int signum)
 	L->signalled = signum;
 	if (L->phase == PH_STARTING)
 		L->exit_code = EXIT_FAIL;
-	stop_all(L, signum);
+	launch_stop_all(L, signum);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static bool
-executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    access(path, X_OK) == 0;
-}
-
-/* Is prog (as execvp would look it up) an executable file? */
-static bool
-find_program(const char *prog, const char *dir, const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (strchr(prog, '/')) {
-		if (prog[0] != '/' && dir)
-			snprintf(buf, sizeof(buf), "%s/%s", dir, prog);
-		else
-			snprintf(buf, sizeof(buf), "%s", prog);
-		return executable(buf);
-	}
-	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; p;) {
-		const char *colon = strchr(p, ':');
-		int len = colon ? (int)(colon - p) : (int)strlen(p);
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", len ? len : 1,
-		    len ? p : ".", prog);
-		if (executable(buf))
-			return true;
-		p = colon ? colon + 1 : NULL;
-	}
-	return false;
-}
-
-/*
- * Find each service's program, and COMMAND, before anything is spawned,
- * so a typo is a usage error (exit 2) rather than a start-up failure.
- */
-static int
-check_programs(const struct launch_config *c, char **cmd)
-{
-	int bad = 0;
-
-	for (size_t i = 0; i < c->nsvc; i++) {
-		const struct launch_service *s = &c->svc[i];
-		const char *path = getenv("PATH");
-		struct stat st;
-
-		if (s->directory && (stat(s->directory, &st) != 0 ||
-		    !S_ISDIR(st.st_mode))) {
-			log_warn("%s:%d: service '%s': directory '%s' is not a "
-			    "directory", c->path, s->line, s->name, s->directory);
-			bad++;
-			continue;
-		}
-		for (size_t j = 0; j < s->nenv; j++)
-			if (env_key_is(s->env[j], "PATH"))
-				path = s->env[j] + 5;
-		if (!find_program(s->argv[0], s->directory, path)) {
-			log_warn("%s:%d: service '%s': command '%s' not found or "
-			    "not executable", c->path, s->line, s->name,
-			    s->argv[0]);
-			bad++;
-		}
-	}
-	if (cmd && !find_program(cmd[0], NULL, getenv("PATH"))) {
-		log_warn("COMMAND '%s' not found or not executable", cmd[0]);
-		bad++;
-	}
-	return bad ? -ENOENT : 0;
-}
-
-static int
-sockdir_setup(struct launcher *L)
-{
-	struct stat st;
-
-	if (!L->cfg.socket_dir) {
-		const char *tmp = getenv("TMPDIR");
-		int n;
-
-		if (!tmp || tmp[0] != '/')
-			tmp = "/tmp";
-		n = snprintf(L->sockdir, sizeof(L->sockdir),
-		    "%s/metricsd-launch.XXXXXX", tmp);
-		if (n < 0 || (size_t)n >= sizeof(L->sockdir) ||
-		    !mkdtemp(L->sockdir)) {
-			log_warn("create private socket directory in %s:", tmp);
-			return -errno;
-		}
-		L->sockdir_private = true;
-		L->sockdir_made = true;
-		return 0;
-	}
-	snprintf(L->sockdir, sizeof(L->sockdir), "%s", L->cfg.socket_dir);
-	if (mkdir(L->sockdir, 0700) == 0) {
-		L->sockdir_made = true;
-		return 0;
-	}
-	if (errno != EEXIST) {
-		log_warn("create socket directory %s:", L->sockdir);
-		return -errno;
-	}
-	/* lstat: an existing symlink is refused, never followed. */
-	if (lstat(L->sockdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		log_warn("socket directory %s exists and is not a directory",
-		    L->sockdir);
-		return -ENOTDIR;
-	}
-	/*
-	 * Our sockets go in by name: whoever else may rename or delete
-	 * entries here could swap them for theirs. The sticky bit stops
-	 * that for a shared directory like /tmp.
-	 */
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		log_warn("socket directory %s: owned by uid %u, not by us "
-		    "(uid %u); refusing it", L->sockdir, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
-		return -EPERM;
-	}
-	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
-		log_warn("socket directory %s: writable by group or others "
-		    "(mode %04o) and not sticky; refusing it", L->sockdir,
-		    (unsigned)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-}
-
 static void
-sockdir_cleanup(struct launcher *L)
+launch_sockets_remove(struct launcher *L)
 {
 	char p[PATH_MAX + 64];
 
-	if (!L->sockdir[0])
+	if (!L->sd.path[0])
 		return;
 	/* Ours alone: services may have left their own sockets in it. */
-	if (L->sockdir_private) {
-		launch_dir_remove(L->sockdir);
+	if (L->sd.private) {
+		launch_dir_remove(L->sd.path);
 		return;
 	}
 	if (L->ready_path[0]) {
-		snprintf(p, sizeof(p), "%s/%s", L->sockdir, L->ready_path);
+		snprintf(p, sizeof(p), "%s/%s", L->sd.path, L->ready_path);
 		unlink(p);
 	}
 	for (size_t i = 0; i < L->n; i++)
 		if (L->svc[i].npath[0])
 			unlink(L->svc[i].npath);
-	if (L->sockdir_made)
-		rmdir(L->sockdir);
+	if (L->sd.made)
+		rmdir(L->sd.path);
 }
 
-static void
-print_plan(struct launcher *L)
+static bool
+hup_ignored(void)
 {
-	const struct launch_config *c = &L->cfg;
+	struct sigaction sa;
 
-	printf("config: %s (%zu services)\n", c->path, c->nsvc);
-	printf("socket_dir: %s\n", c->socket_dir ? c->socket_dir :
-	    "(a private temporary directory, removed at exit)");
-	printf("ready_timeout: %.3f s, exit_timeout: %.3f s, kill_grace: %.3f s\n",
-	    secs(c->ready_timeout_ms), secs(c->exit_timeout_ms),
-	    secs(c->kill_grace_ms));
-	for (size_t i = 0; i < c->nsvc; i++) {
-		const struct launch_service *s = &c->svc[i];
-
-		printf("service %s (line %d): ready = %s", s->name, s->line,
-		    launch_ready_name(s->ready));
-		if (s->ready == LAUNCH_READY_ZMQ)
-			printf(", identity %zu", i + 1);
-		if (s->directory)
-			printf(", directory %s", s->directory);
-		printf("\n  run:");
-		for (size_t j = 0; j < s->argc; j++)
-			printf(" [%s]", s->argv[j]);
-		if (s->shell)
-			printf(" [%s]", s->name);
-		if (s->ready == LAUNCH_READY_ZMQ)
-			printf(" [--readiness-path] [%s] [--readiness-id] [%zu]",
-			    L->ready_path, i + 1);
-		printf("\n");
-		for (size_t j = 0; j < s->nenv; j++)
-			printf("  env: %s\n", s->env[j]);
-	}
-	if (L->cmd) {
-		printf("then:");
-		for (char **a = L->cmd; *a; a++)
-			printf(" [%s]", *a);
-		printf("\n");
-	} else {
-		printf("then: supervise until the services exit\n");
-	}
+	return sigaction(SIGHUP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
 static int
 run(struct launcher *L)
 {
-	int64_t *ids = NULL;
-	size_t nzmq = 0;
 	char err[512];
 	int r;
 
 	L->wd_fd = -1;
-	if (sockdir_setup(L) < 0)
+	L->out[1].saved = L->out[2].saved = -1;
+	/* Fork the watchdog while we are still single-threaded (before
+	 * libzmq starts its I/O threads). It creates the socket directory,
+	 * so that no kill of ours, however early, leaves one behind. */
+	if (launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->cfg.socket_dir,
+	    &L->sd, L->cgroup, sizeof(L->cgroup), err, sizeof(err)) < 0) {
+		log_warn("%s", err);
 		return EXIT_FAIL;
+	}
+	if (!L->sd.made && launch_sockdir_check(L->sd.path, err,
+	    sizeof(err)) < 0) {
+		log_warn("%s", err);
+		goto early_fail;
+	}
 	r = snprintf(L->ready_ep, sizeof(L->ready_ep), "ipc://%s/%s",
-	    L->sockdir, L->ready_path);
-	if (r < 0 || strlen(L->sockdir) + 1 + strlen(L->ready_path) + 32 >
+	    L->sd.path, L->ready_path);
+	if (r < 0 || strlen(L->sd.path) + 1 + strlen(L->ready_path) + 32 >
 	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		log_warn("socket directory %s is too long for unix socket paths",
-		    L->sockdir);
-		sockdir_cleanup(L);
-		return EXIT_FAIL;
+		    L->sd.path);
+		goto early_fail;
 	}
-	/* Fork the watchdog while we are still single-threaded (before
-	 * libzmq starts its I/O threads). */
-	if ((r = launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->sockdir,
-	    L->sockdir_made, L->sockdir_private)) < 0) {
-		log_warn("start watchdog: %s", strerror(-r));
-		sockdir_cleanup(L);
-		return EXIT_FAIL;
-	}
+	/* Past every early failure: from here, finish() leaves it again. */
+	launch_contain_setup(L);
 	uv_loop_init(&L->loop);
 	L->ready_timer.data = L->exit_timer.data = L->grace_timer.data = L;
 	L->drain_timer.data = L->sigint.data = L->sigterm.data = L;
@@ -1341,120 +642,103 @@ run(struct launcher *L)
 	uv_signal_init(&L->loop, &L->sigterm);
 	uv_signal_init(&L->loop, &L->sighup);
 	L->handles_open = true;
-	/* Signals first: a SIGTERM during start-up is handled, not fatal. */
+	if (launch_out_open(&L->out[1], &L->loop, 1) < 0 ||
+	    launch_out_open(&L->out[2], &L->loop, 2) < 0) {
+		log_warn("out of memory");
+		L->exit_code = EXIT_FAIL;
+		L->phase = PH_STARTING;
+		goto teardown;
+	}
+	/* Signals first: a SIGTERM during start-up is handled, not fatal.
+	 * A SIGHUP we were started ignoring (nohup) stays ignored, for us
+	 * and, inherited, for the services: libuv would otherwise install
+	 * its handler over the inherited SIG_IGN. */
 	uv_signal_start(&L->sigint, on_signal, SIGINT);
 	uv_signal_start(&L->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&L->sighup, on_signal, SIGHUP);
+	if (!hup_ignored())
+		uv_signal_start(&L->sighup, on_signal, SIGHUP);
 	L->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000000000ull, 5);
-	L->t_start = now_ms();
+	L->t_start = clock_now_ms();	/* again below, at the first spawn */
 	L->phase = PH_STARTING;
 	L->exit_code = EXIT_OK;
 
-	if (!(ids = calloc(L->n, sizeof(*ids)))) {
-		log_warn("out of memory");
+	if (launch_ready_open(L) < 0) {
 		L->exit_code = EXIT_FAIL;
 		goto teardown;
 	}
-	for (size_t i = 0; i < L->n; i++) {
-		struct svc *s = &L->svc[i];
-
-		s->nfd = -1;
-		if (s->cfg->ready == LAUNCH_READY_ZMQ)
-			ids[nzmq++] = s->id;
-		else if (s->cfg->ready == LAUNCH_READY_NOTIFY &&
-		    notify_open(L, s, i) < 0) {
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-	}
-	if (nzmq > 0) {
-		if (!(L->zctx = zmq_ctx_new())) {
-			log_warn("zmq_ctx_new: %s", zmq_strerror(errno));
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-		if (readycheck_receiver_open(&L->rx, &L->loop, L->zctx,
-		    L->ready_ep, ids, nzmq, 0, on_readycheck, L, err,
-		    sizeof(err)) < 0) {
-			log_warn("ready-check receiver: %s", err);
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-		L->rx_open = true;
-	}
-	for (size_t i = 0; i < L->n; i++) {
-		if (spawn_service(L, &L->svc[i]) < 0) {
-			L->exit_code = EXIT_FAIL;
-			goto teardown;
-		}
-	}
+	/* "all ready in X ms" counts from the first spawn. The deadline
+	 * covers every service, those that wait (after =) too. */
+	L->t_start = clock_now_ms();
 	uv_timer_start(&L->ready_timer, on_ready_timeout,
 	    L->cfg.ready_timeout_ms, 0);
-	check_all_ready(L);	/* all ready = none */
+	if (start_due(L) == 0)
+		check_all_ready(L);	/* all ready = none */
 	goto loop;
 teardown:
-	stop_all(L, SIGTERM);
+	launch_stop_all(L, SIGTERM);
 loop:
 	uv_run(&L->loop, UV_RUN_DEFAULT);
-	free(ids);
 	if (L->zctx)
 		zmq_ctx_term(L->zctx);
 	if ((r = uv_loop_close(&L->loop)) != 0)
 		log_warn("internal: loop not empty at exit: %s", uv_strerror(r));
-	sockdir_cleanup(L);
+	launch_sockets_remove(L);
+	if (L->cgroup[0] && launch_cgroup_remove(L->cgroup, 2000) < 0)
+		log_warn("remove cgroup %s:", L->cgroup);
 	launch_watchdog_stop(L->wd_pid, L->wd_fd);
+	for (int fd = 1; fd <= 2; fd++)
+		if (L->out[fd].saved >= 0)
+			close(L->out[fd].saved);
 	return L->exit_code;
+early_fail:
+	if (L->cgroup[0])
+		launch_cgroup_remove(L->cgroup, 0);
+	launch_sockets_remove(L);
+	launch_watchdog_stop(L->wd_pid, L->wd_fd);
+	return EXIT_FAIL;
 }
 
 int
 launch_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	enum { O_DRY = 1 };
+	static const struct args_opt opts[] = {
+		{ "dry-run", ARGS_NONE, O_DRY, 'n' },
+		{ "check", ARGS_NONE, O_DRY, 0 },
+		{ NULL, 0, 0, 0 }
 	};
 	struct launcher L;
+	struct args a;
 	bool dry = false;
 	char err[8192];
-	int c, rc;
-
-	if (argc > 1 && strcmp(argv[1], LAUNCH_EXEC_FLAG) == 0)
-		launch_exec_trampoline(argc - 1, argv + 1);
+	int c, rc, conf;
 
 	memset(&L, 0, sizeof(L));
-	/* "+": options end at the config file; what follows "--" is
+	/* In order: options end at the config file; what follows "--" is
 	 * COMMAND's and never parsed by us. */
-	while ((c = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': dry = true; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-		default:
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
+	if (args_init(&a, argc, argv, opts, ARGS_IN_ORDER) < 0)
+		return args_fail(&a);
+	while ((c = args_next(&a)) > 0)
+		if (c == O_DRY)
+			dry = true;
+	if (c == ARGS_HELP) {
+		fputs(usage_text, stdout);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
-	if (optind >= argc) {
-		log_warn("missing services.conf");
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
+	if (c == ARGS_ERROR)
+		return args_fail(&a);
+	conf = a.ind;
+	if (conf >= argc)
+		return args_usage_error("missing services.conf");
+	if (conf + 1 < argc) {
+		if (strcmp(argv[conf + 1], "--") != 0)
+			return args_usage_error("unexpected argument '%s' (put "
+			    "COMMAND after --)", argv[conf + 1]);
+		if (conf + 2 >= argc)
+			return args_usage_error("missing COMMAND after --");
+		L.cmd = argv + conf + 2;
 	}
-	if (optind + 1 < argc) {
-		if (strcmp(argv[optind + 1], "--") != 0) {
-			log_warn("unexpected argument '%s' (put COMMAND after --)",
-			    argv[optind + 1]);
-			return EXIT_USAGE;
-		}
-		if (optind + 2 >= argc) {
-			log_warn("missing COMMAND after --");
-			return EXIT_USAGE;
-		}
-		L.cmd = argv + optind + 2;
-	}
-	if (launch_config_load(&L.cfg, argv[optind], err, sizeof(err)) < 0) {
+	if (launch_config_load(&L.cfg, argv[conf], err, sizeof(err)) < 0) {
 		char *line, *save = NULL;
 
 		for (line = strtok_r(err, "\n", &save); line;
@@ -1463,22 +747,11 @@ launch_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = EXIT_USAGE;
-	if (check_programs(&L.cfg, L.cmd) < 0)
+	if (launch_programs_check(&L.cfg, L.cmd) < 0)
 		goto out;
 	L.n = L.cfg.nsvc;
 	snprintf(L.ready_path, sizeof(L.ready_path), "launch-ready-%d",
 	    (int)getpid());
-	if (dry) {
-		print_plan(&L);
-		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-		goto out;
-	}
-	/*
-	 * Services start through our own binary (the exec trampoline). Use
-	 * /proc/self/exe itself, not the path it points to: it names the
-	 * running binary even if the file was replaced during the run.
-	 */
-	snprintf(L.self, sizeof(L.self), "/proc/self/exe");
 	if (!(L.svc = calloc(L.n, sizeof(*L.svc)))) {
 		log_warn("out of memory");
 		rc = EXIT_FAIL;
@@ -1488,6 +761,13 @@ launch_main(int argc, char **argv)
 		L.svc[i].L = &L;
 		L.svc[i].cfg = &L.cfg.svc[i];
 		L.svc[i].id = (int64_t)i + 1;
+	}
+	if (launch_probes_init(&L) < 0)
+		goto out;
+	if (dry) {
+		launch_plan_print(stdout, &L);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		goto out;
 	}
 	{
 		const char *d = L.cfg.socket_dir ? L.cfg.socket_dir : "/tmp";

@@ -91,13 +91,57 @@ text_parse(const json_t *v, bool nullable, struct event_text *t,
 	return 0;
 }
 
+/* PromptData: text (string or null), token_ids (integers or null). */
+static int
+prompt_parse(const json_t *a1, const json_t *a2, struct event *ev,
+    struct event_json_buf *b, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *it;
+
+	ev->data_tag = EVENT_DATA_PROMPT;
+	ev->data.prompt.has_text = a1 && !json_is_null(a1);
+	if (ev->data.prompt.has_text) {
+		if (!json_is_string(a1)) {
+			snprintf(err, errlen, "data: PromptData text "
+			    "must be a string or null");
+			return -EINVAL;
+		}
+		ev->data.prompt.text = str_of(a1);
+	}
+	ev->data.prompt.has_token_ids = a2 && !json_is_null(a2);
+	if (!ev->data.prompt.has_token_ids)
+		return 0;
+	if (!json_is_array(a2)) {
+		snprintf(err, errlen, "data: PromptData token_ids must "
+		    "be an array of integers or null");
+		return -EINVAL;
+	}
+	if (ensure((void **)&b->ids, &b->ids_cap, json_array_size(a2) + 1,
+	    sizeof(*b->ids)) < 0) {
+		snprintf(err, errlen, "data: token_ids: out of memory");
+		return -ENOMEM;
+	}
+	json_array_foreach(a2, i, it) {
+		if (!json_is_integer(it)) {
+			snprintf(err, errlen, "data: PromptData "
+			    "token_ids[%zu] must be an integer", i);
+			return -EINVAL;
+		}
+		b->ids[i] = json_integer_value(it);
+	}
+	ev->data.prompt.n_token_ids = json_array_size(a2);
+	ev->data.prompt.token_ids = b->ids;
+	return 0;
+}
+
 static int
 data_parse(const json_t *d, struct event *ev, struct event_json_buf *b,
     char *err, size_t errlen)
 {
 	const char *tag;
-	size_t n = json_array_size(d), i, used = 0;
-	json_t *a1, *a2, *it;
+	size_t n = json_array_size(d), used = 0;
+	json_t *a1, *a2;
 	int rc;
 
 	if (json_is_null(d)) {
@@ -117,42 +161,8 @@ data_parse(const json_t *d, struct event *ev, struct event_json_buf *b,
 		    tag, n - 1);
 		return -EINVAL;
 	}
-	if (strcmp(tag, "PromptData") == 0) {
-		ev->data_tag = EVENT_DATA_PROMPT;
-		ev->data.prompt.has_text = a1 && !json_is_null(a1);
-		if (ev->data.prompt.has_text) {
-			if (!json_is_string(a1)) {
-				snprintf(err, errlen, "data: PromptData text "
-				    "must be a string or null");
-				return -EINVAL;
-			}
-			ev->data.prompt.text = str_of(a1);
-		}
-		ev->data.prompt.has_token_ids = a2 && !json_is_null(a2);
-		if (!ev->data.prompt.has_token_ids)
-			return 0;
-		if (!json_is_array(a2)) {
-			snprintf(err, errlen, "data: PromptData token_ids must "
-			    "be an array of integers or null");
-			return -EINVAL;
-		}
-		if (ensure((void **)&b->ids, &b->ids_cap, json_array_size(a2) + 1,
-		    sizeof(*b->ids)) < 0) {
-			snprintf(err, errlen, "data: token_ids: out of memory");
-			return -ENOMEM;
-		}
-		json_array_foreach(a2, i, it) {
-			if (!json_is_integer(it)) {
-				snprintf(err, errlen, "data: PromptData "
-				    "token_ids[%zu] must be an integer", i);
-				return -EINVAL;
-			}
-			b->ids[i] = json_integer_value(it);
-		}
-		ev->data.prompt.n_token_ids = json_array_size(a2);
-		ev->data.prompt.token_ids = b->ids;
-		return 0;
-	}
+	if (strcmp(tag, "PromptData") == 0)
+		return prompt_parse(a1, a2, ev, b, err, errlen);
 	if (strcmp(tag, "TextModelOutput") == 0) {
 		ev->data_tag = EVENT_DATA_TEXT_OUTPUT;
 		if (ensure((void **)&b->strs, &b->strs_cap,

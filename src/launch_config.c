@@ -18,6 +18,7 @@
 
 #include <ini.h>
 
+#include "args.h"
 #include "launch_config.h"
 #include "readycheck.h"
 
@@ -40,6 +41,7 @@ struct parse {
 	struct launch_service *cur;
 	unsigned seen;		/* bit set of keys seen in this section */
 	unsigned launch_seen;	/* the same for global keys, file-wide */
+	char **after_raw;	/* per service: its after = value, or NULL */
 	/* errors */
 	char *err;
 	size_t errlen, erroff;
@@ -80,6 +82,8 @@ launch_ready_name(enum launch_ready r)
 	case LAUNCH_READY_ZMQ: return "zmq";
 	case LAUNCH_READY_NOTIFY: return "notify";
 	case LAUNCH_READY_NONE: return "none";
+	case LAUNCH_READY_TCP: return "tcp";
+	case LAUNCH_READY_HTTP: return "http";
 	}
 	return "?";
 }
@@ -190,32 +194,27 @@ fail:
 
 /* ---- values ------------------------------------------------------------ */
 
+/* One week is plenty and keeps every sum far from overflow. */
+#define DURATION_MAX_NS (7ull * 24 * 3600 * ARGS_NS_PER_S)
+
+/* The option layer's duration parser (metricsd(1), DURATIONS), in ms. */
+static int
+duration_ms(const char *what, const char *s, uint64_t min_ns, uint64_t *ms,
+    char *err, size_t errlen)
+{
+	uint64_t ns;
+
+	if (args_parse_duration(what, s, min_ns, DURATION_MAX_NS, &ns, err,
+	    errlen) < 0)
+		return -EINVAL;
+	*ms = (ns + ARGS_NS_PER_MS / 2) / ARGS_NS_PER_MS;
+	return 0;
+}
+
 int
 launch_duration_parse(const char *s, uint64_t *ms)
 {
-	char *end;
-	double v, mult = 1000;
-
-	if (!isdigit((unsigned char)*s) && *s != '.')
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || !isfinite(v) || v < 0)
-		return -EINVAL;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else
-		return -EINVAL;
-	v *= mult;
-	/* One week is plenty and keeps every sum far from overflow. */
-	if (v > 7.0 * 24 * 3600 * 1000)
-		return -EINVAL;
-	*ms = (uint64_t)(v + 0.5);
-	return 0;
+	return duration_ms("duration", s, 0, ms, NULL, 0);
 }
 
 static int
@@ -283,6 +282,7 @@ enum {
 	K_SHELL = 1u << 5,
 	K_DIRECTORY = 1u << 6,
 	K_READY = 1u << 7,
+	K_AFTER = 1u << 8,
 };
 
 static void
@@ -333,6 +333,17 @@ section_begin(struct parse *p, const char *hdr, size_t n)
 			return;
 		}
 		p->c->svc = s;
+		{
+			char **a = realloc(p->after_raw,
+			    (p->c->nsvc + 1) * sizeof(*a));
+
+			if (!a) {
+				p->oom = true;
+				return;
+			}
+			p->after_raw = a;
+			a[p->c->nsvc] = NULL;
+		}
 		s = &p->c->svc[p->c->nsvc++];
 		memset(s, 0, sizeof(*s));
 		memcpy(s->name, name, n + 1);
@@ -428,9 +439,11 @@ set_string(struct parse *p, char **dst, const char *v)
 static int
 set_duration(struct parse *p, uint64_t *dst, const char *key, const char *v)
 {
-	if (launch_duration_parse(v, dst) < 0 || *dst == 0)
-		perr(p, p->lineno, "%s: bad duration '%s' (a number > 0 with "
-		    "an optional unit ms, s or m; at most a week)", key, v);
+	char e[ARGS_ERR_MAX];
+
+	/* At least 1 ms: the timers count in milliseconds. */
+	if (duration_ms(key, v, ARGS_NS_PER_MS, dst, e, sizeof(e)) < 0)
+		perr(p, p->lineno, "%s", e);
 	return 1;
 }
 
@@ -491,9 +504,22 @@ service_key(struct parse *p, const char *k, const char *v)
 			s->ready = LAUNCH_READY_NOTIFY;
 		else if (!strcmp(v, "none"))
 			s->ready = LAUNCH_READY_NONE;
-		else
-			perr(p, p->lineno, "service '%s': ready: '%s' is not "
-			    "zmq, notify or none", s->name, v);
+		else if (strstr(v, "://")) {
+			char e[160];
+
+			if (launch_ready_url_parse(v, &s->ready, &s->url, e,
+			    sizeof(e)) < 0)
+				perr(p, p->lineno, "service '%s': ready: %s",
+				    s->name, e);
+		} else
+			perr(p, p->lineno, "service '%s': ready: '%.64s' is not "
+			    "zmq, notify, none, tcp://HOST:PORT or "
+			    "http://HOST:PORT/PATH", s->name, v);
+	} else if (!strcmp(k, "after")) {
+		if (once(p, K_AFTER, k)) {
+			s->after_line = p->lineno;
+			set_string(p, &p->after_raw[s - p->c->svc], v);
+		}
 	} else if (!strcmp(k, "env")) {
 		const char *eq = strchr(v, '='), *rk;
 		char **ne;
@@ -519,7 +545,7 @@ service_key(struct parse *p, const char *k, const char *v)
 			s->nenv++;
 	} else {
 		perr(p, p->lineno, "service '%s': unknown key '%s' (expected "
-		    "command, shell, env, directory, ready)", s->name, k);
+		    "command, shell, env, directory, ready, after)", s->name, k);
 	}
 	return 1;
 }
@@ -540,6 +566,142 @@ handler(void *user, const char *section, const char *name, const char *value)
 		break;	/* the header was reported */
 	}
 	return 1;
+}
+
+/* ---- start order ---------------------------------------------------------- */
+
+static size_t
+svc_index(const struct launch_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsvc; i++)
+		if (strcmp(c->svc[i].name, name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Turn each after = value into service indexes. */
+static void
+after_resolve(struct parse *p)
+{
+	struct launch_config *c = p->c;
+
+	for (size_t i = 0; i < c->nsvc; i++) {
+		struct launch_service *s = &c->svc[i];
+		char *v = p->after_raw ? p->after_raw[i] : NULL, *w, *save = NULL;
+
+		if (!v)
+			continue;
+		if (strspn(v, " \t,") == strlen(v)) {
+			perr(p, s->after_line, "service '%s': after: no service "
+			    "named", s->name);
+			continue;
+		}
+		if (!(s->after = calloc(strlen(v) / 2 + 1, sizeof(*s->after)))) {
+			p->oom = true;
+			return;
+		}
+		for (w = strtok_r(v, " \t,", &save); w;
+		    w = strtok_r(NULL, " \t,", &save)) {
+			size_t k = svc_index(c, w);
+
+			if (k == SIZE_MAX) {
+				perr(p, s->after_line, "service '%s': after: no "
+				    "service named '%.64s'", s->name, w);
+				continue;
+			}
+			if (k == i) {
+				perr(p, s->after_line, "service '%s': after: "
+				    "cycle: '%s' waits for itself", s->name,
+				    s->name);
+				continue;
+			}
+			s->after[s->nafter++] = k;
+		}
+	}
+}
+
+/* Report one cycle through service i, which is part of or behind one. */
+static void
+report_cycle(struct parse *p, const bool *placed, size_t i)
+{
+	struct launch_config *c = p->c;
+	char path[512];
+	size_t off = 0, *seen, n = 0, start;
+
+	if (!(seen = calloc(c->nsvc + 1, sizeof(*seen)))) {
+		p->oom = true;
+		return;
+	}
+	/* Walk unplaced predecessors until a service comes back. */
+	for (;;) {
+		size_t j, next = SIZE_MAX;
+
+		for (j = 0; j < n && seen[j] != i; j++)
+			;
+		if (j < n) {
+			start = j;
+			break;
+		}
+		seen[n++] = i;
+		for (size_t k = 0; k < c->svc[i].nafter; k++)
+			if (!placed[c->svc[i].after[k]]) {
+				next = c->svc[i].after[k];
+				break;
+			}
+		i = next;	/* never SIZE_MAX: i is unplaced */
+	}
+	for (size_t j = start; j < n && off < sizeof(path); j++)
+		off += (size_t)snprintf(path + off, sizeof(path) - off,
+		    "'%s' -> ", c->svc[seen[j]].name);
+	if (off < sizeof(path))
+		snprintf(path + off, sizeof(path) - off, "'%s'",
+		    c->svc[seen[start]].name);
+	perr(p, c->svc[seen[start]].after_line, "service '%s': after: cycle: "
+	    "%s (each waits for the next)", c->svc[seen[start]].name, path);
+	free(seen);
+}
+
+/*
+ * A start order: repeatedly take the first service, in file order,
+ * whose after = services are all placed. What cannot be placed is on or
+ * behind a cycle.
+ */
+static void
+order_build(struct parse *p)
+{
+	struct launch_config *c = p->c;
+	bool *placed;
+	size_t n = 0;
+
+	if (!(c->order = calloc(c->nsvc + 1, sizeof(*c->order))) ||
+	    !(placed = calloc(c->nsvc + 1, sizeof(*placed)))) {
+		p->oom = true;
+		return;
+	}
+	while (n < c->nsvc) {
+		size_t i;
+
+		for (i = 0; i < c->nsvc; i++) {
+			bool ok = !placed[i];
+
+			for (size_t k = 0; ok && k < c->svc[i].nafter; k++)
+				ok = placed[c->svc[i].after[k]];
+			if (ok)
+				break;
+		}
+		if (i == c->nsvc)
+			break;
+		placed[i] = true;
+		c->order[n++] = i;
+	}
+	if (n < c->nsvc) {
+		for (size_t i = 0; i < c->nsvc; i++)
+			if (!placed[i]) {
+				report_cycle(p, placed, i);
+				break;
+			}
+	}
+	free(placed);
 }
 
 static void
@@ -574,6 +736,9 @@ finish(struct parse *p)
 			perr(p, s->line, "service '%s': command: %s", s->name, e);
 		}
 	}
+	after_resolve(p);
+	if (!p->oom && p->nerr == 0)
+		order_build(p);
 }
 
 int
@@ -627,6 +792,9 @@ launch_config_load(struct launch_config *c, const char *path,
 	}
 	if (!p.oom)
 		finish(&p);
+	for (size_t i = 0; p.after_raw && i < c->nsvc; i++)
+		free(p.after_raw[i]);
+	free(p.after_raw);
 	if (p.oom) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		launch_config_free(c);
@@ -654,7 +822,9 @@ launch_config_free(struct launch_config *c)
 			free(s->env[j]);
 		free(s->env);
 		free(s->directory);
+		free(s->after);
 	}
+	free(c->order);
 	free(c->svc);
 	free(c->socket_dir);
 	free(c->path);

@@ -13,10 +13,21 @@
 enum launch_ready {
 	LAUNCH_READY_ZMQ,
 	LAUNCH_READY_NOTIFY,
-	LAUNCH_READY_NONE
+	LAUNCH_READY_NONE,
+	LAUNCH_READY_TCP,	/* ready when a TCP connect succeeds */
+	LAUNCH_READY_HTTP	/* ready when GET returns 2xx */
 };
 
 #define LAUNCH_NAME_MAX 40
+#define LAUNCH_HOST_MAX 255
+#define LAUNCH_URL_PATH_MAX 1024
+
+/* Where a tcp:// or http:// readiness probe goes. */
+struct launch_url {
+	char host[LAUNCH_HOST_MAX + 1];	/* without the [] of an IPv6 address */
+	char port[6];			/* decimal, 1-65535 */
+	char path[LAUNCH_URL_PATH_MAX + 1];	/* http: "/..." ("/" if none) */
+};
 
 struct launch_service {
 	char name[LAUNCH_NAME_MAX + 1];
@@ -29,6 +40,10 @@ struct launch_service {
 	size_t nenv;
 	char *directory;	/* working directory, or NULL */
 	enum launch_ready ready;
+	struct launch_url url;	/* ready = tcp:// or http:// */
+	size_t *after;		/* indexes of the services it waits for */
+	size_t nafter;
+	int after_line;		/* of its after = line */
 };
 
 struct launch_config {
@@ -39,6 +54,7 @@ struct launch_config {
 	uint64_t kill_grace_ms;
 	struct launch_service *svc;
 	size_t nsvc;
+	size_t *order;		/* a start order that honours every after = */
 };
 
 #define LAUNCH_READY_TIMEOUT_MS 30000
@@ -67,11 +83,21 @@ int launch_words_split(const char *s, char ***argv, size_t *argc,
 void launch_words_free(char **argv);
 
 /*
- * Parse a duration: a non-negative decimal number with an optional unit
- * ms, s (the default) or m. Returns 0 or -EINVAL.
+ * Parse a duration with the option layer's parser (args_parse_duration:
+ * a decimal number with an optional unit ns, us, ms, s (the default), m
+ * or h; at most a week) into milliseconds, rounded. Returns 0 or -EINVAL.
  */
 int launch_duration_parse(const char *s, uint64_t *ms);
 
 const char *launch_ready_name(enum launch_ready r);
+
+/*
+ * Parse a readiness URL: tcp://HOST:PORT or http://HOST:PORT[/PATH],
+ * HOST a name, an IPv4 address or an [IPv6] address, PORT 1-65535, PATH
+ * printable ASCII without spaces. Returns 0 with *kind and *u set, or
+ * -EINVAL with err set.
+ */
+int launch_ready_url_parse(const char *s, enum launch_ready *kind,
+    struct launch_url *u, char *err, size_t errlen);
 
 #endif

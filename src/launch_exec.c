@@ -2,17 +2,10 @@
  * How metricsd launch leaves no orphans, even when it is killed with
  * SIGKILL and cannot clean up.
  *
- * 1. The service process itself. PR_SET_PDEATHSIG makes the kernel send
- *    a signal to a process when its parent dies, but it must be set in
- *    the child, after fork and before exec, and libuv's uv_spawn() has no
- *    hook there. So every service is spawned as `/proc/self/exe launch
- *    --exec-service PID FD COMMAND...`: this trampoline sets
- *    PR_SET_PDEATHSIG(SIGKILL) and then execs COMMAND (the setting
- *    survives exec). The race: if the launcher died after the fork but
- *    before prctl(), no signal will ever come. The trampoline closes it by
- *    checking, after prctl(), that getppid() is still the launcher's pid
- *    (passed on the command line); if not, the launcher is gone and it
- *    exits instead of starting the service.
+ * 1. The service process itself gets PR_SET_PDEATHSIG(SIGKILL), set in
+ *    the child between fork and exec, with the getppid() re-check that
+ *    closes the race with a launcher dying before prctl(): see
+ *    launch_spawn.c.
  *
  * 2. The service's children. Every service is spawned detached (its own
  *    session, so its own process group, pgid == pid), and teardown
@@ -20,9 +13,9 @@
  *    a watchdog process, forked by the launcher at start-up, keeps a list
  *    of the groups and kills them all when the launcher goes away. It
  *    learns of that without any signal: it reads a pipe whose only write
- *    ends are held by the launcher (and, briefly, by trampolines), and
+ *    ends are held by the launcher (and, briefly, by forked children), and
  *    read() returns 0 exactly when they are all closed, which the kernel
- *    does for a process killed by SIGKILL too. Each trampoline writes its
+ *    does for a process killed by SIGKILL too. Each forked child writes its
  *    own pid (its group id) into that pipe itself, before exec, so a group
  *    is registered before the service can fork anything: no window where
  *    a child exists that the watchdog does not know about. On a clean exit
@@ -40,52 +33,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launch_cgroup.h"
 #include "launch_exec.h"
-
-int
-launch_exec_trampoline(int argc, char **argv)
-{
-	pid_t want;
-	int32_t me;
-	int wfd;
-	char *end;
-
-	if (argc < 4) {
-		fprintf(stderr, "metricsd launch: %s: missing arguments\n",
-		    LAUNCH_EXEC_FLAG);
-		_exit(127);
-	}
-	want = (pid_t)strtol(argv[1], &end, 10);
-	if (*end || want <= 1)
-		_exit(127);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-		fprintf(stderr, "metricsd launch: prctl PR_SET_PDEATHSIG: %s\n",
-		    strerror(errno));
-		_exit(127);
-	}
-	/* Checked after prctl(): see the comment at the top. */
-	if (getppid() != want)
-		_exit(127);
-	wfd = (int)strtol(argv[2], &end, 10);
-	if (*end == '\0' && wfd > 2) {
-		me = (int32_t)getpid();
-		/* We lead our own group (spawned detached): register it. */
-		if (getpgrp() == getpid() &&
-		    write(wfd, &me, sizeof(me)) != (ssize_t)sizeof(me)) {
-			fprintf(stderr, "metricsd launch: register with "
-			    "watchdog: %s\n", strerror(errno));
-			_exit(127);
-		}
-		close(wfd);
-	}
-	/* main() ignores SIGPIPE for metricsd itself; the service must get
-	 * the default back, as an exec would normally give it. */
-	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[3], argv + 3);
-	fprintf(stderr, "metricsd launch: cannot run '%s': %s\n", argv[3],
-	    strerror(errno));
-	_exit(127);
-}
+#include "launch_sockdir.h"
 
 /* Deeper than this, a private socket directory is not worth following. */
 #define TREE_DEPTH_MAX 16
@@ -167,10 +117,51 @@ cleanup_dir(const char *dir, bool rm, bool private, pid_t launcher)
 		rmdir(dir);
 }
 
+/* What the watchdog tells the launcher after creating the directory. */
+struct wd_result {
+	int32_t r;
+	struct launch_sockdir d;
+	char cgroup[PATH_MAX];	/* "" when cgroups are not used */
+	char err[512];
+};
+
+/*
+ * The socket directory is created here, by the process that removes it,
+ * and only then reported to the launcher: killed at any moment, even
+ * right at its start, the launcher leaves no directory behind. The same
+ * for the cgroup (launch_cgroup.h), when there is one. Exits when the
+ * launcher cannot be told, or when creating failed.
+ */
+static void
+wd_setup(int resfd, const char *configured, pid_t launcher,
+    struct wd_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->r = launch_sockdir_create(&res->d, configured, res->err,
+	    sizeof(res->err));
+	if (res->r == 0 && launch_cgroup_create(launcher, res->cgroup,
+	    sizeof(res->cgroup)) < 0)
+		res->cgroup[0] = '\0';
+	if (write(resfd, res, sizeof(*res)) != (ssize_t)sizeof(*res) ||
+	    res->r < 0) {
+		if (res->r == 0 && res->d.private)
+			launch_dir_remove(res->d.path);
+		else if (res->r == 0 && res->d.made)
+			rmdir(res->d.path);
+		if (res->cgroup[0])
+			rmdir(res->cgroup);
+		_exit(0);
+	}
+	close(resfd);
+}
+
 static void __attribute__((noreturn))
-watchdog(int rfd, const char *sockdir, bool rm, bool private)
+watchdog(int rfd, int resfd, const char *configured)
 {
 	pid_t launcher = getppid();
+	struct wd_result res;
+	const char *sockdir;
+	bool rm, private;
 	int32_t *groups = NULL, buf[256];
 	size_t n = 0, cap = 0;
 	unsigned char part[sizeof(int32_t)];
@@ -186,15 +177,21 @@ watchdog(int rfd, const char *sockdir, bool rm, bool private)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	setpgid(0, 0);
+	wd_setup(resfd, configured, launcher, &res);
+	sockdir = res.d.path;
+	rm = res.d.made;
+	private = res.d.private;
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
 		if (devnull > 2)
 			close(devnull);
 	}
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != rfd)
-			close(fd);
+	/* One call each side of rfd, not a thousand close()s racing the
+	 * launcher for the CPU while it starts its services. */
+	if (rfd > 3)
+		close_range(3, (unsigned)rfd - 1, 0);
+	close_range((unsigned)rfd + 1, ~0U, 0);
 	for (;;) {
 		ssize_t r = read(rfd, (unsigned char *)buf + partlen,
 		    sizeof(buf) - partlen);
@@ -210,7 +207,10 @@ watchdog(int rfd, const char *sockdir, bool rm, bool private)
 
 			memcpy(&g, (unsigned char *)buf + k, sizeof(g));
 			if (g == 0) {
-				/* Clean exit: the launcher reaped everyone. */
+				/* Clean exit: the launcher reaped everyone
+				 * (and removed the cgroup, if it could). */
+				if (res.cgroup[0])
+					rmdir(res.cgroup);
 				free(groups);
 				_exit(0);
 			}
@@ -232,34 +232,74 @@ watchdog(int rfd, const char *sockdir, bool rm, bool private)
 	for (size_t i = 0; i < n; i++)
 		if (groups[i] > 1)
 			kill(-groups[i], SIGKILL);
+	/* And whatever left its group, where a cgroup holds it. */
+	if (res.cgroup[0]) {
+		launch_cgroup_kill(res.cgroup);
+		launch_cgroup_remove(res.cgroup, 5000);
+	}
 	cleanup_dir(sockdir, rm, private, launcher);
 	free(groups);
 	_exit(0);
 }
 
 int
-launch_watchdog_start(pid_t *pid, int *wfd, const char *sockdir,
-    bool rmdir_sockdir, bool private_sockdir)
+launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
+    struct launch_sockdir *d, char *cgroup, size_t cglen, char *err,
+    size_t errlen)
 {
-	int p[2];
+	struct wd_result res;
+	int p[2], q[2], e, st;
+	ssize_t n;
 	pid_t c;
 
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return -errno;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		e = errno;
+		snprintf(err, errlen, "start watchdog: pipe: %s", strerror(e));
+		return -e;
+	}
+	if (pipe2(q, O_CLOEXEC) != 0) {
+		e = errno;
+		close(p[0]);
+		close(p[1]);
+		snprintf(err, errlen, "start watchdog: pipe: %s", strerror(e));
+		return -e;
+	}
 	fflush(NULL);
 	c = fork();
 	if (c < 0) {
-		int e = errno;
-
+		e = errno;
 		close(p[0]);
 		close(p[1]);
+		close(q[0]);
+		close(q[1]);
+		snprintf(err, errlen, "start watchdog: fork: %s", strerror(e));
 		return -e;
 	}
 	if (c == 0) {
 		close(p[1]);
-		watchdog(p[0], sockdir, rmdir_sockdir, private_sockdir);
+		close(q[0]);
+		watchdog(p[0], q[1], socket_dir);
 	}
 	close(p[0]);
+	close(q[1]);
+	do
+		n = read(q[0], &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	close(q[0]);
+	if (n != (ssize_t)sizeof(res) || res.r < 0) {
+		close(p[1]);
+		while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof(res)) {
+			snprintf(err, errlen, "start watchdog: it died at once");
+			return -EIO;
+		}
+		res.err[sizeof(res.err) - 1] = '\0';
+		snprintf(err, errlen, "%s", res.err);
+		return res.r;
+	}
+	*d = res.d;
+	snprintf(cgroup, cglen, "%s", res.cgroup);
 	*pid = c;
 	*wfd = p[1];
 	return 0;

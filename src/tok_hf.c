@@ -15,6 +15,7 @@
 #include "tok_added.h"
 #include "tok_bpe.h"
 #include "tok_hf.h"
+#include "tok_json.h"
 #include "tok_map.h"
 #include "tok_norm.h"
 #include "tok_pretok.h"
@@ -53,23 +54,6 @@ uint64_t
 tok_hf_repaired(const struct tok_hf *t)
 {
 	return t->repaired;
-}
-
-/* Optional member: absent or null leaves *v; else it must be a boolean. */
-static int
-opt_bool(const json_t *o, const char *key, bool *v, const char *where,
-    char *err, size_t errlen)
-{
-	const json_t *x = json_object_get(o, key);
-
-	if (x == NULL || json_is_null(x))
-		return 0;
-	if (!json_is_boolean(x)) {
-		snprintf(err, errlen, "%s.%s: not a boolean", where, key);
-		return -EINVAL;
-	}
-	*v = json_is_true(x);
-	return 0;
 }
 
 static int
@@ -197,11 +181,11 @@ load_model(struct tok_hf *t, const json_t *model, bool byte_level, char *err,
 		    "(random ids)");
 		return -ENOTSUP;
 	}
-	if ((r = opt_bool(model, "byte_fallback", &o.byte_fallback, "model",
+	if ((r = tok_json_bool(model, "byte_fallback", "model", &o.byte_fallback,
 	    err, errlen)) < 0 ||
-	    (r = opt_bool(model, "fuse_unk", &o.fuse_unk, "model", err,
+	    (r = tok_json_bool(model, "fuse_unk", "model", &o.fuse_unk, err,
 	    errlen)) < 0 ||
-	    (r = opt_bool(model, "ignore_merges", &o.ignore_merges, "model",
+	    (r = tok_json_bool(model, "ignore_merges", "model", &o.ignore_merges,
 	    err, errlen)) < 0 ||
 	    (r = opt_string(model, "unk_token", &o.unk_token, "model", err,
 	    errlen)) < 0 ||
@@ -276,17 +260,17 @@ load_added(struct tok_hf *t, const json_t *added, char *err, size_t errlen)
 			r = -EINVAL;
 			goto out;
 		}
-		if ((r = opt_bool(a, "special", &special, where, err,
+		if ((r = tok_json_bool(a, "special", where, &special, err,
 		    errlen)) < 0)
 			goto out;
 		normalized = !special;
-		if ((r = opt_bool(a, "lstrip", &f.lstrip, where, err,
+		if ((r = tok_json_bool(a, "lstrip", where, &f.lstrip, err,
 		    errlen)) < 0 ||
-		    (r = opt_bool(a, "rstrip", &f.rstrip, where, err,
+		    (r = tok_json_bool(a, "rstrip", where, &f.rstrip, err,
 		    errlen)) < 0 ||
-		    (r = opt_bool(a, "single_word", &f.single_word, where, err,
+		    (r = tok_json_bool(a, "single_word", where, &f.single_word, err,
 		    errlen)) < 0 ||
-		    (r = opt_bool(a, "normalized", &normalized, where, err,
+		    (r = tok_json_bool(a, "normalized", where, &normalized, err,
 		    errlen)) < 0)
 			goto out;
 		const char *s = json_string_value(c);

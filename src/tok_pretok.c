@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_json.h"
 #include "tok_pretok.h"
 #include "tok_regex.h"
 
@@ -55,23 +56,6 @@ tok_pretok_free(struct tok_pretok *p)
 	free(p);
 }
 
-/* Optional boolean member; absent or null keeps *v. */
-static int
-get_bool(const json_t *j, const char *key, const char *where, bool *v,
-    char *err, size_t errlen)
-{
-	const json_t *x = json_object_get(j, key);
-
-	if (x == NULL || json_is_null(x))
-		return 0;
-	if (!json_is_boolean(x)) {
-		snprintf(err, errlen, "%s.%s: not a boolean", where, key);
-		return -EINVAL;
-	}
-	*v = json_is_true(x);
-	return 0;
-}
-
 static int
 compile(struct tok_regex **re, const char *pat, size_t len, bool literal,
     const char *where, char *err, size_t errlen)
@@ -117,7 +101,7 @@ parse_split(struct tok_pretok *p, const json_t *j, const char *where,
 		return -ENOTSUP;
 	}
 	p->behavior = (enum behavior)i;
-	if ((r = get_bool(j, "invert", where, &p->invert, err, errlen)) < 0)
+	if ((r = tok_json_bool(j, "invert", where, &p->invert, err, errlen)) < 0)
 		return r;
 	return compile(&p->re, json_string_value(x), json_string_length(x),
 	    ps != NULL, where, err, errlen);
@@ -146,8 +130,8 @@ parse_metaspace(struct tok_pretok *p, const json_t *j, const char *where,
 	tok_utf8_next(p->rep, p->rep_len, &p->rep_cp);
 	p->split = true;
 	p->prepend = PREPEND_ALWAYS;
-	if ((r = get_bool(j, "split", where, &p->split, err, errlen)) < 0 ||
-	    (r = get_bool(j, "add_prefix_space", where, &add_prefix, err,
+	if ((r = tok_json_bool(j, "split", where, &p->split, err, errlen)) < 0 ||
+	    (r = tok_json_bool(j, "add_prefix_space", where, &add_prefix, err,
 	    errlen)) < 0)
 		return r;
 	if (scheme != NULL) {
@@ -191,9 +175,9 @@ tok_pretok_from_json(struct tok_pretok **out, const json_t *j,
 
 		p->kind = BYTE_LEVEL;
 		p->add_prefix_space = true;
-		if ((r = get_bool(j, "add_prefix_space", where,
+		if ((r = tok_json_bool(j, "add_prefix_space", where,
 		    &p->add_prefix_space, err, errlen)) < 0 ||
-		    (r = get_bool(j, "use_regex", where, &use_regex, err,
+		    (r = tok_json_bool(j, "use_regex", where, &use_regex, err,
 		    errlen)) < 0)
 			goto fail;
 		if (use_regex && (r = compile(&p->re, gpt2_pattern,
@@ -210,7 +194,7 @@ tok_pretok_from_json(struct tok_pretok **out, const json_t *j,
 			goto fail;
 	} else if (strcmp(type, "Digits") == 0) {
 		p->kind = DIGITS;
-		if ((r = get_bool(j, "individual_digits", where,
+		if ((r = tok_json_bool(j, "individual_digits", where,
 		    &p->individual, err, errlen)) < 0)
 			goto fail;
 	} else if (strcmp(type, "Sequence") == 0) {
@@ -264,22 +248,6 @@ fail:
 
 /* ---- Running ---- */
 
-static int
-push_match(struct tok_matches *m, size_t s, size_t e, bool is_match)
-{
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct tok_match *v = realloc(m->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
-	m->v[m->n++] = (struct tok_match){ s, e, is_match };
-	return 0;
-}
-
 /* HF's find_matches for a character predicate: each char its own match. */
 static int
 char_matches(struct tok_pretok *p, const char *s, size_t len,
@@ -289,21 +257,21 @@ char_matches(struct tok_pretok *p, const char *s, size_t len,
 
 	p->m.n = 0;
 	if (len == 0)
-		return push_match(&p->m, 0, 0, false);
+		return tok_matches_push(&p->m, 0, 0, false);
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
 		size_t cl = tok_utf8_next(s + i, len - i, &cp);
 
 		if (pred(p, cp)) {
-			if (last < i && push_match(&p->m, last, i, false) < 0)
+			if (last < i && tok_matches_push(&p->m, last, i, false) < 0)
 				return -ENOMEM;
-			if (push_match(&p->m, i, i + cl, true) < 0)
+			if (tok_matches_push(&p->m, i, i + cl, true) < 0)
 				return -ENOMEM;
 			last = i + cl;
 		}
 		i += cl;
 	}
-	if (last < len && push_match(&p->m, last, len, false) < 0)
+	if (last < len && tok_matches_push(&p->m, last, len, false) < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -207,6 +207,87 @@ put_ranges(struct tok_buf *o, const struct tok_uclass *c, bool neg)
  * options other than i, \h \H (hex digits in Oniguruma), \R \X \K, \g,
  * \k, named groups, \p of anything but a general category, \Q.
  */
+/*
+ * The escape at p[i] (a backslash, with at least one byte after it):
+ * the class it names, written out as ranges (inside brackets when in),
+ * or the escape as is. Sets *skip to the bytes it takes; 0, -ENOTSUP
+ * or -ENOMEM.
+ */
+static int
+translate_escape(const char *p, size_t len, size_t i, bool in,
+    struct tok_buf *o, size_t *skip)
+{
+	const struct tok_uclass *uc = NULL;
+	char e = p[i + 1];
+	bool neg = false;
+
+	*skip = 2;
+	switch (e) {
+	case 's': uc = &ws_class; break;
+	case 'S': uc = &ws_class; neg = true; break;
+	case 'd': uc = tok_unicode_class("Nd", 2); break;
+	case 'D': uc = tok_unicode_class("Nd", 2); neg = true; break;
+	case 'p': case 'P': {
+		const char *name = p + i + 2, *end;
+		size_t nlen;
+
+		neg = e == 'P';
+		if (i + 2 >= len)
+			return -ENOTSUP;
+		if (p[i + 2] == '{') {
+			end = memchr(p + i + 3, '}', len - i - 3);
+			if (end == NULL)
+				return -ENOTSUP;
+			name = p + i + 3;
+			nlen = (size_t)(end - name);
+			*skip = (size_t)(end + 1 - (p + i));
+			if (nlen > 0 && name[0] == '^') {
+				neg = !neg;
+				name++;
+				nlen--;
+			}
+		} else {
+			nlen = 1;
+			*skip = 3;
+		}
+		uc = tok_unicode_class(name, nlen);
+		if (uc == NULL)
+			return -ENOTSUP;
+		break;
+	}
+	case 'h': case 'H': case 'R': case 'X': case 'K':
+	case 'g': case 'k': case 'Q': case 'E': case 'G':
+	case 'N': case 'O': case 'y': case 'Y':
+		return -ENOTSUP;
+	default:
+		uc = NULL;
+		break;
+	}
+	if (uc == NULL)		/* an escape both engines read alike */
+		return tok_buf_add(o, p + i, 2) < 0 ? -ENOMEM : 0;
+	if (in)
+		return put_ranges(o, uc, neg) < 0 ? -ENOMEM : 0;
+	if (tok_buf_add(o, neg ? "[^" : "[", neg ? 2 : 1) < 0 ||
+	    put_ranges(o, uc, false) < 0 || tok_buf_add(o, "]", 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Whether p[i..] opens a group whose meaning both engines share. */
+static bool
+group_ok(const char *p, size_t len, size_t i)
+{
+	static const char *const ok[] = {
+		"(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>", "(?i:", "(?i)"
+	};
+
+	for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+		if (len - i >= strlen(ok[k]) &&
+		    memcmp(p + i, ok[k], strlen(ok[k])) == 0)
+			return true;
+	return false;
+}
+
 static int
 pcre_translate(const char *p, size_t len, struct tok_buf *o)
 {
@@ -216,69 +297,14 @@ pcre_translate(const char *p, size_t len, struct tok_buf *o)
 		char c = p[i];
 
 		if (c == '\\') {
+			size_t skip;
+			int r;
+
 			if (i + 1 >= len)
 				return -ENOTSUP;
-			char e = p[i + 1];
-			const struct tok_uclass *uc = NULL;
-			bool neg = false;
-			size_t skip = 2;
-
-			switch (e) {
-			case 's': uc = &ws_class; break;
-			case 'S': uc = &ws_class; neg = true; break;
-			case 'd': uc = tok_unicode_class("Nd", 2); break;
-			case 'D': uc = tok_unicode_class("Nd", 2); neg = true;
-				break;
-			case 'p': case 'P': {
-				const char *name = p + i + 2, *end;
-				size_t nlen;
-
-				neg = e == 'P';
-				if (i + 2 >= len)
-					return -ENOTSUP;
-				if (p[i + 2] == '{') {
-					end = memchr(p + i + 3, '}', len - i - 3);
-					if (end == NULL)
-						return -ENOTSUP;
-					name = p + i + 3;
-					nlen = (size_t)(end - name);
-					skip = (size_t)(end + 1 - (p + i));
-					if (nlen > 0 && name[0] == '^') {
-						neg = !neg;
-						name++;
-						nlen--;
-					}
-				} else {
-					nlen = 1;
-					skip = 3;
-				}
-				uc = tok_unicode_class(name, nlen);
-				if (uc == NULL)
-					return -ENOTSUP;
-				break;
-			}
-			case 'h': case 'H': case 'R': case 'X': case 'K':
-			case 'g': case 'k': case 'Q': case 'E': case 'G':
-			case 'N': case 'O': case 'y': case 'Y':
-				return -ENOTSUP;
-			default:
-				break;
-			}
-			if (uc != NULL) {
-				if (in) {
-					if (put_ranges(o, uc, neg) < 0)
-						return -ENOMEM;
-				} else if (tok_buf_add(o, neg ? "[^" : "[",
-				    neg ? 2 : 1) < 0 || put_ranges(o, uc,
-				    false) < 0 || tok_buf_add(o, "]", 1) < 0) {
-					return -ENOMEM;
-				}
-				i += skip;
-				continue;
-			}
-			if (tok_buf_add(o, p + i, 2) < 0)
-				return -ENOMEM;
-			i += 2;
+			if ((r = translate_escape(p, len, i, in, o, &skip)) < 0)
+				return r;
+			i += skip;
 			continue;
 		}
 		if (in) {
@@ -302,19 +328,9 @@ pcre_translate(const char *p, size_t len, struct tok_buf *o)
 			continue;
 		} else if (c == '^' || c == '$') {
 			return -ENOTSUP;
-		} else if (c == '(' && i + 1 < len && p[i + 1] == '?') {
-			static const char *const ok[] = {
-				"(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>",
-				"(?i:", "(?i)"
-			};
-			size_t k;
-
-			for (k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
-				if (len - i >= strlen(ok[k]) &&
-				    memcmp(p + i, ok[k], strlen(ok[k])) == 0)
-					break;
-			if (k == sizeof(ok) / sizeof(ok[0]))
-				return -ENOTSUP;
+		} else if (c == '(' && i + 1 < len && p[i + 1] == '?' &&
+		    !group_ok(p, len, i)) {
+			return -ENOTSUP;
 		}
 		if (tok_buf_add(o, &c, 1) < 0)
 			return -ENOMEM;
@@ -350,33 +366,100 @@ pcre_new(struct tok_regex *t, const char *pattern, size_t len)
 	return 0;
 }
 
+/* A literal is found with memmem: it never matches empty, so the
+ * matches are those of the escaped pattern, found much faster. */
+static int
+literal_new(struct tok_regex **out, const char *pattern, size_t len)
+{
+	struct tok_regex *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->lit = malloc(len)) == NULL) {
+		free(t);
+		return -ENOMEM;
+	}
+	memcpy(t->lit, pattern, len);
+	t->lit_len = len;
+	*out = t;
+	return 0;
+}
+
+/*
+ * A literal as an Oniguruma pattern (malloc'd, length in *plen): every
+ * ASCII punctuation byte escaped, control bytes written as \t etc.
+ * (a backslash before the byte itself is no escape Oniguruma knows),
+ * UTF-8 as is.
+ */
+static char *
+onig_escape(const char *pattern, size_t len, size_t *plen)
+{
+	static const char names[] = "tnrfv";
+	static const char ctl[] = "\t\n\r\f\v";
+	char *esc = malloc(len * 2 + 1);
+	size_t n = 0;
+
+	if (esc == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)pattern[i];
+
+		if (c < 0x80 && strchr("\\^$.|?*+()[]{}-&~# \t\n\r\f\v", c)
+		    && c != 0)
+			esc[n++] = '\\';
+		if (c != 0 && strchr(ctl, c) != NULL) {
+			esc[n++] = names[strchr(ctl, c) - ctl];
+			continue;
+		}
+		esc[n++] = (char)c;
+	}
+	*plen = n;
+	return esc;
+}
+
+/* Compile pat on Oniguruma into *out; -EINVAL with its message. */
+static int
+onig_compile(struct tok_regex **out, const char *pat, size_t plen,
+    char *err, size_t errlen)
+{
+	struct tok_regex *t = calloc(1, sizeof(*t));
+	OnigErrorInfo einfo;
+	int r;
+
+	if (t == NULL)
+		return -ENOMEM;
+	r = onig_new(&t->re, (const OnigUChar *)pat,
+	    (const OnigUChar *)pat + plen, ONIG_OPTION_NONE,
+	    ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &einfo);
+	if (r != ONIG_NORMAL) {
+		OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+
+		onig_error_code_to_str(msg, r, &einfo);
+		snprintf(err, errlen, "%s", (char *)msg);
+		free(t);
+		return -EINVAL;
+	}
+	t->region = onig_region_new();
+	if (t->region == NULL) {
+		onig_free(t->re);
+		free(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
 int
 tok_regex_new(struct tok_regex **out, const char *pattern, size_t len,
     bool literal, char *err, size_t errlen)
 {
 	struct tok_regex *t;
 	struct tok_buf rw = { 0 };
-	char *esc = NULL;
-	const char *pat = pattern;
-	size_t plen = len;
-	OnigErrorInfo einfo;
+	char *esc;
+	size_t plen;
 	int r;
 
-	/*
-	 * A literal is found with memmem, much faster than a regex search
-	 * per match; it never matches empty, so the matches are the same.
-	 */
-	if (literal && len > 0) {
-		if ((t = calloc(1, sizeof(*t))) == NULL ||
-		    (t->lit = malloc(len)) == NULL) {
-			free(t);
-			return -ENOMEM;
-		}
-		memcpy(t->lit, pattern, len);
-		t->lit_len = len;
-		*out = t;
-		return 0;
-	}
+	if (literal && len > 0)
+		return literal_new(out, pattern, len);
 	if (!literal) {
 		if ((t = calloc(1, sizeof(*t))) == NULL)
 			return -ENOMEM;
@@ -394,63 +477,17 @@ tok_regex_new(struct tok_regex **out, const char *pattern, size_t len,
 		return -EIO;
 	}
 	if (literal) {
-		/* Escape every ASCII punctuation byte; UTF-8 passes as is. */
-		esc = malloc(len * 2 + 1);
-		if (esc == NULL)
+		if ((esc = onig_escape(pattern, len, &plen)) == NULL)
 			return -ENOMEM;
-		plen = 0;
-		for (size_t i = 0; i < len; i++) {
-			unsigned char c = (unsigned char)pattern[i];
-
-			if (c < 0x80 && strchr("\\^$.|?*+()[]{}-&~# \t\n\r\f\v", c)
-			    && c != 0)
-				esc[plen++] = '\\';
-			if (c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-			    c == '\v') {
-				/* \ followed by a control byte is not an
-				 * escape Oniguruma knows: write \t etc. */
-				static const char names[] = "tnrfv";
-				static const char ctl[] = "\t\n\r\f\v";
-
-				esc[plen++] = names[strchr(ctl, c) - ctl];
-				continue;
-			}
-			esc[plen++] = (char)c;
-		}
-		pat = esc;
-	} else {
-		if (rewrite(pattern, len, &rw) < 0)
-			return -ENOMEM;
-		pat = rw.p ? rw.p : "";
-		plen = rw.len;
-	}
-	t = calloc(1, sizeof(*t));
-	if (t == NULL) {
+		r = onig_compile(out, esc, plen, err, errlen);
 		free(esc);
-		tok_buf_free(&rw);
-		return -ENOMEM;
+		return r;
 	}
-	r = onig_new(&t->re, (const OnigUChar *)pat,
-	    (const OnigUChar *)pat + plen, ONIG_OPTION_NONE,
-	    ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &einfo);
-	free(esc);
+	if (rewrite(pattern, len, &rw) < 0)
+		return -ENOMEM;
+	r = onig_compile(out, rw.p ? rw.p : "", rw.len, err, errlen);
 	tok_buf_free(&rw);
-	if (r != ONIG_NORMAL) {
-		OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
-
-		onig_error_code_to_str(msg, r, &einfo);
-		snprintf(err, errlen, "%s", (char *)msg);
-		free(t);
-		return -EINVAL;
-	}
-	t->region = onig_region_new();
-	if (t->region == NULL) {
-		onig_free(t->re);
-		free(t);
-		return -ENOMEM;
-	}
-	*out = t;
-	return 0;
+	return r;
 }
 
 void
@@ -470,8 +507,8 @@ tok_regex_free(struct tok_regex *re)
 	free(re);
 }
 
-static int
-push(struct tok_matches *m, size_t s, size_t e, bool is_match)
+int
+tok_matches_push(struct tok_matches *m, size_t s, size_t e, bool is_match)
 {
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
@@ -497,7 +534,7 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 
 	out->n = 0;
 	if (len == 0)
-		return push(out, 0, 0, false);
+		return tok_matches_push(out, 0, 0, false);
 	if (re->lit != NULL) {
 		const char *m;
 
@@ -505,13 +542,13 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 		    re->lit_len)) != NULL) {
 			size_t ms = (size_t)(m - s);
 
-			if (ms > prev && push(out, prev, ms, false) < 0)
+			if (ms > prev && tok_matches_push(out, prev, ms, false) < 0)
 				return -ENOMEM;
-			if (push(out, ms, ms + re->lit_len, true) < 0)
+			if (tok_matches_push(out, ms, ms + re->lit_len, true) < 0)
 				return -ENOMEM;
 			pos = prev = ms + re->lit_len;
 		}
-		if (prev != len && push(out, prev, len, false) < 0)
+		if (prev != len && tok_matches_push(out, prev, len, false) < 0)
 			return -ENOMEM;
 		return 0;
 	}
@@ -553,13 +590,13 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 		pos = me;
 		have_last = true;
 		last_end = me;
-		if (prev != ms && push(out, prev, ms, false) < 0)
+		if (prev != ms && tok_matches_push(out, prev, ms, false) < 0)
 			return -ENOMEM;
-		if (push(out, ms, me, true) < 0)
+		if (tok_matches_push(out, ms, me, true) < 0)
 			return -ENOMEM;
 		prev = me;
 	}
-	if (prev != len && push(out, prev, len, false) < 0)
+	if (prev != len && tok_matches_push(out, prev, len, false) < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -57,4 +57,8 @@ int tok_regex_split(struct tok_regex *re, const char *s, size_t len,
     struct tok_matches *out);
 void tok_matches_free(struct tok_matches *m);
 
+/* Append [s, e) to m, growing it; 0 or -ENOMEM. */
+int tok_matches_push(struct tok_matches *m, size_t s, size_t e,
+    bool is_match);
+
 #endif

@@ -102,7 +102,10 @@ START_TEST(test_duration_parse_units)
 	ck_assert_uint_eq(ms, 120000);
 	ck_assert_int_eq(launch_duration_parse("-1", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("x", &ms), -EINVAL);
-	ck_assert_int_eq(launch_duration_parse("5h", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("5h", &ms), 0);
+	ck_assert_uint_eq(ms, 5 * 3600 * 1000);
+	ck_assert_int_eq(launch_duration_parse("200h", &ms), -EINVAL);
+	ck_assert_int_eq(launch_duration_parse("5d", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("nan", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("1e300", &ms), -EINVAL);
 	ck_assert_int_eq(launch_duration_parse("", &ms), -EINVAL);
@@ -200,9 +203,9 @@ static const struct {
 	{ "[launch]\nreadytimeout = 1\n[service a]\ncommand=x\n", 2, "unknown key 'readytimeout'" },
 	{ "[service a]\nready = zmq\n", 1, "missing command" },
 	{ "[service a]\ncommand = x\n\n[service a]\ncommand = y\n", 4, "duplicate service 'a' (first defined at line 1)" },
-	{ "[launch]\nready_timeout = soon\n[service a]\ncommand=x\n", 2, "bad duration 'soon'" },
-	{ "[launch]\nkill_grace = 0\n[service a]\ncommand=x\n", 2, "bad duration '0'" },
-	{ "[service a]\ncommand = x\nready = maybe\n", 3, "'maybe' is not zmq, notify or none" },
+	{ "[launch]\nready_timeout = soon\n[service a]\ncommand=x\n", 2, "ready_timeout: 'soon' is not a duration" },
+	{ "[launch]\nkill_grace = 0\n[service a]\ncommand=x\n", 2, "kill_grace: '0' is not a duration" },
+	{ "[service a]\ncommand = x\nready = maybe\n", 3, "'maybe' is not zmq, notify, none, tcp://HOST:PORT or http://HOST:PORT/PATH" },
 	{ "[services a]\ncommand = x\n", 1, "unknown section" },
 	{ "[service a b]\ncommand = x\n", 1, "bad service name 'a b'" },
 	{ "[service a]\ncommand = x\ncommand = y\n", 3, "duplicate key 'command'" },
@@ -294,6 +297,73 @@ START_TEST(test_config_long_and_hostile_lines)
 }
 END_TEST
 
+START_TEST(test_ready_url_parse_forms)
+{
+	struct launch_url u;
+	enum launch_ready k;
+	char err[160];
+
+	ck_assert_int_eq(launch_ready_url_parse("tcp://db.local:5432", &k, &u,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(k, LAUNCH_READY_TCP);
+	ck_assert_str_eq(u.host, "db.local");
+	ck_assert_str_eq(u.port, "5432");
+	ck_assert_int_eq(launch_ready_url_parse("http://[::1]:8000/health?x=1",
+	    &k, &u, err, sizeof(err)), 0);
+	ck_assert_int_eq(k, LAUNCH_READY_HTTP);
+	ck_assert_str_eq(u.host, "::1");
+	ck_assert_str_eq(u.path, "/health?x=1");
+	ck_assert_int_eq(launch_ready_url_parse("http://127.0.0.1:80", &k, &u,
+	    err, sizeof(err)), 0);
+	ck_assert_str_eq(u.path, "/");
+}
+END_TEST
+
+START_TEST(test_ready_url_parse_rejects_bad)
+{
+	static const char *const bad[] = { "tcp://h", "tcp://h:0",
+	    "tcp://h:65536", "tcp://:80", "tcp://h:80/x", "https://h:443/",
+	    "http://[::1:80/", "http://h:80/a b", "http://h:8x/", "tcp://h;rm:1",
+	    "http://h:99999999999999999999/" };
+	struct launch_url u;
+	enum launch_ready k;
+	char err[160];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(launch_ready_url_parse(bad[i], &k, &u, err,
+		    sizeof(err)) == -EINVAL, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(test_config_after_order_and_cycles)
+{
+	struct launch_config c;
+	char err[2048];
+
+	ck_assert_int_eq(launch_config_load(&c, write_conf(
+	    "[service c]\ncommand = x\nafter = a, b\n"
+	    "[service b]\ncommand = x\nafter = a\n"
+	    "[service a]\ncommand = x\n"), err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.order[0], 2);
+	ck_assert_uint_eq(c.order[1], 1);
+	ck_assert_uint_eq(c.order[2], 0);
+	ck_assert_uint_eq(c.svc[0].nafter, 2);
+	ck_assert_int_eq(c.svc[0].after_line, 3);
+	launch_config_free(&c);
+	ck_assert_int_eq(launch_config_load(&c, write_conf(
+	    "[service a]\ncommand = x\nafter = b\n"
+	    "[service b]\ncommand = x\nafter = a\n"), err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_msg(strstr(err, ":3: service 'a': after: cycle: 'a' -> 'b' "
+	    "-> 'a'") != NULL, "%s", err);
+	ck_assert_int_eq(launch_config_load(&c, write_conf(
+	    "[service a]\ncommand = x\nafter = \n"), err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_msg(strstr(err, ":3: service 'a': after: no service named")
+	    != NULL, "%s", err);
+}
+END_TEST
+
 Suite *
 launch_config_suite(void)
 {
@@ -312,6 +382,9 @@ launch_config_suite(void)
 	tcase_add_test(tc, test_config_reports_every_error);
 	tcase_add_test(tc, test_config_missing_file);
 	tcase_add_test(tc, test_config_long_and_hostile_lines);
+	tcase_add_test(tc, test_ready_url_parse_forms);
+	tcase_add_test(tc, test_ready_url_parse_rejects_bad);
+	tcase_add_test(tc, test_config_after_order_and_cycles);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -38,12 +38,17 @@ dir=$(sed -n 's/^c: dir=//p' "$T/lout")
 wait_until 10 test ! -e "$dir" || fail "socket directory $dir left behind"
 echo "ok: socket directory $dir removed"
 
-# The trampoline itself: it sets PR_SET_PDEATHSIG (SIGKILL = 9) before
-# exec, and refuses to start anything when its parent is not the pid it
-# was given (the launcher died between fork and prctl).
-expect_exit 0 metricsd launch --exec-service $$ - "$SVC" --print-pdeathsig
-expect_grep '^pdeathsig=9$' "$T/out"
-expect_exit 127 metricsd launch --exec-service 4194000 - touch "$T/ran"
-[ ! -e "$T/ran" ] || fail "trampoline ran a command for a dead launcher"
-echo "ok: trampoline sets PDEATHSIG and checks its parent"
+# Each service gets PR_SET_PDEATHSIG (SIGKILL = 9) from launch itself,
+# set between fork and exec (there is no re-exec of metricsd any more).
+cat >"$T/d.conf" <<EOF2
+[launch]
+exit_timeout = 5s
+[service d]
+command = $SVC --print-pdeathsig
+ready = none
+EOF2
+expect_exit 0 metricsd launch "$T/d.conf" -- true
+expect_grep '^d: pdeathsig=9$' "$T/out"
+expect_exit 2 metricsd launch --exec-service $$ - true
+echo "ok: services get PDEATHSIG; the old trampoline entry is gone"
 exit 0

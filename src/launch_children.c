@@ -1,0 +1,314 @@
+/*
+ * metricsd launch: starting services and COMMAND (launch_spawn.c does
+ * the fork and exec), watching them exit through their pidfds, and
+ * passing service output on, prefixed with the service name, through
+ * launch's non-blocking output (launch_out.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "launch_argv.h"
+#include "launch_int.h"
+#include "launch_spawn.h"
+#include "modes.h"
+#include "sdnotify.h"
+
+extern char **environ;
+
+/* ---- output passthrough ------------------------------------------------ */
+
+static void
+emit_line(const char *line, size_t len, bool whole, void *arg)
+{
+	struct stream *st = arg;
+	char buf[LAUNCH_NAME_MAX + 3 + LAUNCH_LINES_CAP + 1];
+	size_t nl = strlen(st->s->cfg->name);
+
+	(void)whole;
+	/* One write per line keeps lines whole on a shared pipe. */
+	memcpy(buf, st->s->cfg->name, nl);
+	memcpy(buf + nl, ": ", 2);
+	memcpy(buf + nl + 2, line, len);
+	buf[nl + 2 + len] = '\n';
+	launch_out_write(&st->s->L->out[st->fd_out], buf, nl + 3 + len);
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char slab[65536];
+
+	(void)h;
+	(void)suggested;
+	buf->base = slab;
+	buf->len = sizeof(slab);
+}
+
+static void
+on_stream_closed(uv_handle_t *h)
+{
+	struct stream *st = h->data;
+
+	launch_maybe_close_all(st->s->L);
+}
+
+void
+launch_stream_close(struct stream *st)
+{
+	if (!st->open)
+		return;
+	st->open = false;
+	launch_lines_flush(&st->lines, emit_line, st);
+	uv_close((uv_handle_t *)&st->pipe, on_stream_closed);
+}
+
+static void
+on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
+{
+	struct stream *st = h->data;
+
+	if (n > 0) {
+		launch_lines_feed(&st->lines, buf->base, (size_t)n, emit_line, st);
+	} else if (n < 0) {
+		launch_stream_close(st);
+	}
+}
+
+/* ---- starting processes ------------------------------------------------ */
+
+static void
+on_proc_closed(uv_handle_t *h)
+{
+	struct proc *p = h->data;
+
+	close(p->pidfd);
+	p->pidfd = -1;
+}
+
+/* The pidfd became readable: the process exited (it is not reaped). */
+static void
+on_proc_event(uv_poll_t *h, int status, int events)
+{
+	struct proc *p = h->data;
+	int r = status;
+
+	(void)events;
+	if (p->exited)
+		return;
+	if (r == 0 && (r = launch_spawn_status(p->pidfd, &p->status,
+	    &p->termsig)) == 0)
+		return;
+	uv_poll_stop(h);
+	if (r < 0) {
+		/* Cannot happen with a valid pidfd; count it as a failure. */
+		log_warn("pid %d: waiting for its exit: %s", (int)p->pid,
+		    strerror(-r));
+		p->status = 1;
+		p->termsig = 0;
+	}
+	p->exited = true;
+	p->on_exit(p);
+}
+
+/*
+ * Done with p: reap it if it exited (the caller has signalled its group
+ * first, if need be), and close its pidfd. A process given up on (it
+ * outlived SIGKILL) is not waited for.
+ */
+void
+launch_proc_release(struct proc *p, bool reap)
+{
+	if (!p->started || p->released)
+		return;
+	p->released = true;
+	if (reap)
+		launch_spawn_reap(p->pidfd);
+	uv_close((uv_handle_t *)&p->poll, on_proc_closed);
+}
+
+/* Environment variables of ours that no child inherits from us as they
+ * are: each child gets its own values, or none. */
+static const char *const env_ours[] = { SDNOTIFY_ENV,
+	READYCHECK_ENV_ENDPOINT, READYCHECK_ENV_ID, READYCHECK_ENV_PATH,
+	READYCHECK_ENV_SOCKET_DIR, NULL };
+
+/* The environment of service s, or of COMMAND when s is NULL: ours,
+ * minus the readiness variables meant for us, plus its env = lines,
+ * plus the socket directory and its own readiness variables. */
+static char **
+child_env(struct launcher *L, struct svc *s)
+{
+	char *extra[5] = { NULL }, **env = NULL;
+	size_t k = 0;
+	bool ok;
+
+	ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_SOCKET_DIR,
+	    L->sd.path) >= 0;
+	if (ok && s && s->cfg->ready == LAUNCH_READY_ZMQ)
+		ok = asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_ENDPOINT,
+		    L->ready_ep) >= 0 &&
+		    asprintf(&extra[k++], "%s=%" PRId64, READYCHECK_ENV_ID,
+		    s->id) >= 0 &&
+		    asprintf(&extra[k++], "%s=%s", READYCHECK_ENV_PATH,
+		    L->ready_path) >= 0;
+	else if (ok && s && s->cfg->ready == LAUNCH_READY_NOTIFY)
+		ok = asprintf(&extra[k++], "%s=%s", SDNOTIFY_ENV, s->npath) >= 0;
+	if (!ok)
+		extra[k - 1] = NULL;	/* undefined after a failed asprintf */
+	else
+		env = launch_env_build(environ, env_ours,
+		    s ? s->cfg->env : NULL, s ? s->cfg->nenv : 0, extra);
+	for (size_t i = 0; i < k; i++)
+		free(extra[i]);
+	return env;
+}
+
+/*
+ * The one way a process is started: look its program up in its own
+ * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. fd[]
+ * are its fds 0-2 (-1: /dev/null). Returns 0 or a negative errno with
+ * err set.
+ */
+static int
+proc_start(struct launcher *L, struct proc *p, char **argv, char **env,
+    const char *cwd, const int fd[3], char *err, size_t errlen)
+{
+	struct launch_spawn sp = { .argv = argv, .env = env, .cwd = cwd,
+	    .watchdog_fd = L->wd_fd };
+	char path[PATH_MAX];
+	int r;
+
+	r = launch_program_find(argv[0], cwd,
+	    launch_env_get(env, SIZE_MAX, "PATH"), path, sizeof(path));
+	if (r < 0) {
+		snprintf(err, errlen, "'%s': %s", argv[0], r == -ENOENT ?
+		    "not found or not executable" : strerror(-r));
+		return r;
+	}
+	sp.path = path;
+	memcpy(sp.fd, fd, sizeof(sp.fd));
+	if ((r = launch_spawn_start(&sp, &p->pid, &p->pidfd, err, errlen)) < 0)
+		return r;
+	p->L = L;
+	p->started = true;
+	p->poll.data = p;
+	if ((r = uv_poll_init(&L->loop, &p->poll, p->pidfd)) < 0 ||
+	    (r = uv_poll_start(&p->poll, UV_READABLE, on_proc_event)) < 0) {
+		/* Not watched, so not kept. */
+		kill(-p->pid, SIGKILL);
+		snprintf(err, errlen, "watch pid %d: %s", (int)p->pid,
+		    uv_strerror(r));
+		p->exited = true;
+		launch_proc_release(p, true);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+stream_open(struct launcher *L, struct stream *st, struct svc *s, int fd_out,
+    int fd)
+{
+	st->s = s;
+	st->fd_out = fd_out;
+	uv_pipe_init(&L->loop, &st->pipe, 0);
+	st->pipe.data = st;
+	st->open = true;
+	if (uv_pipe_open(&st->pipe, fd) < 0 ||
+	    uv_read_start((uv_stream_t *)&st->pipe, alloc_cb, on_read) < 0) {
+		/* uv_close() does not own an fd it failed to take. */
+		close(fd);
+		launch_stream_close(st);
+	}
+}
+
+int
+launch_svc_spawn(struct launcher *L, struct svc *s)
+{
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
+	char **argv, **env, err[PATH_MAX + 256];
+
+	argv = launch_argv_build(s->cfg, L->ready_path, s->id);
+	env = child_env(L, s);
+	if (!argv || !env) {
+		snprintf(err, sizeof(err), "out of memory");
+		r = -ENOMEM;
+	} else if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		r = -errno;
+		snprintf(err, sizeof(err), "pipe: %s", strerror(-r));
+	} else {
+		int fd[3] = { -1, out[1], errp[1] };
+
+		s->proc.on_exit = launch_svc_exited;
+		s->proc.arg = s;
+		r = proc_start(L, &s->proc, argv, env, s->cfg->directory, fd,
+		    err, sizeof(err));
+	}
+	launch_vec_free(argv);
+	launch_vec_free(env);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (r < 0) {
+		if (out[0] >= 0)
+			close(out[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		log_warn("service '%s': cannot start%s%s: %s", s->cfg->name,
+		    s->cfg->directory ? " in " : "",
+		    s->cfg->directory ? s->cfg->directory : "", err);
+		return r;
+	}
+	s->spawned = true;
+	s->pid = s->proc.pid;
+	stream_open(L, &s->out, s, 1, out[0]);
+	stream_open(L, &s->err, s, 2, errp[0]);
+	if (s->cfg->ready == LAUNCH_READY_NONE) {
+		s->ready = true;
+	} else if ((s->cfg->ready == LAUNCH_READY_TCP ||
+	    s->cfg->ready == LAUNCH_READY_HTTP) &&
+	    (r = launch_probe_begin(s)) < 0) {
+		return r;
+	}
+	return 0;
+}
+
+void
+launch_cmd_spawn(struct launcher *L)
+{
+	/* COMMAND talks to our terminal directly, unprefixed, through the
+	 * descriptors we were given (not our non-blocking copies). It gets
+	 * its own process group like the services, so Ctrl-C reaches it
+	 * once, through us. */
+	const int fd[3] = { 0, L->out[1].saved >= 0 ? L->out[1].saved : 1,
+	    L->out[2].saved >= 0 ? L->out[2].saved : 2 };
+	char **env = child_env(L, NULL), err[PATH_MAX + 256];
+	int r = -ENOMEM;
+
+	snprintf(err, sizeof(err), "out of memory");
+	L->cmdproc.on_exit = launch_cmd_exited;
+	L->cmdproc.arg = L;
+	if (env)
+		r = proc_start(L, &L->cmdproc, L->cmd, env, NULL, fd, err,
+		    sizeof(err));
+	launch_vec_free(env);
+	if (r < 0) {
+		log_warn("cannot start command: %s", err);
+		L->exit_code = EXIT_FAIL;
+		launch_stop_all(L, SIGTERM);
+		return;
+	}
+	L->cmd_running = true;
+	L->cmdpid = L->cmdproc.pid;
+}
+

@@ -1,0 +1,119 @@
+/*
+ * metricsd launch: containment of what leaves a service's process group
+ * (a daemon that double-forks and calls setsid): launch's own cgroup v2,
+ * else launch as child subreaper. launch_cgroup.h says what each covers.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch_cgroup.h"
+#include "launch_int.h"
+#include "launch_spawn.h"
+
+/*
+ * launch joins its cgroup itself (one migration), and every child it
+ * forks afterwards is born in it, at no cost per spawn: moving each
+ * child in before its exec cost up to milliseconds each (a migration
+ * takes the cgroup threadgroup lock). The watchdog, forked before, stays
+ * out. At teardown launch moves back out before writing cgroup.kill.
+ * Where joining fails, or there is no cgroup, we are the child
+ * subreaper of what the services orphan instead (launch_cgroup.h says
+ * what each covers); the subreaper is also set with the cgroup, for the
+ * case where moving back out fails.
+ */
+void
+launch_contain_setup(struct launcher *L)
+{
+	int fd;
+
+	L->subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+	if (!L->cgroup[0])
+		return;
+	if ((fd = launch_cgroup_procs_open(L->cgroup)) >= 0) {
+		bool ok = write(fd, "0", 1) == 1;
+
+		close(fd);
+		if (ok)
+			return;
+	}
+	launch_cgroup_remove(L->cgroup, 0);
+	L->cgroup[0] = '\0';
+}
+
+/* Leave our cgroup for the one we came from (its parent), so that
+ * cgroup.kill spares us. Returns 0 or a negative errno. */
+static int
+cgroup_leave(struct launcher *L)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	int fd, r = 0;
+
+	snprintf(parent, sizeof(parent), "%s", L->cgroup);
+	if (!(slash = strrchr(parent, '/')))
+		return -EINVAL;
+	*slash = '\0';
+	if ((fd = launch_cgroup_procs_open(parent)) < 0)
+		return fd;
+	if (write(fd, "0", 1) != 1)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * The subreaper fallback at teardown: whatever was orphaned to us and is
+ * not a process we started (nor the watchdog) left its service's group;
+ * kill it, its group, and reap it. Killing may orphan more to us: go
+ * round until none is left (bounded).
+ */
+static void
+orphans_kill(struct launcher *L)
+{
+	for (int round = 0; round < 16; round++) {
+		pid_t kids[256];
+		size_t n = launch_children_list(kids, 256), k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			bool ours = kids[i] == L->wd_pid ||
+			    (L->cmdproc.started && kids[i] == L->cmdproc.pid);
+
+			for (size_t j = 0; !ours && j < L->n; j++)
+				ours = L->svc[j].proc.started &&
+				    kids[i] == L->svc[j].proc.pid;
+			if (ours)
+				continue;
+			if (getpgid(kids[i]) == kids[i])
+				kill(-kids[i], SIGKILL);
+			kill(kids[i], SIGKILL);
+			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+			k++;
+		}
+		if (k == 0)
+			return;
+		if (round == 0 && k > 0)
+			log_warn("killed %zu process%s that had left their "
+			    "service's process group", k, k == 1 ? "" : "es");
+	}
+}
+
+/* At teardown: kill what left its service's group. */
+void
+launch_contain_kill(struct launcher *L)
+{
+	if (L->cgroup[0] && cgroup_leave(L) < 0) {
+		log_warn("cannot leave cgroup %s:", L->cgroup);
+		L->cgroup[0] = '\0';	/* cgroup.kill would take us too */
+	}
+	if (L->cgroup[0])
+		launch_cgroup_kill(L->cgroup);
+	else if (L->subreaper)
+		orphans_kill(L);
+}

@@ -1,0 +1,363 @@
+/*
+ * Spawning a service (or COMMAND) for metricsd launch.
+ *
+ * Until now every service went through `/proc/self/exe launch
+ * --exec-service ...`, a re-exec of metricsd whose only job was to call
+ * prctl() between fork and exec, because libuv's uv_spawn() has no hook
+ * there. That second exec loaded all of metricsd's libraries and cost
+ * about 13 ms per service. Here we fork and exec ourselves, and do in
+ * the child, in this order, what the trampoline did:
+ *
+ * 1. Signals. The parent blocks every signal around vfork(), so that no
+ *    handler of the parent (libuv's, which writes into the parent's
+ *    signal pipe) can run in the child. The child resets every caught
+ *    signal to its default, and SIGPIPE too (metricsd ignores it; a
+ *    service must get the default an exec would normally give it), then
+ *    unblocks. A signal the parent inherited as ignored (SIGHUP under
+ *    nohup, say) stays ignored, as exec would keep it.
+ * 2. setsid(): the child leads a new session, so its own process group
+ *    (pgid == pid), away from the terminal: teardown signals the whole
+ *    group, and Ctrl-C at the terminal reaches the services only through
+ *    launch. It happens before exec, so before the service can fork
+ *    anything: every descendant starts inside the group.
+ * 3. prctl(PR_SET_PDEATHSIG, SIGKILL), then getppid() compared with the
+ *    launcher's pid read before fork: if the launcher died between fork
+ *    and prctl(), no signal will ever come, and the child exits instead
+ *    of starting the service. (The parent-death signal is tied to the
+ *    thread that forked; launch forks from its loop thread, which lives
+ *    as long as the process.)
+ *    (Where launch has a cgroup, launch_cgroup.h, the child is born in
+ *    it: launch joined it before spawning anything.)
+ * 4. The child writes its pid (its group id) into the watchdog pipe
+ *    itself, before exec, so the group is registered before the service
+ *    can fork (see launch_exec.c for the watchdog).
+ * 5. fds 0, 1, 2, then the working directory, then execve() of a path the
+ *    parent already resolved: between fork and exec a child of a
+ *    multi-threaded process may only make async-signal-safe calls, so
+ *    nothing here allocates or searches PATH.
+ *
+ * The child comes from vfork(), not fork(): launch has some 30 shared
+ * libraries mapped, and copying its page tables cost more than the rest
+ * of a spawn; with vfork the parent is suspended until the child execs
+ * or exits, and the child shares its memory meanwhile, so the child
+ * only makes system calls and writes to its own stack. (It shares our
+ * errno too: the parent reads errno only for a failed vfork.) Python's
+ * subprocess does the same since 3.10. A vfork child's signal handlers
+ * are its own (no CLONE_SIGHAND), so resetting them does not touch ours.
+ *
+ * The parent learns how that went through a close-on-exec pipe: end of
+ * file means the exec happened; otherwise the child sends which step
+ * failed and its errno, and exits 127. Reading it makes each spawn wait
+ * for the child's exec (a fraction of a millisecond), and gives two
+ * things in return: a clear error at once instead of an exit 127 later,
+ * and the guarantee that when launch_spawn_start() returns, the session,
+ * the process group and the watchdog registration all exist, so any
+ * signal launch sends to the group afterwards reaches it. (This is why
+ * there is no setpgid() in the parent as well: after setsid() the child
+ * is in another session, where the parent cannot move it, and the pipe
+ * already orders the two.)
+ *
+ * Exits are watched through a pidfd (pidfd_open(2), Linux 5.3; waitid
+ * P_PIDFD, Linux 5.4) polled on the libuv loop, not through SIGCHLD: a
+ * pidfd names one process for good, so there is no reaping of children
+ * that are not ours (the watchdog is our child too) and no process-wide
+ * signal disposition to share; and its exit status can be read with
+ * WNOWAIT, leaving the zombie unreaped until its process group has been
+ * signalled, so launch never signals a pid that was reused.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch_spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+enum step { ST_SETSID = 1, ST_PDEATHSIG, ST_WATCHDOG, ST_STDIO, ST_CHDIR,
+	ST_EXEC };
+
+static const char *const step_name[] = {
+	[ST_SETSID] = "setsid",
+	[ST_PDEATHSIG] = "prctl PR_SET_PDEATHSIG",
+	[ST_WATCHDOG] = "register with the watchdog",
+	[ST_STDIO] = "set up fds 0-2",
+	[ST_CHDIR] = "change to the working directory",
+	[ST_EXEC] = "exec",
+};
+
+struct report {
+	int32_t step;
+	int32_t err;
+};
+
+static void __attribute__((noreturn))
+child_fail(int rfd, enum step st)
+{
+	struct report r = { (int32_t)st, errno };
+
+	if (write(rfd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		/* The parent reads end of file and an exit status of 127. */
+	}
+	_exit(127);
+}
+
+static void
+child_signals(void)
+{
+	struct sigaction dfl, cur;
+	sigset_t none;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &cur) != 0)
+			continue;	/* a glibc-reserved real-time signal */
+		if (cur.sa_handler == SIG_IGN && sig != SIGPIPE)
+			continue;
+		if (cur.sa_handler != SIG_DFL || sig == SIGPIPE)
+			sigaction(sig, &dfl, NULL);
+	}
+	/* Blocked signals stay blocked across exec: start with none. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int
+child_stdio(const int want[3])
+{
+	int fd[3];
+
+	for (int i = 0; i < 3; i++) {
+		fd[i] = want[i];
+		if (fd[i] < 0 && (fd[i] = open("/dev/null",
+		    (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	/* Move a source out of 0-2 first when it sits on another target. */
+	for (int i = 0; i < 3; i++)
+		if (fd[i] < 3 && fd[i] != i &&
+		    (fd[i] = fcntl(fd[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			return -1;
+	for (int i = 0; i < 3; i++) {
+		if (fd[i] == i) {
+			if (fcntl(i, F_SETFD, 0) != 0)
+				return -1;
+		} else if (dup2(fd[i], i) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+child(const struct launch_spawn *sp, pid_t parent, int rfd)
+{
+	int32_t me;
+
+	child_signals();
+	if (setsid() < 0)
+		child_fail(rfd, ST_SETSID);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		child_fail(rfd, ST_PDEATHSIG);
+	/* Checked after prctl(): see the comment at the top. */
+	if (getppid() != parent)
+		_exit(127);
+	if (sp->watchdog_fd >= 0) {
+		me = (int32_t)getpid();
+		if (write(sp->watchdog_fd, &me, sizeof(me)) != (ssize_t)sizeof(me))
+			child_fail(rfd, ST_WATCHDOG);
+	}
+	if (child_stdio(sp->fd) < 0)
+		child_fail(rfd, ST_STDIO);
+	if (sp->cwd && chdir(sp->cwd) != 0)
+		child_fail(rfd, ST_CHDIR);
+	execve(sp->path, sp->argv, sp->env);
+	child_fail(rfd, ST_EXEC);
+}
+
+/*
+ * vfork() in a function of its own, which the child never returns from:
+ * it shares our memory and stack until it execs or exits, and only
+ * writes into its own frames below this one.
+ */
+static pid_t __attribute__((noinline))
+start_child(const struct launch_spawn *sp, pid_t parent, int wfd)
+{
+	pid_t c = vfork();
+
+	if (c == 0)
+		child(sp, parent, wfd);
+	return c;
+}
+
+int
+launch_spawn_start(const struct launch_spawn *sp, pid_t *pid, int *pidfd,
+    char *err, size_t errlen)
+{
+	sigset_t all, old;
+	struct report rep;
+	pid_t parent = getpid(), c;
+	ssize_t n;
+	int p[2], e, fd;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		e = errno;
+		snprintf(err, errlen, "pipe: %s", strerror(e));
+		return -e;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c = start_child(sp, parent, p[1]);
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	if (c < 0) {
+		close(p[0]);
+		snprintf(err, errlen, "vfork: %s", strerror(e));
+		return -e;
+	}
+	do
+		n = read(p[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == (ssize_t)sizeof(rep)) {
+		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+			;
+		e = rep.err > 0 ? rep.err : EIO;
+		snprintf(err, errlen, "%s%s%s: %s",
+		    rep.step > 0 && rep.step <= ST_EXEC ? step_name[rep.step] : "?",
+		    rep.step == ST_EXEC ? " " : "",
+		    rep.step == ST_EXEC ? sp->path : "", strerror(e));
+		return -e;
+	}
+	fd = (int)syscall(SYS_pidfd_open, c, 0);
+	if (fd < 0) {
+		e = errno;
+		/* We cannot watch it: it must not run unwatched. */
+		kill(-c, SIGKILL);
+		kill(c, SIGKILL);
+		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+			;
+		snprintf(err, errlen, "pidfd_open: %s", strerror(e));
+		return -e;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	*pid = c;
+	*pidfd = fd;
+	return 0;
+}
+
+int
+launch_spawn_status(int pidfd, int *status, int *termsig)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si,
+	    WEXITED | WNOHANG | WNOWAIT) != 0)
+		return -errno;
+	if (si.si_pid == 0)
+		return 0;
+	*status = si.si_code == CLD_EXITED ? si.si_status : 0;
+	*termsig = si.si_code == CLD_EXITED ? 0 : si.si_status;
+	return 1;
+}
+
+int
+launch_spawn_reap(int pidfd)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+bool
+launch_group_has_members(pid_t pgid)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (!(d = opendir("/proc")))
+		return kill(-pgid, 0) == 0;
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[256], state, *rp;
+		int ppid, pgrp, fd;
+		ssize_t n;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
+		if (!(rp = strrchr(buf, ')')) ||
+		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+			continue;
+		found = pgrp == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return found;
+}
+
+size_t
+launch_children_list(pid_t *out, size_t max)
+{
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	/* Orphans are reparented to a thread of ours: ask every thread. */
+	if (!(d = opendir("/proc/self/task")))
+		return 0;
+	while (n < max && (e = readdir(d))) {
+		char path[300], buf[4096], *p, *end;
+		ssize_t r;
+		int fd;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+		    e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = '\0';
+		for (p = buf; n < max; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (v > 0)
+				out[n++] = (pid_t)v;
+		}
+	}
+	closedir(d);
+	return n;
+}

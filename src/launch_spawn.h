@@ -1,0 +1,60 @@
+/*
+ * Starting one process for metricsd launch, without re-executing
+ * metricsd: fork, set the child up, exec. What the child is given, and
+ * why each step is where it is, is explained in launch_spawn.c.
+ *
+ * Library code: nothing here prints or exits (the forked child, before
+ * exec, reports a failure to the parent through a pipe).
+ */
+#ifndef METRICSD_LAUNCH_SPAWN_H
+#define METRICSD_LAUNCH_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct launch_spawn {
+	const char *path;	/* program to exec: already resolved, no PATH search */
+	char *const *argv;	/* NULL-terminated */
+	char *const *env;	/* NULL-terminated */
+	const char *cwd;	/* or NULL */
+	int fd[3];		/* become fds 0, 1, 2 in the child; -1: /dev/null */
+	int watchdog_fd;	/* the child writes its pid (int32) here, or -1 */
+};
+
+/*
+ * Start sp->path in a new session (so its own process group, pgid ==
+ * pid), with PR_SET_PDEATHSIG(SIGKILL), registered with the watchdog and
+ * exec'd by the time this returns. On success returns 0 with *pid and a
+ * pidfd (close-on-exec) for it in *pidfd; the child is left unreaped, for
+ * the caller to collect with launch_spawn_status() and launch_spawn_reap().
+ * On failure (fork, pidfd_open, or the child's set-up or exec failing)
+ * returns a negative errno with err set as "what: why"; a child that
+ * was forked has then been reaped.
+ */
+int launch_spawn_start(const struct launch_spawn *sp, pid_t *pid, int *pidfd,
+    char *err, size_t errlen);
+
+/*
+ * The exit of the process behind pidfd, without reaping it (WNOWAIT):
+ * the zombie keeps its pid and process group id reserved, so the group
+ * can still be signalled safely. Returns 1 with *status (exit status) and
+ * *termsig (or 0) set, 0 when it is still running, or a negative errno.
+ */
+int launch_spawn_status(int pidfd, int *status, int *termsig);
+
+/* Reap the (exited) process behind pidfd. Returns 0 or a negative errno. */
+int launch_spawn_reap(int pidfd);
+
+/*
+ * Is any live process (not a zombie) in process group pgid? Reads
+ * /proc; with /proc unreadable, falls back to kill(-pgid, 0), which also
+ * counts zombies.
+ */
+bool launch_group_has_members(pid_t pgid);
+
+/* Our child processes, from /proc/self/task/.../children: at most max
+ * into out. Returns how many. */
+size_t launch_children_list(pid_t *out, size_t max);
+
+#endif

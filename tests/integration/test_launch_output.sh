@@ -1,0 +1,72 @@
+# launch's own output never blocks its loop: with a standard output
+# nobody reads, a service flooding it does not stop launch from
+# reporting a crash at once; the bytes it could not write are counted
+# and reported. And SIGHUP inherited as ignored (nohup) stays ignored.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch_lib.sh"
+
+# 1. A FIFO whose only reader (our fd 3) never reads: after 64 KiB, any
+# blocking write to it would hang forever.
+mkfifo "$T/stalled" || fail "mkfifo"
+exec 3<>"$T/stalled"
+cat >"$T/s.conf" <<EOF2
+[launch]
+ready_timeout = 60s
+[service flood]
+shell = yes
+ready = notify
+command = head -c 20000000 /dev/zero | tr '\\\\0' x | fold -w 99; touch $T/flooded; exec sleep 300
+[service crash]
+shell = yes
+ready = notify
+command = while [ ! -e $T/flooded ]; do sleep 0.01; done; echo crashing >&2; exit 5
+EOF2
+t0=$(now_ms)
+timeout 50 metricsd launch "$T/s.conf" -- true >"$T/stalled" 2>"$T/err"
+rc=$?
+el=$(($(now_ms) - t0))
+exec 3>&-
+[ "$rc" -eq 1 ] || fail "launch exited $rc (124: it hung): $(cat "$T/err")"
+[ -e "$T/flooded" ] || fail "the flood did not finish"
+expect_grep "service 'crash' \\(pid [0-9]+\\) exited with status 5 during start-up" "$T/err"
+expect_grep '^crash: crashing$' "$T/err"
+expect_grep "dropped [0-9]+ bytes of service output to standard output: its reader did not keep up" "$T/err"
+dropped=$(sed -n 's/.*dropped \([0-9]*\) bytes.*/\1/p' "$T/err")
+[ "$dropped" -gt 10000000 ] || fail "only $dropped bytes dropped of 20 MB"
+[ "$el" -lt 30000 ] || fail "took $el ms"
+echo "ok: stalled stdout: crash reported, $dropped bytes dropped, $el ms"
+
+# 2. nohup: SIGHUP ignored when launch starts stays ignored, for launch
+# and for its services; a later SIGTERM still stops everything.
+cat >"$T/h.conf" <<EOF2
+[service a]
+shell = yes
+ready = none
+command = grep '^SigIgn:' /proc/self/status > $T/sigign.tmp && mv $T/sigign.tmp $T/sigign; exec sleep 300
+EOF2
+: >"$T/lout"
+: >"$T/lerr"
+sh -c 'trap "" HUP; exec metricsd launch "$1"' sh "$T/h.conf" >"$T/lout" 2>"$T/lerr" &
+LPID=$!
+wait_until 20 test -s "$T/sigign" || fail "service did not start: $(cat "$T/lerr")"
+mask=$(sed 's/^SigIgn:[[:space:]]*//' "$T/sigign")
+[ $((0x$mask & 1)) -eq 1 ] || fail "service does not ignore SIGHUP (SigIgn $mask)"
+kill -HUP "$LPID"
+kill -TERM "$LPID"
+finish_launch
+has 'SIGHUP' "$T/lerr" && fail "an ignored SIGHUP was acted on: $(cat "$T/lerr")"
+expect_grep 'SIGTERM: forwarding it to 1 services' "$T/lerr"
+echo "ok: SIGHUP ignored under nohup, for launch and its service"
+
+# 3. Without nohup, SIGHUP still stops everything, and services get the
+# default disposition back.
+rm -f "$T/sigign"
+start_launch "$T/h.conf"
+wait_until 20 test -s "$T/sigign" || fail "service did not start: $(cat "$T/lerr")"
+mask=$(sed 's/^SigIgn:[[:space:]]*//' "$T/sigign")
+[ $((0x$mask & 1)) -eq 0 ] || fail "service ignores SIGHUP (SigIgn $mask)"
+kill -HUP "$LPID"
+finish_launch
+expect_grep 'SIGHUP: stopping 1 services with SIGTERM' "$T/lerr"
+echo "ok: SIGHUP stops launch when not ignored"
+exit 0
