@@ -25,7 +25,8 @@ FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 MODES := $(shell sed -n 's/^MODE.\([a-z_]*\),.*/\1/p' src/modes.def)
 LINKS := $(MODES:%=$(BUILD)/metricsd-%)
 MAN1 = man/metricsd.1
-MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5
+MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5 \
+	man/metricsd-recording.5
 
 # Tokenizer files and the reference engine, fetched by scripts/tokdeps.
 METRICSD_CACHE ?= /var/cache/metricsd

@@ -21,10 +21,16 @@
  * A third mix has realistic completion text (text_mix below): aggregate
  * with Llama 3's tokenizer against the same with whitespace.
  *
+ * Last, `metricsd record` against `metricsd aggregate` on the same frames
+ * (single and batch 64), measured the same way: recording must keep up
+ * with aggregating, so the ratio must be >= 1. The recording is written
+ * where the store is (tmpfs when there is one), and the record runs use
+ * at most 3 replays of the session to bound the file size.
+ *
  * Environment: METRICSD_BIN (set by make bench), METRICSD_TOKDATA (where
  * make deps put the tokenizer files), BENCH_REPEAT (replays of the
- * session; default 10), BENCH_ONLY=single|batch|inproc|light|text to run
- * one part (for profiling with perf).
+ * session; default 10), BENCH_ONLY=single|batch|inproc|light|text|record
+ * to run one part (for profiling with perf).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -663,6 +669,84 @@ text_mix(void *pub, const char *bin, char *endpoint, char *store,
 	return good;
 }
 
+/*
+ * Record against aggregate, same frames, same run, with the bare
+ * subscriber as the ceiling: runs interleaved (bare, aggregate, record,
+ * twice), best of two each. When both receivers keep up with the sender,
+ * their wall times meet at the ceiling and the wall ratio is about 1
+ * whichever is cheaper; the CPU time per event of the receiver process
+ * is then what tells how much faster a receiver could go, so the target
+ * (record >= 1x aggregate) is judged on events per CPU second, and the
+ * wall-clock ratio is printed next to it. Returns false when a receiver
+ * failed or record costs more per event than aggregate.
+ */
+static bool
+record_vs_aggregate(void *pub, const struct synthetic_opts *so,
+    unsigned repeat, char *self, const char *bin, char *endpoint,
+    char *store, char *recfile, const struct wire_buf *ended)
+{
+	char *bare[] = { self, "--bare-sub", endpoint, NULL };
+	char *agg[] = { (char *)bin, "aggregate", "--connect", endpoint,
+	    "--metrics-dir", store, "--streaming", "--tokenizer", "whitespace",
+	    NULL };
+	char *rec[] = { (char *)bin, "record", "--connect", endpoint, "--out",
+	    recfile, "--force", NULL };
+	char *const *argv[3] = { bare, agg, rec };
+	struct frames f[2];
+	const char *what[2] = { "single frames", "batch 64" };
+	bool good = true;
+
+	encode(&f[0], so, 1);
+	encode(&f[1], so, 64);
+	printf("== record vs aggregate: %" PRIu64 " events per run (%u x a %"
+	    PRIu64 "-sample session, %.0f bytes per event)\n",
+	    f[0].events * repeat + 1, repeat, so->samples,
+	    (double)f[0].len / (double)f[0].events);
+	for (int k = 0; k < 2 && good; k++) {
+		double events = (double)(f[k].events * repeat + 1);
+		struct result b[3];
+		struct stat st;
+
+		for (int round = 0; round < 2 && good; round++)
+			for (int i = 0; i < 3; i++) {
+				struct result r = run(pub, argv[i], &f[k],
+				    repeat, ended->data, ended->len, NULL);
+
+				if (!ok(r, i == 0 ? "bare" : i == 1 ?
+				    "aggregate" : "record")) {
+					good = false;
+					break;
+				}
+				if (round == 0 || r.seconds < b[i].seconds)
+					b[i] = r;
+			}
+		if (!good)
+			break;
+		if (stat(recfile, &st) < 0)
+			die(recfile);
+		printf("%s: events per CPU second of the receiver: record %.2f "
+		    "M, aggregate %.2f M: record = %.2fx aggregate (target >= "
+		    "1x: %s)\n", what[k], events / b[2].cpu / 1e6,
+		    events / b[1].cpu / 1e6, b[1].cpu / b[2].cpu,
+		    b[2].cpu <= b[1].cpu ? "met" : "MISSED");
+		printf("%s: wall clock: record %.2f M events/s (%.0f MB/s into "
+		    "the file), aggregate %.2f M events/s = %.2fx; bare receive "
+		    "%.2f M events/s (the ceiling)\n", what[k],
+		    events / b[2].seconds / 1e6,
+		    (double)st.st_size / b[2].seconds / 1e6,
+		    events / b[1].seconds / 1e6, b[1].seconds / b[2].seconds,
+		    events / b[0].seconds / 1e6);
+		good = b[2].cpu <= b[1].cpu;
+		unlink(recfile);
+	}
+	for (int k = 0; k < 2; k++) {
+		free(f[k].data);
+		free(f[k].off);
+		free(f[k].issued);
+	}
+	return good;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -670,7 +754,7 @@ main(int argc, char **argv)
 	const char *only = getenv("BENCH_ONLY");	/* single, batch: profiling */
 	char dir[] = "/tmp/metricsd-bench.XXXXXX", endpoint[256], store[300];
 	char shm[] = "/dev/shm/metricsd-bench.XXXXXX";
-	char self[4096];
+	char self[4096], recfile[320];
 	struct synthetic_opts so = SYNTHETIC_OPTS_DEFAULT;
 	struct wire_buf ended = { 0 };
 	struct event ev = { .type = EVENT_SESSION_ENDED, .has_timestamp = true,
@@ -696,6 +780,7 @@ main(int argc, char **argv)
 	/* The store where it lives in real use: on tmpfs, not on disk. */
 	have_shm = mkdtemp(shm) != NULL;
 	snprintf(store, sizeof(store), "%s/store", have_shm ? shm : dir);
+	snprintf(recfile, sizeof(recfile), "%s/run.rec", have_shm ? shm : dir);
 	ev.type_name.ptr = "session.ended";
 	ev.type_name.len = 13;
 	ev.sample_uuid.ptr = ev.conversation_id.ptr = "";
@@ -708,6 +793,11 @@ main(int argc, char **argv)
 	pub = pub_open(ctx, endpoint);
 	so.samples = 20000;
 	so.concurrency = 64;
+	if (only && strcmp(only, "record") == 0) {
+		good = record_vs_aggregate(pub, &so, repeat < 3 ? repeat : 3,
+		    self, bin, endpoint, store, recfile, &ended);
+		goto done;
+	}
 	if (!only || (strcmp(only, "light") != 0 && strcmp(only, "text") != 0))
 		good = throughput(pub, "standard mix: 16-512 prompt token ids per "
 		    "sample", &so, repeat, self, bin, endpoint, store, &ended, only);
@@ -727,6 +817,9 @@ main(int argc, char **argv)
 	}
 	if (only)
 		goto done;
+	if (good)
+		good = record_vs_aggregate(pub, &so, repeat < 3 ? repeat : 3,
+		    self, bin, endpoint, store, recfile, &ended);
 
 	/* Peak RSS: 100k samples in flight, against the same count
 	 * completed with 64 in flight. */

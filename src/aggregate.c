@@ -20,6 +20,12 @@
  * is marked FINAL or INTERRUPTED and closed. Bad input never stops us:
  * the engine counts it in the decode_* keys and we log it at a bounded
  * rate.
+ *
+ * --replay: no socket and no loop. The frames of a recording (rec.h) are
+ * fed in file order to the same aggregator_wire -> engine -> store sink
+ * path as the socket's frames, so the store is the live run's: the
+ * engine never reads a clock, and session.ended ends it the same way. A
+ * signal only sets a flag, checked between frames.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +42,7 @@
 #include "aggregator_wire.h"
 #include "log.h"
 #include "readycheck.h"
+#include "rec.h"
 #include "store.h"
 #include "store_sink.h"
 #include "uvzmq.h"
@@ -159,7 +166,7 @@ open_all(struct agg *g, const struct aggregate_opts *o)
 	char err[STORE_ERR_MAX];
 	struct aggregator_sink iface;
 
-	if (sub_open(g) < 0)
+	if (!o->replay && sub_open(g) < 0)
 		return -1;
 	if (store_sink_open(&g->sink, g->dir, &o->cfg, err, sizeof(err)) < 0) {
 		log_warn("%s", err);
@@ -213,6 +220,76 @@ arm(struct agg *g, const struct aggregate_opts *o)
 	return 0;
 }
 
+static volatile sig_atomic_t replay_signal;
+
+static void
+on_replay_signal(int signum)
+{
+	replay_signal = signum;
+}
+
+/* --replay (see the top): the store is open; feed it the recording. */
+static void
+replay(struct agg *g, const struct aggregate_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_replay_signal };
+	struct wire_frame_stats st;
+	struct rec_reader *r;
+	struct rec_frame f;
+	char err[REC_ERR_MAX];
+	int rc;
+
+	g->end = STORE_INTERRUPTED;
+	if (rec_reader_open(&r, o->replay, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
+		g->status = -1;
+		return;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	log_info("aggregating the recording %s; store %s (%zu keys%s%s%s)",
+	    o->replay, g->dir, g->sink.nkeys, o->cfg.streaming ?
+	    ", streaming" : "", o->cfg.tok ? ", tokenizer " : "", o->cfg.tok ?
+	    o->cfg.tok->name : "");
+	if (o->ready && readycheck_send(o->ready->endpoint, o->ready->id,
+	    READYCHECK_LINGER_MS, err, sizeof(err)) < 0) {
+		log_warn("signalling readiness: %s", err);
+		g->status = -1;
+		rec_reader_close(r);
+		return;
+	}
+	while (!replay_signal && (rc = rec_reader_next(r, &f, err,
+	    sizeof(err))) == 1) {
+		g->frames++;
+		if (aggregator_wire_feed(&g->feed, f.data, f.len, &st) ==
+		    AGGREGATOR_ENDED) {
+			g->end = STORE_FINAL;
+			break;
+		}
+		if (st.nerrors)
+			log_ratelimited(&g->rl_input, "bad input in %s at byte %"
+			    PRIu64 ": %" PRIu32 " record(s) refused in a "
+			    "%zu-byte frame: %s", o->replay, f.offset,
+			    st.nerrors, f.len, st.err);
+	}
+	if (replay_signal) {
+		log_info("%s: stopping; the store is marked interrupted",
+		    strsignal(replay_signal));
+	} else if (g->end != STORE_FINAL && rc < 0) {
+		log_warn("%s; the store is marked interrupted", err);
+		g->status = -1;
+	} else if (rec_reader_truncated(r, err, sizeof(err))) {
+		log_warn("%s and aggregated; the store is marked interrupted",
+		    err);
+		g->status = -1;
+	} else if (g->end != STORE_FINAL) {
+		log_info("%s: the recording ends without session.ended; the "
+		    "store is marked interrupted", o->replay);
+	}
+	rec_reader_close(r);
+}
+
 int
 aggregate_run(const struct aggregate_opts *o)
 {
@@ -233,6 +310,10 @@ aggregate_run(const struct aggregate_opts *o)
 		g.status = -1;
 		goto out;
 	}
+	if (o->replay) {
+		replay(&g, o);
+		goto done;
+	}
 	if ((rc = uv_loop_init(&g.loop)) < 0) {
 		log_warn("uv_loop_init: %s", uv_strerror(rc));
 		g.status = -1;
@@ -243,6 +324,7 @@ aggregate_run(const struct aggregate_opts *o)
 		goto out;
 
 	uv_run(&g.loop, UV_RUN_DEFAULT);
+done:
 	if (g.end == STORE_INTERRUPTED)
 		aggregator_finish(g.engine);
 	log_info("%s after %" PRIu64 " frames: %" PRIu64 " samples issued, %"

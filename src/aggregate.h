@@ -16,6 +16,9 @@
 
 struct aggregate_opts {
 	const char *endpoint;		/* the publisher: ipc:// or tcp:// */
+	/* Or a recording (metricsd-recording(5)) to aggregate from, with no
+	 * socket; endpoint is then NULL. */
+	const char *replay;
 	const char *dir;		/* the store directory */
 	struct aggregator_config cfg;	/* --streaming, --tokenizer */
 	/* Whom to tell when ready (socket connected, store created, loop
@@ -25,9 +28,13 @@ struct aggregate_opts {
 
 /*
  * Run until session.ended (the store is marked FINAL) or SIGTERM/SIGINT
- * (INTERRUPTED). Returns 0; 1 when the run ended but values were dropped
- * (the store refused them: the store is marked incomplete, see
- * store_writer_mark_incomplete); or -1 when something failed (already
+ * (INTERRUPTED). With replay, the recorded frames go through the same
+ * decoder and engine as the socket's, in file order, until session.ended
+ * (FINAL) or the end of the file or a signal (INTERRUPTED); a recording
+ * that cannot be read, or is cut inside a frame (its whole frames are
+ * still aggregated), fails it. Returns 0; 1 when the run ended but values
+ * were dropped (the store refused them: the store is marked incomplete,
+ * see store_writer_mark_incomplete); or -1 when something failed (already
  * logged): the socket, the store, the loop, signalling readiness,
  * receiving, or closing the store. Bad input never fails it: the engine
  * counts it in the decode_* keys.

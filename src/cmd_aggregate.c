@@ -21,7 +21,9 @@
 #define USAGE \
 "usage: metricsd aggregate (--socket-dir DIR --socket-name NAME | --connect ENDPOINT)\n" \
 "           [--metrics-dir DIR] [--streaming] [--tokenizer NAME]\n" \
-"           [--readiness-path P | --ready ENDPOINT] [--readiness-id I]\n"
+"           [--readiness-path P | --ready ENDPOINT] [--readiness-id I]\n" \
+"       metricsd aggregate --replay FILE [--metrics-dir DIR] [--streaming]\n" \
+"           [--tokenizer NAME] [--readiness-path P | --ready ENDPOINT]\n"
 
 #define HELP \
 "Subscribe to a benchmark's event stream and write its metrics to a store.\n" \
@@ -30,6 +32,8 @@
 "  --socket-name NAME     where --readiness-path lives (default DIR:\n" \
 "                         $METRICSD_SOCKET_DIR, set by metricsd launch)\n" \
 "  --connect ENDPOINT     connect to ENDPOINT instead (ipc:// or tcp://)\n" \
+"  --replay FILE          aggregate the recording FILE (metricsd record)\n" \
+"                         instead, with no socket: the store of the live run\n" \
 "  --metrics-dir DIR      the store directory (default $METRICSD_METRICS_DIR,\n" \
 "                         else /dev/shm/metricsd-UID)\n" \
 "  --streaming            also compute ttft_ns, chunk_delta_ns, tpot_ns\n" \
@@ -45,7 +49,7 @@
 "Runs until session.ended (store FINAL) or SIGTERM/SIGINT (store\n" \
 "INTERRUPTED). Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
 
-enum { O_SOCKNAME = 1, O_CONNECT, O_METRICS, O_STREAM, O_TOK };
+enum { O_SOCKNAME = 1, O_CONNECT, O_METRICS, O_STREAM, O_TOK, O_REPLAY };
 
 static const struct args_opt opts[] = {
 	{ "socket-name", ARGS_REQUIRED, O_SOCKNAME, 0 },
@@ -53,6 +57,7 @@ static const struct args_opt opts[] = {
 	{ "metrics-dir", ARGS_REQUIRED, O_METRICS, 0 },
 	{ "streaming", ARGS_NONE, O_STREAM, 0 },
 	{ "tokenizer", ARGS_REQUIRED, O_TOK, 0 },
+	{ "replay", ARGS_REQUIRED, O_REPLAY, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -60,7 +65,7 @@ static const struct args_opt opts[] = {
  * is args.h's. */
 struct cmdline {
 	struct args_ready rg;
-	const char *sockname, *connect, *metrics, *tokname;
+	const char *sockname, *connect, *metrics, *tokname, *replay;
 	bool streaming;
 };
 
@@ -81,6 +86,7 @@ parse(struct cmdline *c, int argc, char **argv)
 		case O_METRICS: c->metrics = a.arg; break;
 		case O_STREAM: c->streaming = true; break;
 		case O_TOK: c->tokname = a.arg; break;
+		case O_REPLAY: c->replay = a.arg; break;
 		}
 	}
 	if (id == ARGS_HELP) {
@@ -116,18 +122,27 @@ resolve(struct cmdline *c, struct aggregate_opts *o, char *endpoint,
 	if (c->connect && c->sockname)
 		return args_usage_error("--connect and --socket-name exclude "
 		    "each other");
-	if (!c->connect && !(rg.socket_dir && c->sockname))
+	if (c->replay && (c->connect || c->sockname))
+		return args_usage_error("--replay and %s exclude each other",
+		    c->connect ? "--connect" : "--socket-name");
+	if (c->replay && !*c->replay)
+		return args_usage_error("--replay: empty value");
+	if (c->replay) {
+		o->replay = c->replay;
+	} else if (!c->connect && !(rg.socket_dir && c->sockname))
 		return args_usage_error("say where the publisher is: "
 		    "--socket-dir DIR --socket-name NAME, or --connect "
-		    "ENDPOINT");
-	if (c->connect) {
+		    "ENDPOINT (or a recording: --replay FILE)");
+	if (c->replay) {
+		/* no socket */
+	} else if (c->connect) {
 		snprintf(endpoint, endlen, "%s", c->connect);
 	} else if ((size_t)snprintf(endpoint, endlen, "ipc://%s/%s",
 	    rg.socket_dir, c->sockname) >= endlen) {
 		return args_usage_error("--socket-dir/--socket-name: endpoint "
 		    "too long");
 	}
-	o->endpoint = endpoint;
+	o->endpoint = c->replay ? NULL : endpoint;
 	/* Resolve the readiness target now, so a bad --readiness-id is a
 	 * usage error before anything is created. */
 	rc = args_ready_resolve(&rg, ARGS_READY_SOCKET_DIR_SHARED, t, err,
