@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uv.h>
 
 #include "args.h"
 #include "log.h"
@@ -39,6 +38,7 @@
 #include "store.h"
 #include "store_follow.h"
 #include "text.h"
+#include "watch.h"
 
 #define USAGE "usage: metricsd read [--metrics-dir DIR]" \
 	" [--json [--values] | --prometheus] [--watch DURATION] [KEY...]\n"
@@ -64,9 +64,6 @@ struct reader {
 	bool write_failed;
 	int write_errno;		/* errno of the failed write, or 0 */
 	unsigned frames;
-	uv_loop_t loop;
-	uv_timer_t timer;
-	uv_signal_t sigint, sigterm;
 };
 
 /* A store or key problem: warned, and a one-shot read exits 1. */
@@ -157,62 +154,24 @@ draw(struct reader *rd)
 
 /* ---- --watch: a libuv loop with a timer and the signals ---- */
 
-static void
-watch_stop(struct reader *rd)
+static bool
+watch_draw(void *arg)
 {
-	uv_close((uv_handle_t *)&rd->timer, NULL);
-	uv_close((uv_handle_t *)&rd->sigint, NULL);
-	uv_close((uv_handle_t *)&rd->sigterm, NULL);
-}
-
-static void
-on_tick(uv_timer_t *t)
-{
-	struct reader *rd = t->data;
+	struct reader *rd = arg;
 
 	draw(rd);
-	if (rd->write_failed && !uv_is_closing((uv_handle_t *)&rd->timer))
-		watch_stop(rd);
-}
-
-static void
-on_signal(uv_signal_t *s, int signum)
-{
-	struct reader *rd = s->data;
-
-	(void)signum;
-	if (!uv_is_closing((uv_handle_t *)&rd->timer))
-		watch_stop(rd);
+	return !(rd->write_failed);
 }
 
 static int
 watch_run(struct reader *rd)
 {
-	uint64_t ms = (uint64_t)(rd->watch * 1000.0 + 0.5);
-	int rc;
+	char err[128];
 
-	if (ms == 0)
-		ms = 1;
-	if ((rc = uv_loop_init(&rd->loop)) < 0) {
-		log_warn("uv_loop_init: %s", uv_strerror(rc));
+	if (watch_loop((uint64_t)(rd->watch * 1000.0 + 0.5), watch_draw, rd, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
 		return EXIT_FAIL;
 	}
-	rd->timer.data = rd->sigint.data = rd->sigterm.data = rd;
-	uv_timer_init(&rd->loop, &rd->timer);
-	uv_signal_init(&rd->loop, &rd->sigint);
-	uv_signal_init(&rd->loop, &rd->sigterm);
-	if ((rc = uv_signal_start(&rd->sigint, on_signal, SIGINT)) < 0 ||
-	    (rc = uv_signal_start(&rd->sigterm, on_signal, SIGTERM)) < 0 ||
-	    (rc = uv_timer_start(&rd->timer, on_tick, 0, ms)) < 0) {
-		log_warn("starting the watch loop: %s", uv_strerror(rc));
-		watch_stop(rd);
-		uv_run(&rd->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&rd->loop);
-		return EXIT_FAIL;
-	}
-	uv_run(&rd->loop, UV_RUN_DEFAULT);
-	if ((rc = uv_loop_close(&rd->loop)) < 0)
-		log_warn("uv_loop_close: %s", uv_strerror(rc));
 	return EXIT_OK;
 }
 

@@ -23,7 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uv.h>
 
 #include "args.h"
 #include "clock.h"
@@ -32,6 +31,7 @@
 #include "report.h"
 #include "store.h"
 #include "store_follow.h"
+#include "watch.h"
 
 #define USAGE "usage: metricsd report [--metrics-dir DIR] [--json]" \
 	" [--slo ttft|tpot|latency=DURATION]... [--watch DURATION]\n"
@@ -62,9 +62,6 @@ struct reporter {
 	/* progress between two frames */
 	uint64_t prev_completed;
 	uint64_t prev_ns;
-	uv_loop_t loop;
-	uv_timer_t timer;
-	uv_signal_t sigint, sigterm;
 };
 
 static void
@@ -141,63 +138,24 @@ draw(struct reporter *rp)
 
 /* ---- --watch ---- */
 
-static void
-watch_stop(struct reporter *rp)
+static bool
+watch_draw(void *arg)
 {
-	uv_close((uv_handle_t *)&rp->timer, NULL);
-	uv_close((uv_handle_t *)&rp->sigint, NULL);
-	uv_close((uv_handle_t *)&rp->sigterm, NULL);
-}
-
-static void
-on_tick(uv_timer_t *t)
-{
-	struct reporter *rp = t->data;
+	struct reporter *rp = arg;
 
 	draw(rp);
-	if ((rp->write_failed || rp->done) &&
-	    !uv_is_closing((uv_handle_t *)&rp->timer))
-		watch_stop(rp);
-}
-
-static void
-on_signal(uv_signal_t *s, int signum)
-{
-	struct reporter *rp = s->data;
-
-	(void)signum;
-	if (!uv_is_closing((uv_handle_t *)&rp->timer))
-		watch_stop(rp);
+	return !(rp->write_failed || rp->done);
 }
 
 static int
 watch_run(struct reporter *rp)
 {
-	uint64_t ms = rp->o.watch_ns / ARGS_NS_PER_MS;
-	int rc;
+	char err[128];
 
-	if (ms == 0)
-		ms = 1;
-	if ((rc = uv_loop_init(&rp->loop)) < 0) {
-		log_warn("uv_loop_init: %s", uv_strerror(rc));
+	if (watch_loop(rp->o.watch_ns / ARGS_NS_PER_MS, watch_draw, rp, err, sizeof(err)) < 0) {
+		log_warn("%s", err);
 		return EXIT_FAIL;
 	}
-	rp->timer.data = rp->sigint.data = rp->sigterm.data = rp;
-	uv_timer_init(&rp->loop, &rp->timer);
-	uv_signal_init(&rp->loop, &rp->sigint);
-	uv_signal_init(&rp->loop, &rp->sigterm);
-	if ((rc = uv_signal_start(&rp->sigint, on_signal, SIGINT)) < 0 ||
-	    (rc = uv_signal_start(&rp->sigterm, on_signal, SIGTERM)) < 0 ||
-	    (rc = uv_timer_start(&rp->timer, on_tick, 0, ms)) < 0) {
-		log_warn("starting the watch loop: %s", uv_strerror(rc));
-		watch_stop(rp);
-		uv_run(&rp->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&rp->loop);
-		return EXIT_FAIL;
-	}
-	uv_run(&rp->loop, UV_RUN_DEFAULT);
-	if ((rc = uv_loop_close(&rp->loop)) < 0)
-		log_warn("uv_loop_close: %s", uv_strerror(rc));
 	return EXIT_OK;
 }
 
