@@ -68,12 +68,9 @@
  * neither fills the backlog (dropping the scraper's SYN, which costs it a
  * 1 s retransmission) nor runs out of descriptors.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,6 +87,7 @@
 #include "clock.h"
 #include "http.h"
 #include "http_conns.h"
+#include "http_listen.h"
 
 /* accept() calls per readiness of the listening socket, then the loop. */
 #define ACCEPT_BUDGET 256
@@ -633,109 +631,6 @@ on_accept(uv_poll_t *h, int status, int events)
 	rearm(s);
 }
 
-/* Split "host:port" / "[v6]:port"; host and port point into buf. */
-static int
-split_listen(char *buf, char **host, char **port)
-{
-	char *colon;
-
-	if (buf[0] == '[') {
-		char *end = strchr(buf, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		*end = '\0';
-		*host = buf + 1;
-		*port = end + 2;
-	} else {
-		if (!(colon = strrchr(buf, ':')))
-			return -EINVAL;
-		*colon = '\0';
-		*host = buf;
-		*port = colon + 1;
-	}
-	if (!**host || !**port || strlen(*port) > 5 ||
-	    strspn(*port, "0123456789") != strlen(*port) ||
-	    strtoul(*port, NULL, 10) > 65535)
-		return -EINVAL;
-	return 0;
-}
-
-static int
-bind_listen(const char *addr, int *fd, char *err, size_t errlen)
-{
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
-	char buf[256], *host, *port;
-	int r, e = 0, one = 1;
-
-	if (strlen(addr) >= sizeof(buf) ||
-	    split_listen(strcpy(buf, addr), &host, &port) < 0) {
-		snprintf(err, errlen, "listen address '%s': expected ADDR:PORT "
-		    "or [IPV6]:PORT with a port in 0..65535", addr);
-		return -EINVAL;
-	}
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "listen address '%s': %s", addr,
-		    gai_strerror(r));
-		return -EINVAL;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (*fd < 0) {
-			e = errno;
-			continue;
-		}
-		setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		/* Only a client that has sent something is accepted at once
-		 * (one that stays silent, after a second); best effort. */
-		setsockopt(*fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one,
-		    sizeof(one));
-		if (bind(*fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(*fd, LISTEN_BACKLOG) == 0)
-			break;
-		e = errno;
-		close(*fd);
-		*fd = -1;
-	}
-	freeaddrinfo(res);
-	if (!ai) {
-		snprintf(err, errlen, "bind %s: %s", addr, strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
-static void
-format_address(struct http_server *s)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char a[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) < 0) {
-		snprintf(s->address, sizeof(s->address), "?");
-		return;
-	}
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		port = ntohs(in6->sin6_port);
-		snprintf(s->address, sizeof(s->address), "[%s]:%u", a, port);
-	} else {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		port = ntohs(in->sin_port);
-		snprintf(s->address, sizeof(s->address), "%s:%u", a, port);
-	}
-}
-
-
 /*
  * Raise the soft descriptor limit to the hard one, and lower max_conns if
  * even that cannot hold what the limits allow: max_conns live connections,
@@ -795,9 +690,10 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	    HTTP_HEAD_TIMEOUT_MS;
 	if (s->head_ms > s->idle_ms)
 		s->head_ms = s->idle_ms;
-	if ((r = bind_listen(addr, &s->listen_fd, err, errlen)) < 0)
+	if ((r = http_listen_open(addr, LISTEN_BACKLOG, &s->listen_fd, err,
+	    errlen)) < 0)
 		goto fail_alloc;
-	format_address(s);
+	http_listen_address(s->listen_fd, s->address, sizeof(s->address));
 	fd_limit(s);
 	if (http_conns_new(&s->conns, s->max_conns, s->max_per_ip, s->head_ms,
 	    s->idle_ms) < 0) {
