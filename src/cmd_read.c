@@ -411,9 +411,9 @@ help(void)
 	    "  -h, --help         this help\n\n"
 	    "With no KEY, every key in the store. The table shows keys ending\n"
 	    "in _ns in milliseconds (UNIT ms) and folds the diagnostic counters\n"
-	    "that are 0 into one line; --json and --prometheus are raw. Exit\n"
-	    "status: 0 ok, 1 runtime failure\n"
-	    "(no store, unknown key, invalid store file), 2 usage error.\n"
+	    "that are 0 into one line; --json and --prometheus are raw.\n"
+	    "Exit status: 0 ok, 1 runtime failure (no store, unknown key,\n"
+	    "invalid store file), 2 usage error.\n"
 	    "See metricsd(1).\n", stdout);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
