@@ -89,12 +89,15 @@ cat <<TXT
 - tracked_duration_ns is a little less than total_duration_ns, about
   $N / $C x 0.2 s of the publisher's (synthetic) clock, not wall time.
 - tokenizer_errors and tokenizer_invalid_utf8 are 0: every answer was
-  counted, and none held invalid UTF-8.
+  counted, and none held invalid UTF-8 (the table folds the diagnostic
+  counters that are 0 into one line; read --all shows them).
+- The table shows keys ending in _ns in ms (its UNIT column); read --raw
+  and read --json give nanoseconds.
 TXT
 
 echo
 echo "== OSL and TPOT from the tokenizer ($DEMO_TOKENIZER):"
-echo "== osl = output tokens per answer; tpot_ns = nanoseconds per output token after the first chunk"
+echo "== osl = output tokens per answer; tpot_ns = time per output token after the first chunk, in ms"
 "$BIN" read --metrics-dir "$DEMO_DIR/metrics" osl tpot_ns
 
 echo

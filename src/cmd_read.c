@@ -41,7 +41,8 @@
 #include "watch.h"
 
 #define USAGE "usage: metricsd read [--metrics-dir DIR]" \
-	" [--json [--values] | --prometheus] [--watch DURATION] [KEY...]\n"
+	" [--json [--values] | --prometheus | --raw | --all]\n" \
+	"       [--watch DURATION] [KEY...]\n"
 
 /* --watch: from 1 ms to a day; anything longer is a typo. */
 #define WATCH_MIN_NS ARGS_NS_PER_MS
@@ -51,6 +52,7 @@ struct reader {
 	char dir[4096];
 	bool json, values;
 	bool prom;			/* --prometheus: through scrape.c */
+	unsigned table;			/* RENDER_RAW, RENDER_ALL */
 	double watch;			/* seconds; 0 = one shot */
 	const char **keys;		/* the KEYs, or NULL for every key */
 	size_t nkeys;
@@ -130,8 +132,8 @@ draw_snapshot(struct reader *rd)
 		    &skipped);
 		if (skipped)
 			rd->any_bad = true;
-	} else if ((r = render_table(stdout, rd->snap, rd->watch > 0)) ==
-	    -ENOMEM) {
+	} else if ((r = render_table(stdout, rd->snap, rd->table |
+	    (rd->watch > 0 ? RENDER_WAITING : 0))) == -ENOMEM) {
 		log_warn("out of memory drawing the table");
 		rd->any_bad = true;
 	}
@@ -262,6 +264,7 @@ oneshot_run(struct reader *rd)
 struct read_opts {
 	const char *dir;	/* NULL: the default store */
 	bool json, values, prom;
+	bool raw, all;		/* the table: --raw, --all */
 	uint64_t watch_ns;	/* 0: one shot */
 	const char **keys;	/* the KEYs, or NULL for every key */
 	size_t nkeys;
@@ -274,6 +277,9 @@ reader_init(struct reader *rd, const struct read_opts *o)
 	rd->json = o->json;
 	rd->values = o->values;
 	rd->prom = o->prom;
+	/* Keys named on the command line are always shown. */
+	rd->table = (o->raw ? RENDER_RAW : 0) |
+	    (o->all || o->nkeys ? RENDER_ALL : 0);
 	rd->watch = (double)o->watch_ns / 1e9;
 	rd->keys = o->keys;
 	rd->nkeys = o->nkeys;
@@ -354,13 +360,19 @@ help(void)
 	    "                     append order\n"
 	    "  --prometheus       Prometheus text format 0.0.4, as served by\n"
 	    "                     metricsd serve (DIR may also hold stores)\n"
+	    "  --raw              the table with raw numbers (keys ending in _ns\n"
+	    "                     in nanoseconds) and every counter\n"
+	    "  --all              the table with every diagnostic counter, even\n"
+	    "                     when 0\n"
 	    "  --watch DURATION   redraw every DURATION (seconds, or with a unit:\n"
 	    "                     250ms, 2.5, 1m) until interrupted, folding in\n"
 	    "                     only new values\n"
 	    "  -h, --help         this help\n\n"
-	    "With no KEY, every key in the store. Numbers are raw: keys ending\n"
-	    "in _ns are nanoseconds. Exit status: 0 ok, 1 runtime failure\n"
-	    "(no store, unknown key, invalid store file), 2 usage error.\n"
+	    "With no KEY, every key in the store. The table shows keys ending\n"
+	    "in _ns in milliseconds (UNIT ms) and folds the diagnostic counters\n"
+	    "that are 0 into one line; --json and --prometheus are raw.\n"
+	    "Exit status: 0 ok, 1 runtime failure (no store, unknown key,\n"
+	    "invalid store file), 2 usage error.\n"
 	    "See metricsd(1).\n", stdout);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
@@ -368,13 +380,15 @@ help(void)
 int
 read_main(int argc, char **argv)
 {
-	enum { O_DIR = 1, O_JSON, O_VALUES, O_PROM, O_WATCH };
+	enum { O_DIR = 1, O_JSON, O_VALUES, O_PROM, O_WATCH, O_RAW, O_ALL };
 	static const struct args_opt opts[] = {
 		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
 		{ "json", ARGS_NONE, O_JSON, 0 },
 		{ "values", ARGS_NONE, O_VALUES, 0 },
 		{ "prometheus", ARGS_NONE, O_PROM, 0 },
 		{ "watch", ARGS_REQUIRED, O_WATCH, 0 },
+		{ "raw", ARGS_NONE, O_RAW, 0 },
+		{ "all", ARGS_NONE, O_ALL, 0 },
 		{ NULL, 0, 0, 0 }
 	};
 	struct read_opts o = { 0 };
@@ -400,6 +414,12 @@ read_main(int argc, char **argv)
 		case O_PROM:
 			o.prom = true;
 			break;
+		case O_RAW:
+			o.raw = true;
+			break;
+		case O_ALL:
+			o.all = true;
+			break;
 		case O_WATCH:
 			if (args_duration(&a, WATCH_MIN_NS, WATCH_MAX_NS,
 			    &o.watch_ns) < 0)
@@ -416,6 +436,9 @@ read_main(int argc, char **argv)
 	if (o.prom && o.json)
 		return args_usage_error("--prometheus and --json exclude each "
 		    "other");
+	if ((o.raw || o.all) && (o.json || o.prom))
+		return args_usage_error("--%s is for the table, not with --%s",
+		    o.raw ? "raw" : "all", o.json ? "json" : "prometheus");
 	for (int i = a.ind; i < argc; i++)
 		if (store_key_check(argv[i], err, sizeof(err)) < 0)
 			return args_usage_error("%s", err);

@@ -35,15 +35,37 @@ const char *render_state_name(const struct store_status *st);
 int render_json(FILE *f, const struct store_snap *snap, bool values,
     void (*warn)(void *arg, const char *msg), void *arg, size_t *skipped);
 
+/* What render_table draws (bits). */
+enum {
+	RENDER_WAITING = 1 << 0, /* --watch: requested keys not there yet */
+	RENDER_RAW = 1 << 1,	/* raw numbers and every key, as stored */
+	RENDER_ALL = 1 << 2,	/* do not fold the diagnostic counters */
+};
+
 /*
  * The table: a "store DIR: STATE" line, then the counters (name, value)
  * and the series (count, mean, min, max, p50..p99.9) in two aligned
  * blocks, in snapshot order. Names are made safe for a terminal. Keys in
  * state FAILED show their last figures; BAD keys are left out; ABSENT
- * keys are a "no data yet" row when waiting is true, else left out.
- * Without a store: "no store at DIR (no data yet)" when waiting, else
- * nothing. Returns 0, -ENOMEM, or -EIO if f has an error.
+ * keys are a "no data yet" row when RENDER_WAITING, else left out.
+ * Without a store: "no store at DIR (no data yet)" when RENDER_WAITING,
+ * else nothing.
+ *
+ * Unless RENDER_RAW: a key whose name ends in _ns is shown in
+ * milliseconds with three decimals (the integers exactly, rounded to the
+ * microsecond), and its block gets a UNIT column saying "ms" on its
+ * rows; the diagnostic counters (render_is_diagnostic) that are 0 are
+ * left out, and one line after the counters says how many, unless
+ * RENDER_ALL. With RENDER_RAW the table is the raw numbers, every key.
+ * Returns 0, -ENOMEM, or -EIO if f has an error.
  */
-int render_table(FILE *f, const struct store_snap *snap, bool waiting);
+int render_table(FILE *f, const struct store_snap *snap, unsigned flags);
+
+/*
+ * Whether a key is one of the aggregator's diagnostic counters (decode_*,
+ * events_after_end, tokenizer_errors...): the one list is in
+ * render_table.c.
+ */
+bool render_is_diagnostic(const char *name);
 
 #endif

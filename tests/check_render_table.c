@@ -6,19 +6,27 @@
 
 #include <check.h>
 
+#include "aggregator.h"
 #include "render.h"
 
 static char *
-render(const struct store_snap *s, bool waiting)
+render_flags(const struct store_snap *s, unsigned flags)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(render_table(f, s, waiting), 0);
+	ck_assert_int_eq(render_table(f, s, flags), 0);
 	ck_assert_int_eq(fclose(f), 0);
 	return buf;
+}
+
+/* The table before ms and folding: --raw must give exactly it. */
+static char *
+render(const struct store_snap *s, bool waiting)
+{
+	return render_flags(s, RENDER_RAW | (waiting ? RENDER_WAITING : 0));
 }
 
 START_TEST(test_render_table_aligned_blocks)
@@ -136,6 +144,158 @@ START_TEST(test_render_table_incomplete)
 }
 END_TEST
 
+/* _ns keys in ms, exactly: integers rounded to the microsecond. */
+START_TEST(test_render_table_ms)
+{
+	struct store_snap_key keys[] = {
+		{ .name = "total", .kind = STORE_COUNTER, .type = STORE_U64,
+		  .counter.u = 42 },
+		{ .name = "tracked_duration_ns", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 18446744073709551615u },
+		{ .name = "neg_ns", .kind = STORE_COUNTER, .type = STORE_I64,
+		  .counter.i = -1234567 },
+		{ .name = "ttft_ns", .kind = STORE_SERIES, .type = STORE_U64,
+		  .series = { .count = 3, .min.u = 20000000, .max.u = 119999999,
+		  .mean = 70123456.5, .q = { 70000000, 110000000, 115000000.4,
+		  119000500, 119999999 } } },
+		{ .name = "tpot_ns", .kind = STORE_SERIES, .type = STORE_F64,
+		  .series = { .count = 2, .min.f = 312.5, .max.f = 1500000.25,
+		  .mean = 750156.375, .q = { 400, 1e6, 1.2e6, 1499999.5,
+		  NAN } } },
+		{ .name = "tiny_ns", .kind = STORE_SERIES, .type = STORE_U64,
+		  .series = { .count = 1, .min.u = 0, .max.u = 499, .mean = 1,
+		  .q = { 0, 500, 499, 1499, 0 } } },
+		{ .name = "isl", .kind = STORE_SERIES, .type = STORE_U64,
+		  .series = { .count = 1, .min.u = 7, .max.u = 7, .mean = 7,
+		  .q = { 7, 7, 7, 7, 7 } } },
+		{ .name = "empty_ns", .kind = STORE_SERIES, .type = STORE_U64 },
+	};
+	struct store_snap s = { .run = "r", .dir = "/d", .status =
+	    { true, STORE_FINAL, 0, false, false, 0 }, .keys = keys, .nkeys = 8 };
+	char *out = render_flags(&s, 0);
+
+	ck_assert_msg(strcmp(out,
+	    "store /d: final\n"
+	    "\n"
+	    "COUNTER              UNIT               VALUE\n"
+	    "total                                      42\n"
+	    "tracked_duration_ns  ms    18446744073709.552\n"
+	    "neg_ns               ms                -1.235\n"
+	    "\n"
+	    "SERIES    UNIT  COUNT      MEAN       MIN       MAX       P50      P90       P95      P99    P99.9\n"
+	    "ttft_ns   ms        3    70.123    20.000   120.000    70.000  110.000   115.000  119.001  120.000\n"
+	    "tpot_ns   ms        2     0.750  0.000313     1.500  0.000400    1.000     1.200    1.500      nan\n"
+	    "tiny_ns   ms        1  0.000001     0.000  0.000499     0.000    0.001  0.000499    0.001    0.000\n"
+	    "isl                 1         7         7         7         7        7         7        7        7\n"
+	    "empty_ns  ms        0         -         -         -         -        -         -        -        -\n")
+	    == 0, "%s", out);
+	free(out);
+	/* --raw: the integers as stored, no UNIT column. */
+	out = render_flags(&s, RENDER_RAW);
+	ck_assert_ptr_null(strstr(out, "UNIT"));
+	ck_assert_ptr_nonnull(strstr(out, "\ntracked_duration_ns  18446744073709551615\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nneg_ns                           -1234567\n"));
+	ck_assert_msg(strstr(out, "\nttft_ns       3  70123456.5  20000000   "
+	    "119999999  70000000  110000000  115000000.4  119000500  "
+	    "119999999\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\ntiny_ns       1           1         0  "
+	    "       499         0        500          499       1499          "
+	    "0\n") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/* The diagnostic counters that are 0 fold into one line. */
+START_TEST(test_render_table_fold)
+{
+	struct store_snap_key keys[] = {
+		{ .name = "total_samples_issued", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 5 },
+		{ .name = "decode_errors", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 0 },
+		{ .name = "tokenizer_errors", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 0 },
+		{ .name = "events_after_end", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 0 },
+		{ .name = "samples_in_flight", .kind = STORE_COUNTER,
+		  .type = STORE_U64, .counter.u = 0 },
+		{ .name = "isl", .kind = STORE_SERIES, .type = STORE_U64,
+		  .series = { .count = 1, .min.u = 7, .max.u = 7, .mean = 7,
+		  .q = { 7, 7, 7, 7, 7 } } },
+	};
+	struct store_snap s = { .run = "r", .dir = "/d", .status =
+	    { true, STORE_FINAL, 0, false, false, 0 }, .keys = keys, .nkeys = 6 };
+	char *out = render_flags(&s, 0);
+
+	/* Not diagnostic (samples_in_flight) stays, though 0. */
+	ck_assert_msg(strcmp(out,
+	    "store /d: final\n"
+	    "\n"
+	    "COUNTER               VALUE\n"
+	    "total_samples_issued      5\n"
+	    "samples_in_flight         0\n"
+	    "all 3 diagnostic counters are 0 (--all shows them)\n"
+	    "\n"
+	    "SERIES  COUNT  MEAN  MIN  MAX  P50  P90  P95  P99  P99.9\n"
+	    "isl         1     7    7    7    7    7    7    7      7\n")
+	    == 0, "%s", out);
+	free(out);
+	/* A nonzero one is shown; the count is of the others. */
+	keys[3].counter.u = 2;
+	out = render_flags(&s, 0);
+	ck_assert_msg(strstr(out, "\nevents_after_end          2\n"
+	    "samples_in_flight         0\n2 other diagnostic counters are 0 (--all shows them)\n") != NULL,
+	    "%s", out);
+	ck_assert_ptr_null(strstr(out, "decode_errors"));
+	free(out);
+	keys[2].counter.u = 1;
+	out = render_flags(&s, 0);
+	ck_assert_msg(strstr(out, "\n1 other diagnostic counter is 0 "
+	    "(--all shows it)\n") != NULL, "%s", out);
+	free(out);
+	/* --all and --raw: every counter, no fold line. */
+	keys[2].counter.u = keys[3].counter.u = 0;
+	for (int i = 0; i < 2; i++) {
+		out = render_flags(&s, i ? RENDER_RAW : RENDER_ALL);
+		ck_assert_ptr_null(strstr(out, "diagnostic"));
+		ck_assert_ptr_nonnull(strstr(out, "\ndecode_errors             0\n"));
+		ck_assert_ptr_nonnull(strstr(out, "\ntokenizer_errors          0\n"));
+		ck_assert_ptr_nonnull(strstr(out, "\nevents_after_end          0\n"));
+		free(out);
+	}
+	/* Only diagnostic counters, all 0: the line alone stands for them. */
+	s.keys = keys + 1;
+	s.nkeys = 1;
+	out = render_flags(&s, 0);
+	ck_assert_str_eq(out, "store /d: final\n\n"
+	    "1 diagnostic counter is 0 (--all shows it)\n");
+	free(out);
+}
+END_TEST
+
+/* The one list of diagnostic counters names keys the aggregator writes. */
+START_TEST(test_render_table_diagnostic_set)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < METRIC_KEY_COUNT; k++) {
+		const struct metric_key_info *ki = metric_key_info(k);
+
+		if (!render_is_diagnostic(ki->name))
+			continue;
+		ck_assert_int_eq(ki->kind, STORE_COUNTER);
+		n++;
+	}
+	/* decode_* (6) ... finish_reasons_dropped: 16 today. */
+	ck_assert_uint_eq(n, 16);
+	ck_assert(render_is_diagnostic("decode_errors"));
+	ck_assert(render_is_diagnostic("finish_reasons_dropped"));
+	ck_assert(!render_is_diagnostic("total_samples_failed"));
+	ck_assert(!render_is_diagnostic("samples_in_flight"));
+	ck_assert(!render_is_diagnostic(NULL));
+}
+END_TEST
+
 Suite *
 render_table_suite(void)
 {
@@ -147,6 +307,9 @@ render_table_suite(void)
 	tcase_add_test(tc, test_render_table_numbers_for_people);
 	tcase_add_test(tc, test_render_table_names_safe_for_a_terminal);
 	tcase_add_test(tc, test_render_table_without_a_store);
+	tcase_add_test(tc, test_render_table_ms);
+	tcase_add_test(tc, test_render_table_fold);
+	tcase_add_test(tc, test_render_table_diagnostic_set);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -88,7 +88,8 @@ expect_exit 1 metricsd-read --metrics-dir "$D" no_such_key
 expect_grep "unknown key 'no_such_key'" "$T/err"
 
 # --- the table ------------------------------------------------------------
-expect_exit 0 metricsd-read --metrics-dir "$D"
+# --raw: the numbers as stored, every key (the table before ms and folding).
+expect_exit 0 metricsd-read --metrics-dir "$D" --raw
 expect_grep '^store .*/store: final$' "$T/out"
 expect_grep '^COUNTER +VALUE$' "$T/out"
 expect_grep '^total +42$' "$T/out"
@@ -101,6 +102,53 @@ expect_grep '^we"ird\\k.*y\\xff +1 ' "$T/out"
 awk '/^SERIES/ { on = 1; w = length($0) } on && /^[a-z_]+ / && NF == 10 && length($0) != w { bad = 1 }
 	END { exit bad }' "$T/out" || fail "series table not aligned: $(cat "$T/out")"
 echo "ok: table aligned"
+
+# The default table: _ns keys in ms, said by a UNIT column; the rest raw.
+expect_exit 0 metricsd-read --metrics-dir "$D"
+expect_grep '^SERIES +UNIT +COUNT +MEAN +MIN +MAX +P50 +P90 +P95 +P99 +P99\.9$' "$T/out"
+expect_grep '^lat_ns +ms +3 +0\.000020 +0\.000010 +0\.000030 +0\.000020 ' "$T/out"
+expect_grep '^many +200000 +100000\.5 +1 +200000 ' "$T/out"
+expect_grep '^COUNTER +VALUE$' "$T/out"
+expect_grep '^total +42$' "$T/out"
+grep -q diagnostic "$T/out" && fail "a fold line without diagnostic counters"
+
+# Diagnostic counters that are 0 fold into one line, counted; one that is
+# not 0 is shown; --all shows them all; a KEY named is always shown.
+G="$T/diag"
+"$FILL" "$G" counter:total_samples_issued:u64:3 \
+	counter:decode_errors:u64:0 counter:tokenizer_errors:u64:0 \
+	counter:events_after_end:u64:0 counter:tracked_duration_ns:u64:1234567890 \
+	series:ttft_ns:u64:20000000,120000000,70000500 series:isl:u64:16,512,7 ||
+	fail "read_fill failed"
+expect_exit 0 metricsd-read --metrics-dir "$G"
+expect_grep '^COUNTER +UNIT +VALUE$' "$T/out"
+expect_grep '^tracked_duration_ns +ms +1234\.568$' "$T/out"
+expect_grep '^total_samples_issued +3$' "$T/out"
+expect_grep '^all 3 diagnostic counters are 0 \(--all shows them\)$' "$T/out"
+grep -q '^decode_errors' "$T/out" && fail "a zero diagnostic counter is shown"
+expect_grep '^ttft_ns +ms +3 +70\.000 +20\.000 +120\.000 ' "$T/out"
+expect_grep '^isl +3 +178\.333 +7 +512 ' "$T/out"
+expect_exit 0 metricsd-read --metrics-dir "$G" --all
+expect_grep '^decode_errors +0$' "$T/out"
+expect_grep '^events_after_end +0$' "$T/out"
+grep -q 'diagnostic' "$T/out" && fail "--all still folds"
+expect_exit 0 metricsd-read --metrics-dir "$G" decode_errors ttft_ns
+expect_grep '^decode_errors +0$' "$T/out"
+expect_exit 0 metricsd-read --metrics-dir "$G" --raw
+expect_grep '^tracked_duration_ns +1234567890$' "$T/out"
+expect_grep '^tokenizer_errors +0$' "$T/out"
+expect_grep '^ttft_ns +3 +70000166\.667 +20000000 +120000000 ' "$T/out"
+grep -q 'UNIT\|diagnostic' "$T/out" && fail "--raw is not the raw table"
+"$FILL" "$T/diag2" counter:decode_errors:u64:0 counter:events_after_end:u64:4 \
+	counter:tokenizer_errors:u64:0 || fail "read_fill failed"
+expect_exit 0 metricsd-read --metrics-dir "$T/diag2"
+expect_grep '^events_after_end +4$' "$T/out"
+expect_grep '^2 other diagnostic counters are 0 \(--all shows them\)$' "$T/out"
+# JSON is raw and complete whatever the table does.
+expect_exit 0 metricsd-read --metrics-dir "$G" --json
+check_json "$T/out" 'j["decode_errors"] == 0 and j["tracked_duration_ns"] == 1234567890' \
+	'j["ttft_ns"]["min"] == 20000000'
+echo "ok: table in ms, folded, --all, --raw"
 
 # --- no store, invalid files, store states --------------------------------
 expect_exit 1 metricsd-read --metrics-dir "$T/nowhere"
@@ -167,6 +215,10 @@ expect_exit 2 metricsd-read --watch abc
 expect_exit 2 metricsd-read --watch
 expect_exit 2 metricsd-read --frobnicate
 expect_grep "unknown option '--frobnicate'" "$T/err"
+expect_exit 2 metricsd-read --raw --json
+expect_grep "--raw is for the table, not with --json" "$T/err"
+expect_exit 2 metricsd-read --all --prometheus
+expect_grep "--all is for the table, not with --prometheus" "$T/err"
 expect_exit 2 metricsd-read --metrics-dir "$D" ../escape
 expect_exit 2 metricsd-read --metrics-dir ""
 exit 0
