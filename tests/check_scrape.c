@@ -50,36 +50,6 @@ path(const char *name)
 	return p;
 }
 
-static struct store_writer *
-writer(const char *dir)
-{
-	struct store_writer *w;
-	char err[STORE_ERR_MAX];
-
-	ck_assert_msg(store_writer_open(&w, dir, err, sizeof(err)) == 0,
-	    "%s", err);
-	return w;
-}
-
-static struct store_key *
-series(struct store_writer *w, const char *name)
-{
-	struct store_key *k;
-	char err[STORE_ERR_MAX];
-
-	ck_assert_msg(store_series_create(w, name, STORE_U64, &k, err,
-	    sizeof(err)) == 0, "%s", err);
-	return k;
-}
-
-static void
-append(struct store_key *k, uint64_t from, uint64_t to)
-{
-	for (uint64_t v = from; v <= to; v++)
-		ck_assert_int_eq(store_series_append(k,
-		    (union store_value){ .u = v }), 0);
-}
-
 static char *
 render(struct scrape *s, const char *const *keys, size_t nkeys,
     const char **missing)
@@ -122,19 +92,19 @@ START_TEST(test_scrape_folds_appended_values_between_scrapes)
 {
 	char *d = path("run1");
 	const char *dirs[] = { d };
-	struct store_writer *w = writer(d);
-	struct store_key *k = series(w, "v");
+	struct store_writer *w = testutil_writer(d);
+	struct store_key *k = testutil_series_u64(w, "v");
 	struct scrape *s;
 	char *out;
 
-	append(k, 1, 3);
+	testutil_append_u64(k, 1, 3);
 	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "metricsd_v_count{run=\"run1\"} 3\n");
 	assert_has(out, "metricsd_v{run=\"run1\",quantile=\"0.5\"} 2\n");
 	assert_has(out, "metricsd_store_writer_alive{run=\"run1\"} 1\n");
 	free(out);
-	append(k, 4, 101);
+	testutil_append_u64(k, 4, 101);
 	out = render(s, NULL, 0, NULL);
 	/* 1..101: median 51, p90 = 1 + 0.9 * 100 = 91, sum 5151. */
 	assert_has(out, "metricsd_v_count{run=\"run1\"} 101\n");
@@ -162,11 +132,11 @@ START_TEST(test_scrape_parent_dir_picks_up_and_drops_stores)
 
 	ck_assert_int_eq(mkdir(d, 0700), 0);
 	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
-	w = writer(a);
-	append(series(w, "x"), 5, 5);
+	w = testutil_writer(a);
+	testutil_append_u64(testutil_series_u64(w, "x"), 5, 5);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
-	w = writer(b);
-	append(series(w, "x"), 7, 8);
+	w = testutil_writer(b);
+	testutil_append_u64(testutil_series_u64(w, "x"), 7, 8);
 	ck_assert_int_eq(store_writer_close(w, STORE_INTERRUPTED), 0);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "# TYPE metricsd_x summary\n"
@@ -201,11 +171,11 @@ START_TEST(test_scrape_run_labels_equal_after_replacement_are_dups)
 	char *out, *first;
 
 	ck_assert_int_eq(mkdir(d, 0700), 0);
-	w = writer(a);
-	append(series(w, "x"), 5, 5);
+	w = testutil_writer(a);
+	testutil_append_u64(testutil_series_u64(w, "x"), 5, 5);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
-	w = writer(b);
-	append(series(w, "x"), 7, 7);
+	w = testutil_writer(b);
+	testutil_append_u64(testutil_series_u64(w, "x"), 7, 7);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
 	out = render(s, NULL, 0, NULL);
@@ -227,19 +197,19 @@ START_TEST(test_scrape_rereads_a_key_recreated_by_a_new_run)
 {
 	char *d = path("run");
 	const char *dirs[] = { d };
-	struct store_writer *w = writer(d);
+	struct store_writer *w = testutil_writer(d);
 	struct scrape *s;
 	char *out;
 
-	append(series(w, "x"), 1, 10);
+	testutil_append_u64(testutil_series_u64(w, "x"), 1, 10);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "metricsd_x_count{run=\"run\"} 10\n");
 	free(out);
 	/* Same directory, same process: only the file tells it apart. */
-	w = writer(d);
-	append(series(w, "x"), 100, 101);
+	w = testutil_writer(d);
+	testutil_append_u64(testutil_series_u64(w, "x"), 100, 101);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "metricsd_x_count{run=\"run\"} 2\n");
 	assert_has(out, "metricsd_x_sum{run=\"run\"} 201\n");
@@ -256,12 +226,12 @@ START_TEST(test_scrape_key_filter_and_missing_key)
 	const char *dirs[] = { d };
 	const char *keys[] = { "y", "nope" };
 	const char *missing = "unset";
-	struct store_writer *w = writer(d);
+	struct store_writer *w = testutil_writer(d);
 	struct scrape *s;
 	char *out;
 
-	append(series(w, "x"), 1, 2);
-	append(series(w, "y"), 3, 4);
+	testutil_append_u64(testutil_series_u64(w, "x"), 1, 2);
+	testutil_append_u64(testutil_series_u64(w, "y"), 3, 4);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
 	out = render(s, keys, 2, &missing);
@@ -282,12 +252,12 @@ START_TEST(test_scrape_corrupt_key_warns_once_and_keeps_the_rest)
 {
 	char *d = path("run"), *bad = path("run/bad");
 	const char *dirs[] = { d };
-	struct store_writer *w = writer(d);
+	struct store_writer *w = testutil_writer(d);
 	struct scrape *s;
 	char *out;
 	int fd;
 
-	append(series(w, "good"), 1, 1);
+	testutil_append_u64(testutil_series_u64(w, "good"), 1, 1);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);

@@ -47,36 +47,6 @@ teardown(void)
 	free(dir);
 }
 
-static struct store_writer *
-writer(void)
-{
-	struct store_writer *w;
-	char err[STORE_ERR_MAX];
-
-	ck_assert_msg(store_writer_open(&w, dir, err, sizeof(err)) == 0,
-	    "%s", err);
-	return w;
-}
-
-static struct store_key *
-series(struct store_writer *w, const char *name)
-{
-	struct store_key *k;
-	char err[STORE_ERR_MAX];
-
-	ck_assert_msg(store_series_create(w, name, STORE_U64, &k, err,
-	    sizeof(err)) == 0, "%s", err);
-	return k;
-}
-
-static void
-append(struct store_key *k, uint64_t from, uint64_t to)
-{
-	for (uint64_t v = from; v <= to; v++)
-		ck_assert_int_eq(store_series_append(k,
-		    (union store_value){ .u = v }), 0);
-}
-
 static const struct store_snap *
 refresh(struct store_follow *f, const char *const *keys, size_t n)
 {
@@ -98,12 +68,12 @@ follow(void)
 
 START_TEST(test_store_follow_folds_only_new_values)
 {
-	struct store_writer *w = writer();
-	struct store_key *x = series(w, "x");
+	struct store_writer *w = testutil_writer(dir);
+	struct store_key *x = testutil_series_u64(w, "x");
 	struct store_follow *f = follow();
 	const struct store_snap *s;
 
-	append(x, 1, 10);
+	testutil_append_u64(x, 1, 10);
 	s = refresh(f, NULL, 0);
 	ck_assert(s->status.exists);
 	ck_assert(s->status.writer_alive);
@@ -118,7 +88,7 @@ START_TEST(test_store_follow_folds_only_new_values)
 	ck_assert_uint_eq(s->keys[0].series.min.u, 1);
 	ck_assert_uint_eq(s->keys[0].series.max.u, 10);
 	/* The follower's own rollup: every value folded exactly once. */
-	append(x, 11, 20);
+	testutil_append_u64(x, 11, 20);
 	s = refresh(f, NULL, 0);
 	ck_assert_uint_eq(s->keys[0].series.count, 20);
 	ck_assert(s->keys[0].series.isum == 210);
@@ -138,14 +108,14 @@ END_TEST
 START_TEST(test_store_follow_keys_in_order_absent_until_created)
 {
 	const char *keys[] = { "y", "c", "y", "nope" };
-	struct store_writer *w = writer();
+	struct store_writer *w = testutil_writer(dir);
 	struct store_key *c;
 	struct store_follow *f = follow();
 	const struct store_snap *s;
 	char err[STORE_ERR_MAX];
 
-	append(series(w, "y"), 3, 4);
-	append(series(w, "other"), 1, 1);
+	testutil_append_u64(testutil_series_u64(w, "y"), 3, 4);
+	testutil_append_u64(testutil_series_u64(w, "other"), 1, 1);
 	s = refresh(f, keys, 4);
 	/* In the order asked for, each once; "other" was not asked for. */
 	ck_assert_uint_eq(s->nkeys, 3);
@@ -172,17 +142,17 @@ END_TEST
 START_TEST(test_store_follow_rereads_a_replaced_file)
 {
 	const char *keys[] = { "x" };
-	struct store_writer *w = writer();
+	struct store_writer *w = testutil_writer(dir);
 	struct store_follow *all = follow(), *some = follow();
 	const struct store_snap *s;
 
-	append(series(w, "x"), 1, 10);
+	testutil_append_u64(testutil_series_u64(w, "x"), 1, 10);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_uint_eq(refresh(all, NULL, 0)->keys[0].series.count, 10);
 	ck_assert_uint_eq(refresh(some, keys, 1)->keys[0].series.count, 10);
 	/* A new run in the same directory, same process, fewer values. */
-	w = writer();
-	append(series(w, "x"), 100, 101);
+	w = testutil_writer(dir);
+	testutil_append_u64(testutil_series_u64(w, "x"), 100, 101);
 	s = refresh(all, NULL, 0);
 	ck_assert_uint_eq(s->keys[0].series.count, 2);
 	ck_assert(s->keys[0].series.isum == 201);
@@ -197,13 +167,13 @@ END_TEST
 
 START_TEST(test_store_follow_bad_file_warned_once_then_picked_up)
 {
-	struct store_writer *w = writer();
+	struct store_writer *w = testutil_writer(dir);
 	struct store_follow *f = follow();
 	const struct store_snap *s;
 	char *bad;
 	int fd;
 
-	append(series(w, "good"), 1, 1);
+	testutil_append_u64(testutil_series_u64(w, "good"), 1, 1);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_int_ge(asprintf(&bad, "%s/bad", dir), 0);
 	fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -222,8 +192,8 @@ START_TEST(test_store_follow_bad_file_warned_once_then_picked_up)
 	ck_assert_int_eq(nwarn, 1);
 	/* A writer replaces it with a valid file: retried, read. */
 	ck_assert_int_eq(unlink(bad), 0);
-	w = writer();
-	append(series(w, "bad"), 5, 6);
+	w = testutil_writer(dir);
+	testutil_append_u64(testutil_series_u64(w, "bad"), 5, 6);
 	s = refresh(f, NULL, 0);
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
 	ck_assert_uint_eq(s->keys[0].series.count, 2);
@@ -241,7 +211,7 @@ END_TEST
  */
 START_TEST(test_store_follow_count_past_limit_skipped)
 {
-	struct store_writer *w = writer();
+	struct store_writer *w = testutil_writer(dir);
 	struct store_follow *f = follow();
 	const struct store_snap *s;
 	const uint64_t claim = UINT64_C(1) << 28;
@@ -249,8 +219,8 @@ START_TEST(test_store_follow_count_past_limit_skipped)
 	char *path;
 	int fd;
 
-	append(series(w, "fine"), 1, 3);
-	append(series(w, "huge"), 1, 3);
+	testutil_append_u64(testutil_series_u64(w, "fine"), 1, 3);
+	testutil_append_u64(testutil_series_u64(w, "huge"), 1, 3);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_int_ge(asprintf(&path, "%s/huge", dir), 0);
 	fd = open(path, O_RDWR);
@@ -289,11 +259,11 @@ END_TEST
  */
 START_TEST(test_store_follow_sees_incomplete_run)
 {
-	struct store_writer *w = writer();
+	struct store_writer *w = testutil_writer(dir);
 	struct store_follow *f = follow();
 	const struct store_snap *s;
 
-	append(series(w, "lat"), 1, 3);
+	testutil_append_u64(testutil_series_u64(w, "lat"), 1, 3);
 	s = refresh(f, NULL, 0);
 	ck_assert(s->status.exists && !s->status.incomplete);
 	ck_assert_uint_eq(s->status.lost, 0);
@@ -310,7 +280,7 @@ START_TEST(test_store_follow_sees_incomplete_run)
 	ck_assert_uint_eq(s->status.lost, 2426076);
 	ck_assert_uint_eq(s->keys[0].series.count, 3);
 	/* A new run in the same directory starts complete again. */
-	w = writer();
+	w = testutil_writer(dir);
 	s = refresh(f, NULL, 0);
 	ck_assert(!s->status.incomplete);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
@@ -332,8 +302,8 @@ START_TEST(test_store_follow_store_not_there_yet)
 	ck_assert(!s->status.exists);
 	ck_assert_uint_eq(s->nkeys, 1);
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_ABSENT);
-	w = writer();
-	append(series(w, "x"), 7, 7);
+	w = testutil_writer(dir);
+	testutil_append_u64(testutil_series_u64(w, "x"), 7, 7);
 	s = refresh(f, keys, 1);
 	ck_assert(s->status.exists);
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
@@ -347,12 +317,12 @@ END_TEST
 /* Keys whose files are gone drop out of an all-keys snapshot. */
 START_TEST(test_store_follow_drops_keys_that_are_gone)
 {
-	struct store_writer *w = writer();
+	struct store_writer *w = testutil_writer(dir);
 	struct store_follow *f = follow();
 	char *p;
 
-	append(series(w, "a"), 1, 1);
-	append(series(w, "b"), 1, 1);
+	testutil_append_u64(testutil_series_u64(w, "a"), 1, 1);
+	testutil_append_u64(testutil_series_u64(w, "b"), 1, 1);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	ck_assert_uint_eq(refresh(f, NULL, 0)->nkeys, 2);
 	ck_assert_int_ge(asprintf(&p, "%s/a", dir), 0);

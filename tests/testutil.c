@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <check.h>
+
+#include "store.h"
 #include "testutil.h"
 
 char *
@@ -79,4 +82,34 @@ testutil_wait(pid_t pid, int timeout_ms)
 		 * portable waitable event for "child exited or deadline". */
 		usleep(1000);
 	}
+}
+
+struct store_writer *
+testutil_writer(const char *dir)
+{
+	struct store_writer *w;
+	char err[STORE_ERR_MAX];
+
+	ck_assert_msg(store_writer_open(&w, dir, err, sizeof(err)) == 0,
+	    "%s", err);
+	return w;
+}
+
+struct store_key *
+testutil_series_u64(struct store_writer *w, const char *name)
+{
+	struct store_key *k;
+	char err[STORE_ERR_MAX];
+
+	ck_assert_msg(store_series_create(w, name, STORE_U64, &k, err,
+	    sizeof(err)) == 0, "%s", err);
+	return k;
+}
+
+void
+testutil_append_u64(struct store_key *k, uint64_t from, uint64_t to)
+{
+	for (uint64_t v = from; v <= to; v++)
+		ck_assert_int_eq(store_series_append(k,
+		    (union store_value){ .u = v }), 0);
 }

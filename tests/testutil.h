@@ -3,6 +3,7 @@
 #define METRICSD_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* A fresh private directory under /tmp; the caller removes it. */
@@ -19,5 +20,14 @@ char *testutil_helper(const char *name);
 /* Wait for pid with a deadline; returns the wait status, or -1 on timeout
  * (the child is then killed with SIGKILL and reaped). */
 int testutil_wait(pid_t pid, int timeout_ms);
+
+/* Store fixtures that fail the test on error: a writer on dir, a u64
+ * series named name, and the values from..to appended to it. */
+struct store_writer;
+struct store_key;
+struct store_writer *testutil_writer(const char *dir);
+struct store_key *testutil_series_u64(struct store_writer *w,
+    const char *name);
+void testutil_append_u64(struct store_key *k, uint64_t from, uint64_t to);
 
 #endif
