@@ -7,7 +7,11 @@ BUILD = build
 
 SRC := $(wildcard src/*.c)
 HDR := $(wildcard src/*.h) src/modes.def
-OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o)
+# The dashboard page's files (serve, GET /), embedded by scripts/embed
+# with Chart.js from Debian's libjs-chart.js (config.mk: CHARTJS).
+DASHSRC := src/dashboard/index.html src/dashboard/dashboard.css \
+	src/dashboard/dashboard.js
+OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/gen/dashboard_assets.o
 LIBOBJ := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 
 # Unit tests: tests/check_NAME.c exports Suite *NAME_suite(void).
@@ -50,6 +54,18 @@ $(LINKS): $(BUILD)/metricsd
 $(BUILD)/src/%.o: src/%.c $(HDR) config.mk
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(INCS) -c -o $@ $<
+
+$(BUILD)/gen/dashboard_assets.c: scripts/embed $(DASHSRC) $(CHARTJS) config.mk
+	@mkdir -p $(@D)
+	scripts/embed \
+		/ 'text/html; charset=utf-8' src/dashboard/index.html \
+		/static/dashboard.css 'text/css; charset=utf-8' src/dashboard/dashboard.css \
+		/static/dashboard.js 'text/javascript; charset=utf-8' src/dashboard/dashboard.js \
+		/static/chart.min.js 'text/javascript; charset=utf-8' $(CHARTJS) \
+		>$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c src/dashboard_assets.h config.mk
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/suites.h: $(TESTSRC)
 	@mkdir -p $(@D)
