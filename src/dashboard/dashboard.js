@@ -12,7 +12,9 @@
  */
 "use strict";
 
-const POLL_MS = 1000;
+/* Every second; ?poll=MS (100 at least) to poll faster, as tests do. */
+const POLL_MS = Math.max(100, Number(new URLSearchParams(location.search)
+	.get("poll")) || 1000);
 const HISTORY = 600;		/* points per chart: ten minutes */
 const COLORS = ["#2458a6", "#d0601b", "#1f7a3d", "#8a3ab9", "#a51d36"];
 const HEADLINE = [
@@ -77,7 +79,7 @@ function chart(parent, title, yTitle, series, opts = {}) {
 				backgroundColor: COLORS[i % COLORS.length],
 				borderWidth: 1.5,
 				pointRadius: 0,
-				tension: 0.2,
+				tension: 0,
 			})),
 		},
 		options: {
@@ -180,7 +182,7 @@ function update(p, s, t) {
 	if (!r) {
 		p.note.textContent = "the store is gone; last figures kept";
 		p.fields.state.textContent = s.state;
-		p.fields.state.dataset.value = s.state;
+		p.fields.state.dataset.value = JSON.stringify(s.state);
 		return;
 	}
 	p.note.textContent = r.data_lost ? "incomplete: values lost" :
