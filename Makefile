@@ -148,10 +148,12 @@ fuzz-run: $(LIBOBJ)
 	done
 
 # The main job: launch an aggregator, publish a synthetic benchmark session
-# into it, and show the metrics it computed.
+# into it, and show the metrics it computed; its dashboard page stays up
+# HOLD seconds after the report (make demo HOLD=30; HOLD=forever: ^C).
+HOLD = 5
 demo: deps
 	$(MAKE) all
-	METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+	METRICSD_BIN=$(abspath $(BUILD)/metricsd) DEMO_HOLD=$(HOLD) \
 		DEMO_TOKENIZER=$(METRICSD_TOKDATA)/llama3/tokenizer.json \
 		sh examples/demo.sh
 
