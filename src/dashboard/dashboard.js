@@ -165,6 +165,13 @@ function rates(p, r, t) {
 	const tokens = osl && osl.count ? osl.mean * osl.count : 0;
 	let out = null;
 
+	if (p.last && done < p.last.done) {
+		/* Fewer than before: a new run under the same name. */
+		for (const c of [p.rate, p.ttft, p.tpot, p.latency])
+			for (const d of c.data.datasets)
+				d.data = [];
+		p.last = null;
+	}
 	if (p.last && t > p.last.t)
 		out = [(done - p.last.done) / (t - p.last.t),
 		    (tokens - p.last.tokens) / (t - p.last.t)];
