@@ -64,6 +64,9 @@ $(BUILD)/gen/dashboard_assets.c: scripts/embed $(DASHSRC) $(CHARTJS) config.mk
 		/static/chart.min.js 'text/javascript; charset=utf-8' $(CHARTJS) \
 		>$@.tmp && mv $@.tmp $@
 
+$(CHARTJS):
+	@echo "$@ is missing: install Debian's libjs-chart.js (make deps)" >&2; exit 1
+
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c src/dashboard_assets.h config.mk
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
 
