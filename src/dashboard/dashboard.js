@@ -78,7 +78,9 @@ function chart(parent, title, yTitle, series, opts = {}) {
 				borderColor: COLORS[i % COLORS.length],
 				backgroundColor: COLORS[i % COLORS.length],
 				borderWidth: 1.5,
-				pointRadius: 0,
+				/* Dots while a line is too short to see. */
+				pointRadius: (ctx) =>
+					ctx.dataset.data.length < 3 ? 3 : 0,
 				tension: 0,
 			})),
 		},
@@ -95,6 +97,7 @@ function chart(parent, title, yTitle, series, opts = {}) {
 			scales: Object.assign({
 				x: {
 					type: "linear",
+					min: opts.xMin,
 					title: { display: true,
 					    text: opts.xTitle || "time (s)" },
 				},
@@ -136,12 +139,12 @@ function panel(run) {
 		rate: chart(charts, "Throughput", "completions/s", [
 			{ label: "completions/s" },
 			{ label: "output tokens/s", axis: "y1" },
-		], { scales: { y1: { position: "right", beginAtZero: true,
+		], { xMin: 0, scales: { y1: { position: "right", beginAtZero: true,
 		    grid: { drawOnChartArea: false },
 		    title: { display: true, text: "tokens/s" } } } }),
-		ttft: chart(charts, "TTFT", "ms", pcts()),
-		tpot: chart(charts, "TPOT", "ms", pcts()),
-		latency: chart(charts, "Latency", "ms", pcts()),
+		ttft: chart(charts, "TTFT", "ms", pcts(), { xMin: 0 }),
+		tpot: chart(charts, "TPOT", "ms", pcts(), { xMin: 0 }),
+		latency: chart(charts, "Latency", "ms", pcts(), { xMin: 0 }),
 		dist: chart(charts, "Distribution (now)", "percentile", [
 			{ label: "latency" }, { label: "TTFT" },
 			{ label: "TPOT" },
