@@ -7,10 +7,10 @@
 
 command -v chromium >/dev/null ||
 	skip "chromium is not installed (make deps installs it): the dashboard's browser test cannot run"
-chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank \
-	>/dev/null 2>"$T/chromium.err" ||
-	skip "chromium does not start headless here: $(tail -n 1 "$T/chromium.err")"
-
-python3 "$(dirname "$0")/dashboard_check.py" "$T" ${DASHBOARD_SHOT:+"$DASHBOARD_SHOT"} ||
-	fail "dashboard_check.py"
+# It exits 77 itself, saying why, if chromium does not start.
+# DASHBOARD_SHOT=FILE.png keeps a screenshot of the final page.
+python3 "$(dirname "$0")/dashboard_check.py" "$T" ${DASHBOARD_SHOT:+"$DASHBOARD_SHOT"}
+rc=$?
+[ "$rc" -eq 77 ] && exit 77
+[ "$rc" -eq 0 ] || fail "dashboard_check.py"
 exit 0
