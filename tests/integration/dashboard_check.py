@@ -379,4 +379,15 @@ def main():
     ok("serve exits 0, %d log lines" % len(errs))
 
 
-main()
+def reap():
+    """No child outlives the test, whatever ended it."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+try:
+    main()
+finally:
+    reap()
