@@ -1,6 +1,7 @@
 # metricsd serve never blocks its loop on a render: the first scrape of a
 # store of 2^24 values (seconds of sorting) renders on a worker thread,
-# and /healthz is answered within 50 ms all the while. The render is
+# and /healthz is answered within 250 ms (and a quarter of the render)
+# all the while. The render is
 # shown to be long: /healthz is answered many times before /metrics is.
 # A dashboard poll (/api/report) sent with the scrape waits on the same
 # worker, and is answered too, with the same count.
@@ -102,10 +103,14 @@ if stores[0]["run"] != "big" or stores[0]["state"] != "complete":
 if answered_before < 5:
     raise SystemExit("the render was too short to show anything (%d)"
                      % answered_before)
-if worst >= 0.050:
-    raise SystemExit("healthz took %.1f ms during the render" % (worst * 1000))
+# Blocked behind the render, /healthz would wait for all of it; answered
+# apart, it waits at most for a scheduler slice. 250 ms (and a quarter of
+# the render) leaves room for a loaded 2-core CI under ASan.
+if worst >= 0.250 or worst >= render / 4:
+    raise SystemExit("healthz took %.1f ms during a %.2f s render"
+                     % (worst * 1000, render))
 PY
-echo "ok: /healthz within 50 ms during a first render of $N values, /metrics and /api/report answered"
+echo "ok: /healthz within 250 ms during a first render of $N values, /metrics and /api/report answered"
 
 # A second scrape folds nothing new: the same figures, quickly.
 scrape "$T/m2"
