@@ -14,7 +14,10 @@
  *    signal to its default, and SIGPIPE too (metricsd ignores it; a
  *    service must get the default an exec would normally give it), then
  *    unblocks. A signal the parent inherited as ignored (SIGHUP under
- *    nohup, say) stays ignored, as exec would keep it.
+ *    nohup, say) stays ignored, as exec would keep it. Which signals are
+ *    caught is found once by the parent (launch_spawn_caught()), not by
+ *    each child asking about all 64 while the parent waits: launch
+ *    installs its handlers before its first spawn and none after.
  * 2. setsid(): the child leads a new session, so its own process group
  *    (pgid == pid), away from the terminal: teardown signals the whole
  *    group, and Ctrl-C at the terminal reaches the services only through
@@ -112,8 +115,9 @@ child_fail(int rfd, enum step st)
 	_exit(127);
 }
 
+/* With a NULL reset set, every signal's disposition is read here. */
 static void
-child_signals(void)
+child_signals(const sigset_t *reset)
 {
 	struct sigaction dfl, cur;
 	sigset_t none;
@@ -124,6 +128,11 @@ child_signals(void)
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
+		if (reset) {
+			if (sigismember(reset, sig) == 1)
+				sigaction(sig, &dfl, NULL);
+			continue;
+		}
 		if (sigaction(sig, NULL, &cur) != 0)
 			continue;	/* a glibc-reserved real-time signal */
 		if (cur.sa_handler == SIG_IGN && sig != SIGPIPE)
@@ -134,6 +143,22 @@ child_signals(void)
 	/* Blocked signals stay blocked across exec: start with none. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void
+launch_spawn_caught(sigset_t *set)
+{
+	struct sigaction cur;
+
+	sigemptyset(set);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP ||
+		    sigaction(sig, NULL, &cur) != 0)
+			continue;
+		if (sig == SIGPIPE || (cur.sa_handler != SIG_DFL &&
+		    cur.sa_handler != SIG_IGN))
+			sigaddset(set, sig);
+	}
 }
 
 static int
@@ -168,7 +193,7 @@ child(const struct launch_spawn *sp, pid_t parent, int rfd)
 {
 	int32_t me;
 
-	child_signals();
+	child_signals(sp->reset);
 	if (setsid() < 0)
 		child_fail(rfd, ST_SETSID);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)

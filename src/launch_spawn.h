@@ -9,6 +9,7 @@
 #ifndef METRICSD_LAUNCH_SPAWN_H
 #define METRICSD_LAUNCH_SPAWN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -20,7 +21,20 @@ struct launch_spawn {
 	const char *cwd;	/* or NULL */
 	int fd[3];		/* become fds 0, 1, 2 in the child; -1: /dev/null */
 	int watchdog_fd;	/* the child writes its pid (int32) here, or -1 */
+	/* The signals the child resets to their default before exec: those
+	 * this process catches, from launch_spawn_caught(). NULL: the child
+	 * looks at every signal itself (some 60 more system calls while the
+	 * parent is suspended). */
+	const sigset_t *reset;
 };
+
+/*
+ * The signals whose disposition in this process is a handler, plus
+ * SIGPIPE (ignored by metricsd, default for what it starts), into set:
+ * for launch_spawn.reset. Valid until a handler is installed or removed;
+ * launch calls it once its own handlers are in place.
+ */
+void launch_spawn_caught(sigset_t *set);
 
 /*
  * Start sp->path in a new session (so its own process group, pgid ==
