@@ -226,7 +226,9 @@ on_drain(uv_timer_t *t)
 static void
 finish(struct launcher *L)
 {
-	bool pipes = false;
+	bool pipes = false, *live;
+	pid_t *pgid;
+	size_t n = 0;
 
 	if (L->phase == PH_DONE)
 		return;
@@ -234,6 +236,22 @@ finish(struct launcher *L)
 	launch_ready_close(L);
 	uv_timer_stop(&L->exit_timer);
 	uv_timer_stop(&L->grace_timer);
+	/*
+	 * Which groups we did not signal still have live members, for the
+	 * warnings below: one look for all (launch_groups_live()). Without
+	 * memory for it, no warnings; the kills below are the same.
+	 */
+	pgid = calloc(L->n + 1, sizeof(*pgid));
+	live = calloc(L->n + 1, sizeof(*live));
+	if (pgid && live) {
+		for (size_t i = 0; i < L->n; i++)
+			if (L->svc[i].spawned && !L->svc[i].signalled)
+				pgid[n++] = L->svc[i].pid;
+		if (L->cmdproc.started && !L->cmd_running && !L->cmd_signalled)
+			pgid[n++] = L->cmdpid;
+		launch_groups_live(pgid, n, L->cgroup, live);
+	}
+	n = 0;
 	for (size_t i = 0; i < L->n; i++) {
 		struct svc *s = &L->svc[i];
 
@@ -246,7 +264,7 @@ finish(struct launcher *L)
 		 * likely still dying of it: only say so otherwise.
 		 */
 		if (s->spawned) {
-			if (!s->signalled && launch_group_has_members(s->pid))
+			if (!s->signalled && pgid && live && live[n++])
 				log_warn("service '%s' (pid %d) left processes in "
 				    "its process group; killing them",
 				    s->cfg->name, (int)s->pid);
@@ -258,12 +276,14 @@ finish(struct launcher *L)
 	/* COMMAND leads its own group too; the watchdog is about to be told
 	 * "kill nothing", so what COMMAND left in it goes now, the same way. */
 	if (L->cmdproc.started && !L->cmd_running) {
-		if (!L->cmd_signalled && launch_group_has_members(L->cmdpid))
+		if (!L->cmd_signalled && pgid && live && live[n])
 			log_warn("command (pid %d) left processes in its "
 			    "process group; killing them", (int)L->cmdpid);
 		kill(-L->cmdpid, SIGKILL);
 		launch_proc_release(&L->cmdproc, true);
 	}
+	free(pgid);
+	free(live);
 	/* What left its group: the cgroup takes it all; else the orphans
 	 * that came back to us as subreaper. */
 	launch_contain_kill(L);

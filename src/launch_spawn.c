@@ -71,6 +71,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -314,38 +315,75 @@ launch_spawn_reap(int pidfd)
 	return 0;
 }
 
-bool
-launch_group_has_members(pid_t pgid)
+/* Mark the group of process pid (a decimal string) in live[], if it is
+ * one of pgid[] and the process is not a zombie. */
+static void
+mark_group(const char *pid, const pid_t *pgid, size_t n, bool *live)
+{
+	char path[300], buf[256], state, *rp;
+	int ppid, pgrp, fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return;
+	buf[r] = '\0';
+	/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
+	if (!(rp = strrchr(buf, ')')) ||
+	    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
+	    state == 'Z' || state == 'X')
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (pgid[i] == pgrp)
+			live[i] = true;
+}
+
+/*
+ * At teardown launch asks this for every service, to say whether one
+ * left processes behind. A pass over /proc reads the stat file of every
+ * process on the machine (milliseconds on a busy one), so it is done
+ * once for all groups, and over launch's cgroup alone when there is one:
+ * every process a service started is in it.
+ */
+void
+launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
+    bool *live)
 {
 	struct dirent *e;
-	bool found = false;
+	char path[PATH_MAX + 16];
 	DIR *d;
+	FILE *f;
+	int pid;
 
-	if (!(d = opendir("/proc")))
-		return kill(-pgid, 0) == 0;
-	while (!found && (e = readdir(d))) {
-		char path[300], buf[256], state, *rp;
-		int ppid, pgrp, fd;
-		ssize_t n;
+	memset(live, 0, n * sizeof(*live));
+	if (n == 0)
+		return;
+	if (cgroup && cgroup[0]) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+		if ((f = fopen(path, "re"))) {
+			while (fscanf(f, "%d", &pid) == 1) {
+				char num[16];
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
-		if (!(rp = strrchr(buf, ')')) ||
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
-			continue;
-		found = pgrp == pgid && state != 'Z' && state != 'X';
+				snprintf(num, sizeof(num), "%d", pid);
+				mark_group(num, pgid, n, live);
+			}
+			fclose(f);
+			return;
+		}
 	}
+	if (!(d = opendir("/proc"))) {
+		for (size_t i = 0; i < n; i++)
+			live[i] = kill(-pgid[i], 0) == 0;
+		return;
+	}
+	while ((e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			mark_group(e->d_name, pgid, n, live);
 	closedir(d);
-	return found;
 }
 
 size_t

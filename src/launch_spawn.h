@@ -61,11 +61,14 @@ int launch_spawn_status(int pidfd, int *status, int *termsig);
 int launch_spawn_reap(int pidfd);
 
 /*
- * Is any live process (not a zombie) in process group pgid? Reads
- * /proc; with /proc unreadable, falls back to kill(-pgid, 0), which also
- * counts zombies.
+ * Which of the n process groups pgid[] have a live member (not a
+ * zombie)? Sets live[i] for each. One pass for all of them, over the
+ * processes of cgroup (its cgroup.procs) when it is not NULL or "",
+ * else over every process in /proc; with neither readable, falls back
+ * to kill(-pgid, 0), which also counts zombies.
  */
-bool launch_group_has_members(pid_t pgid);
+void launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
+    bool *live);
 
 /* Our child processes, from /proc/self/task/.../children: at most max
  * into out. Returns how many. */
