@@ -26,6 +26,18 @@
  * subreaper of what the services orphan instead (launch_cgroup.h says
  * what each covers); the subreaper is also set with the cgroup, for the
  * case where moving back out fails.
+ *
+ * Each of those two migrations (in, and back out at teardown) may wait
+ * for an RCU grace period in the kernel (the cgroup threadgroup lock):
+ * from nothing to some 15 ms on a busy machine, before the first spawn
+ * and at teardown. clone3(CLONE_INTO_CGROUP) would start each child in
+ * the cgroup with no migration at all, but glibc (2.36) has no clone3()
+ * and a raw clone3 can be made to behave like vfork() only with
+ * assembly of our own per architecture (the child must not return
+ * through a stack frame the parent still needs), which shadow stacks
+ * break; without CLONE_VM the child copies our page tables, measured at
+ * 0.35 to 0.6 ms more per spawn than vfork(): more than the migrations
+ * cost, from a handful of services on. So: one migration each way.
  */
 void
 launch_contain_setup(struct launcher *L)
