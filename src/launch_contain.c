@@ -29,15 +29,16 @@
  *
  * Each of those two migrations (in, and back out at teardown) may wait
  * for an RCU grace period in the kernel (the cgroup threadgroup lock):
- * from nothing to some 15 ms on a busy machine, before the first spawn
- * and at teardown. clone3(CLONE_INTO_CGROUP) would start each child in
- * the cgroup with no migration at all, but glibc (2.36) has no clone3()
- * and a raw clone3 can be made to behave like vfork() only with
- * assembly of our own per architecture (the child must not return
- * through a stack frame the parent still needs), which shadow stacks
- * break; without CLONE_VM the child copies our page tables, measured at
- * 0.35 to 0.6 ms more per spawn than vfork(): more than the migrations
- * cost, from a handful of services on. So: one migration each way.
+ * measured from nothing to 12 ms on a busy 2-CPU machine, before the
+ * first spawn and again at teardown; the spawns themselves pay nothing.
+ * clone3(CLONE_INTO_CGROUP) would start each child in the cgroup with
+ * no migration at all, but glibc (2.36) has no clone3(), and a raw
+ * clone3 behaves like vfork() only with assembly of our own for each
+ * architecture (a child on a stack of its own that calls into C and
+ * never returns), which the sanitizers do not know about; without
+ * CLONE_VM the child copies our page tables instead, measured at 0.35
+ * to 0.6 ms more per spawn than vfork(), which is more than the two
+ * migrations from a few dozen services on. So: one migration each way.
  */
 void
 launch_contain_setup(struct launcher *L)
