@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -44,29 +45,42 @@ rollup_reset(struct rollup *r)
 {
 	uint64_t *sorted = r->sorted;
 	size_t cap = r->cap;
+	bool mapped = r->mapped;
 
 	rollup_init(r, r->type);
 	r->sorted = sorted;
 	r->cap = cap;
+	r->mapped = mapped;
 }
 
 void
 rollup_free(struct rollup *r)
 {
-	free(r->sorted);
+	if (r->mapped)
+		munmap(r->sorted, r->cap * sizeof(uint64_t));
+	else
+		free(r->sorted);
 	rollup_init(r, r->type);
 }
+
+/*
+ * Buffers from this size on are mappings of their own, grown with
+ * mremap: never copied, whatever malloc's heuristics (glibc raises its
+ * mmap threshold each time a large block is freed, after which a large
+ * realloc is a copy of the whole sorted array).
+ */
+#define MAP_MIN (UINT64_C(1) << 16)
 
 /*
  * The buffer grows to exactly what is needed the first time (a reader
  * catching up with a whole series knows its size), then doubles: pages
  * of the slack are never touched until used, so they cost address space,
- * not memory, and realloc of a large block is an mremap, not a copy.
+ * not memory, and a large buffer grows by mremap, not by a copy.
  */
 int
 rollup_reserve(struct rollup *r, size_t n)
 {
-	size_t have = r->nsorted + r->npending, need, cap;
+	size_t have = r->nsorted + r->nrun + r->npending, need, cap;
 	uint64_t *p;
 
 	if (n > SIZE_MAX / sizeof(uint64_t) - have)
@@ -77,8 +91,24 @@ rollup_reserve(struct rollup *r, size_t n)
 	cap = r->cap == 0 ? need : r->cap;
 	while (cap < need)
 		cap = cap > SIZE_MAX / sizeof(uint64_t) / 2 ? need : cap * 2;
-	if (!(p = realloc(r->sorted, cap * sizeof(uint64_t))))
-		return -ENOMEM;
+	if (cap * sizeof(uint64_t) < MAP_MIN) {
+		if (!(p = realloc(r->sorted, cap * sizeof(uint64_t))))
+			return -ENOMEM;
+	} else if (r->mapped) {
+		p = mremap(r->sorted, r->cap * sizeof(uint64_t),
+		    cap * sizeof(uint64_t), MREMAP_MAYMOVE);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+	} else {
+		p = mmap(NULL, cap * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+		if (have > 0)
+			memcpy(p, r->sorted, have * sizeof(uint64_t));
+		free(r->sorted);
+		r->mapped = true;
+	}
 	r->sorted = p;
 	r->cap = cap;
 	return 0;
@@ -88,7 +118,7 @@ rollup_reserve(struct rollup *r, size_t n)
 static inline uint64_t *
 pend_end(struct rollup *r)
 {
-	return r->sorted + r->nsorted + r->npending;
+	return r->sorted + r->nsorted + r->nrun + r->npending;
 }
 
 /* Fold one block's summary into the running mean and m2 (Chan et al.). */
