@@ -41,13 +41,38 @@ rollup_init(struct rollup *r, enum store_type type)
 }
 
 void
+rollup_skip_value(struct rollup *r, union store_value v)
+{
+	r->has_skip = true;
+	r->skip = v;
+}
+
+uint64_t
+rollup_skipped(const struct rollup *r)
+{
+	return r->nskipped;
+}
+
+/* Empty again, keeping the type and the sentinel. */
+static void
+clear(struct rollup *r)
+{
+	bool has_skip = r->has_skip;
+	union store_value skip = r->skip;
+
+	rollup_init(r, r->type);
+	r->has_skip = has_skip;
+	r->skip = skip;
+}
+
+void
 rollup_reset(struct rollup *r)
 {
 	uint64_t *sorted = r->sorted;
 	size_t cap = r->cap;
 	bool mapped = r->mapped;
 
-	rollup_init(r, r->type);
+	clear(r);
 	r->sorted = sorted;
 	r->cap = cap;
 	r->mapped = mapped;
@@ -60,7 +85,7 @@ rollup_free(struct rollup *r)
 		munmap(r->sorted, r->cap * sizeof(uint64_t));
 	else
 		free(r->sorted);
-	rollup_init(r, r->type);
+	clear(r);
 }
 
 /*
@@ -587,16 +612,11 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 	return true;
 }
 
-int
-rollup_fold(struct rollup *r, const union store_value *v, size_t n)
+/* Fold n values, all of them, block by block. */
+static void
+fold_all(struct rollup *r, const union store_value *v, size_t n)
 {
-	size_t off;
-
-	if (n == 0)
-		return 0;
-	if (rollup_reserve(r, n) < 0)
-		return -ENOMEM;
-	for (off = 0; off < n; off += BLOCK) {
+	for (size_t off = 0; off < n; off += BLOCK) {
 		size_t bn = n - off < BLOCK ? n - off : BLOCK;
 
 		/* Whole blocks take the vector paths when they can. */
@@ -606,6 +626,27 @@ rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 		} else {
 			if (bn != BLOCK || !fold_int_block_fast(r, v + off, bn))
 				fold_int_block(r, v + off, bn);
+		}
+	}
+}
+
+int
+rollup_fold(struct rollup *r, const union store_value *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (rollup_reserve(r, n) < 0)
+		return -ENOMEM;
+	if (!r->has_skip) {
+		fold_all(r, v, n);
+	} else {
+		/* The stretches between sentinels, each folded as it is. */
+		for (size_t i = 0, j; i < n; i = j) {
+			for (j = i; j < n && v[j].u != r->skip.u; j++)
+				;
+			fold_all(r, v + i, j - i);
+			for (; j < n && v[j].u == r->skip.u; j++)
+				r->nskipped++;
 		}
 	}
 #ifdef __SSE2__
@@ -621,7 +662,7 @@ int
 rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
     char *err, size_t errlen)
 {
-	uint64_t n, have = r->count, at;
+	uint64_t n, have = r->count + r->nskipped, at;
 	const union store_value *vals;
 	int rc;
 

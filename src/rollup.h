@@ -89,10 +89,25 @@ struct rollup {
 	size_t nsorted, npending, cap;
 	size_t nrun;
 	bool mapped;		/* sorted is an mmap'd region, not malloc'd */
+	bool has_skip;		/* values equal to skip are left out */
+	union store_value skip;
+	uint64_t nskipped;	/* how many were */
 };
 
 /* Start an empty rollup for a series of the given type. Allocates nothing. */
 void rollup_init(struct rollup *r, enum store_type type);
+
+/*
+ * Leave out every value whose bits equal v's: a series' "no value"
+ * sentinel (the aggregator's sample-aligned series, metricsd-store(5)).
+ * Such values are only counted, by rollup_skipped(); rollup_count() and
+ * every figure are over the others. Set it before the first fold;
+ * rollup_reset and rollup_free keep it.
+ */
+void rollup_skip_value(struct rollup *r, union store_value v);
+
+/* Values left out as rollup_skip_value's sentinel (0 without one). */
+uint64_t rollup_skipped(const struct rollup *r);
 
 /*
  * Fold in n more values, in append order. Returns 0, or -ENOMEM with the
@@ -103,7 +118,8 @@ int rollup_fold(struct rollup *r, const union store_value *v, size_t n);
 /*
  * Catch up with a series in the store: refresh the view (store.h) and fold
  * in only the values appended since the last call. Feed a rollup from one
- * view only: rollup_count() is taken as the number already folded. On
+ * view only: rollup_count() + rollup_skipped() is taken as the number
+ * already folded. On
  * return *count (if not NULL) is the refreshed count, so the caller can
  * read store_view_values() below it (e.g. to print them). The pages of
  * the file folded are released (store_view_release) as it goes, so a
@@ -121,10 +137,13 @@ int rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
  */
 int rollup_reserve(struct rollup *r, size_t n);
 
-/* Drop every value, keep the type and the allocated buffers. */
+/* Drop every value, keep the type, the sentinel and the buffers. */
 void rollup_reset(struct rollup *r);
 
-/* Free the buffers; the rollup is then empty, as after rollup_init. */
+/*
+ * Free the buffers; the rollup is then empty, as after rollup_init (the
+ * type and the sentinel kept).
+ */
 void rollup_free(struct rollup *r);
 
 enum store_type rollup_type(const struct rollup *r);

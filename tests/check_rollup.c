@@ -1071,6 +1071,103 @@ START_TEST(test_two_runs_amortised_merge)
 }
 END_TEST
 
+/*
+ * A sentinel (rollup_skip_value) is counted apart and left out of every
+ * figure: the rollup equals one of the other values alone, bit for bit,
+ * folded in any pieces; runs of sentinels at the start, middle and end;
+ * a rollup of sentinels only is empty. reset and free keep the sentinel.
+ */
+START_TEST(test_skip_value_left_out)
+{
+	enum { N = 3000 };
+	static const enum store_type types[] = { STORE_U64, STORE_F64 };
+	union store_value *v = malloc(N * sizeof(*v));
+	union store_value *kept = malloc(N * sizeof(*kept));
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(kept);
+	for (size_t t = 0; t < 2; t++) {
+		union store_value sent = { .u = UINT64_MAX };
+		struct rollup r, one;
+		size_t nk = 0, nsent = 0, off = 0;
+		double d;
+
+		if (types[t] == STORE_F64)
+			sent.f = -1.0;
+		for (size_t i = 0; i < N; i++) {
+			/* Sentinel runs: 0..9, every 7th, a block, the end. */
+			bool is_sent = i < 10 || i % 7 == 0 ||
+			    (i >= 1024 && i < 1536) || i >= N - 3;
+
+			if (is_sent) {
+				v[i] = sent;
+				nsent++;
+				continue;
+			}
+			if (types[t] == STORE_U64)
+				v[i].u = UINT64_MAX - 1 - rng() % 100000;
+			else
+				v[i].f = i % 5 == 0 ? -1.0000000000000002 :
+				    (double)(rng() % 100000) / 8;
+			kept[nk++] = v[i];
+		}
+		rollup_init(&r, types[t]);
+		rollup_skip_value(&r, sent);
+		rollup_init(&one, types[t]);
+		ck_assert_int_eq(rollup_fold(&one, kept, nk), 0);
+		while (off < N) {
+			size_t step = 1 + rng() % 700;
+
+			if (step > N - off)
+				step = N - off;
+			ck_assert_int_eq(rollup_fold(&r, v + off, step), 0);
+			off += step;
+			(void)pct(&r, 50);
+		}
+		ck_assert_uint_eq(rollup_count(&r), nk);
+		ck_assert_uint_eq(rollup_skipped(&r), nsent);
+		/* Exact for integers; compensated (not order-free) for f64. */
+		ck_assert(rollup_sum_int(&r) == rollup_sum_int(&one));
+		ck_assert_double_eq_tol(rollup_sum(&r), rollup_sum(&one),
+		    1e-12 * fabs(rollup_sum(&one)));
+		/* The mean and spread: the same up to block boundaries. */
+		ck_assert_double_eq_tol(rollup_mean(&r), rollup_mean(&one),
+		    1e-9 * fabs(rollup_mean(&one)));
+		ck_assert_double_eq_tol(rollup_stddev(&r), rollup_stddev(&one),
+		    1e-6 * rollup_stddev(&one));
+		{
+			union store_value a, b;
+
+			ck_assert(rollup_min(&r, &a) && rollup_min(&one, &b));
+			ck_assert_uint_eq(a.u, b.u);
+			ck_assert(rollup_max(&r, &a) && rollup_max(&one, &b));
+			ck_assert_uint_eq(a.u, b.u);
+		}
+		for (int i = 0; i <= 1000; i++)
+			if (bits(pct_q(&r, i / 10.0)) != bits(pct_q(&one, i / 10.0)))
+				ck_abort_msg("type %d p%g", (int)types[t], i / 10.0);
+		for (size_t k = 0; k < nk; k++)
+			if (bits(ostat(&r, k)) != bits(ostat(&one, k)))
+				ck_abort_msg("type %d rank %zu", (int)types[t], k);
+		/* Reset keeps the sentinel; sentinels only: empty. */
+		rollup_reset(&r);
+		ck_assert_int_eq(rollup_fold(&r, v, 10), 0);
+		ck_assert_uint_eq(rollup_count(&r), 0);
+		ck_assert_uint_eq(rollup_skipped(&r), 10);
+		ck_assert_int_eq(rollup_percentile(&r, 50, &d), -ENODATA);
+		ck_assert(!rollup_min(&r, &sent));
+		rollup_free(&r);
+		ck_assert_int_eq(rollup_fold(&r, v, 11), 0);
+		ck_assert_uint_eq(rollup_count(&r), 1);
+		ck_assert_uint_eq(rollup_skipped(&r), 10);
+		rollup_free(&r);
+		rollup_free(&one);
+	}
+	free(v);
+	free(kept);
+}
+END_TEST
+
 Suite *
 rollup_suite(void)
 {
@@ -1102,6 +1199,7 @@ rollup_suite(void)
 	tcase_add_test(tc, test_two_runs_equal_one_sorted_array);
 	tcase_add_test(tc, test_two_runs_nan_poisons);
 	tcase_add_test(tc, test_two_runs_amortised_merge);
+	tcase_add_test(tc, test_skip_value_left_out);
 	suite_add_tcase(s, tc);
 	return s;
 }
