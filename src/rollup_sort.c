@@ -215,10 +215,11 @@ settle(struct rollup *r)
 /*
  * The keys of rank k and k + 1 (0-based; *next only if k + 1 < n) among
  * the n = na + nb keys of the sorted runs a and b, as if they were
- * merged: the smallest k + 1 are a[0..i) and b[0..k+1-i) for the one
- * split i with a[i-1] <= b[k+1-i] and b[k-i] <= a[i], found by bisection
- * (the test a[i] < b[k-i] holds below that split and fails from it on).
- * Equal keys are equal values, so which run a tie is taken from does not
+ * merged: the smallest k + 1 are a[0..i) and b[0..k+1-i) for a split i
+ * with a[i-1] <= b[k+1-i] and b[k-i] <= a[i]. The test a[i] < b[k-i]
+ * holds for every i below the first such split and fails from it on, so
+ * a bisection on it finds that split in O(log min(k, na)) steps. Equal
+ * keys are equal values, so which run a tie is taken from does not
  * matter.
  */
 static void
