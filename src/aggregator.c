@@ -1027,10 +1027,10 @@ aggregator_in_flight(const struct aggregator *a)
 }
 
 /*
- * The token queue's workers: the first counts with the engine's own
- * tokenizer, the others each with one opened from the same name (a
- * tokenizer is used by one thread at a time: it keeps caches and
- * scratch space inside).
+ * The token queue's workers: each with the caller's tokenizer for it, or
+ * the first with the engine's own and the others each with one opened
+ * from the same name (a tokenizer is used by one thread at a time: it
+ * keeps caches and scratch space inside).
  */
 static int
 workers_start(struct aggregator *a, char *err, size_t errlen)
@@ -1048,9 +1048,14 @@ workers_start(struct aggregator *a, char *err, size_t errlen)
 		snprintf(err, errlen, "aggregator: out of memory");
 		return -ENOMEM;
 	}
-	a->wtok[0] = (struct tokenizer *)a->cfg.tok;
-	a->nwtok = 1;
-	for (; a->nwtok < n; a->nwtok++) {
+	if (a->cfg.token_toks != NULL) {
+		/* The caller's: not ours to close (nwtok stays 0). */
+		memcpy(a->wtok, a->cfg.token_toks, n * sizeof(*a->wtok));
+	} else {
+		a->wtok[0] = (struct tokenizer *)a->cfg.tok;
+		a->nwtok = 1;
+	}
+	for (; a->nwtok > 0 && a->nwtok < n; a->nwtok++) {
 		char e[256];
 
 		if ((r = tokenizer_open(&a->wtok[a->nwtok], a->cfg.tok->name,

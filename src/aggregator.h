@@ -146,10 +146,13 @@ struct aggregator_config {
 	/*
 	 * Token counting (with tok): 0 counts inline, on the caller's
 	 * thread; N >= 1 on N worker threads (see "Token threads" below).
-	 * The first worker uses tok itself, each further one a tokenizer
-	 * it opens from tok->name.
+	 * Worker i counts with token_toks[i] (the caller's, used by that
+	 * worker alone until aggregator_free; token_toks[0] may be tok);
+	 * token_toks NULL: the first worker uses tok itself, each further
+	 * one a tokenizer the engine opens from tok->name.
 	 */
 	unsigned token_threads;
+	struct tokenizer *const *token_toks;
 	size_t token_queue_bytes;	/* 0: AGGREGATOR_TOKEN_QUEUE_BYTES */
 	/* Called from a worker thread when counts may be ready to apply
 	 * (aggregator_tokens_apply); must be thread-safe (uv_async_send

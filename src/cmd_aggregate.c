@@ -195,7 +195,9 @@ aggregate_main(int argc, char **argv)
 	struct aggregate_opts o = { 0 };
 	struct readycheck_target target;
 	struct tokenizer *tok = NULL;
+	struct tokenizer *wtok[AGGREGATOR_MAX_TOKEN_THREADS] = { NULL };
 	struct cmdline c;
+	unsigned i;
 	int rc;
 
 	if ((rc = parse(&c, argc, argv)) != EXIT_OK)
@@ -219,9 +221,26 @@ aggregate_main(int argc, char **argv)
 		o.cfg.token_threads = c.threads_set ? c.threads :
 		    tok->encode != NULL ? TOKEN_THREADS_DEFAULT : 0;
 		o.cfg.token_queue_bytes = (size_t)c.queue_mb << 20;
+		/* A tokenizer per further worker (one keeps its caches
+		 * inside), all loaded before anything exists. */
+		wtok[0] = tok;
+		for (i = 1; i < o.cfg.token_threads; i++) {
+			if ((rc = tokenizer_open(&wtok[i], c.tokname, err,
+			    sizeof(err))) < 0) {
+				log_warn("--tokenizer for token thread %u: %s",
+				    i + 1, err);
+				rc = EXIT_FAIL;
+				goto out;
+			}
+		}
+		o.cfg.token_toks = wtok;
 	}
 	rc = aggregate_run(&o);
+	rc = rc < 0 ? EXIT_FAIL : rc > 0 ? EXIT_INCOMPLETE : EXIT_OK;
+out:
+	for (i = 1; i < AGGREGATOR_MAX_TOKEN_THREADS && wtok[i]; i++)
+		tokenizer_close(wtok[i]);
 	if (tok)
 		tokenizer_close(tok);
-	return rc < 0 ? EXIT_FAIL : rc > 0 ? EXIT_INCOMPLETE : EXIT_OK;
+	return rc;
 }
