@@ -365,7 +365,7 @@ replay(struct agg *g, const struct aggregate_opts *o)
 	struct rec_reader *r;
 	struct rec_frame f;
 	char err[REC_ERR_MAX];
-	int rc;
+	int rc = 0;
 
 	g->end = STORE_INTERRUPTED;
 	if (rec_reader_open(&r, o->replay, err, sizeof(err)) < 0) {
