@@ -115,8 +115,8 @@ stop(struct agg *g, enum store_state end)
 	if (g->uz_open)
 		uvzmq_close(&g->uz, NULL);
 	if ((pending = aggregator_tokens_apply(g->engine)) > 0) {
-		log_info("counting the tokens of %zu samples still queued before "
-		    "the store is marked %s (a signal abandons them)", pending,
+		log_info("waiting for %zu queued token counts before the store "
+		    "is marked %s (a signal abandons them)", pending,
 		    end_name(end));
 		g->draining = true;
 		return;
@@ -149,9 +149,9 @@ static void
 tokens_abandon(struct agg *g, const char *why)
 {
 	if ((g->abandoned = aggregator_tokens_abandon(g->engine)) > 0)
-		log_warn("%s: the token counts of %zu samples abandoned; their "
-		    "isl, osl and tpot values are missing (token_work_pending "
-		    "= %zu in the store)", why, g->abandoned, g->abandoned);
+		log_warn("%s: %zu queued token counts abandoned; their isl, "
+		    "osl and tpot values are missing (token_work_pending = %zu "
+		    "in the store)", why, g->abandoned, g->abandoned);
 }
 
 static void
@@ -345,9 +345,8 @@ replay_drain(struct agg *g)
 
 	if ((pending = aggregator_tokens_apply(g->engine)) == 0)
 		return;
-	log_info("counting the tokens of %zu samples still queued before the "
-	    "store is marked %s (a signal abandons them)", pending,
-	    end_name(g->end));
+	log_info("waiting for %zu queued token counts before the store is "
+	    "marked %s (a signal abandons them)", pending, end_name(g->end));
 	while (aggregator_tokens_wait(g->engine, 100) > 0) {
 		if (replay_signals != seen) {
 			tokens_abandon(g, strsignal(replay_signal));

@@ -70,10 +70,12 @@ enum metric_key {
 					   sample completed (the ts above
 					   is valid); 0 while it is not */
 	METRIC_FINISH_REASONS_DROPPED,	/* finish reasons over the cap */
-	METRIC_TOKEN_WORK_PENDING,	/* samples whose token-count values
-					   are not stored yet (token
-					   threads); in a closed store: work
-					   abandoned, those values missing */
+	METRIC_TOKEN_WORK_PENDING,	/* events (issued: isl; complete:
+					   osl, tpot...) whose count-
+					   dependent values are not stored
+					   yet (token threads); in a closed
+					   store: work abandoned, those
+					   values missing */
 	/* Series. */
 	METRIC_SAMPLE_LATENCY_NS,
 	METRIC_ISL,
@@ -228,7 +230,8 @@ void aggregator_finish(struct aggregator *a);
  * to compute the values that depend on the count, to a bounded queue
  * (tok_queue.h) and goes on; the values are stored once the counts are
  * back, in event order, so the store ends up exactly as with inline
- * counting. token_work_pending tells how many samples' values still wait.
+ * counting. token_work_pending tells how many events' values still wait
+ * (a sample.issued's isl, a sample.complete's osl, tpot_ns...).
  * When the queue is full (token_queue_bytes of texts), the feed functions
  * wait for room: back-pressure, never loss. All of these are for the
  * caller's thread (the one that feeds events), and do nothing when
@@ -236,7 +239,7 @@ void aggregator_finish(struct aggregator *a);
  *
  * aggregator_tokens_apply stores the values of the counts that are back
  * (call it when token_notify fires, or now and then); it returns the
- * number of samples still pending. aggregator_tokens_wait blocks until
+ * number of events still pending. aggregator_tokens_wait blocks until
  * the oldest pending count is back, or for at most timeout_ms when that
  * is >= 0, applies what is back and returns what is still pending: loop
  * on it to drain the queue before the store is marked final.

@@ -9,6 +9,8 @@
 #  - all four stores hold the same values (metricsd read --json --values),
 #    final, with token_work_pending 0; aggregate --replay of the recording
 #    on two threads (default queue) gives that store too;
+#  - a signal while the backlog is counted at the end abandons it, and the
+#    store, the exit status, the log and report all say so;
 #  - bad --token-threads and --token-queue values are usage errors.
 #
 # The data comes from `make deps` (scripts/tokdeps) in $METRICSD_TOKDATA.
@@ -123,3 +125,41 @@ expect_exit 0 metricsd aggregate --replay "$T/r.rec" --metrics-dir "$T/sr" \
     $agg --token-threads 2
 same_store "$T/s0" "$T/sr"
 echo "ok: aggregate --replay on token threads equals the live store"
+
+# 4. The drain at the end: once the session has ended, the aggregator
+# says how many counts it waits for; a signal then abandons the rest. The
+# drain may finish before the signal lands (an idle machine counts fast),
+# so either outcome is accepted, but each must be consistent: exit 3 with
+# token_work_pending above 0 in the final store and a warning naming it,
+# or exit 0 with every count stored.
+bg ab aggregate --connect "ipc://$T/ab" --metrics-dir "$T/sab" $agg \
+    --token-threads 1
+expect_exit 0 metricsd publish --bind "ipc://$T/ab" --wait-subscribers 1 \
+    --synthetic 400 --synthetic-text mixed --osl 1000 --seed 3 --batch 64
+n=0
+until grep -q "waiting for [0-9]* queued token counts before the store is marked final" \
+    "$T/ab.err"; do
+	n=$((n + 1))
+	[ $n -lt 1200 ] || fail "no drain announced: $(cat "$T/ab.err")"
+	kill -0 "$ab" 2>/dev/null || break	# done already: nothing to drain
+	sleep 0.05
+done
+kill -TERM "$ab" 2>/dev/null
+wait "$ab"
+rc=$?
+read_store "$T/sab" "$T/sab.json"
+expect_grep '"state":"final"' "$T/sab.json"
+pending=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token_work_pending"])' "$T/sab.json")
+if [ "$rc" -eq 3 ]; then
+	[ "$pending" -gt 0 ] || fail "exit 3 but token_work_pending is 0"
+	expect_grep "Terminated: $pending queued token counts abandoned.*token_work_pending = $pending" "$T/ab.err"
+	metricsd report --metrics-dir "$T/sab" --json >"$T/rep.json" ||
+		fail "report"
+	expect_grep '"complete":false' "$T/rep.json"
+	expect_grep '"tokens_pending":true' "$T/rep.json"
+	echo "ok: a signal during the drain abandoned $pending counts, said so"
+else
+	[ "$rc" -eq 0 ] || fail "aggregate exited $rc: $(cat "$T/ab.err")"
+	[ "$pending" -eq 0 ] || fail "exit 0 with token_work_pending $pending"
+	echo "ok: the drain finished before the signal"
+fi
