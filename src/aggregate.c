@@ -28,7 +28,8 @@
  * loop keeps running, with the socket closed, until they are all applied;
  * only then is the store marked FINAL or INTERRUPTED. A signal during that
  * drain abandons the rest: token_work_pending keeps their number in the
- * store (so `metricsd report` calls it incomplete) and we exit 1. The
+ * store (so `metricsd report` calls it incomplete) and the run counts as
+ * one that dropped values (aggregate_run returns 1: exit 3). The
  * async handle is closed only once no job is pending, or after the
  * workers are stopped, so no worker ever touches a closed handle.
  *

@@ -1097,7 +1097,7 @@ static void
 token_session(struct fixture *f)
 {
 	static const struct event_str out[4] = { { "Hello", 5 },
-	    { " big wide", 9 }, { " world of\xff text", 17 }, { " !", 2 } };
+	    { " big wide", 9 }, { " world of\xff text", 15 }, { " !", 2 } };
 	static const struct event_str rsn[2] = { { "think ", 6 },
 	    { "caf\xc3 more", 9 } };
 	static const struct event_str str[1] = { { "a single answer", 15 } };
