@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +75,14 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct tokq *q = w->q;
+	struct sched_param sp = { 0 };
 	struct tokq_job *j;
 	bool head;
 
+	/* Counting can wait, intake cannot: a CPU-bound batch thread yields
+	 * to the owner's loop when it wakes up (same share of the CPU over
+	 * time). Best effort: a failure changes nothing else. */
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->stop && q->run_head == NULL)
