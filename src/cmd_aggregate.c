@@ -82,7 +82,7 @@ struct cmdline {
 	struct args_ready rg;
 	const char *sockname, *connect, *metrics, *tokname, *replay;
 	bool streaming;
-	bool threads_set;
+	bool threads_set, queue_set;
 	unsigned threads, queue_mb;
 };
 
@@ -113,6 +113,7 @@ parse(struct cmdline *c, int argc, char **argv)
 		case O_TQUEUE:
 			if (args_unsigned(&a, 1, 1u << 20, &c->queue_mb) < 0)
 				return args_fail(&a);
+			c->queue_set = true;
 			break;
 		}
 	}
@@ -125,6 +126,10 @@ parse(struct cmdline *c, int argc, char **argv)
 	if (a.ind < argc)
 		return args_usage_error("unexpected argument '%s'",
 		    argv[a.ind]);
+	if ((c->threads_set || c->queue_set) && !c->tokname)
+		return args_usage_error("%s without --tokenizer: there are no "
+		    "tokens to count", c->threads_set ? "--token-threads" :
+		    "--token-queue");
 	return EXIT_OK;
 }
 

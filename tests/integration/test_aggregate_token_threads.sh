@@ -59,6 +59,9 @@ expect_grep "token-threads" "$T/err"
 expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --metrics-dir "$T/u" \
     --tokenizer whitespace --token-queue 0
 expect_grep "token-queue" "$T/err"
+expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --metrics-dir "$T/u" \
+    --token-threads 2
+expect_grep "token-threads without --tokenizer" "$T/err"
 [ ! -e "$T/u" ] || fail "a usage error created the store"
 
 # 2. The session: synthetic realistic text, with two prompts in three
