@@ -60,6 +60,7 @@ static const struct {
 	{ "loadgen_last_issued_complete_ts", true, "Timestamp (ns, publisher clock) of the completion of the last-issued tracked sample." },
 	{ "loadgen_last_issued_done", true, "1 once the last-issued tracked sample has completed, else 0." },
 	{ "finish_reasons_dropped", false, "Completions whose finish_reason was not counted (over 16 distinct names)." },
+	{ "token_work_pending", true, "Events (sample.issued, sample.complete) whose token-count values (isl, osl, tpot) are not stored yet." },
 	{ "sample_latency_ns", false, "Sample latency: completion minus issue time." },
 	{ "isl", false, "Input sequence length of a sample, in tokens." },
 	{ "osl", false, "Output sequence length of a sample, in tokens." },

@@ -50,6 +50,7 @@ static const char *const diagnostic_keys[] = {
 	"tokenizer_invalid_utf8",
 	"series_append_errors",
 	"finish_reasons_dropped",
+	"token_work_pending",
 	NULL
 };
 

@@ -286,8 +286,9 @@ START_TEST(test_render_table_diagnostic_set)
 		ck_assert_int_eq(ki->kind, STORE_COUNTER);
 		n++;
 	}
-	/* decode_* (6) ... finish_reasons_dropped: 16 today. */
-	ck_assert_uint_eq(n, 16);
+	/* decode_* (6) ... finish_reasons_dropped, token_work_pending: 17
+	 * today. */
+	ck_assert_uint_eq(n, 17);
 	ck_assert(render_is_diagnostic("decode_errors"));
 	ck_assert(render_is_diagnostic("finish_reasons_dropped"));
 	ck_assert(!render_is_diagnostic("total_samples_failed"));
