@@ -347,10 +347,7 @@ read_run(const struct read_opts *o)
 
 /* ---- command line ---- */
 
-static int
-help(void)
-{
-	fputs(USAGE "\n"
+static const char help_text[] = USAGE "\n"
 	    "Show the metrics in a store: counters as their value, series as\n"
 	    "count, mean, min, max, p50, p90, p95, p99 and p99.9.\n\n"
 	    "  --metrics-dir DIR  the store (default: $" STORE_DIR_ENV ",\n"
@@ -373,16 +370,14 @@ help(void)
 	    "that are 0 into one line; --json and --prometheus are raw.\n"
 	    "Exit status: 0 ok, 1 runtime failure (no store, unknown key,\n"
 	    "invalid store file), 2 usage error.\n"
-	    "See metricsd(1).\n", stdout);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
+	    "See metricsd(1).\n";
 
 int
 read_main(int argc, char **argv)
 {
 	enum { O_DIR = 1, O_JSON, O_VALUES, O_PROM, O_WATCH, O_RAW, O_ALL };
 	static const struct args_opt opts[] = {
-		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "metrics-dir", ARGS_NONEMPTY, O_DIR, 0 },
 		{ "json", ARGS_NONE, O_JSON, 0 },
 		{ "values", ARGS_NONE, O_VALUES, 0 },
 		{ "prometheus", ARGS_NONE, O_PROM, 0 },
@@ -394,15 +389,12 @@ read_main(int argc, char **argv)
 	struct read_opts o = { 0 };
 	char err[STORE_ERR_MAX];
 	struct args a;
-	int c;
+	int c, rc;
 
-	args_init(&a, argc, argv, opts, 0);
+	args_init(&a, argc, argv, opts, ARGS_OPERANDS);
 	while ((c = args_next(&a)) > 0) {
 		switch (c) {
 		case O_DIR:
-			if (!*a.arg)
-				return args_usage_error("--metrics-dir: empty "
-				    "value");
 			o.dir = a.arg;
 			break;
 		case O_JSON:
@@ -427,10 +419,8 @@ read_main(int argc, char **argv)
 			break;
 		}
 	}
-	if (c == ARGS_HELP)
-		return help();
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
+	if ((rc = args_finish(&a, c, help_text)) != ARGS_RUN)
+		return rc;
 	if (o.values && !o.json)
 		return args_usage_error("--values needs --json");
 	if (o.prom && o.json)

@@ -222,10 +222,7 @@ report_run(const struct report_opts *o)
 
 /* ---- command line ---- */
 
-static int
-help(void)
-{
-	fputs(USAGE "\n"
+static const char help_text[] = USAGE "\n"
 	    "The benchmark summary of a store: state, samples, duration,\n"
 	    "QPS, output TPS, LoadGen QPS, then TTFT, TPOT, TPOT (e2e), ITL,\n"
 	    "latency, ISL and OSL with count, mean, min, max, std, p50, p90,\n"
@@ -241,9 +238,7 @@ help(void)
 	    "                       line, until the store is final or ^C\n"
 	    "  -h, --help           this help\n\n"
 	    "Exit status: 0 ok, 1 runtime failure (no store, unreadable\n"
-	    "store), 2 usage error. See metricsd(1).\n", stdout);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
+	    "store), 2 usage error. See metricsd(1).\n";
 
 /* --slo NAME=DURATION */
 static int
@@ -284,7 +279,7 @@ report_main(int argc, char **argv)
 {
 	enum { O_DIR = 1, O_JSON, O_SLO, O_WATCH };
 	static const struct args_opt opts[] = {
-		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "metrics-dir", ARGS_NONEMPTY, O_DIR, 0 },
 		{ "json", ARGS_NONE, O_JSON, 0 },
 		{ "slo", ARGS_REQUIRED, O_SLO, 0 },
 		{ "watch", ARGS_REQUIRED, O_WATCH, 0 },
@@ -298,9 +293,6 @@ report_main(int argc, char **argv)
 	while ((c = args_next(&a)) > 0) {
 		switch (c) {
 		case O_DIR:
-			if (!*a.arg)
-				return args_usage_error("--metrics-dir: empty "
-				    "value");
 			o.dir = a.arg;
 			break;
 		case O_JSON:
@@ -317,12 +309,7 @@ report_main(int argc, char **argv)
 			break;
 		}
 	}
-	if (c == ARGS_HELP)
-		return help();
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	if ((rc = args_finish(&a, c, help_text)) != ARGS_RUN)
+		return rc;
 	return report_run(&o);
 }
