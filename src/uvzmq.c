@@ -201,3 +201,38 @@ uvzmq_error(const struct uvzmq *z)
 {
 	return z->error;
 }
+
+int
+uvzmq_sub_open(void **ctx, void **sub, const char *endpoint, char *err,
+    size_t errlen)
+{
+	const char *what;
+	int zero = 0, e;
+
+	*sub = NULL;
+	if (!(*ctx = zmq_ctx_new())) {
+		what = "zmq_ctx_new";
+		goto fail;
+	}
+	if (!(*sub = zmq_socket(*ctx, ZMQ_SUB))) {
+		what = "zmq_socket(SUB)";
+		goto fail;
+	}
+	if (zmq_setsockopt(*sub, ZMQ_RCVHWM, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(*sub, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(*sub, ZMQ_SUBSCRIBE, "", 0) < 0) {
+		what = "setting SUB socket options";
+		goto fail;
+	}
+	if (zmq_connect(*sub, endpoint) < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot connect to %s: %s", endpoint,
+		    zmq_strerror(e));
+		return -e;
+	}
+	return 0;
+fail:
+	e = errno;
+	snprintf(err, errlen, "%s: %s", what, zmq_strerror(e));
+	return -e;
+}
