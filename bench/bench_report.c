@@ -19,7 +19,6 @@
  * Usage: bench_report [N]   (default 1000000 values per series)
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +47,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return bench_rng(&rng_state);
 }
 
 static void
@@ -114,19 +110,10 @@ read_json_once(const char *dir, FILE *null)
 	return (double)t0 / 1e6;
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(int argc, char **argv)
 {
-	char tmpl[] = "/dev/shm/metricsd-bench-report.XXXXXX", dir[256];
+	char tmpl[BENCH_PATH_MAX], dir[BENCH_STORE_PATH_MAX];
 	char err[STORE_ERR_MAX];
 	struct store_writer *w;
 	struct store_key *k[NSERIES], *c;
@@ -143,10 +130,7 @@ main(int argc, char **argv)
 		n = 1000;
 	if (!rep || !null)
 		die("setup", strerror(errno));
-	if (!mkdtemp(tmpl) && !mkdtemp(strcpy(tmpl,
-	    "/tmp/metricsd-bench-report.XXXXXX")))
-		die("mkdtemp", strerror(errno));
-	snprintf(dir, sizeof(dir), "%s/store", tmpl);
+	bench_dir_make("report", tmpl, dir);
 	if (store_writer_open(&w, dir, err, sizeof(err)) < 0)
 		die("store_writer_open", err);
 	static const char *const counters[][2] = {
@@ -216,7 +200,6 @@ main(int argc, char **argv)
 	store_writer_close(w, STORE_FINAL);
 	fclose(null);
 	free(rep);
-	if (nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)
-		fprintf(stderr, "bench_report: could not remove %s\n", tmpl);
+	bench_dir_remove("report", tmpl);
 	return 0;
 }
