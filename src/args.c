@@ -16,6 +16,7 @@
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
+#include "store.h"
 
 /*
  * getopt_long's val for a long option: LONG_BASE + the index of the first
@@ -635,6 +636,21 @@ int
 args_fail(const struct args *a)
 {
 	return usage_print(a->mode, a->err[0] ? a->err : "usage error");
+}
+
+int
+args_store_dir(const char *dir, char *buf, size_t len)
+{
+	if (dir) {
+		if (strlen(dir) >= len)
+			return args_usage_error("--metrics-dir: '%s' is too long",
+			    dir);
+		strcpy(buf, dir);
+	} else if (store_default_dir(buf, len) < 0) {
+		return args_usage_error("the default store directory is too "
+		    "long (check $%s)", STORE_DIR_ENV);
+	}
+	return ARGS_RUN;
 }
 
 int

@@ -275,6 +275,14 @@ int args_ready_resolve(const struct args_ready *r, unsigned flags,
  */
 int args_fail(const struct args *a);
 
+/*
+ * For mode mains: the store directory into buf: dir (--metrics-dir) if
+ * given, else the default (store_default_dir: $METRICSD_METRICS_DIR, else
+ * /dev/shm/metricsd-UID). Returns ARGS_RUN, or EXIT_USAGE after a usage
+ * error when the name does not fit ("--metrics-dir: '...' is too long").
+ */
+int args_store_dir(const char *dir, char *buf, size_t len);
+
 /* What args_finish() returns when the mode is to go on. */
 #define ARGS_RUN (-1)
 

@@ -63,8 +63,7 @@ struct reader {
 	size_t prom_stores;		/* stores in the last exposition */
 	bool tty;
 	bool any_bad;			/* an invalid file, a clash...: exit 1 */
-	bool write_failed;
-	int write_errno;		/* errno of the failed write, or 0 */
+	struct log_stdout out;	/* the first write error */
 	unsigned frames;
 };
 
@@ -147,11 +146,7 @@ draw(struct reader *rd)
 	else
 		draw_snapshot(rd);
 	rd->frames++;
-	errno = 0;
-	if ((fflush(stdout) == EOF || ferror(stdout)) && !rd->write_failed) {
-		rd->write_failed = true;
-		rd->write_errno = errno;
-	}
+	log_stdout_flush(&rd->out);
 }
 
 /* ---- --watch: a libuv loop with a timer and the signals ---- */
@@ -162,7 +157,7 @@ watch_draw(void *arg)
 	struct reader *rd = arg;
 
 	draw(rd);
-	return !(rd->write_failed);
+	return !(rd->out.failed);
 }
 
 static int
@@ -274,6 +269,8 @@ struct read_opts {
 static int
 reader_init(struct reader *rd, const struct read_opts *o)
 {
+	int rc;
+
 	rd->json = o->json;
 	rd->values = o->values;
 	rd->prom = o->prom;
@@ -283,15 +280,8 @@ reader_init(struct reader *rd, const struct read_opts *o)
 	rd->watch = (double)o->watch_ns / 1e9;
 	rd->keys = o->keys;
 	rd->nkeys = o->nkeys;
-	if (o->dir) {
-		if (strlen(o->dir) >= sizeof(rd->dir))
-			return args_usage_error("--metrics-dir: '%s' is too long",
-			    o->dir);
-		strcpy(rd->dir, o->dir);
-	} else if (store_default_dir(rd->dir, sizeof(rd->dir)) < 0) {
-		return args_usage_error("the default store directory is too "
-		    "long (check $%s)", STORE_DIR_ENV);
-	}
+	if ((rc = args_store_dir(o->dir, rd->dir, sizeof(rd->dir))) != ARGS_RUN)
+		return rc;
 	if (rd->prom) {
 		const char *dirs[] = { rd->dir };
 
@@ -325,20 +315,8 @@ read_run(const struct read_opts *o)
 			status = EXIT_FAIL;
 	}
 	/* A full disk or a closed pipe must not pass for success. */
-	errno = 0;
-	if ((fflush(stdout) == EOF || ferror(stdout)) && !rd->write_failed) {
-		rd->write_failed = true;
-		rd->write_errno = errno;
-	}
-	if (fclose(stdout) == EOF && !rd->write_failed) {
-		rd->write_failed = true;
-		rd->write_errno = errno;
-	}
-	if (rd->write_failed) {
-		log_warn("writing to standard output: %s", rd->write_errno ?
-		    strerror(rd->write_errno) : "I/O error");
+	if (log_stdout_close(&rd->out) < 0)
 		status = EXIT_FAIL;
-	}
 	scrape_free(rd->scrape);
 	store_follow_free(rd->follow);
 	free(rd);

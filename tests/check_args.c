@@ -783,6 +783,49 @@ START_TEST(test_args_finish_help_write_error)
 }
 END_TEST
 
+struct store_dir_call {
+	const char *dir;
+	char buf[32];
+};
+
+static int
+call_store_dir(void *arg)
+{
+	struct store_dir_call *c = arg;
+
+	return args_store_dir(c->dir, c->buf, sizeof(c->buf));
+}
+
+/* --metrics-dir as given, else the default; too long a usage error. */
+START_TEST(test_args_store_dir)
+{
+	struct store_dir_call c = { .dir = "/some/dir" };
+	char *out;
+	int rc;
+
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, ARGS_RUN);
+	ck_assert_str_eq(c.buf, "/some/dir");
+	ck_assert_str_eq(out, "");
+	c.dir = "/a/directory/name/of/more/than/31/bytes";
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(out, ": --metrics-dir: '/a/directory/name"
+	    "/of/more/than/31/bytes' is too long; try 'metricsd "));
+	c.dir = NULL;
+	setenv("METRICSD_METRICS_DIR", "/from/env", 1);
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, ARGS_RUN);
+	ck_assert_str_eq(c.buf, "/from/env");
+	setenv("METRICSD_METRICS_DIR", "/a/directory/name/of/more/than/31", 1);
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(out, ": the default store directory is "
+	    "too long (check $METRICSD_METRICS_DIR)"));
+	unsetenv("METRICSD_METRICS_DIR");
+}
+END_TEST
+
 /* ---- readiness group ------------------------------------------------------ */
 
 static int
@@ -977,6 +1020,7 @@ args_suite(void)
 	tcase_add_test(it, test_args_nonempty);
 	tcase_add_test(it, test_args_finish);
 	tcase_add_test(it, test_args_finish_help_write_error);
+	tcase_add_test(it, test_args_store_dir);
 	suite_add_tcase(s, it);
 
 	tcase_add_test(num, test_args_parse_u64_accepts);
