@@ -130,6 +130,24 @@ put_class(struct tok_buf *o, const struct tok_uclass *c, bool neg)
 }
 
 /*
+ * The '[' at p[*i] that opens a class, and its '^' if negated, copied to
+ * o; *i is moved past them. 0 or -ENOMEM.
+ */
+static int
+open_class(const char *p, size_t len, size_t *i, struct tok_buf *o)
+{
+	if (tok_buf_add(o, "[", 1) < 0)
+		return -ENOMEM;
+	(*i)++;
+	if (*i < len && p[*i] == '^') {
+		if (tok_buf_add(o, "^", 1) < 0)
+			return -ENOMEM;
+		(*i)++;
+	}
+	return 0;
+}
+
+/*
  * The general category named by the \p or \P escape at p[i] (\p{X},
  * \pX, \p{^X}, \P{X}), with *neg set for a complement and *skip to the
  * bytes the escape takes; NULL if it is not one (no name, no closing
@@ -201,15 +219,9 @@ copy2:
 		}
 		if (c == '[') {
 			depth++;
-			if (tok_buf_add(o, "[", 1) < 0)
+			if (open_class(p, len, &i, o) < 0)
 				return -ENOMEM;
-			i++;
 			/* A ']' first in a class is a literal. */
-			if (i < len && p[i] == '^') {
-				if (tok_buf_add(o, "^", 1) < 0)
-					return -ENOMEM;
-				i++;
-			}
 			if (i < len && p[i] == ']') {
 				if (tok_buf_add(o, "]", 1) < 0)
 					return -ENOMEM;
@@ -375,14 +387,8 @@ pcre_translate(const char *p, size_t len, struct tok_buf *o)
 				in = false;
 		} else if (c == '[') {
 			in = true;
-			if (tok_buf_add(o, "[", 1) < 0)
+			if (open_class(p, len, &i, o) < 0)
 				return -ENOMEM;
-			i++;
-			if (i < len && p[i] == '^') {
-				if (tok_buf_add(o, "^", 1) < 0)
-					return -ENOMEM;
-				i++;
-			}
 			if (i < len && p[i] == ']')
 				return -ENOTSUP;	/* a leading ] */
 			continue;
