@@ -30,7 +30,10 @@
  * Environment: METRICSD_BIN (set by make bench), METRICSD_TOKDATA (where
  * make deps put the tokenizer files), BENCH_REPEAT (replays of the
  * session; default 10), BENCH_ONLY=single|batch|inproc|light|text|record
- * to run one part (for profiling with perf).
+ * to run one part (single, batch: the standard mix's bare receive and
+ * aggregate on those frames only, best of two each, with the ratio; for
+ * profiling with perf). BENCH_COUNT=FILE: count the receivers'
+ * instructions with callgrind (see exec_receiver).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,6 +57,7 @@
 #include "store_sink.h"
 #include "tokenizer.h"
 #include "synthetic.h"
+#include "uvzmq.h"
 #include "wire.h"
 
 /* Frames laid end to end: off[i]..off[i+1] is frame i. */
@@ -229,19 +233,30 @@ encode(struct frames *f, const struct synthetic_opts *so, unsigned batch)
 	encode_counted(f, so, batch, NULL);
 }
 
-/* The bare subscriber: receive until a session.ended frame. */
+static bool
+is_ended(zmq_msg_t *m)
+{
+	return zmq_msg_size(m) >= 13 &&
+	    memcmp(zmq_msg_data(m), "session.ended", 13) == 0;
+}
+
+/*
+ * The bare subscriber: receive until a session.ended frame, in a blocking
+ * zmq_msg_recv loop into one reused message, the cheapest receive there
+ * is. Its socket is aggregate's (uvzmq_sub_open: RCVHWM 0, LINGER 0).
+ */
 static int
 bare_sub(const char *endpoint)
 {
-	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_SUB);
-	int zero = 0;
+	void *ctx, *s;
+	char err[512];
 	zmq_msg_t m;
 	uint64_t frames = 0;
 
-	zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
-	zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
-	if (zmq_connect(s, endpoint) < 0)
-		die("bare-sub connect");
+	if (uvzmq_sub_open(&ctx, &s, endpoint, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench_aggregate: bare-sub: %s\n", err);
+		return 1;
+	}
 	zmq_msg_init(&m);
 	for (;;) {
 		if (zmq_msg_recv(&m, s, 0) < 0) {
@@ -250,8 +265,7 @@ bare_sub(const char *endpoint)
 			die("bare-sub recv");
 		}
 		frames++;
-		if (zmq_msg_size(&m) >= 13 &&
-		    memcmp(zmq_msg_data(&m), "session.ended", 13) == 0)
+		if (is_ended(&m))
 			break;
 	}
 	zmq_msg_close(&m);
@@ -260,9 +274,54 @@ bare_sub(const char *endpoint)
 	return frames ? 0 : 1;
 }
 
+static void
+bare_uv_frame(struct uvzmq *z, zmq_msg_t *msg, void *arg)
+{
+	uint64_t *frames = arg;
+
+	if (!msg) {
+		errno = -uvzmq_error(z);
+		die("bare-uv recv");
+	}
+	++*frames;
+	if (is_ended(msg))
+		uvzmq_close(z, NULL);
+}
+
+/*
+ * The bare subscriber with aggregate's intake: the same socket and the
+ * same receive loop (uvzmq on a libuv loop, as many frames per iteration
+ * as aggregate's FRAME_BUDGET), and a callback that only looks for the
+ * end. Against it, what aggregate adds is its own work on the frames.
+ */
+static int
+bare_uv(const char *endpoint)
+{
+	uv_loop_t loop;
+	struct uvzmq z;
+	void *ctx, *s;
+	char err[512];
+	uint64_t frames = 0;
+
+	if (uv_loop_init(&loop) < 0 ||
+	    uvzmq_sub_open(&ctx, &s, endpoint, err, sizeof(err)) < 0 ||
+	    uvzmq_init(&z, &loop, s, 1024, bare_uv_frame, &frames, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "bench_aggregate: bare-uv: %s\n", err);
+		return 1;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return frames ? 0 : 1;
+}
+
 struct result {
 	double seconds;
 	double cpu;		/* the receiver's user + system seconds */
+	double instructions;	/* with BENCH_COUNT: the receiver's user-space
+				 * instructions, all threads (else 0) */
 	long maxrss_kb;
 	int status;
 	double intake;		/* with `watch`: seconds until intake was done */
@@ -308,6 +367,52 @@ intake_wait(double t0)
 	}
 	store_view_close(v);
 	return now_s() - t0;
+}
+
+/*
+ * BENCH_COUNT=FILE: each receiver runs under callgrind (valgrind), which
+ * writes its user-space instruction count, all threads, to FILE: unlike
+ * time, a figure the other work on a shared machine does not change
+ * (perf stat's hardware counters are not there on every machine, a VM's
+ * often not). Slow: use it with BENCH_ONLY and a small BENCH_REPEAT.
+ */
+static void
+exec_receiver(char *const argv[])
+{
+	const char *count = getenv("BENCH_COUNT");
+	char out[4200], *vargv[64] = { "valgrind", "--tool=callgrind", "-q",
+	    out, "--" };
+	size_t n = 5;
+
+	if (count && *count) {
+		snprintf(out, sizeof(out), "--callgrind-out-file=%s", count);
+		for (size_t i = 0; argv[i] && n < 63; i++)
+			vargv[n++] = argv[i];
+		vargv[n] = NULL;
+		execvp("valgrind", vargv);
+		_exit(127);
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* The instruction count callgrind wrote (BENCH_COUNT), or 0. */
+static double
+counted_instructions(void)
+{
+	const char *count = getenv("BENCH_COUNT");
+	char line[512];
+	double sum = 0;
+	FILE *f;
+
+	if (!count || !*count || !(f = fopen(count, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "totals:", 7) == 0)
+			sum = strtod(line + 7, NULL);
+	fclose(f);
+	unlink(count);
+	return sum;
 }
 
 /*
@@ -444,7 +549,7 @@ static struct result
 run(void *pub, char *const argv[], const struct frames *f, unsigned repeat,
     const void *ended, size_t ended_len, const char *paced_dir)
 {
-	struct result r = { 0, 0, 0, -1, 0 };
+	struct result r = { .status = -1 };
 	unsigned char sub[64];
 	struct rusage ru;
 	double t0;
@@ -460,10 +565,8 @@ run(void *pub, char *const argv[], const struct frames *f, unsigned repeat,
 	}
 	if ((pid = fork()) < 0)
 		die("fork");
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_receiver(argv);
 	/* The receiver is subscribed when its subscribe frame arrives;
 	 * unsubscribe frames left by the previous receiver are skipped. */
 	while ((st = zmq_recv(pub, sub, sizeof(sub), 0)) >= 1 && sub[0] != 1)
@@ -501,6 +604,7 @@ run(void *pub, char *const argv[], const struct frames *f, unsigned repeat,
 	r.cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	r.status = st;
+	r.instructions = counted_instructions();
 	return r;
 }
 
@@ -551,6 +655,7 @@ throughput(void *pub, const char *mix, const struct synthetic_opts *so,
     char *store, const struct wire_buf *ended, const char *only)
 {
 	char *bare[] = { self, "--bare-sub", endpoint, NULL };
+	char *bare_uvl[] = { self, "--bare-uv", endpoint, NULL };
 	char *agg[] = { (char *)bin, "aggregate", "--connect", endpoint,
 	    "--metrics-dir", store, "--streaming", "--tokenizer", "whitespace",
 	    NULL };
@@ -569,13 +674,34 @@ throughput(void *pub, const char *mix, const struct synthetic_opts *so,
 	    batch.n * repeat);
 	if (only && (strcmp(only, "single") == 0 ||
 	    strcmp(only, "batch") == 0)) {
-		bool one = strcmp(only, "single") == 0;
+		const struct frames *fr = strcmp(only, "single") == 0 ?
+		    &single : &batch;
 
-		a1 = run(pub, agg, one ? &single : &batch, repeat, ended->data,
-		    ended->len, NULL);
-		printf("aggregate %s: %.2f M events/s; %.2f M events per CPU "
-		    "second of the aggregator (all its threads)\n", only,
-		    events / a1.seconds / 1e6, events / a1.cpu / 1e6);
+		struct result u;
+
+		/* One frame kind, both bare receivers and aggregate
+		 * interleaved, best of two each: the ratios the target is
+		 * about, quickly. */
+		b1 = best(pub, bare, fr, repeat, ended);
+		u = best(pub, bare_uvl, fr, repeat, ended);
+		a1 = best(pub, agg, fr, repeat, ended);
+		if ((good = ok(b1, "bare") && ok(u, "bare-uv") &&
+		    ok(a1, "aggregate")))
+			printf("%s: bare receive %.2f M events/s, bare on "
+			    "aggregate's loop %.2f, aggregate %.2f = %.2fx "
+			    "bare, %.2fx bare on the loop; CPU seconds "
+			    "(receiver, all threads) bare %.2f, on the loop "
+			    "%.2f, aggregate %.2f\n", only,
+			    events / b1.seconds / 1e6, events / u.seconds / 1e6,
+			    events / a1.seconds / 1e6, b1.seconds / a1.seconds,
+			    u.seconds / a1.seconds, b1.cpu, u.cpu, a1.cpu);
+		if (good && b1.instructions > 0)
+			printf("%s: instructions per event (receiver, user "
+			    "space, all threads): bare %.0f, bare on the loop "
+			    "%.0f, aggregate %.0f = %.2fx bare\n", only,
+			    b1.instructions / events, u.instructions / events,
+			    a1.instructions / events, a1.instructions /
+			    b1.instructions);
 		goto out;
 	}
 	printf("in this process, no sockets: decode only %.2f M events/s "
@@ -875,6 +1001,8 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--bare-sub") == 0)
 		return bare_sub(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--bare-uv") == 0)
+		return bare_uv(argv[2]);
 	if (!bin) {
 		fprintf(stderr, "bench_aggregate: set METRICSD_BIN\n");
 		return 1;

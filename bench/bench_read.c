@@ -19,7 +19,6 @@
  * Usage: bench_read [N]   (default 10000000 values)
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "rollup.h"
 #include "store.h"
 #include "store_follow.h"
@@ -47,10 +47,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return bench_rng(&rng_state);
 }
 
 /* Something like request latencies in ns: 50 us .. ~20 ms, skewed. */
@@ -355,19 +352,10 @@ follow_after_append(struct store_writer *w, const char *dir, size_t n)
 	store_follow_free(f);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(int argc, char **argv)
 {
-	char tmpl[] = "/dev/shm/metricsd-bench-read.XXXXXX", dir[256];
+	char tmpl[BENCH_PATH_MAX], dir[BENCH_STORE_PATH_MAX];
 	char err[STORE_ERR_MAX];
 	static const enum store_type types[] = { STORE_U64, STORE_I64, STORE_F64 };
 	static const char *const keys[] = { "lat_u64", "lat_i64", "lat_f64" };
@@ -378,9 +366,7 @@ main(int argc, char **argv)
 
 	if (n < 1000)
 		n = 1000;
-	if (!mkdtemp(tmpl) && !mkdtemp(strcpy(tmpl, "/tmp/metricsd-bench-read.XXXXXX")))
-		die("mkdtemp", strerror(errno));
-	snprintf(dir, sizeof(dir), "%s/store", tmpl);
+	bench_dir_make("read", tmpl, dir);
 	if (store_writer_open(&w, dir, err, sizeof(err)) < 0)
 		die("store_writer_open", err);
 	for (int t = 0; t < 3; t++) {
@@ -407,7 +393,6 @@ main(int argc, char **argv)
 	follow_after_append(w, dir, n);
 
 	store_writer_close(w, STORE_FINAL);
-	if (nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)
-		fprintf(stderr, "bench_read: could not remove %s\n", tmpl);
+	bench_dir_remove("read", tmpl);
 	return sink == 42 ? 1 : 0;
 }

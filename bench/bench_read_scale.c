@@ -32,10 +32,7 @@ static uint64_t rng_state = 88172645463325252ULL;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return bench_rng(&rng_state);
 }
 
 /* Run argv with stdout to /dev/null; its wall time and peak RSS (KiB). */

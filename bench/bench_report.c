@@ -27,7 +27,6 @@
  * Usage: bench_report [N [RUNS [REDRAWS]]]   (1000000 values, 3, 20)
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,10 +55,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return bench_rng(&rng_state);
 }
 
 static void
@@ -123,15 +119,6 @@ read_json_once(const char *dir, FILE *null)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -163,7 +150,7 @@ report_once(struct store_follow *f, const struct report_slo *slo,
 int
 main(int argc, char **argv)
 {
-	char tmpl[] = "/dev/shm/metricsd-bench-report.XXXXXX", dir[256];
+	char tmpl[BENCH_PATH_MAX], dir[BENCH_STORE_PATH_MAX];
 	char err[STORE_ERR_MAX];
 	struct store_writer *w;
 	struct store_key *k[NSERIES], *c;
@@ -187,10 +174,7 @@ main(int argc, char **argv)
 		redraws = 20;
 	if (!rep || !null)
 		die("setup", strerror(errno));
-	if (!mkdtemp(tmpl) && !mkdtemp(strcpy(tmpl,
-	    "/tmp/metricsd-bench-report.XXXXXX")))
-		die("mkdtemp", strerror(errno));
-	snprintf(dir, sizeof(dir), "%s/store", tmpl);
+	bench_dir_make("report", tmpl, dir);
 	if (store_writer_open(&w, dir, err, sizeof(err)) < 0)
 		die("store_writer_open", err);
 	static const char *const counters[][2] = {
@@ -273,7 +257,6 @@ main(int argc, char **argv)
 	store_writer_close(w, STORE_FINAL);
 	fclose(null);
 	free(rep);
-	if (nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS) < 0)
-		fprintf(stderr, "bench_report: could not remove %s\n", tmpl);
+	bench_dir_remove("report", tmpl);
 	return 0;
 }

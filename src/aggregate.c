@@ -209,32 +209,6 @@ on_store_error(void *arg, const char *key, int err, const char *msg)
 		    "value dropped", g->dir, key, strerror(-err));
 }
 
-static int
-sub_open(struct agg *g)
-{
-	int zero = 0;
-
-	if (!(g->ctx = zmq_ctx_new())) {
-		log_warn("zmq_ctx_new:");
-		return -1;
-	}
-	if (!(g->sub = zmq_socket(g->ctx, ZMQ_SUB))) {
-		log_warn("zmq_socket(SUB):");
-		return -1;
-	}
-	/* RCVHWM 0: never drop; LINGER 0: nothing to flush on a SUB. */
-	if (zmq_setsockopt(g->sub, ZMQ_RCVHWM, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(g->sub, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(g->sub, ZMQ_SUBSCRIBE, "", 0) < 0) {
-		log_warn("setting SUB socket options:");
-		return -1;
-	}
-	if (zmq_connect(g->sub, g->endpoint) < 0) {
-		log_warn("cannot connect to %s:", g->endpoint);
-		return -1;
-	}
-	return 0;
-}
 
 
 /* 1. The socket: a bad endpoint fails here, before a store exists. What
@@ -247,8 +221,11 @@ open_all(struct agg *g, const struct aggregate_opts *o)
 	struct aggregator_sink iface;
 	struct aggregator_config cfg = o->cfg;
 
-	if (!o->replay && sub_open(g) < 0)
+	if (!o->replay && uvzmq_sub_open(&g->ctx, &g->sub, g->endpoint, err,
+	    sizeof(err)) < 0) {
+		log_warn("%s", err);
 		return -1;
+	}
 	if (store_sink_open(&g->sink, g->dir, &o->cfg, err, sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return -1;

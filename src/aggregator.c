@@ -674,13 +674,17 @@ aggregator_finish_reason_name(const char *reason, size_t len, char *out)
 static void
 finish_reason_count(struct aggregator *a, const struct event_str *reason)
 {
-	char name[AGGREGATOR_FINISH_REASON_MAX_LEN + 1];
 	char key[sizeof(AGGREGATOR_FINISH_REASON_PREFIX) +
 	    AGGREGATOR_FINISH_REASON_MAX_LEN];
+	char *name = key + sizeof(AGGREGATOR_FINISH_REASON_PREFIX) - 1;
 	unsigned i;
 
 	if (a->sink.named_counter_set == NULL)
 		return;
+	/* The key is the prefix and the name in one buffer: no snprintf
+	 * for every completion. */
+	memcpy(key, AGGREGATOR_FINISH_REASON_PREFIX,
+	    sizeof(AGGREGATOR_FINISH_REASON_PREFIX) - 1);
 	aggregator_finish_reason_name(reason->ptr, reason->len, name);
 	for (i = 0; i < a->nreasons; i++)
 		if (strcmp(a->reasons[i], name) == 0)
@@ -693,8 +697,6 @@ finish_reason_count(struct aggregator *a, const struct event_str *reason)
 		strcpy(a->reasons[i], name);
 		a->nreasons++;
 	}
-	snprintf(key, sizeof(key), "%s%s", AGGREGATOR_FINISH_REASON_PREFIX,
-	    name);
 	a->reason_count[i]++;
 	if (a->sink.named_counter_set(a->sink.arg, i, key,
 	    a->reason_count[i]) < 0)

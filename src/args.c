@@ -16,6 +16,7 @@
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
+#include "store.h"
 
 /*
  * getopt_long's val for a long option: LONG_BASE + the index of the first
@@ -34,12 +35,12 @@ enum {
 };
 
 static const struct args_opt ready_opts[] = {
-	{ "ready-endpoint", ARGS_REQUIRED, ID_READY_ENDPOINT, 0 },
-	{ "ready", ARGS_REQUIRED, ID_READY_ENDPOINT, 0 },
-	{ "endpoint", ARGS_REQUIRED, ID_READY_ENDPOINT, 0 },
-	{ "socket-dir", ARGS_REQUIRED, ID_SOCKET_DIR, 0 },
-	{ "readiness-path", ARGS_REQUIRED, ID_READINESS_PATH, 0 },
-	{ "readiness-id", ARGS_REQUIRED, ID_READINESS_ID, 0 },
+	{ "ready-endpoint", ARGS_NONEMPTY, ID_READY_ENDPOINT, 0 },
+	{ "ready", ARGS_NONEMPTY, ID_READY_ENDPOINT, 0 },
+	{ "endpoint", ARGS_NONEMPTY, ID_READY_ENDPOINT, 0 },
+	{ "socket-dir", ARGS_NONEMPTY, ID_SOCKET_DIR, 0 },
+	{ "readiness-path", ARGS_NONEMPTY, ID_READINESS_PATH, 0 },
+	{ "readiness-id", ARGS_NONEMPTY, ID_READINESS_ID, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -74,7 +75,8 @@ add_opt(struct args *a, const struct args_opt *o)
 		return -EINVAL;
 	}
 	if (o->id <= 0 || (o->has_arg != ARGS_NONE &&
-	    o->has_arg != ARGS_REQUIRED) || !*o->name) {
+	    o->has_arg != ARGS_REQUIRED && o->has_arg != ARGS_NONEMPTY) ||
+	    !*o->name) {
 		errf(a->err, sizeof(a->err), "option table: bad entry '%s'",
 		    o->name);
 		return -EINVAL;
@@ -100,12 +102,14 @@ add_opt(struct args *a, const struct args_opt *o)
 			return -EINVAL;
 		}
 		a->shortopts[n++] = (char)o->letter;
-		if (o->has_arg == ARGS_REQUIRED)
+		if (o->has_arg != ARGS_NONE)
 			a->shortopts[n++] = ':';
 		a->shortopts[n] = '\0';
 	}
-	a->longopts[a->nopts] = (struct option){ o->name, (int)o->has_arg,
-	    NULL, val };
+	a->longopts[a->nopts] = (struct option){ o->name,
+	    o->has_arg == ARGS_NONE ? no_argument : required_argument, NULL,
+	    val };
+	a->nonempty[a->nopts] = o->has_arg == ARGS_NONEMPTY;
 	a->ids[a->nopts] = o->id;
 	a->nopts++;
 	a->longopts[a->nopts] = (struct option){ NULL, 0, NULL, 0 };
@@ -149,6 +153,7 @@ args_init(struct args *a, int argc, char **argv,
 	a->argv = argv;
 	a->mode = mode_name(argc > 0 ? argv[0] : NULL);
 	a->opts = opts;
+	a->flags = flags;
 	snprintf(last_mode, sizeof(last_mode), "%s", a->mode);
 	/* "+" stops at the first operand, ":" makes a missing argument
 	 * ':' rather than '?'. */
@@ -267,16 +272,12 @@ explain_missing(struct args *a)
 	    optopt > 0 && optopt < 256 ? optopt : '?');
 }
 
-/* Store a readiness option; its value must not be empty. */
-static int
+/* Store a readiness option (ARGS_NONEMPTY: not empty). */
+static void
 ready_take(struct args *a, int id, const char *tname)
 {
 	struct args_ready *r = a->ready;
 
-	if (!*a->arg) {
-		errf(a->err, sizeof(a->err), "%s: empty value", a->name);
-		return ARGS_ERROR;
-	}
 	switch (id) {
 	case ID_READY_ENDPOINT:
 		r->endpoint = a->arg;
@@ -286,13 +287,23 @@ ready_take(struct args *a, int id, const char *tname)
 	case ID_READINESS_PATH: r->readiness_path = a->arg; break;
 	case ID_READINESS_ID: r->readiness_id = a->arg; break;
 	}
-	return 0;
+}
+
+/* Whether the option a short letter stands for is ARGS_NONEMPTY. */
+static bool
+letter_nonempty(const struct args *a, int c)
+{
+	for (const struct args_opt *o = a->opts; o && o->name; o++)
+		if (o->letter == c)
+			return o->has_arg == ARGS_NONEMPTY;
+	return false;
 }
 
 int
 args_next(struct args *a)
 {
 	int c, li, id;
+	bool nonempty;
 
 	if (a->broken)
 		return ARGS_ERROR;	/* a->err says what init refused */
@@ -322,17 +333,23 @@ args_next(struct args *a)
 		a->arg = optarg;
 		if (c >= LONG_BASE) {
 			id = id_of_val(a, c);
-			tname = li >= 0 ? a->longopts[li].name
-			    : a->longopts[c - LONG_BASE].name;
+			if (li < 0)
+				li = c - LONG_BASE;
+			tname = a->longopts[li].name;
 			a->name = opt_name(a, tname);
+			nonempty = a->nonempty[li];
 		} else {
 			id = id_of_letter(a, c);
 			snprintf(a->namebuf, sizeof(a->namebuf), "-%c", c);
 			a->name = a->namebuf;
+			nonempty = letter_nonempty(a, c);
+		}
+		if (nonempty && !*a->arg) {
+			errf(a->err, sizeof(a->err), "%s: empty value", a->name);
+			return ARGS_ERROR;
 		}
 		if (id >= ARGS_ID_RESERVED && a->ready) {
-			if (ready_take(a, id, tname) < 0)
-				return ARGS_ERROR;
+			ready_take(a, id, tname);
 			continue;
 		}
 		return id;
@@ -619,6 +636,41 @@ int
 args_fail(const struct args *a)
 {
 	return usage_print(a->mode, a->err[0] ? a->err : "usage error");
+}
+
+int
+args_store_dir(const char *dir, char *buf, size_t len)
+{
+	if (dir) {
+		if (strlen(dir) >= len)
+			return args_usage_error("--metrics-dir: '%s' is too long",
+			    dir);
+		strcpy(buf, dir);
+	} else if (store_default_dir(buf, len) < 0) {
+		return args_usage_error("the default store directory is too "
+		    "long (check $%s)", STORE_DIR_ENV);
+	}
+	return ARGS_RUN;
+}
+
+int
+args_finish(const struct args *a, int c, const char *help)
+{
+	char msg[ARGS_ERR_MAX];
+
+	if (c == ARGS_HELP) {
+		fputs(help, stdout);
+		return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK
+		    : EXIT_FAIL;
+	}
+	if (c != ARGS_END)
+		return args_fail(a);
+	if (!(a->flags & ARGS_OPERANDS) && a->ind < a->argc) {
+		snprintf(msg, sizeof(msg), "unexpected argument '%s'",
+		    a->argv[a->ind]);
+		return usage_print(a->mode, msg);
+	}
+	return ARGS_RUN;
 }
 
 int

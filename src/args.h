@@ -34,7 +34,7 @@
  *		{ NULL, 0, 0, 0 }
  *	};
  *	struct args a;
- *	int c;
+ *	int c, rc;
  *
  *	args_init(&a, argc, argv, opts, 0);
  *	while ((c = args_next(&a)) > 0) {
@@ -46,13 +46,8 @@
  *			break;
  *		}
  *	}
- *	if (c == ARGS_HELP)
- *		return print_help();
- *	if (c == ARGS_ERROR)
- *		return args_fail(&a);
- *	// operands: argv[a.ind] .. argv[argc - 1]
- *	if (a.ind < argc)
- *		return args_usage_error("unexpected argument '%s'", argv[a.ind]);
+ *	if ((rc = args_finish(&a, c, HELP_TEXT)) != ARGS_RUN)
+ *		return rc;	// after --help, a usage error or an operand
  *	return mode_run(&o);
  *
  * A mode with the readiness group adds, before the loop,
@@ -96,7 +91,10 @@ enum {
 
 enum args_has_arg {
 	ARGS_NONE = no_argument,
-	ARGS_REQUIRED = required_argument
+	ARGS_REQUIRED = required_argument,
+	/* required, and an empty one ("--metrics-dir=") is a usage error:
+	 * args_next() returns ARGS_ERROR with "--metrics-dir: empty value" */
+	ARGS_NONEMPTY = required_argument + 16
 };
 
 /*
@@ -119,7 +117,9 @@ struct args_opt {
 enum {
 	/* Options end at the first operand (getopt's "+"): for modes
 	 * whose operands are followed by another program's arguments. */
-	ARGS_IN_ORDER = 1 << 0
+	ARGS_IN_ORDER = 1 << 0,
+	/* The mode takes operands: args_finish() leaves them to it. */
+	ARGS_OPERANDS = 1 << 1
 };
 
 /*
@@ -168,6 +168,8 @@ struct args {
 	char shortopts[2 * ARGS_MAX_OPTS + 4];
 	char namebuf[64];
 	bool broken;		/* args_init refused the table */
+	unsigned flags;		/* of args_init() */
+	bool nonempty[ARGS_MAX_OPTS];	/* per longopts entry */
 };
 
 /*
@@ -272,6 +274,34 @@ int args_ready_resolve(const struct args_ready *r, unsigned flags,
  * of the last args_init()).
  */
 int args_fail(const struct args *a);
+
+/*
+ * For mode mains: the store directory into buf: dir (--metrics-dir) if
+ * given, else the default (store_default_dir: $METRICSD_METRICS_DIR, else
+ * /dev/shm/metricsd-UID). Returns ARGS_RUN, or EXIT_USAGE after a usage
+ * error when the name does not fit ("--metrics-dir: '...' is too long").
+ */
+int args_store_dir(const char *dir, char *buf, size_t len);
+
+/* What args_finish() returns when the mode is to go on. */
+#define ARGS_RUN (-1)
+
+/*
+ * The end of every mode's option loop; c is what args_next() returned
+ * last. For mode mains only (it prints):
+ *   - ARGS_HELP: help (the whole text, usage line first) to stdout;
+ *     returns EXIT_OK, or EXIT_FAIL when stdout cannot be written;
+ *   - ARGS_ERROR, or an option id (the loop stopped on a bad value with
+ *     a->err filled): args_fail(a), EXIT_USAGE;
+ *   - an operand when args_init() had no ARGS_OPERANDS: the usage error
+ *     "unexpected argument 'X'", EXIT_USAGE;
+ *   - else ARGS_RUN: the operands, if any, are argv[a->ind..argc-1].
+ * So a mode main ends its parsing with
+ *
+ *	if ((rc = args_finish(&a, c, help)) != ARGS_RUN)
+ *		return rc;
+ */
+int args_finish(const struct args *a, int c, const char *help);
 int args_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 

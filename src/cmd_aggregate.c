@@ -90,8 +90,9 @@ struct cmdline {
 static int
 parse(struct cmdline *c, int argc, char **argv)
 {
+	char help[sizeof(USAGE "\n" HELP) + 512];
 	struct args a;
-	int id;
+	int id, rc;
 
 	memset(c, 0, sizeof(*c));
 	args_init(&a, argc, argv, opts, 0);
@@ -117,15 +118,9 @@ parse(struct cmdline *c, int argc, char **argv)
 			break;
 		}
 	}
-	if (id == ARGS_HELP) {
-		printf(USAGE "\n" HELP, tokenizer_names());
-		return -1;
-	}
-	if (id == ARGS_ERROR)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	snprintf(help, sizeof(help), USAGE "\n" HELP, tokenizer_names());
+	if ((rc = args_finish(&a, id, help)) != ARGS_RUN)
+		return rc == EXIT_OK ? -1 : rc;
 	if ((c->threads_set || c->queue_set) && !c->tokname)
 		return args_usage_error("%s without --tokenizer: there are no "
 		    "tokens to count", c->threads_set ? "--token-threads" :

@@ -749,17 +749,13 @@ launch_main(int argc, char **argv)
 	memset(&L, 0, sizeof(L));
 	/* In order: options end at the config file; what follows "--" is
 	 * COMMAND's and never parsed by us. */
-	if (args_init(&a, argc, argv, opts, ARGS_IN_ORDER) < 0)
+	if (args_init(&a, argc, argv, opts, ARGS_IN_ORDER | ARGS_OPERANDS) < 0)
 		return args_fail(&a);
 	while ((c = args_next(&a)) > 0)
 		if (c == O_DRY)
 			dry = true;
-	if (c == ARGS_HELP) {
-		fputs(usage_text, stdout);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-	}
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
+	if ((rc = args_finish(&a, c, usage_text)) != ARGS_RUN)
+		return rc;
 	conf = a.ind;
 	if (conf >= argc)
 		return args_usage_error("missing services.conf");

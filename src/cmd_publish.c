@@ -584,7 +584,7 @@ enum { O_BIND = 1, O_BATCH, O_WAIT, O_WAIT_TIMEOUT, O_LINGER, O_SYNTH,
     O_STEXT, O_OSL, O_REPLAY, O_SPEED };
 
 static const struct args_opt opts[] = {
-	{ "bind", ARGS_REQUIRED, O_BIND, 0 },
+	{ "bind", ARGS_NONEMPTY, O_BIND, 0 },
 	{ "batch", ARGS_REQUIRED, O_BATCH, 0 },
 	{ "wait-subscribers", ARGS_REQUIRED, O_WAIT, 0 },
 	{ "wait-timeout", ARGS_REQUIRED, O_WAIT_TIMEOUT, 0 },
@@ -599,7 +599,7 @@ static const struct args_opt opts[] = {
 	{ "print-json", ARGS_NONE, O_PRINT, 0 },
 	{ "synthetic-text", ARGS_REQUIRED, O_STEXT, 0 },
 	{ "osl", ARGS_REQUIRED, O_OSL, 0 },
-	{ "replay", ARGS_REQUIRED, O_REPLAY, 0 },
+	{ "replay", ARGS_NONEMPTY, O_REPLAY, 0 },
 	{ "speed", ARGS_REQUIRED, O_SPEED, 0 },
 	{ NULL, 0, 0, 0 }
 };
@@ -614,14 +614,7 @@ opt_take(struct publish_opts *o, struct args *a, int id, bool *synth_opt)
 	*synth_opt |= (id >= O_SEED && id <= O_NOCOMPLETE) ||
 	    (id >= O_STEXT && id <= O_OSL);
 	switch (id) {
-	case O_BIND:
-		o->bind = a->arg;
-		if (!*a->arg) {
-			snprintf(a->err, sizeof(a->err), "%s: empty value",
-			    a->name);
-			return -1;
-		}
-		return 0;
+	case O_BIND: o->bind = a->arg; return 0;
 	case O_BATCH: return args_unsigned(a, 1, 65536, &o->batch);
 	case O_WAIT:
 		return args_u64(a, 0, 1000000, &o->wait_subscribers);
@@ -652,14 +645,7 @@ opt_take(struct publish_opts *o, struct args *a, int id, bool *synth_opt)
 		}
 		return 0;
 	case O_OSL: return args_unsigned(a, 1, SYNTHETIC_OSL_MAX, &so->osl);
-	case O_REPLAY:
-		o->replay = a->arg;
-		if (!*a->arg) {
-			snprintf(a->err, sizeof(a->err), "%s: empty value",
-			    a->name);
-			return -1;
-		}
-		return 0;
+	case O_REPLAY: o->replay = a->arg; return 0;
 	case O_SPEED:
 		o->speed_set = true;
 		if (strcmp(a->arg, "max") == 0) {
@@ -683,21 +669,14 @@ publish_main(int argc, char **argv)
 	};
 	bool synth_opt = false;
 	struct args a;
-	int c;
+	int c, rc;
 
 	args_init(&a, argc, argv, opts, 0);
 	while ((c = args_next(&a)) > 0)
 		if (opt_take(&o, &a, c, &synth_opt) < 0)
 			return args_fail(&a);
-	if (c == ARGS_HELP) {
-		printf("%s\n%s", USAGE, HELP);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-	}
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	if ((rc = args_finish(&a, c, USAGE "\n" HELP)) != ARGS_RUN)
+		return rc;
 	if (o.so.osl && o.so.text == SYNTHETIC_TEXT_WORDS)
 		return args_usage_error("--osl needs --synthetic-text");
 	if (o.speed_set && !o.replay)

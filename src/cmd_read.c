@@ -63,8 +63,7 @@ struct reader {
 	size_t prom_stores;		/* stores in the last exposition */
 	bool tty;
 	bool any_bad;			/* an invalid file, a clash...: exit 1 */
-	bool write_failed;
-	int write_errno;		/* errno of the failed write, or 0 */
+	struct log_stdout out;	/* the first write error */
 	unsigned frames;
 };
 
@@ -147,11 +146,7 @@ draw(struct reader *rd)
 	else
 		draw_snapshot(rd);
 	rd->frames++;
-	errno = 0;
-	if ((fflush(stdout) == EOF || ferror(stdout)) && !rd->write_failed) {
-		rd->write_failed = true;
-		rd->write_errno = errno;
-	}
+	log_stdout_flush(&rd->out);
 }
 
 /* ---- --watch: a libuv loop with a timer and the signals ---- */
@@ -162,7 +157,7 @@ watch_draw(void *arg)
 	struct reader *rd = arg;
 
 	draw(rd);
-	return !(rd->write_failed);
+	return !(rd->out.failed);
 }
 
 static int
@@ -274,6 +269,8 @@ struct read_opts {
 static int
 reader_init(struct reader *rd, const struct read_opts *o)
 {
+	int rc;
+
 	rd->json = o->json;
 	rd->values = o->values;
 	rd->prom = o->prom;
@@ -283,15 +280,8 @@ reader_init(struct reader *rd, const struct read_opts *o)
 	rd->watch = (double)o->watch_ns / 1e9;
 	rd->keys = o->keys;
 	rd->nkeys = o->nkeys;
-	if (o->dir) {
-		if (strlen(o->dir) >= sizeof(rd->dir))
-			return args_usage_error("--metrics-dir: '%s' is too long",
-			    o->dir);
-		strcpy(rd->dir, o->dir);
-	} else if (store_default_dir(rd->dir, sizeof(rd->dir)) < 0) {
-		return args_usage_error("the default store directory is too "
-		    "long (check $%s)", STORE_DIR_ENV);
-	}
+	if ((rc = args_store_dir(o->dir, rd->dir, sizeof(rd->dir))) != ARGS_RUN)
+		return rc;
 	if (rd->prom) {
 		const char *dirs[] = { rd->dir };
 
@@ -325,20 +315,8 @@ read_run(const struct read_opts *o)
 			status = EXIT_FAIL;
 	}
 	/* A full disk or a closed pipe must not pass for success. */
-	errno = 0;
-	if ((fflush(stdout) == EOF || ferror(stdout)) && !rd->write_failed) {
-		rd->write_failed = true;
-		rd->write_errno = errno;
-	}
-	if (fclose(stdout) == EOF && !rd->write_failed) {
-		rd->write_failed = true;
-		rd->write_errno = errno;
-	}
-	if (rd->write_failed) {
-		log_warn("writing to standard output: %s", rd->write_errno ?
-		    strerror(rd->write_errno) : "I/O error");
+	if (log_stdout_close(&rd->out) < 0)
 		status = EXIT_FAIL;
-	}
 	scrape_free(rd->scrape);
 	store_follow_free(rd->follow);
 	free(rd);
@@ -347,10 +325,7 @@ read_run(const struct read_opts *o)
 
 /* ---- command line ---- */
 
-static int
-help(void)
-{
-	fputs(USAGE "\n"
+static const char help_text[] = USAGE "\n"
 	    "Show the metrics in a store: counters as their value, series as\n"
 	    "count, mean, min, max, p50, p90, p95, p99 and p99.9.\n\n"
 	    "  --metrics-dir DIR  the store (default: $" STORE_DIR_ENV ",\n"
@@ -373,16 +348,14 @@ help(void)
 	    "that are 0 into one line; --json and --prometheus are raw.\n"
 	    "Exit status: 0 ok, 1 runtime failure (no store, unknown key,\n"
 	    "invalid store file), 2 usage error.\n"
-	    "See metricsd(1).\n", stdout);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
+	    "See metricsd(1).\n";
 
 int
 read_main(int argc, char **argv)
 {
 	enum { O_DIR = 1, O_JSON, O_VALUES, O_PROM, O_WATCH, O_RAW, O_ALL };
 	static const struct args_opt opts[] = {
-		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "metrics-dir", ARGS_NONEMPTY, O_DIR, 0 },
 		{ "json", ARGS_NONE, O_JSON, 0 },
 		{ "values", ARGS_NONE, O_VALUES, 0 },
 		{ "prometheus", ARGS_NONE, O_PROM, 0 },
@@ -394,15 +367,12 @@ read_main(int argc, char **argv)
 	struct read_opts o = { 0 };
 	char err[STORE_ERR_MAX];
 	struct args a;
-	int c;
+	int c, rc;
 
-	args_init(&a, argc, argv, opts, 0);
+	args_init(&a, argc, argv, opts, ARGS_OPERANDS);
 	while ((c = args_next(&a)) > 0) {
 		switch (c) {
 		case O_DIR:
-			if (!*a.arg)
-				return args_usage_error("--metrics-dir: empty "
-				    "value");
 			o.dir = a.arg;
 			break;
 		case O_JSON:
@@ -427,10 +397,8 @@ read_main(int argc, char **argv)
 			break;
 		}
 	}
-	if (c == ARGS_HELP)
-		return help();
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
+	if ((rc = args_finish(&a, c, help_text)) != ARGS_RUN)
+		return rc;
 	if (o.values && !o.json)
 		return args_usage_error("--values needs --json");
 	if (o.prom && o.json)

@@ -52,21 +52,14 @@ ready_main(int argc, char **argv)
 	struct args_ready rg;
 	char err[ARGS_ERR_MAX];
 	struct args a;
-	int c;
+	int c, rc;
 
 	/* In order: nothing after an operand is ours. */
 	args_init(&a, argc, argv, NULL, ARGS_IN_ORDER);
 	args_ready_enable(&a, &rg);
 	c = args_next(&a);	/* the group takes every option there is */
-	if (c == ARGS_HELP) {
-		fputs(usage_text, stdout);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-	}
-	if (c != ARGS_END)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	if ((rc = args_finish(&a, c, usage_text)) != ARGS_RUN)
+		return rc;
 	if (args_ready_resolve(&rg, ARGS_READY_REQUIRED, &t, err,
 	    sizeof(err)) < 0)
 		return args_usage_error("%s", err);

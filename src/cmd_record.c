@@ -62,7 +62,7 @@ record_main(int argc, char **argv)
 	struct readycheck_target target;
 	struct args_ready rg;
 	struct args a;
-	int c, have;
+	int c, rc, have;
 
 	args_init(&a, argc, argv, opts, 0);
 	args_ready_enable(&a, &rg);
@@ -75,15 +75,8 @@ record_main(int argc, char **argv)
 		case O_FORCE: cfg.force = true; break;
 		}
 	}
-	if (c == ARGS_HELP) {
-		printf("%s\n%s", USAGE, HELP);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-	}
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	if ((rc = args_finish(&a, c, USAGE "\n" HELP)) != ARGS_RUN)
+		return rc;
 	if (!cfg.out || !*cfg.out)
 		return args_usage_error("--out FILE is required");
 	/* Under metricsd launch, the socket directory is also in the

@@ -55,8 +55,7 @@ struct reporter {
 	struct report rep;
 	bool tty;
 	bool any_bad;
-	bool write_failed;
-	int write_errno;
+	struct log_stdout out;	/* the first write error */
 	bool done;		/* --watch: the store is final */
 	unsigned frames;
 	/* progress between two frames */
@@ -129,11 +128,7 @@ draw(struct reporter *rp)
 	if (rp->o.watch_ns && !rp->o.json)
 		progress(rp);
 	rp->frames++;
-	errno = 0;
-	if ((fflush(stdout) == EOF || ferror(stdout)) && !rp->write_failed) {
-		rp->write_failed = true;
-		rp->write_errno = errno;
-	}
+	log_stdout_flush(&rp->out);
 }
 
 /* ---- --watch ---- */
@@ -144,7 +139,7 @@ watch_draw(void *arg)
 	struct reporter *rp = arg;
 
 	draw(rp);
-	return !(rp->write_failed || rp->done);
+	return !(rp->out.failed || rp->done);
 }
 
 static int
@@ -172,18 +167,12 @@ report_run(const struct report_opts *o)
 		return EXIT_FAIL;
 	}
 	rp->o = *o;
-	if (o->dir) {
-		if (strlen(o->dir) >= sizeof(rp->dir)) {
-			free(rp);
-			return args_usage_error("--metrics-dir: '%s' is too "
-			    "long", o->dir);
-		}
-		strcpy(rp->dir, o->dir);
-	} else if (store_default_dir(rp->dir, sizeof(rp->dir)) < 0) {
+	if ((status = args_store_dir(o->dir, rp->dir, sizeof(rp->dir))) !=
+	    ARGS_RUN) {
 		free(rp);
-		return args_usage_error("the default store directory is too "
-		    "long (check $%s)", STORE_DIR_ENV);
+		return status;
 	}
+	status = EXIT_OK;
 	if (store_follow_open(&rp->follow, rp->dir, on_warn, rp) < 0) {
 		log_warn("out of memory");
 		free(rp);
@@ -201,20 +190,8 @@ report_run(const struct report_opts *o)
 			status = EXIT_FAIL;
 		}
 	}
-	errno = 0;
-	if ((fflush(stdout) == EOF || ferror(stdout)) && !rp->write_failed) {
-		rp->write_failed = true;
-		rp->write_errno = errno;
-	}
-	if (fclose(stdout) == EOF && !rp->write_failed) {
-		rp->write_failed = true;
-		rp->write_errno = errno;
-	}
-	if (rp->write_failed) {
-		log_warn("writing to standard output: %s", rp->write_errno ?
-		    strerror(rp->write_errno) : "I/O error");
+	if (log_stdout_close(&rp->out) < 0)
 		status = EXIT_FAIL;
-	}
 	store_follow_free(rp->follow);
 	free(rp);
 	return status;
@@ -222,10 +199,7 @@ report_run(const struct report_opts *o)
 
 /* ---- command line ---- */
 
-static int
-help(void)
-{
-	fputs(USAGE "\n"
+static const char help_text[] = USAGE "\n"
 	    "The benchmark summary of a store: state, samples, duration,\n"
 	    "QPS, output TPS, LoadGen QPS, then TTFT, TPOT, TPOT (e2e), ITL,\n"
 	    "latency, ISL and OSL with count, mean, min, max, std, p50, p90,\n"
@@ -241,9 +215,7 @@ help(void)
 	    "                       line, until the store is final or ^C\n"
 	    "  -h, --help           this help\n\n"
 	    "Exit status: 0 ok, 1 runtime failure (no store, unreadable\n"
-	    "store), 2 usage error. See metricsd(1).\n", stdout);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
+	    "store), 2 usage error. See metricsd(1).\n";
 
 /* --slo NAME=DURATION */
 static int
@@ -284,7 +256,7 @@ report_main(int argc, char **argv)
 {
 	enum { O_DIR = 1, O_JSON, O_SLO, O_WATCH };
 	static const struct args_opt opts[] = {
-		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "metrics-dir", ARGS_NONEMPTY, O_DIR, 0 },
 		{ "json", ARGS_NONE, O_JSON, 0 },
 		{ "slo", ARGS_REQUIRED, O_SLO, 0 },
 		{ "watch", ARGS_REQUIRED, O_WATCH, 0 },
@@ -298,9 +270,6 @@ report_main(int argc, char **argv)
 	while ((c = args_next(&a)) > 0) {
 		switch (c) {
 		case O_DIR:
-			if (!*a.arg)
-				return args_usage_error("--metrics-dir: empty "
-				    "value");
 			o.dir = a.arg;
 			break;
 		case O_JSON:
@@ -317,12 +286,7 @@ report_main(int argc, char **argv)
 			break;
 		}
 	}
-	if (c == ARGS_HELP)
-		return help();
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	if ((rc = args_finish(&a, c, help_text)) != ARGS_RUN)
+		return rc;
 	return report_run(&o);
 }

@@ -507,7 +507,7 @@ serve_parse(struct serve_opts *o, struct args_ready *rg, int argc,
 	    O_TIMEOUT };
 	static const struct args_opt opts[] = {
 		{ "listen", ARGS_REQUIRED, O_LISTEN, 0 },
-		{ "metrics-dir", ARGS_REQUIRED, O_DIR, 0 },
+		{ "metrics-dir", ARGS_NONEMPTY, O_DIR, 0 },
 		{ "address-file", ARGS_REQUIRED, O_ADDRFILE, 0 },
 		{ "max-connections", ARGS_REQUIRED, O_MAXCONN, 0 },
 		{ "max-connections-per-ip", ARGS_REQUIRED, O_MAXIP, 0 },
@@ -526,9 +526,6 @@ serve_parse(struct serve_opts *o, struct args_ready *rg, int argc,
 			o->listen = a.arg;
 			break;
 		case O_DIR:
-			if (!*a.arg)
-				return args_usage_error("--metrics-dir: empty "
-				    "value");
 			o->dirs[o->ndirs++] = a.arg;
 			break;
 		case O_ADDRFILE:
@@ -550,14 +547,8 @@ serve_parse(struct serve_opts *o, struct args_ready *rg, int argc,
 			break;
 		}
 	}
-	if (r < 0 || c == ARGS_ERROR)
-		return args_fail(&a);
-	if (c == ARGS_HELP)
-		return fputs(usage_text, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
-	return -1;
+	/* after r < 0, c is the option with the bad value */
+	return args_finish(&a, c, usage_text);
 }
 
 int

@@ -191,7 +191,7 @@ tokenize_main(int argc, char **argv)
 	const char *spec = NULL;
 	bool want_ids = false;
 	struct args a;
-	int c;
+	int c, rc;
 
 	args_init(&a, argc, argv, opts, 0);
 	while ((c = args_next(&a)) > 0) {
@@ -200,15 +200,8 @@ tokenize_main(int argc, char **argv)
 		else
 			want_ids = true;
 	}
-	if (c == ARGS_HELP) {
-		fputs(usage_text, stdout);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-	}
-	if (c == ARGS_ERROR)
-		return args_fail(&a);
-	if (a.ind < argc)
-		return args_usage_error("unexpected argument '%s'",
-		    argv[a.ind]);
+	if ((rc = args_finish(&a, c, usage_text)) != ARGS_RUN)
+		return rc;
 	if (spec == NULL)
 		return args_usage_error("--tokenizer is required");
 	return tokenize_run(spec, want_ids);

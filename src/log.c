@@ -108,3 +108,30 @@ log_ratelimited(struct log_ratelimit *rl, const char *fmt, ...)
 	vlog(fmt, ap);
 	va_end(ap);
 }
+
+bool
+log_stdout_flush(struct log_stdout *o)
+{
+	errno = 0;
+	if ((fflush(stdout) == EOF || ferror(stdout)) && !o->failed) {
+		o->failed = true;
+		o->errnum = errno;
+	}
+	return !o->failed;
+}
+
+int
+log_stdout_close(struct log_stdout *o)
+{
+	log_stdout_flush(o);
+	errno = 0;
+	if (fclose(stdout) == EOF && !o->failed) {
+		o->failed = true;
+		o->errnum = errno;
+	}
+	if (!o->failed)
+		return 0;
+	log_warn("writing to standard output: %s", o->errnum ?
+	    strerror(o->errnum) : "I/O error");
+	return -1;
+}

@@ -15,6 +15,25 @@ void log_set_prefix(const char *prefix);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * For mode mains that write their results to stdout (sbase head.c): the
+ * first write error, kept across the frames of a --watch.
+ */
+struct log_stdout {
+	bool failed;
+	int errnum;		/* errno of the failed write, or 0 */
+};
+
+/* Flush stdout, noting a failure in o; returns !o->failed. */
+bool log_stdout_flush(struct log_stdout *o);
+
+/*
+ * Flush and close stdout; when that or an earlier write failed, say so
+ * once: "writing to standard output: No space left on device". Returns
+ * 0, or -1 after a failure.
+ */
+int log_stdout_close(struct log_stdout *o);
+
 /* Only mode mains call this: log, then exit(status). */
 void log_fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

@@ -208,31 +208,81 @@ on_signal(uv_signal_t *h, int signum)
 	stop(s);
 }
 
+/* 3. The loop, armed; 4. ready: socket connected, file created, loop
+ * armed. Returns -1 if the loop cannot run (its handles are closed). */
 static int
-sub_open(struct rec_svc *s)
+arm(struct rec_svc *s)
 {
-	int zero = 0;
+	const struct record_config *c = s->c;
+	char err[REC_ERR_MAX];
+	int rc;
 
-	if (!(s->ctx = zmq_ctx_new())) {
-		log_warn("zmq_ctx_new:");
+	uv_signal_init(&s->loop, &s->sigterm);
+	uv_signal_init(&s->loop, &s->sigint);
+	uv_timer_init(&s->loop, &s->flush);
+	s->sigterm.data = s->sigint.data = s->flush.data = s;
+	err[0] = '\0';
+	if ((rc = uv_signal_start(&s->sigterm, on_signal, SIGTERM)) < 0 ||
+	    (rc = uv_signal_start(&s->sigint, on_signal, SIGINT)) < 0 ||
+	    (rc = uv_timer_start(&s->flush, on_flush, FLUSH_INTERVAL_MS,
+	    FLUSH_INTERVAL_MS)) < 0 ||
+	    (rc = uvzmq_init(&s->uz, &s->loop, s->sub, FRAME_BUDGET, on_frame,
+	    s, err, sizeof(err))) < 0) {
+		log_warn("setting up the loop: %s", err[0] ? err :
+		    uv_strerror(rc));
+		s->status = EXIT_FAIL;
+		stop(s);
+		uv_run(&s->loop, UV_RUN_DEFAULT);
 		return -1;
 	}
-	if (!(s->sub = zmq_socket(s->ctx, ZMQ_SUB))) {
-		log_warn("zmq_socket(SUB):");
-		return -1;
-	}
-	/* As aggregate: RCVHWM 0 never drops; LINGER 0, nothing to flush. */
-	if (zmq_setsockopt(s->sub, ZMQ_RCVHWM, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(s->sub, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(s->sub, ZMQ_SUBSCRIBE, "", 0) < 0) {
-		log_warn("setting SUB socket options:");
-		return -1;
-	}
-	if (zmq_connect(s->sub, s->c->endpoint) < 0) {
-		log_warn("cannot connect to %s:", s->c->endpoint);
-		return -1;
+	s->uz_open = true;
+	log_info("subscribed to %s; recording to %s%s", c->endpoint, c->out,
+	    c->jsonl ? " (JSON lines)" : "");
+	if (c->ready && readycheck_send(c->ready->endpoint, c->ready->id,
+	    READYCHECK_LINGER_MS, err, sizeof(err)) < 0) {
+		log_warn("signalling readiness: %s", err);
+		s->status = EXIT_FAIL;
+		stop(s);
 	}
 	return 0;
+}
+
+/* The file closed (flushed and fsync'ed), and what was recorded said. */
+static void
+close_file(struct rec_svc *s)
+{
+	const struct record_config *c = s->c;
+	char err[REC_ERR_MAX];
+
+	if (s->w) {
+		uint64_t n = rec_writer_frames(s->w);
+		uint64_t bytes = rec_writer_bytes(s->w);
+		bool broken = rec_writer_error(s->w)[0] != '\0';
+
+		/* The error was logged when it happened: not twice. */
+		if (rec_writer_close(s->w, true, err, sizeof(err)) < 0) {
+			if (!broken)
+				log_warn("%s", err);
+			s->status = EXIT_FAIL;
+		} else if (s->status == EXIT_OK) {
+			log_info("%s after %" PRIu64 " frames: %" PRIu64
+			    " %s (%" PRIu64 " bytes) in %s", s->session_ended ?
+			    "session ended" : "stopped", s->frames, n,
+			    c->jsonl ? "lines" : "frames", bytes, c->out);
+		}
+		s->w = NULL;
+	}
+	if (s->oversized) {
+		log_warn("%" PRIu64 " frame(s) over %u bytes were not "
+		    "recorded", s->oversized, REC_FRAME_MAX);
+		s->status = EXIT_FAIL;
+	}
+	if (s->unconverted) {
+		log_warn("%" PRIu64 " frame(s) without a JSON form were not "
+		    "recorded (the recording format keeps every frame)",
+		    s->unconverted);
+		s->status = EXIT_FAIL;
+	}
 }
 
 int
@@ -257,7 +307,9 @@ record_run(const struct record_config *c)
 	signal(SIGXFSZ, SIG_IGN);
 
 	/* 1. The socket: a bad endpoint fails here, before the file. */
-	if (sub_open(&s) < 0) {
+	if (uvzmq_sub_open(&s.ctx, &s.sub, c->endpoint, err,
+	    sizeof(err)) < 0) {
+		log_warn("%s", err);
 		s.status = EXIT_FAIL;
 		goto out;
 	}
@@ -276,72 +328,17 @@ record_run(const struct record_config *c)
 		s.status = EXIT_FAIL;
 		goto out;
 	}
-	/* 3. The loop. */
+	/* 3. The loop; 4. ready. */
 	if ((rc = uv_loop_init(&s.loop)) < 0) {
 		log_warn("uv_loop_init: %s", uv_strerror(rc));
 		s.status = EXIT_FAIL;
 		goto out;
 	}
 	loop_open = true;
-	uv_signal_init(&s.loop, &s.sigterm);
-	uv_signal_init(&s.loop, &s.sigint);
-	uv_timer_init(&s.loop, &s.flush);
-	s.sigterm.data = s.sigint.data = s.flush.data = &s;
-	err[0] = '\0';
-	if ((rc = uv_signal_start(&s.sigterm, on_signal, SIGTERM)) < 0 ||
-	    (rc = uv_signal_start(&s.sigint, on_signal, SIGINT)) < 0 ||
-	    (rc = uv_timer_start(&s.flush, on_flush, FLUSH_INTERVAL_MS,
-	    FLUSH_INTERVAL_MS)) < 0 ||
-	    (rc = uvzmq_init(&s.uz, &s.loop, s.sub, FRAME_BUDGET, on_frame,
-	    &s, err, sizeof(err))) < 0) {
-		log_warn("setting up the loop: %s", err[0] ? err :
-		    uv_strerror(rc));
-		s.status = EXIT_FAIL;
-		stop(&s);
+	if (arm(&s) == 0)
 		uv_run(&s.loop, UV_RUN_DEFAULT);
-		goto out;
-	}
-	s.uz_open = true;
-	log_info("subscribed to %s; recording to %s%s", c->endpoint, c->out,
-	    c->jsonl ? " (JSON lines)" : "");
-
-	/* 4. Ready: socket connected, file created, loop armed. */
-	if (c->ready && (rc = readycheck_send(c->ready->endpoint,
-	    c->ready->id, READYCHECK_LINGER_MS, err, sizeof(err))) < 0) {
-		log_warn("signalling readiness: %s", err);
-		s.status = EXIT_FAIL;
-		stop(&s);
-	}
-	uv_run(&s.loop, UV_RUN_DEFAULT);
 out:
-	if (s.w) {
-		uint64_t n = rec_writer_frames(s.w);
-		uint64_t bytes = rec_writer_bytes(s.w);
-		bool broken = rec_writer_error(s.w)[0] != '\0';
-
-		/* The error was logged when it happened: not twice. */
-		if (rec_writer_close(s.w, true, err, sizeof(err)) < 0) {
-			if (!broken)
-				log_warn("%s", err);
-			s.status = EXIT_FAIL;
-		} else if (s.status == EXIT_OK) {
-			log_info("%s after %" PRIu64 " frames: %" PRIu64
-			    " %s (%" PRIu64 " bytes) in %s", s.session_ended ?
-			    "session ended" : "stopped", s.frames, n,
-			    c->jsonl ? "lines" : "frames", bytes, c->out);
-		}
-	}
-	if (s.oversized) {
-		log_warn("%" PRIu64 " frame(s) over %u bytes were not "
-		    "recorded", s.oversized, REC_FRAME_MAX);
-		s.status = EXIT_FAIL;
-	}
-	if (s.unconverted) {
-		log_warn("%" PRIu64 " frame(s) without a JSON form were not "
-		    "recorded (the recording format keeps every frame)",
-		    s.unconverted);
-		s.status = EXIT_FAIL;
-	}
+	close_file(&s);
 	if (s.dec)
 		wire_decoder_free(s.dec);
 	if (s.sub)

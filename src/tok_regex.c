@@ -14,7 +14,17 @@
 #include "tok_text.h"
 #include "tok_unicode.h"
 
+/*
+ * The engine interface, one function an engine (below): the leftmost
+ * match in s[0..len) starting at pos or later, as [*ms, *me). 1 found,
+ * 0 none, or -EIO on an engine error. find() picks by engine; a switch
+ * the compiler inlines rather than a pointer, as it is called for every
+ * match of every pre-tokenizer.
+ */
+enum engine { ENGINE_PCRE2, ENGINE_ONIG, ENGINE_LITERAL };
+
 struct tok_regex {
+	enum engine engine;
 	pcre2_code *pc;			/* PCRE2, when the pattern translates */
 	pcre2_match_data *md;
 	regex_t *re;			/* else Oniguruma */
@@ -22,6 +32,68 @@ struct tok_regex {
 	char *lit;		/* a non-empty literal: found with memmem */
 	size_t lit_len;
 };
+
+static inline int
+pcre_find(struct tok_regex *re, const char *s, size_t len, size_t pos,
+    size_t *ms, size_t *me)
+{
+	int r = pcre2_match(re->pc, (PCRE2_SPTR)s, len, pos,
+	    PCRE2_NO_UTF_CHECK, re->md, NULL);
+	PCRE2_SIZE *ov;
+
+	if (r == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (r < 0)
+		return -EIO;
+	ov = pcre2_get_ovector_pointer(re->md);
+	*ms = ov[0];
+	*me = ov[1];
+	return 1;
+}
+
+static inline int
+onig_find(struct tok_regex *re, const char *s, size_t len, size_t pos,
+    size_t *ms, size_t *me)
+{
+	const OnigUChar *str = (const OnigUChar *)s, *end = str + len;
+	int r = onig_search(re->re, str, end, str + pos, end, re->region,
+	    ONIG_OPTION_NONE);
+
+	if (r == ONIG_MISMATCH)
+		return 0;
+	if (r < 0)
+		return -EIO;
+	*ms = (size_t)re->region->beg[0];
+	*me = (size_t)re->region->end[0];
+	return 1;
+}
+
+/* A literal never matches empty. */
+static inline int
+literal_find(struct tok_regex *re, const char *s, size_t len, size_t pos,
+    size_t *ms, size_t *me)
+{
+	const char *m = pos < len ? memmem(s + pos, len - pos, re->lit,
+	    re->lit_len) : NULL;
+
+	if (m == NULL)
+		return 0;
+	*ms = (size_t)(m - s);
+	*me = *ms + re->lit_len;
+	return 1;
+}
+
+static inline int
+find(struct tok_regex *re, const char *s, size_t len, size_t pos,
+    size_t *ms, size_t *me)
+{
+	switch (re->engine) {
+	case ENGINE_PCRE2: return pcre_find(re, s, len, pos, ms, me);
+	case ENGINE_ONIG: return onig_find(re, s, len, pos, ms, me);
+	case ENGINE_LITERAL: break;
+	}
+	return literal_find(re, s, len, pos, ms, me);
+}
 
 static int
 onig_ready(void)
@@ -58,6 +130,58 @@ put_class(struct tok_buf *o, const struct tok_uclass *c, bool neg)
 }
 
 /*
+ * The '[' at p[*i] that opens a class, and its '^' if negated, copied to
+ * o; *i is moved past them. 0 or -ENOMEM.
+ */
+static int
+open_class(const char *p, size_t len, size_t *i, struct tok_buf *o)
+{
+	if (tok_buf_add(o, "[", 1) < 0)
+		return -ENOMEM;
+	(*i)++;
+	if (*i < len && p[*i] == '^') {
+		if (tok_buf_add(o, "^", 1) < 0)
+			return -ENOMEM;
+		(*i)++;
+	}
+	return 0;
+}
+
+/*
+ * The general category named by the \p or \P escape at p[i] (\p{X},
+ * \pX, \p{^X}, \P{X}), with *neg set for a complement and *skip to the
+ * bytes the escape takes; NULL if it is not one (no name, no closing
+ * brace, or a name tok_unicode.h does not know).
+ */
+static const struct tok_uclass *
+prop_class(const char *p, size_t len, size_t i, bool *neg, size_t *skip)
+{
+	const char *name = p + i + 2, *end;
+	size_t nlen;
+
+	*neg = p[i + 1] == 'P';
+	if (i + 2 >= len)
+		return NULL;
+	if (p[i + 2] == '{') {
+		end = memchr(p + i + 3, '}', len - i - 3);
+		if (end == NULL)
+			return NULL;
+		name = p + i + 3;
+		nlen = (size_t)(end - name);
+		*skip = (size_t)(end + 1 - (p + i));
+		if (nlen > 0 && name[0] == '^') {
+			*neg = !*neg;
+			name++;
+			nlen--;
+		}
+	} else {
+		nlen = 1;
+		*skip = 3;
+	}
+	return tok_unicode_class(name, nlen);
+}
+
+/*
  * Replace every \p{X}, \pX, \p{^X} and \P{X} whose X is a general
  * category (tok_unicode.h) by a bracket expression of its Unicode 16.0
  * ranges; inside a class the bracket nests, which Oniguruma reads as a
@@ -75,33 +199,11 @@ rewrite(const char *p, size_t len, struct tok_buf *o)
 			char e = p[i + 1];
 
 			if (e == 'p' || e == 'P') {
-				const char *name = p + i + 2;
-				size_t nlen = 0, skip;
-				bool neg = e == 'P';
+				const struct tok_uclass *uc;
+				size_t skip;
+				bool neg;
 
-				if (i + 2 < len && p[i + 2] == '{') {
-					const char *end = memchr(p + i + 3, '}',
-					    len - i - 3);
-
-					if (end == NULL)
-						goto copy2;
-					name = p + i + 3;
-					nlen = (size_t)(end - name);
-					skip = (size_t)(end + 1 - (p + i));
-					if (nlen > 0 && name[0] == '^') {
-						neg = !neg;
-						name++;
-						nlen--;
-					}
-				} else if (i + 2 < len) {
-					nlen = 1;
-					skip = 3;
-				} else {
-					goto copy2;
-				}
-				const struct tok_uclass *uc =
-				    tok_unicode_class(name, nlen);
-
+				uc = prop_class(p, len, i, &neg, &skip);
 				if (uc == NULL)
 					goto copy2;
 				if (put_class(o, uc, neg) < 0)
@@ -117,15 +219,9 @@ copy2:
 		}
 		if (c == '[') {
 			depth++;
-			if (tok_buf_add(o, "[", 1) < 0)
+			if (open_class(p, len, &i, o) < 0)
 				return -ENOMEM;
-			i++;
 			/* A ']' first in a class is a literal. */
-			if (i < len && p[i] == '^') {
-				if (tok_buf_add(o, "^", 1) < 0)
-					return -ENOMEM;
-				i++;
-			}
 			if (i < len && p[i] == ']') {
 				if (tok_buf_add(o, "]", 1) < 0)
 					return -ENOMEM;
@@ -227,34 +323,10 @@ translate_escape(const char *p, size_t len, size_t i, bool in,
 	case 'S': uc = &ws_class; neg = true; break;
 	case 'd': uc = tok_unicode_class("Nd", 2); break;
 	case 'D': uc = tok_unicode_class("Nd", 2); neg = true; break;
-	case 'p': case 'P': {
-		const char *name = p + i + 2, *end;
-		size_t nlen;
-
-		neg = e == 'P';
-		if (i + 2 >= len)
-			return -ENOTSUP;
-		if (p[i + 2] == '{') {
-			end = memchr(p + i + 3, '}', len - i - 3);
-			if (end == NULL)
-				return -ENOTSUP;
-			name = p + i + 3;
-			nlen = (size_t)(end - name);
-			*skip = (size_t)(end + 1 - (p + i));
-			if (nlen > 0 && name[0] == '^') {
-				neg = !neg;
-				name++;
-				nlen--;
-			}
-		} else {
-			nlen = 1;
-			*skip = 3;
-		}
-		uc = tok_unicode_class(name, nlen);
-		if (uc == NULL)
+	case 'p': case 'P':
+		if ((uc = prop_class(p, len, i, &neg, skip)) == NULL)
 			return -ENOTSUP;
 		break;
-	}
 	case 'h': case 'H': case 'R': case 'X': case 'K':
 	case 'g': case 'k': case 'Q': case 'E': case 'G':
 	case 'N': case 'O': case 'y': case 'Y':
@@ -315,14 +387,8 @@ pcre_translate(const char *p, size_t len, struct tok_buf *o)
 				in = false;
 		} else if (c == '[') {
 			in = true;
-			if (tok_buf_add(o, "[", 1) < 0)
+			if (open_class(p, len, &i, o) < 0)
 				return -ENOMEM;
-			i++;
-			if (i < len && p[i] == '^') {
-				if (tok_buf_add(o, "^", 1) < 0)
-					return -ENOMEM;
-				i++;
-			}
 			if (i < len && p[i] == ']')
 				return -ENOTSUP;	/* a leading ] */
 			continue;
@@ -380,6 +446,7 @@ literal_new(struct tok_regex **out, const char *pattern, size_t len)
 	}
 	memcpy(t->lit, pattern, len);
 	t->lit_len = len;
+	t->engine = ENGINE_LITERAL;
 	*out = t;
 	return 0;
 }
@@ -444,6 +511,7 @@ onig_compile(struct tok_regex **out, const char *pat, size_t plen,
 		free(t);
 		return -ENOMEM;
 	}
+	t->engine = ENGINE_ONIG;
 	*out = t;
 	return 0;
 }
@@ -465,6 +533,7 @@ tok_regex_new(struct tok_regex **out, const char *pattern, size_t len,
 			return -ENOMEM;
 		r = pcre_new(t, pattern, len);
 		if (r == 0) {
+			t->engine = ENGINE_PCRE2;
 			*out = t;
 			return 0;
 		}
@@ -527,7 +596,6 @@ int
 tok_regex_split(struct tok_regex *re, const char *s, size_t len,
     struct tok_matches *out)
 {
-	const OnigUChar *str = (const OnigUChar *)s, *end = str + len;
 	size_t pos = 0, prev = 0;
 	bool have_last = false;
 	size_t last_end = 0;
@@ -535,50 +603,14 @@ tok_regex_split(struct tok_regex *re, const char *s, size_t len,
 	out->n = 0;
 	if (len == 0)
 		return tok_matches_push(out, 0, 0, false);
-	if (re->lit != NULL) {
-		const char *m;
-
-		while (pos < len && (m = memmem(s + pos, len - pos, re->lit,
-		    re->lit_len)) != NULL) {
-			size_t ms = (size_t)(m - s);
-
-			if (ms > prev && tok_matches_push(out, prev, ms, false) < 0)
-				return -ENOMEM;
-			if (tok_matches_push(out, ms, ms + re->lit_len, true) < 0)
-				return -ENOMEM;
-			pos = prev = ms + re->lit_len;
-		}
-		if (prev != len && tok_matches_push(out, prev, len, false) < 0)
-			return -ENOMEM;
-		return 0;
-	}
 	while (pos <= len) {
 		size_t ms, me;
+		int r = find(re, s, len, pos, &ms, &me);
 
-		if (re->pc != NULL) {
-			int r = pcre2_match(re->pc, (PCRE2_SPTR)s, len, pos,
-			    PCRE2_NO_UTF_CHECK, re->md, NULL);
-
-			if (r == PCRE2_ERROR_NOMATCH)
-				break;
-			if (r < 0)
-				return -EIO;
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
-
-			ms = ov[0];
-			me = ov[1];
-		} else {
-			int r = onig_search(re->re, str, end, str + pos, end,
-			    re->region, ONIG_OPTION_NONE);
-
-			if (r == ONIG_MISMATCH)
-				break;
-			if (r < 0)
-				return -EIO;
-			ms = (size_t)re->region->beg[0];
-			me = (size_t)re->region->end[0];
-		}
-
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
 		if (ms == me && have_last && last_end == me) {
 			/* An empty match where the last one ended: step
 			 * over one character and search again. */

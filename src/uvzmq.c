@@ -56,24 +56,24 @@ static void
 drain(struct uvzmq *z)
 {
 	unsigned n = 0;
+	zmq_msg_t m;
 
 	/* A callback calling uvzmq_rearm() must not recurse into us. */
 	if (z->closing || z->in_drain)
 		return;
 	z->in_drain = true;
+	/* One message for the whole drain: zmq_msg_recv releases what it
+	 * held before it receives into it. */
+	zmq_msg_init(&m);
 	while (!z->closing) {
-		zmq_msg_t m;
-
 		if (n == z->budget) {
 			/* Yield to the loop; the idle handle brings us back. */
 			uvzmq_rearm(z);
 			break;
 		}
-		zmq_msg_init(&m);
 		if (zmq_msg_recv(&m, z->zsock, ZMQ_DONTWAIT) < 0) {
 			int e = errno;
 
-			zmq_msg_close(&m);
 			if (e == EAGAIN) {
 				/*
 				 * A non-blocking receive that finds nothing has
@@ -93,8 +93,8 @@ drain(struct uvzmq *z)
 		}
 		n++;
 		z->cb(z, &m, z->arg);
-		zmq_msg_close(&m);
 	}
+	zmq_msg_close(&m);
 	z->in_drain = false;
 }
 
@@ -200,4 +200,39 @@ int
 uvzmq_error(const struct uvzmq *z)
 {
 	return z->error;
+}
+
+int
+uvzmq_sub_open(void **ctx, void **sub, const char *endpoint, char *err,
+    size_t errlen)
+{
+	const char *what;
+	int zero = 0, e;
+
+	*sub = NULL;
+	if (!(*ctx = zmq_ctx_new())) {
+		what = "zmq_ctx_new";
+		goto fail;
+	}
+	if (!(*sub = zmq_socket(*ctx, ZMQ_SUB))) {
+		what = "zmq_socket(SUB)";
+		goto fail;
+	}
+	if (zmq_setsockopt(*sub, ZMQ_RCVHWM, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(*sub, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(*sub, ZMQ_SUBSCRIBE, "", 0) < 0) {
+		what = "setting SUB socket options";
+		goto fail;
+	}
+	if (zmq_connect(*sub, endpoint) < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot connect to %s: %s", endpoint,
+		    zmq_strerror(e));
+		return -e;
+	}
+	return 0;
+fail:
+	e = errno;
+	snprintf(err, errlen, "%s: %s", what, zmq_strerror(e));
+	return -e;
 }

@@ -73,4 +73,14 @@ void uvzmq_close(struct uvzmq *z, uvzmq_close_cb close_cb);
 /* The last receive error as -errno, or 0. */
 int uvzmq_error(const struct uvzmq *z);
 
+/*
+ * A new ZMQ context and a SUB socket in it, subscribed to everything and
+ * connecting to endpoint, as aggregate and record receive: RCVHWM 0 (never
+ * drop a frame), LINGER 0 (nothing to flush on a SUB). *ctx and *sub are
+ * set as soon as each exists, also on failure, for the owner to close.
+ * Returns 0, or -errno with err filled ("cannot connect to ENDPOINT: ...").
+ */
+int uvzmq_sub_open(void **ctx, void **sub, const char *endpoint, char *err,
+    size_t errlen);
+
 #endif

@@ -680,20 +680,38 @@ batch_record(struct wire_decoder *d, uint32_t i, const char *p, size_t len,
 }
 
 /* The header of the bin at p[*off..len): its size, or -1 if not a bin
- * that fits. */
-static int64_t
+ * that fits. Each of a batch's records is read through here twice: the
+ * widths are spelled out rather than looped over. */
+static inline int64_t
 bin_head(const unsigned char *p, size_t len, size_t *off)
 {
-	size_t o = *off, lb;
-	uint64_t n = 0;
+	size_t o = *off, left = len - o;
+	uint64_t n;
 
-	if (o >= len || p[o] < 0xc4 || p[o] > 0xc6)
+	if (o >= len)
 		return -1;
-	lb = (size_t)1 << (p[o] - 0xc4);
-	if (len - o < 1 + lb)
+	switch (p[o]) {
+	case 0xc4:
+		if (left < 2)
+			return -1;
+		n = p[o + 1];
+		o += 2;
+		break;
+	case 0xc5:
+		if (left < 3)
+			return -1;
+		n = (uint64_t)p[o + 1] << 8 | p[o + 2];
+		o += 3;
+		break;
+	case 0xc6:
+		if (left < 5)
+			return -1;
+		n = wire_be(p + o + 1, 4);
+		o += 5;
+		break;
+	default:
 		return -1;
-	n = wire_be(p + o + 1, (int)lb);
-	o += 1 + lb;
+	}
 	if (n > len - o)
 		return -1;
 	*off = o;

@@ -632,6 +632,200 @@ START_TEST(test_args_fail_prints_hint)
 }
 END_TEST
 
+/* ---- the end of the loop: args_finish() and ARGS_NONEMPTY ---------------- */
+
+enum { O_DIR = 1, O_NAME };
+
+static const struct args_opt nonempty_opts[] = {
+	{ "metrics-dir", ARGS_NONEMPTY, O_DIR, 'd' },
+	{ "name", ARGS_REQUIRED, O_NAME, 0 },
+	{ NULL, 0, 0, 0 }
+};
+
+/* Parse v with nonempty_opts; the ids seen, or "E" and the error. */
+static const char *
+run_nonempty(char **v)
+{
+	struct args a;
+	size_t n = 0;
+	int c;
+
+	ck_assert_int_eq(args_init(&a, ARGC(v), v, nonempty_opts, 0), 0);
+	while ((c = args_next(&a)) > 0)
+		n += (size_t)snprintf(result + n, sizeof(result) - n, "%d=%s;",
+		    c, a.arg);
+	if (c == ARGS_ERROR)
+		snprintf(result + n, sizeof(result) - n, "E%s", a.err);
+	return result;
+}
+
+START_TEST(test_args_nonempty)
+{
+	ck_assert_str_eq(run_nonempty(ARGV("read", "--metrics-dir", "x")),
+	    "1=x;");
+	ck_assert_str_eq(run_nonempty(ARGV("read", "-d", "y", "--name", "")),
+	    "1=y;2=;");
+	/* empty, however spelled: the canonical long name, or the letter */
+	ck_assert_str_eq(run_nonempty(ARGV("read", "--metrics-dir=")),
+	    "E--metrics-dir: empty value");
+	ck_assert_str_eq(run_nonempty(ARGV("read", "--name", "n",
+	    "--metrics", "")), "2=n;E--metrics-dir: empty value");
+	ck_assert_str_eq(run_nonempty(ARGV("read", "-d", "")),
+	    "E-d: empty value");
+	/* a missing argument is still that, not an empty one */
+	ck_assert_str_eq(run_nonempty(ARGV("read", "--metrics-dir")),
+	    "Eoption '--metrics-dir' needs an argument");
+}
+END_TEST
+
+struct finish_call {
+	struct args a;
+	int c;
+	const char *help;
+};
+
+static int
+call_finish(void *arg)
+{
+	struct finish_call *f = arg;
+
+	return args_finish(&f->a, f->c, f->help);
+}
+
+/* Parse v (flags for args_init), then args_finish; its result in *rc,
+ * what it printed to stderr returned, to stdout in out. */
+static char *
+finish(char **v, unsigned flags, struct finish_call *f, int *rc, char *out,
+    size_t outlen)
+{
+	FILE *saved = stdout, *sink = tmpfile();
+	char *err;
+	size_t n;
+
+	ck_assert_ptr_nonnull(sink);
+	ck_assert_int_eq(args_init(&f->a, ARGC(v), v, opts, flags), 0);
+	while ((f->c = args_next(&f->a)) > 0)
+		if (f->c == O_BATCH && args_u64(&f->a, 1, 9, &(uint64_t){0}) < 0)
+			break;
+	stdout = sink;
+	err = capture_stderr(call_finish, f, rc);
+	stdout = saved;
+	rewind(sink);
+	n = fread(out, 1, outlen - 1, sink);
+	out[n] = '\0';
+	fclose(sink);
+	return err;
+}
+
+START_TEST(test_args_finish)
+{
+	struct finish_call f = { .help = "usage: metricsd read [KEY...]\n" };
+	char out[256], *err;
+	int rc;
+
+	/* nothing wrong: go on, say nothing */
+	err = finish(ARGV("metricsd-read", "--flag"), 0, &f, &rc, out,
+	    sizeof(out));
+	ck_assert_int_eq(rc, ARGS_RUN);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(out, "");
+	/* --help: the text on stdout, exit 0 */
+	err = finish(ARGV("metricsd-read", "--flag", "--help"), 0, &f, &rc,
+	    out, sizeof(out));
+	ck_assert_int_eq(rc, EXIT_OK);
+	ck_assert_str_eq(out, f.help);
+	ck_assert_str_eq(err, "");
+	/* an unknown option, a bad value (the loop stopped on its id) */
+	err = finish(ARGV("metricsd-read", "--bogus"), 0, &f, &rc, out,
+	    sizeof(out));
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, ": unknown option '--bogus'; try "
+	    "'metricsd read --help'\n"));
+	ck_assert_str_eq(out, "");
+	err = finish(ARGV("metricsd-read", "--batch", "0", "--bogus"), 0, &f,
+	    &rc, out, sizeof(out));
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, ": --batch: '0' is not an integer "
+	    "in 1..9; try 'metricsd read --help'\n"));
+	/* an operand: an error unless the mode takes operands */
+	err = finish(ARGV("metricsd-read", "k1", "--flag", "k2"), 0, &f, &rc,
+	    out, sizeof(out));
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, ": unexpected argument 'k1'; try "
+	    "'metricsd read --help'\n"));
+	err = finish(ARGV("metricsd-read", "k1", "--flag", "k2"),
+	    ARGS_OPERANDS, &f, &rc, out, sizeof(out));
+	ck_assert_int_eq(rc, ARGS_RUN);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(f.a.ind, 2);
+	ck_assert_str_eq(f.a.argv[f.a.ind], "k1");
+	ck_assert_str_eq(f.a.argv[f.a.ind + 1], "k2");
+}
+END_TEST
+
+/* --help into a full stdout is a failure (exit 1), not silence. */
+START_TEST(test_args_finish_help_write_error)
+{
+	char **v = ARGV("metricsd-read", "--help");
+	FILE *saved = stdout, *full = fopen("/dev/full", "w");
+	struct finish_call f = { .help = "usage: metricsd read\n" };
+	int rc;
+
+	ck_assert_ptr_nonnull(full);
+	ck_assert_int_eq(args_init(&f.a, ARGC(v), v, opts, 0), 0);
+	f.c = args_next(&f.a);
+	ck_assert_int_eq(f.c, ARGS_HELP);
+	stdout = full;
+	rc = args_finish(&f.a, f.c, f.help);
+	stdout = saved;
+	fclose(full);
+	ck_assert_int_eq(rc, EXIT_FAIL);
+}
+END_TEST
+
+struct store_dir_call {
+	const char *dir;
+	char buf[32];
+};
+
+static int
+call_store_dir(void *arg)
+{
+	struct store_dir_call *c = arg;
+
+	return args_store_dir(c->dir, c->buf, sizeof(c->buf));
+}
+
+/* --metrics-dir as given, else the default; too long a usage error. */
+START_TEST(test_args_store_dir)
+{
+	struct store_dir_call c = { .dir = "/some/dir" };
+	char *out;
+	int rc;
+
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, ARGS_RUN);
+	ck_assert_str_eq(c.buf, "/some/dir");
+	ck_assert_str_eq(out, "");
+	c.dir = "/a/directory/name/of/more/than/31/bytes";
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(out, ": --metrics-dir: '/a/directory/name"
+	    "/of/more/than/31/bytes' is too long; try 'metricsd "));
+	c.dir = NULL;
+	setenv("METRICSD_METRICS_DIR", "/from/env", 1);
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, ARGS_RUN);
+	ck_assert_str_eq(c.buf, "/from/env");
+	setenv("METRICSD_METRICS_DIR", "/a/directory/name/of/more/than/31", 1);
+	out = capture_stderr(call_store_dir, &c, &rc);
+	ck_assert_int_eq(rc, EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(out, ": the default store directory is "
+	    "too long (check $METRICSD_METRICS_DIR)"));
+	unsetenv("METRICSD_METRICS_DIR");
+}
+END_TEST
+
 /* ---- readiness group ------------------------------------------------------ */
 
 static int
@@ -823,6 +1017,10 @@ args_suite(void)
 	tcase_add_test(it, test_args_init_mode_from_symlink);
 	tcase_add_test(it, test_args_reinit_restarts);
 	tcase_add_test(it, test_args_fail_prints_hint);
+	tcase_add_test(it, test_args_nonempty);
+	tcase_add_test(it, test_args_finish);
+	tcase_add_test(it, test_args_finish_help_write_error);
+	tcase_add_test(it, test_args_store_dir);
 	suite_add_tcase(s, it);
 
 	tcase_add_test(num, test_args_parse_u64_accepts);

@@ -1,5 +1,6 @@
 /* Tests for the rate-limited logger. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -23,6 +24,56 @@ START_TEST(test_log_ratelimited_suppresses_after_burst)
 }
 END_TEST
 
+/* stdout into f, err into the returned text; log_stdout_close's result. */
+static int
+close_into(FILE *f, struct log_stdout *o, char *err, size_t errlen)
+{
+	FILE *saved_out = stdout, *saved_err = stderr, *sink = tmpfile();
+	size_t n;
+	int rc;
+
+	ck_assert_ptr_nonnull(sink);
+	stdout = f;
+	stderr = sink;
+	rc = log_stdout_close(o);
+	stdout = saved_out;
+	stderr = saved_err;
+	rewind(sink);
+	n = fread(err, 1, errlen - 1, sink);
+	err[n] = '\0';
+	fclose(sink);
+	return rc;
+}
+
+/* A full disk at the final flush, or a write that failed earlier, is
+ * said once and fails; a good close says nothing. */
+START_TEST(test_log_stdout_close)
+{
+	struct log_stdout o = { 0 };
+	char err[256];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = tmpfile());
+	fputs("fine\n", f);
+	ck_assert_int_eq(close_into(f, &o, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+
+	ck_assert_ptr_nonnull(f = fopen("/dev/full", "w"));
+	fputs("lost\n", f);
+	ck_assert_int_eq(close_into(f, &o, err, sizeof(err)), -1);
+	ck_assert(o.failed);
+	ck_assert_ptr_nonnull(strstr(err, "writing to standard output: "
+	    "No space left on device\n"));
+
+	/* an earlier failure is the one reported */
+	o = (struct log_stdout){ true, 32 /* EPIPE */ };
+	ck_assert_ptr_nonnull(f = tmpfile());
+	ck_assert_int_eq(close_into(f, &o, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "writing to standard output: "
+	    "Broken pipe\n"));
+}
+END_TEST
+
 Suite *
 log_suite(void)
 {
@@ -30,6 +81,7 @@ log_suite(void)
 	TCase *tc = tcase_create("ratelimit");
 
 	tcase_add_test(tc, test_log_ratelimited_suppresses_after_burst);
+	tcase_add_test(tc, test_log_stdout_close);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -282,6 +282,118 @@ START_TEST(test_tok_whitespace_has_no_ids)
 }
 END_TEST
 
+/* The whitespace count, one byte at a time as Python's str.split() sees
+ * it: the reference for the 8-bytes-at-once path. */
+static size_t
+ref_space_len(const unsigned char *s, size_t len)
+{
+	static const char *const uni[] = { "\xc2\x85", "\xc2\xa0",
+	    "\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x83", "\xe2\x80\x8a",
+	    "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f",
+	    "\xe3\x80\x80" };
+
+	if (s[0] == ' ' || (s[0] >= 0x09 && s[0] <= 0x0d) ||
+	    (s[0] >= 0x1c && s[0] <= 0x1f))
+		return 1;
+	for (size_t i = 0; i < sizeof(uni) / sizeof(uni[0]); i++) {
+		size_t n = strlen(uni[i]);
+
+		if (n <= len && memcmp(s, uni[i], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
+static uint64_t
+ref_words(const struct event_str *ch, size_t n)
+{
+	uint64_t words = 0;
+	bool space = true;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < ch[i].len;) {
+			const unsigned char *p = (const unsigned char *)ch[i].ptr;
+			size_t l = ref_space_len(p + j, ch[i].len - j);
+
+			words += space && l == 0;
+			space = l != 0;
+			j += l ? l : 1;
+		}
+	return words;
+}
+
+START_TEST(test_tok_whitespace_blocks_match_bytewise)
+{
+	/* Pieces: every ASCII byte, Unicode spaces, other multibyte
+	 * characters, a stray byte. */
+	static const char *const multi[] = { "\xc2\xa0", "\xe3\x80\x80",
+	    "\xe2\x80\x83", "\xc2\x85", "\xc3\xa9", "\xe2\x80\x99", "\xff",
+	    "\xe2\x80" };
+	struct tokenizer *tok;
+	struct event_str ch[4];
+	char err[128], text[200];
+	uint64_t rng = 0x9e3779b97f4a7c15ull, n;
+
+	ck_assert_int_eq(tokenizer_open(&tok, "whitespace", err, sizeof(err)),
+	    0);
+	/* Each ASCII byte at each place of a 17-byte text of words and
+	 * spaces, so that it falls in every lane of an 8-byte block and in
+	 * the bytes left after the blocks. */
+	for (int b = 0; b < 128; b++)
+		for (size_t at = 0; at < 17; at++) {
+			memcpy(text, "ab cd\tef  gh ij k", 17);
+			text[at] = (char)b;
+			ch[0] = (struct event_str){ text, 17 };
+			ck_assert_int_eq(tokenizer_count(tok, ch, 1, &n), 0);
+			ck_assert_uint_eq(n, ref_words(ch, 1));
+		}
+	/* Random texts cut into up to four chunks (a word may go on from
+	 * one chunk into the next). */
+	for (int round = 0; round < 3000; round++) {
+		size_t len = 0, want = (size_t)(rng % 90), nch, cut[3];
+
+		while (len < want) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			if (rng % 8 == 0) {
+				const char *m = multi[(rng >> 8) % 8];
+
+				memcpy(text + len, m, strlen(m));
+				len += strlen(m);
+			} else {
+				unsigned r = (unsigned)(rng >> 16) % 4;
+
+				text[len++] = r == 0 ? ' ' : r == 1 ?
+				    (char)((rng >> 24) & 0x7f) : 'w';
+			}
+		}
+		nch = 1 + (size_t)(rng >> 40) % 4;
+		for (size_t k = 0; k < 3; k++)
+			cut[k] = len ? (size_t)(rng >> (20 + 8 * k)) % (len + 1)
+			    : 0;
+		/* sorted cut points */
+		for (size_t a = 0; a < 3; a++)
+			for (size_t c = a + 1; c < 3; c++)
+				if (cut[c] < cut[a]) {
+					size_t t = cut[a];
+
+					cut[a] = cut[c];
+					cut[c] = t;
+				}
+		for (size_t k = 0, from = 0; k < nch; k++) {
+			size_t to = k + 1 == nch ? len : cut[k];
+
+			ch[k] = (struct event_str){ text + from, to - from };
+			from = to;
+		}
+		ck_assert_int_eq(tokenizer_count(tok, ch, nch, &n), 0);
+		ck_assert_uint_eq(n, ref_words(ch, nch));
+	}
+	tokenizer_close(tok);
+}
+END_TEST
+
 /* ---- Patterns read as Oniguruma (HF's engine) reads them ---- */
 
 /* Split s with pattern; return the matches as "start-end," text. */
@@ -709,6 +821,7 @@ tok_suite(void)
 	tcase_add_test(ids, test_tok_count_joins_chunks);
 	tcase_add_test(ids, test_tok_invalid_utf8_is_replacement_char);
 	tcase_add_test(ids, test_tok_whitespace_has_no_ids);
+	tcase_add_test(ids, test_tok_whitespace_blocks_match_bytewise);
 	tcase_add_test(ids, test_tok_regex_unicode16_letters);
 	tcase_add_test(ids, test_tok_regex_space_is_white_space);
 	tcase_add_test(ids, test_tok_regex_oniguruma_meanings_kept);

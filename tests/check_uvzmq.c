@@ -316,6 +316,44 @@ END_TEST
 
 /* ---- closing before anything ran --------------------------------------- */
 
+/* The SUB socket aggregate and record receive on: connected, subscribed to
+ * everything, never dropping (RCVHWM 0); a bad endpoint named. */
+START_TEST(test_uvzmq_sub_open)
+{
+	void *ctx = NULL, *sub = NULL, *pub;
+	char err[256] = "", buf[8];
+	int hwm = -1;
+	size_t sz = sizeof(hwm);
+
+	ck_assert_int_eq(uvzmq_sub_open(&ctx, &sub, "inproc://sub-open", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(sub);
+	ck_assert_int_eq(zmq_getsockopt(sub, ZMQ_RCVHWM, &hwm, &sz), 0);
+	ck_assert_int_eq(hwm, 0);
+	/* subscribed to every topic: a frame sent after the subscription
+	 * reached the publisher arrives (XPUB tells when it has) */
+	pub = zmq_socket(ctx, ZMQ_XPUB);
+	ck_assert_int_eq(zmq_bind(pub, "inproc://sub-open2"), 0);
+	ck_assert_int_eq(zmq_connect(sub, "inproc://sub-open2"), 0);
+	ck_assert_int_eq(zmq_recv(pub, buf, sizeof(buf), 0), 1);
+	ck_assert_int_eq(buf[0], 1);
+	ck_assert_int_eq(zmq_send(pub, "any", 3, 0), 3);
+	ck_assert_int_eq(zmq_recv(sub, buf, sizeof(buf), 0), 3);
+	ck_assert_int_eq(memcmp(buf, "any", 3), 0);
+	zmq_close(pub);
+	zmq_close(sub);
+	zmq_ctx_term(ctx);
+
+	ck_assert_int_lt(uvzmq_sub_open(&ctx, &sub, "bogus://x", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "cannot connect to bogus://x: "));
+	ck_assert_ptr_nonnull(sub);	/* the owner closes what exists */
+	zmq_close(sub);
+	zmq_ctx_term(ctx);
+}
+END_TEST
+
 START_TEST(test_uvzmq_close_idle_watcher)
 {
 	struct pairs p;
@@ -349,6 +387,7 @@ uvzmq_suite(void)
 	tcase_add_test(tc, test_uvzmq_send_from_callback_keeps_flowing);
 	tcase_add_test(tc, test_uvzmq_close_in_callback_stops_delivery);
 	tcase_add_test(tc, test_uvzmq_close_idle_watcher);
+	tcase_add_test(tc, test_uvzmq_sub_open);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1238,6 +1238,20 @@ START_TEST(test_event_type_names_roundtrip)
 	ck_assert_int_eq(event_type_parse("", 0), EVENT_UNKNOWN);
 	ck_assert_int_eq(event_type_parse("session.started\0", 16),
 	    EVENT_UNKNOWN);
+	/* A name with any one byte changed is no name (the comparison goes
+	 * by words: every position, the overlapping last word included). */
+	for (int t = EVENT_UNKNOWN + 1; t < EVENT_TYPE_COUNT; t++) {
+		const char *n = event_type_name((enum event_type)t);
+		char buf[64];
+		size_t len = strlen(n);
+
+		for (size_t i = 0; i < len; i++) {
+			memcpy(buf, n, len);
+			buf[i] ^= 0x20;
+			ck_assert_int_eq(event_type_parse(buf, len),
+			    EVENT_UNKNOWN);
+		}
+	}
 	ck_assert(event_type_is_error(EVENT_ERROR_CLIENT));
 	ck_assert(!event_type_is_error(EVENT_SAMPLE_ISSUED));
 }

@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "wire.h"
+#include "wire_walk.h"
 
 #define NIDS 300
 
@@ -478,6 +479,43 @@ START_TEST(test_runs_of_one_width)
 }
 END_TEST
 
+/*
+ * wire_int_run on a run of uint16 (0xcd) longer than the array: it steps
+ * over exactly count elements, however many more follow (the eight-at-a-
+ * time path must not run past the count), and stops at a non-integer
+ * anywhere before it.
+ */
+START_TEST(test_int_run_stops_at_count)
+{
+	unsigned char buf[3 * 80 + 16];
+	size_t off;
+
+	wire_walk_init();
+	for (size_t k = 0; k < 80; k++) {
+		buf[3 * k] = 0xcd;
+		buf[3 * k + 1] = (unsigned char)(k >> 8);
+		buf[3 * k + 2] = (unsigned char)k;
+	}
+	memset(buf + 3 * 80, 0xcd, 16);
+	for (uint64_t count = 0; count <= 70; count++) {
+		off = 0;
+		ck_assert_uint_eq(wire_int_run(buf, sizeof(buf), &off, count),
+		    count);
+		ck_assert_uint_eq(off, 3 * count);
+		for (uint64_t bad = 0; bad < count; bad++) {
+			unsigned char saved = buf[3 * bad];
+
+			buf[3 * bad] = 0xc1;	/* never used */
+			off = 0;
+			ck_assert_uint_eq(wire_int_run(buf, sizeof(buf), &off,
+			    count), bad);
+			ck_assert_uint_eq(off, 3 * bad);
+			buf[3 * bad] = saved;
+		}
+	}
+}
+END_TEST
+
 Suite *
 wire_elide_suite(void)
 {
@@ -488,6 +526,7 @@ wire_elide_suite(void)
 	tcase_add_test(tc, test_many_int_arrays_in_one_record);
 	tcase_add_test(tc, test_input_ext_never_taken_for_a_placeholder);
 	tcase_add_test(tc, test_runs_of_one_width);
+	tcase_add_test(tc, test_int_run_stops_at_count);
 	tcase_add_loop_test(tc, test_every_prefix_of_long_ids_fails_cleanly, 0,
 	    2);
 	tcase_add_loop_test(tc, test_long_int_arrays_in_the_wrong_place, 0,
