@@ -1,26 +1,146 @@
 #!/bin/sh
 # Runs every tests/integration/test_*.sh against the built binary.
 # A test exits 0 to pass, 77 to skip (printing why), anything else fails.
-# Set ONLY=name to run one test.
+#
+# ONLY="name ..." runs just those tests.
+# JOBS=N (default 2) tests run at the same time, each in a temporary
+# directory of its own (lib.sh) with its own sockets and ephemeral ports.
+# A test whose file has a line "# run.sh: alone" (latency bounds, kill
+# timing) runs with nothing else running: those run first, one after
+# another, then the others in the pool.
+# Arguments, if given, are one more command run as a job of the pool,
+# named by the base name of its first word: make test-run passes the Check
+# runner, so that the unit tests overlap the integration tests.
+#
+# Every PASS/FAIL line gives the job's seconds; the last lines the sum of
+# them and the wall-clock time. With METRICSD_BUILD set, the times are
+# kept in $METRICSD_BUILD/integration.times and the next run starts the
+# longest jobs first, so that the pool ends with short ones.
 here=$(cd "$(dirname "$0")" && pwd)
 : "${METRICSD_BIN:?set METRICSD_BIN to the metricsd binary}"
 export METRICSD_BIN
 PATH=$(dirname "$METRICSD_BIN"):$PATH
 export PATH
+JOBS=${JOBS:-2}
+case $JOBS in '' | *[!0-9]* | 0) echo "run.sh: JOBS must be a positive integer" >&2; exit 2 ;; esac
 
-pass=0 fail=0 skip=0
+W=$(mktemp -d /tmp/metricsd-run.XXXXXX) || exit 1
+trap 'rm -rf "$W"' EXIT
+trap 'exit 130' INT TERM
+mkdir "$W/claim" "$W/res" "$W/out"
+times=
+[ -n "${METRICSD_BUILD:-}" ] && [ -d "$METRICSD_BUILD" ] &&
+	times=$METRICSD_BUILD/integration.times
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+secs() { # MS -> seconds with one decimal
+	printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100))
+}
+
+# run_one NAME [CMD...]: runs the test NAME (or CMD, under that name),
+# prints its line, leaves "STATUS MS" in $W/res/NAME and its output in
+# $W/out/NAME.
+run_one() {
+	j=$1
+	shift
+	out=$W/out/$j
+	t0=$(now_ms)
+	if [ $# -gt 0 ]; then
+		"$@" >"$out" 2>&1
+	else
+		sh "$here/$j.sh" >"$out" 2>&1
+	fi
+	rc=$?
+	ms=$(($(now_ms) - t0))
+	case $rc in
+	0) st=PASS; line="PASS $j $(secs $ms) s"
+	   [ $# -gt 0 ] && line="$line: $(tail -n 1 "$out")" ;;
+	77) st=SKIP; line="SKIP $j $(secs $ms) s: $(tail -n 1 "$out")" ;;
+	*) st=FAIL; line="FAIL $j (exit $rc) $(secs $ms) s" ;;
+	esac
+	echo "$st $ms" >"$W/res/$j"
+	echo "$line"
+}
+
+# worker: claims (mkdir is atomic) and runs queued jobs until none is left.
+worker() {
+	for j in $queue; do
+		mkdir "$W/claim/$j" 2>/dev/null || continue
+		if [ "$j" = "$extra_name" ]; then
+			run_one "$j" "$@"
+		else
+			run_one "$j"
+		fi
+	done
+}
+
+extra_name=
+[ $# -gt 0 ] && extra_name=$(basename "$1")
+
+alone= rest=
 for t in "$here"/test_*.sh; do
 	name=$(basename "$t" .sh)
-	[ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ] && continue
-	out=$(mktemp)
-	sh "$t" >"$out" 2>&1
-	rc=$?
-	case $rc in
-	0) pass=$((pass + 1)); echo "PASS $name" ;;
-	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$out")" ;;
-	*) fail=$((fail + 1)); echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$out" ;;
-	esac
-	rm -f "$out"
+	if [ -n "${ONLY:-}" ]; then
+		case " $ONLY " in *" $name "*) ;; *) continue ;; esac
+	fi
+	if grep -q '^# run\.sh: alone' "$t"; then
+		alone="$alone $name"
+	else
+		rest="$rest $name"
+	fi
 done
-echo "integration: $pass passed, $fail failed, $skip skipped"
+[ -n "$extra_name" ] && rest="$extra_name $rest"
+
+# Longest first, by the last run's times (jobs not timed yet first of all).
+if [ -n "$times" ] && [ -s "$times" ]; then
+	rest=$(for j in $rest; do
+		ms=$(awk -v j="$j" '$1 == j { m = $2 } END { print m == "" ? 999999999 : m }' "$times")
+		echo "$ms $j"
+	done | sort -rn | awk '{ print $2 }')
+fi
+
+njobs=$(echo $alone $rest | wc -w)
+wall0=$(now_ms)
+for j in $alone; do
+	run_one "$j"
+done
+queue=$rest
+n=0
+while [ "$n" -lt "$JOBS" ]; do
+	worker "$@" &
+	n=$((n + 1))
+done
+wait
+
+pass=0 fail=0 skip=0 sum=0
+for r in "$W"/res/*; do
+	[ -e "$r" ] || continue
+	read -r st ms <"$r"
+	sum=$((sum + ms))
+	case $st in
+	PASS) pass=$((pass + 1)) ;;
+	SKIP) skip=$((skip + 1)) ;;
+	*) fail=$((fail + 1))
+	   echo "---- output of $(basename "$r"):"
+	   sed 's/^/    /' "$W/out/$(basename "$r")" ;;
+	esac
+done
+if [ -n "$times" ]; then
+	{
+		for r in "$W"/res/*; do
+			[ -e "$r" ] && echo "$(basename "$r") $(awk '{ print $2 }' "$r")"
+		done
+		# keep the times of jobs not run this time (ONLY=...)
+		if [ -s "$times" ]; then
+			awk -v d="$W/res" '{ f = d "/" $1; if ((getline x < f) <= 0) print; close(f) }' "$times"
+		fi
+	} >"$W/times"
+	cat "$W/times" >"$times"
+fi
+echo "integration: $pass passed, $fail failed, $skip skipped;" \
+	"$(secs $sum) s of jobs in $(secs $(($(now_ms) - wall0))) s, $JOBS at a time"
+[ $((pass + fail + skip)) -eq "$njobs" ] ||
+	{ echo "integration: only $((pass + fail + skip)) of $njobs jobs ran"; exit 1; }
 [ "$fail" -eq 0 ]
