@@ -32,11 +32,17 @@ MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5 \
 METRICSD_CACHE ?= /var/cache/metricsd
 METRICSD_TOKDATA ?= $(METRICSD_CACHE)/tok
 
+# Reference token ids from Hugging Face's engine, made on this machine by
+# test_tokenize_exact.sh once per key (corpus, tokenizer file, engine) and
+# kept in the plain build's tree, so that the ASan pass reuses them.
+REFCACHE = $(abspath build/tok-ref)
+
 # Environment every test run sees: where the binaries and data are.
 TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
 	METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
 	METRICSD_BUILD=$(abspath $(BUILD)) \
 	METRICSD_HELPERS=$(abspath $(BUILD)/tests/helpers) \
+	METRICSD_REFCACHE=$(REFCACHE) \
 	CK_DEFAULT_TIMEOUT=120
 
 all: $(BUILD)/metricsd $(LINKS)
