@@ -45,6 +45,10 @@ TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
 	METRICSD_REFCACHE=$(REFCACHE) \
 	CK_DEFAULT_TIMEOUT=120
 
+# make check compiles with one job per core unless make was given -j.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+CHECK_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
+
 all: $(BUILD)/metricsd $(LINKS)
 
 $(BUILD)/metricsd: $(OBJ)
@@ -88,16 +92,17 @@ deps:
 # The test command: installs missing packages, then runs every test in a
 # plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check: deps
-	$(MAKE) test-run
-	$(MAKE) check-asan
+	$(MAKE) $(CHECK_J) test-run
+	$(MAKE) $(CHECK_J) check-asan
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan CFLAGS='$(CFLAGS) $(SANFLAGS)' \
+	$(MAKE) $(CHECK_J) BUILD=build-asan CFLAGS='$(CFLAGS) $(SANFLAGS)' \
 		LDFLAGS='$(LDFLAGS) $(SANFLAGS)' test-run
 
+# The Check runner is one more job of run.sh's pool (JOBS=N, default 2):
+# the unit tests overlap the integration tests; each prints its seconds.
 test-run: all $(BUILD)/tests/runner $(HELPERBIN)
-	$(TESTENV) $(BUILD)/tests/runner
-	$(TESTENV) tests/integration/run.sh
+	$(TESTENV) tests/integration/run.sh $(abspath $(BUILD)/tests/runner)
 	$(MAKE) lint-man
 
 check-valgrind: all $(BUILD)/tests/runner $(HELPERBIN)
