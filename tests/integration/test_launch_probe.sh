@@ -15,7 +15,7 @@ P=$(free_port)
 cat >"$T/h.conf" <<EOF2
 [launch]
 ready_timeout = 20s
-exit_timeout = 5s
+exit_timeout = 200ms
 [service web]
 command = python3 -u -m http.server $P --bind 127.0.0.1 --directory $T
 ready = http://localhost:$P/
@@ -55,7 +55,7 @@ PY
 cat >"$T/t.conf" <<EOF2
 [launch]
 ready_timeout = 30s
-exit_timeout = 5s
+exit_timeout = 200ms
 [service late]
 command = python3 -u $T/late.py $P $T/go
 ready = tcp://127.0.0.1:$P
