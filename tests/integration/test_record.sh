@@ -138,44 +138,60 @@ for speed in 1 4 max; do
 	esac
 done
 
-# 3. A recording cut at random offsets: the whole frames before the cut
-# are sent, byte for byte, and the cut is reported with its offset.
+# 3. A recording cut short: the whole frames before the cut are sent,
+# byte for byte, and the cut is reported with its offset. One cut of each
+# kind (rec_tool.py cuts), at random frames and offsets within the kind:
+# inside the first frame, inside a frame header, right after a header,
+# inside a payload, one byte short of the end. A file that ends right
+# after a frame is not cut: its frames are replayed, exit 0, and the
+# store is interrupted for want of session.ended.
 size=$(stat -c %s "$T/r2.rec")
-# The first cut falls inside the first frame (the header is 64 bytes):
-# nothing whole is left, so there is nothing to receive and publish is
-# not told to wait for a subscriber that would have nothing to wait for.
-for i in 1 2 3 4; do
-	if [ $i = 1 ]; then
-		off=100
-	else
-		off=$((64 + $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % (size - 64)))
-	fi
+cseed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+cuts=$($tool cuts "$T/r2.rec" "$cseed") || fail "rec_tool.py cuts"
+echo "cuts from seed $cseed: $(echo $cuts)"
+i=0
+for c in $cuts; do
+	i=$((i + 1))
+	kind=${c%%:*} off=${c#*:}
+	st=1
+	[ "$kind" = boundary ] && st=0
 	whole=$($tool cut "$T/r2.rec" "$off" "$T/cut.rec")
 	if [ "$whole" = 0 ]; then
-		expect_exit 1 metricsd publish --bind "ipc://$T/cut$i" \
+		# nothing whole is left, so there is nothing to receive and
+		# publish is not told to wait for a subscriber
+		expect_exit $st metricsd publish --bind "ipc://$T/cut$i" \
 		    --replay "$T/cut.rec" --speed max --linger 0
 		: >"$T/got.hex"
 	else
 		"$H/recvframes" "ipc://$T/cut$i" "$whole" >"$T/got.hex" &
 		rv=$!
-		expect_exit 1 metricsd publish --bind "ipc://$T/cut$i" \
+		expect_exit $st metricsd publish --bind "ipc://$T/cut$i" \
 		    --wait-subscribers 1 --replay "$T/cut.rec" --speed max
-		wait $rv || fail "recvframes after a cut at $off"
+		wait $rv || fail "recvframes after a cut at $off ($kind)"
 	fi
 	$tool frames "$T/r2.rec" "$whole" >"$T/want.hex"
 	cmp -s "$T/want.hex" "$T/got.hex" ||
-		fail "cut at $off: the $whole whole frames were not sent as recorded"
-	expect_grep "cut.rec: truncated at byte $off .*the $whole whole frames before it were read and sent" "$T/err"
+		fail "cut at $off ($kind): the $whole whole frames were not sent as recorded"
+	if [ $st = 1 ]; then
+		expect_grep "cut.rec: truncated at byte $off .*the $whole whole frames before it were read and sent" "$T/err"
+	else
+		expect_grep "replayed $whole frames from .*cut.rec" "$T/err"
+		grep -q truncated "$T/err" && fail "a file ending after a frame reported as cut: $(cat "$T/err")"
+	fi
 	# aggregate --replay: the whole frames are aggregated, the cut is
 	# reported, the store is marked interrupted.
-	expect_exit 1 metricsd aggregate --replay "$T/cut.rec" \
+	expect_exit $st metricsd aggregate --replay "$T/cut.rec" \
 	    --metrics-dir "$T/cutm$i"
-	expect_grep "cut.rec: truncated at byte $off .*the $whole whole frames before it were read and aggregated; the store is marked interrupted" "$T/err"
+	if [ $st = 1 ]; then
+		expect_grep "cut.rec: truncated at byte $off .*the $whole whole frames before it were read and aggregated; the store is marked interrupted" "$T/err"
+	else
+		expect_grep "cut.rec: the recording ends without session.ended; the store is marked interrupted" "$T/err"
+	fi
 	expect_grep "stopped after $whole frames" "$T/err"
 	metricsd read --metrics-dir "$T/cutm$i" --json >"$T/cut.json" ||
 		fail "read the store of a cut replay"
 	expect_grep '"state":"interrupted"' "$T/cut.json"
-	echo "ok: cut at byte $off of $size: $whole whole frames replayed"
+	echo "ok: $kind: cut at byte $off of $size: $whole whole frames replayed"
 done
 
 # 4. Foreign and newer files: clear messages, nothing sent.
