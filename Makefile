@@ -99,7 +99,7 @@ check-asan: deps
 	$(MAKE) $(CHECK_J) BUILD=build-asan CFLAGS='$(CFLAGS) $(SANFLAGS)' \
 		LDFLAGS='$(LDFLAGS) $(SANFLAGS)' test-run
 
-# The Check runner is one more job of run.sh's pool (JOBS=N, default 2):
+# Each Check suite is one more job of run.sh's pool (JOBS=N, default 2):
 # the unit tests overlap the integration tests; each prints its seconds.
 test-run: all $(BUILD)/tests/runner $(HELPERBIN)
 	$(TESTENV) tests/integration/run.sh $(abspath $(BUILD)/tests/runner)

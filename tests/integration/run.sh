@@ -8,9 +8,9 @@
 # A test whose file has a line "# run.sh: alone" (latency bounds, kill
 # timing) runs with nothing else running: those run first, one after
 # another, then the others in the pool.
-# Arguments, if given, are one more command run as a job of the pool,
-# named by the base name of its first word: make test-run passes the Check
-# runner, so that the unit tests overlap the integration tests.
+# An argument, if given, is the Check runner (tests/runner.c): each of
+# its suites (RUNNER --list) is one more job of the pool, named unit_NAME,
+# so that the unit tests overlap the integration tests (make test-run).
 #
 # Every PASS/FAIL line gives the job's seconds; the last lines the sum of
 # them and the wall-clock time. With METRICSD_BUILD set, the times are
@@ -39,24 +39,22 @@ secs() { # MS -> seconds with one decimal
 	printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100))
 }
 
-# run_one NAME [CMD...]: runs the test NAME (or CMD, under that name),
-# prints its line, leaves "STATUS MS" in $W/res/NAME and its output in
-# $W/out/NAME.
+# run_one NAME: runs the test NAME (unit_SUITE: that suite of the Check
+# runner), prints its line, leaves "STATUS MS" in $W/res/NAME and its
+# output in $W/out/NAME.
 run_one() {
 	j=$1
-	shift
 	out=$W/out/$j
 	t0=$(now_ms)
-	if [ $# -gt 0 ]; then
-		"$@" >"$out" 2>&1
-	else
-		sh "$here/$j.sh" >"$out" 2>&1
-	fi
+	case $j in
+	unit_*) "$runner" "${j#unit_}" >"$out" 2>&1 ;;
+	*) sh "$here/$j.sh" >"$out" 2>&1 ;;
+	esac
 	rc=$?
 	ms=$(($(now_ms) - t0))
 	case $rc in
 	0) st=PASS; line="PASS $j $(secs $ms) s"
-	   [ $# -gt 0 ] && line="$line: $(tail -n 1 "$out")" ;;
+	   case $j in unit_*) line="$line: $(tail -n 1 "$out")" ;; esac ;;
 	77) st=SKIP; line="SKIP $j $(secs $ms) s: $(tail -n 1 "$out")" ;;
 	*) st=FAIL; line="FAIL $j (exit $rc) $(secs $ms) s" ;;
 	esac
@@ -68,16 +66,15 @@ run_one() {
 worker() {
 	for j in $queue; do
 		mkdir "$W/claim/$j" 2>/dev/null || continue
-		if [ "$j" = "$extra_name" ]; then
-			run_one "$j" "$@"
-		else
-			run_one "$j"
-		fi
+		run_one "$j"
 	done
 }
 
-extra_name=
-[ $# -gt 0 ] && extra_name=$(basename "$1")
+runner=${1:-}
+units=
+if [ -n "$runner" ]; then
+	units=$("$runner" --list) || { echo "run.sh: $runner --list failed" >&2; exit 1; }
+fi
 
 alone= rest=
 for t in "$here"/test_*.sh; do
@@ -91,7 +88,12 @@ for t in "$here"/test_*.sh; do
 		rest="$rest $name"
 	fi
 done
-[ -n "$extra_name" ] && rest="$extra_name $rest"
+for u in $units; do
+	if [ -n "${ONLY:-}" ]; then
+		case " $ONLY " in *" unit_$u "*) ;; *) continue ;; esac
+	fi
+	rest="unit_$u $rest"
+done
 
 # Longest first, by the last run's times (jobs not timed yet first of all).
 if [ -n "$times" ] && [ -s "$times" ]; then
@@ -109,7 +111,7 @@ done
 queue=$rest
 n=0
 while [ "$n" -lt "$JOBS" ]; do
-	worker "$@" &
+	worker &
 	n=$((n + 1))
 done
 wait
@@ -139,8 +141,13 @@ if [ -n "$times" ]; then
 	} >"$W/times"
 	cat "$W/times" >"$times"
 fi
-echo "integration: $pass passed, $fail failed, $skip skipped;" \
+if [ -n "$units" ]; then
+	cat "$W"/out/unit_* 2>/dev/null | awk '/^[0-9]+%: Checks: / {
+		gsub(",", ""); n++; c += $3; f += $5; e += $7 }
+		END { if (n) printf "unit: %d checks in %d suites, %d failures, %d errors\n", c, n, f, e }'
+fi
+echo "jobs: $pass passed, $fail failed, $skip skipped;" \
 	"$(secs $sum) s of jobs in $(secs $(($(now_ms) - wall0))) s, $JOBS at a time"
 [ $((pass + fail + skip)) -eq "$njobs" ] ||
-	{ echo "integration: only $((pass + fail + skip)) of $njobs jobs ran"; exit 1; }
+	{ echo "jobs: only $((pass + fail + skip)) of $njobs jobs ran"; exit 1; }
 [ "$fail" -eq 0 ]
