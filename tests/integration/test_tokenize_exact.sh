@@ -5,7 +5,7 @@
 # local Hugging Face cache; usage errors.
 #
 # The data comes from `make deps` (scripts/tokdeps) in $METRICSD_TOKDATA;
-# the reference output is kept in $METRICSD_REFCACHE, if set (below).
+# the reference output is kept in $METRICSD_REFCACHE, if set (hf_ref).
 # Missing data or node is a failure, not a skip: make check runs make deps
 # first. METRICSD_TOKENIZE_CMD replaces "$METRICSD_BIN tokenize" (for
 # testing this test: "node tests/tok/hf_ids.js" is a stand-in that passes).
@@ -24,68 +24,19 @@ for n in $NAMES; do
 		fail "$DATA/$n/tokenizer.json missing: run make deps (scripts/tokdeps)"
 done
 
-ref() {
-	node "$TOK/hf_ids.js" "$@"
-}
-
 python3 "$TOK/gen_corpus.py" corpus >"$T/corpus" || fail "gen_corpus.py failed"
 ncorpus=$(wc -l <"$T/corpus")
 [ "$ncorpus" -ge 2000 ] || fail "corpus has $ncorpus strings, want >= 2000"
 echo "ok: corpus of $ncorpus strings"
 
-# The reference output is always made here, by the engine installed here,
-# but with METRICSD_REFCACHE set (make check: in the plain build's tree)
-# only once per key: the hash of the corpus, of the tokenizer file, of
-# the engine (node's version, hf_ids.js, the packages' package.json and
-# native modules) and the arguments. The ASan pass reuses the plain
-# pass's; any change to one of those makes it again.
-sha() {
-	sha256sum | cut -c1-64
-}
-CACHE=${METRICSD_REFCACHE:-}
-if [ -n "$CACHE" ]; then
-	engine=$({
-		node --version
-		cat "$TOK/hf_ids.js"
-		find "$DATA/node_modules" \( -name package.json -o -name '*.node' \) \
-		    -type f | LC_ALL=C sort | xargs sha256sum
-	} | sha) || fail "hashing the reference engine"
-	corpus_sum=$(sha <"$T/corpus")
-	mkdir -p "$CACHE" || fail "cannot create $CACHE"
-fi
-cached=0
-# ref_into OUT FILE ARG...: ref ARG... <corpus >OUT, through the cache
-# (FILE: the tokenizer file read, or - for none).
-ref_into() {
-	out=$1 file=$2
-	shift 2
-	if [ -z "$CACHE" ]; then
-		ref "$@" <"$T/corpus" >"$out"
-		return
-	fi
-	fsum=-
-	[ "$file" = - ] || fsum=$(sha <"$file") || return 1
-	key=$(echo "$engine $corpus_sum $fsum $*" | sha)
-	if [ -s "$CACHE/$key" ]; then
-		cp "$CACHE/$key" "$out" && cached=$((cached + 1))
-		return
-	fi
-	ref "$@" <"$T/corpus" >"$out" || return 1
-	# whole files only: written aside, then renamed into place
-	cp "$out" "$CACHE/$key.$$" && mv "$CACHE/$key.$$" "$CACHE/$key"
-}
-
+# (hf_ref, in lib.sh: made here, kept in $METRICSD_REFCACHE if set)
 for n in $NAMES; do
-	ref_into "$T/$n.ref" "$DATA/$n/tokenizer.json" \
-	    --ids "$DATA/$n/tokenizer.json" || fail "reference failed on $n"
+	hf_ref "$T/$n.ref" --ids "$DATA/$n/tokenizer.json" <"$T/corpus" ||
+		fail "reference failed on $n"
 	[ "$(wc -l <"$T/$n.ref")" -eq "$ncorpus" ] ||
 		fail "reference for $n has $(wc -l <"$T/$n.ref") lines, not $ncorpus"
 done
-if [ -n "$CACHE" ]; then
-	echo "ok: reference ids for $NAMES ($cached of 6 from $CACHE)"
-else
-	echo "ok: reference ids for $NAMES"
-fi
+echo "ok: reference ids for $NAMES ($HF_REF_CACHED from ${METRICSD_REFCACHE:-no cache})"
 
 # The comparison itself must catch a single changed id.
 awk 'NR == 7 { sub(/\[[0-9]+/, "[999999") } { print }' "$T/llama3.ref" >"$T/bad"
@@ -99,7 +50,7 @@ echo "ok: compare.py reports a corrupted id"
 # gpt-tokenizer's own r50k encoder does. Strings with U+FEFF are left out:
 # that encoder's regex runs in JavaScript, whose \s includes U+FEFF
 # (tiktoken's and Hugging Face's do not).
-ref_into "$T/r50k" - --r50k --ids || fail "gpt-tokenizer r50k failed"
+hf_ref "$T/r50k" --r50k --ids <"$T/corpus" || fail "gpt-tokenizer r50k failed"
 python3 "$TOK/compare.py" ids "$T/corpus" "$T/r50k" "$T/gpt2.ref" "$(printf '\357\273\277')" ||
 	fail "generated GPT-2 tokenizer.json differs from r50k"
 echo "ok: generated gpt2 tokenizer.json encodes as gpt-tokenizer's r50k"
