@@ -5,9 +5,24 @@
 . "$(dirname "$0")/launch_lib.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 
-# A port nothing listens on now: bound by the kernel's choice, then freed.
+# A port nothing listens on now, for a server started later. It is below
+# the kernel's ephemeral range (ip_local_port_range), so that no socket of
+# a test running beside this one (bind to port 0, connect) can take it in
+# the meantime, as it could a port the kernel chose and we freed.
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    p = random.randrange(10000, lo) if lo > 11000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
+    print(s.getsockname()[1])
+    break'
 }
 
 # 1. http://: python's http.server answers GET / with 200 once listening.
