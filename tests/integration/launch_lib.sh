@@ -40,13 +40,16 @@ wait_gone() {
 }
 
 # start_launch ARGS...: run metricsd launch in the background, output in
-# $T/lout and $T/lerr; sets LPID.
+# $T/lout and $T/lerr; sets LPID. SIGHUP gets its default disposition:
+# launch keeps a SIGHUP it inherits as ignored (nohup), and the tests
+# that send one would otherwise hang wherever make check runs with it
+# ignored (a CI agent, nohup make check).
 start_launch() {
 	# Empty them here, not in the background child: a wait on their
 	# content must never see the previous run's lines.
 	: >"$T/lout"
 	: >"$T/lerr"
-	metricsd launch "$@" >>"$T/lout" 2>>"$T/lerr" &
+	env --default-signal=HUP metricsd launch "$@" >>"$T/lout" 2>>"$T/lerr" &
 	LPID=$!
 }
 
@@ -54,8 +57,4 @@ start_launch() {
 finish_launch() {
 	wait "$LPID"
 	LRC=$?
-}
-
-has() {
-	grep -Eq -- "$1" "$2"
 }
