@@ -53,8 +53,25 @@ start_launch() {
 	LPID=$!
 }
 
-# finish_launch: wait for it, set LRC.
+# finish_launch: wait for it, set LRC. A launch still running 60 s later
+# is killed (LRC 137) and said so: a hang fails the test, not the run.
 finish_launch() {
+	(
+		trap 'kill "$_s" 2>/dev/null; exit 0' TERM
+		sleep 60 &
+		_s=$!
+		wait "$_s" && {
+			echo "launch (pid $LPID) still running 60 s on: killed" >&2
+			kill -KILL "$LPID" 2>/dev/null
+		}
+	) &
+	_wd=$!
 	wait "$LPID"
 	LRC=$?
+	kill "$_wd" 2>/dev/null
+	wait "$_wd" 2>/dev/null
+}
+
+has() {
+	grep -Eq -- "$1" "$2"
 }
