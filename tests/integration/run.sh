@@ -15,7 +15,8 @@
 # Every PASS/FAIL line gives the job's seconds; the last lines the sum of
 # them and the wall-clock time. With METRICSD_BUILD set, the times are
 # kept in $METRICSD_BUILD/integration.times and the next run starts the
-# longest jobs first, so that the pool ends with short ones.
+# longest jobs first, so that the pool ends with short ones; a fresh build
+# tree (CI) goes by tests/integration/job-times, an ASan run's times.
 here=$(cd "$(dirname "$0")" && pwd)
 : "${METRICSD_BIN:?set METRICSD_BIN to the metricsd binary}"
 export METRICSD_BIN
@@ -95,10 +96,13 @@ for u in $units; do
 	rest="unit_$u $rest"
 done
 
-# Longest first, by the last run's times (jobs not timed yet first of all).
-if [ -n "$times" ] && [ -s "$times" ]; then
+# Longest first, by the last run's times, else job-times (jobs timed in
+# neither first of all).
+order=$here/job-times
+[ -n "$times" ] && [ -s "$times" ] && order=$times
+if [ -s "$order" ]; then
 	rest=$(for j in $rest; do
-		ms=$(awk -v j="$j" '$1 == j { m = $2 } END { print m == "" ? 999999999 : m }' "$times")
+		ms=$(awk -v j="$j" '$1 == j { m = $2 } END { print m == "" ? 999999999 : m }' "$order")
 		echo "$ms $j"
 	done | sort -rn | awk '{ print $2 }')
 fi
