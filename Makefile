@@ -7,7 +7,11 @@ BUILD = build
 
 SRC := $(wildcard src/*.c)
 HDR := $(wildcard src/*.h) src/modes.def
-OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o)
+# The dashboard page's files (serve, GET /), embedded by scripts/embed
+# with Chart.js from Debian's libjs-chart.js (config.mk: CHARTJS).
+DASHSRC := src/dashboard/index.html src/dashboard/dashboard.css \
+	src/dashboard/dashboard.js
+OBJ := $(SRC:src/%.c=$(BUILD)/src/%.o) $(BUILD)/gen/dashboard_assets.o
 LIBOBJ := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 
 # Unit tests: tests/check_NAME.c exports Suite *NAME_suite(void).
@@ -60,6 +64,21 @@ $(LINKS): $(BUILD)/metricsd
 $(BUILD)/src/%.o: src/%.c $(HDR) config.mk
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(INCS) -c -o $@ $<
+
+$(BUILD)/gen/dashboard_assets.c: scripts/embed $(DASHSRC) $(CHARTJS) config.mk
+	@mkdir -p $(@D)
+	scripts/embed \
+		/ 'text/html; charset=utf-8' src/dashboard/index.html \
+		/static/dashboard.css 'text/css; charset=utf-8' src/dashboard/dashboard.css \
+		/static/dashboard.js 'text/javascript; charset=utf-8' src/dashboard/dashboard.js \
+		/static/chart.min.js 'text/javascript; charset=utf-8' $(CHARTJS) \
+		>$@.tmp && mv $@.tmp $@
+
+$(CHARTJS):
+	@echo "$@ is missing: install Debian's libjs-chart.js (make deps)" >&2; exit 1
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c src/dashboard_assets.h config.mk
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/suites.h: $(TESTSRC)
 	@mkdir -p $(@D)
@@ -143,10 +162,12 @@ fuzz-run: $(LIBOBJ)
 	done
 
 # The main job: launch an aggregator, publish a synthetic benchmark session
-# into it, and show the metrics it computed.
+# into it, and show the metrics it computed; its dashboard page stays up
+# HOLD seconds after the report (make demo HOLD=30; HOLD=forever: ^C).
+HOLD = 5
 demo: deps
 	$(MAKE) all
-	METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
+	METRICSD_BIN=$(abspath $(BUILD)/metricsd) DEMO_HOLD=$(HOLD) \
 		DEMO_TOKENIZER=$(METRICSD_TOKDATA)/llama3/tokenizer.json \
 		sh examples/demo.sh
 

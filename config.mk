@@ -20,6 +20,9 @@ LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 CHECK_INCS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
+# Chart.js, embedded in the dashboard page of serve [libjs-chart.js].
+CHARTJS = /usr/share/javascript/chart.js/chart.min.js
+
 CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\"
 CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror
 LDFLAGS =

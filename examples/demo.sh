@@ -2,7 +2,8 @@
 # metricsd demo: an aggregator (started by `metricsd launch` as a ready =
 # zmq service) receives a synthetic benchmark session from `metricsd
 # publish`, then `metricsd read` shows the metrics it computed and
-# `metricsd report` the benchmark summary.
+# `metricsd report` the benchmark summary. Meanwhile `metricsd serve`
+# shows the store on its dashboard page, whose URL is printed first.
 #
 #   make demo                  (sets METRICSD_BIN to the built binary)
 #   METRICSD_BIN=metricsd sh examples/demo.sh
@@ -12,7 +13,10 @@
 # prose and code per answer), DEMO_TOKENIZER (default Llama 3's
 # tokenizer.json as `make deps` fetches it: $METRICSD_TOKDATA/llama3/,
 # METRICSD_TOKDATA defaulting to /var/cache/metricsd/tok; any --tokenizer
-# value works), DEMO_KEEP=1 to keep the store.
+# value works), DEMO_KEEP=1 to keep the store, DEMO_LISTEN (the
+# dashboard's ADDR:PORT, default 127.0.0.1:0: a free port), DEMO_HOLD (5:
+# seconds the dashboard stays up after the report; 0 not at all; forever:
+# until ^C; make demo HOLD=N sets it).
 #
 # Everything lives in a private temporary directory: the sockets and the
 # store (not the default /dev/shm/metricsd-UID, so the demo never touches
@@ -28,17 +32,53 @@ OSL=${DEMO_OSL:-400}
 DEMO_TOKENIZER=${DEMO_TOKENIZER:-${METRICSD_TOKDATA:-/var/cache/metricsd/tok}/llama3/tokenizer.json}
 here=$(cd "$(dirname "$0")" && pwd)
 
+HOLD=${DEMO_HOLD:-5}
+case $HOLD in
+forever) ;;
+*[!0-9]* | '') echo "DEMO_HOLD: '$HOLD' is not a number of seconds or forever" >&2; exit 2 ;;
+esac
+
 DEMO_DIR=$(mktemp -d /tmp/metricsd-demo.XXXXXX)
 export DEMO_DIR DEMO_TOKENIZER METRICSD_BIN=$BIN
-if [ "${DEMO_KEEP:-0}" = 1 ]; then
-	trap 'echo "store kept in $DEMO_DIR/metrics"' EXIT
-else
-	trap 'rm -rf "$DEMO_DIR"' EXIT
-fi
+SERVE_PID= HOLD_PID=
+# At exit: the dashboard server and a hold stop; the store goes unless kept.
+cleanup() {
+	[ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null
+	if [ -n "$SERVE_PID" ]; then
+		kill "$SERVE_PID" 2>/dev/null
+		wait "$SERVE_PID" 2>/dev/null
+	fi
+	if [ "${DEMO_KEEP:-0}" = 1 ]; then
+		echo "store kept in $DEMO_DIR/metrics"
+	else
+		rm -rf "$DEMO_DIR"
+	fi
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== metricsd demo: $N synthetic samples, $C in flight, error rate $E, seed $SEED"
 echo "== answers: about $OSL tokens of mixed prose and code each, counted with --tokenizer $DEMO_TOKENIZER"
+# The dashboard first, so the page shows the session as it runs. serve
+# writes its address file (atomically) once it listens.
+"$BIN" serve --listen "${DEMO_LISTEN:-127.0.0.1:0}" --metrics-dir "$DEMO_DIR/metrics" \
+    --address-file "$DEMO_DIR/serve.addr" 2>"$DEMO_DIR/serve.log" &
+SERVE_PID=$!
+n=0
+while [ ! -s "$DEMO_DIR/serve.addr" ]; do
+	if ! kill -0 "$SERVE_PID" 2>/dev/null || [ $n -ge 200 ]; then
+		echo "== the demo failed: metricsd serve did not start: $(cat "$DEMO_DIR/serve.log")" >&2
+		exit 1
+	fi
+	n=$((n + 1))
+	sleep 0.05 # waiting for the address file, written once serve listens
+done
+case $HOLD in
+forever) until="until ^C" ;;
+0) until="while the demo runs" ;;
+*) until="until $HOLD s after the report: make demo HOLD=N, HOLD=forever" ;;
+esac
+echo "== dashboard: http://$(cat "$DEMO_DIR/serve.addr")/ (metricsd serve; up $until)"
 echo "== launch: aggregator service (ready = zmq), then the publisher as the benchmark"
 # The launcher starts the aggregator and waits for its ready-check, which
 # it sends only once its store exists and its SUB socket is connected.
@@ -104,3 +144,12 @@ echo
 echo "== The benchmark summary: metricsd report --slo ttft=100ms --slo latency=300ms"
 echo "== (times in ms; goodput = samples meeting both SLOs; see metricsd(1), report)"
 "$BIN" report --metrics-dir "$DEMO_DIR/metrics" --slo ttft=100ms --slo latency=300ms
+
+# Keep the dashboard up (quietly: the report stays the last thing shown).
+# A sleep in the background and wait, so that ^C ends it at once.
+case $HOLD in
+forever) while :; do sleep 3600 & HOLD_PID=$!; wait "$HOLD_PID"; done ;;
+0) ;;
+*) sleep "$HOLD" & HOLD_PID=$!; wait "$HOLD_PID" ;;
+esac
+HOLD_PID=

@@ -21,11 +21,25 @@
  * the engine counts it in the decode_* keys and we log it at a bounded
  * rate.
  *
+ * Token threads (aggregator.h): the workers tell the loop that counts are
+ * back through a uv_async handle, and the loop thread applies them (the
+ * engine and the store have one writer: the loop thread). When the run
+ * stops (session.ended or a first signal) with counts still queued, the
+ * loop keeps running, with the socket closed, until they are all applied;
+ * only then is the store marked FINAL or INTERRUPTED. A signal during that
+ * drain abandons the rest: token_work_pending keeps their number in the
+ * store (so `metricsd report` calls it incomplete) and the run counts as
+ * one that dropped values (aggregate_run returns 1: exit 3). The
+ * async handle is closed only once no job is pending, or after the
+ * workers are stopped, so no worker ever touches a closed handle.
+ *
  * --replay: no socket and no loop. The frames of a recording (rec.h) are
  * fed in file order to the same aggregator_wire -> engine -> store sink
  * path as the socket's frames, so the store is the live run's: the
  * engine never reads a clock, and session.ended ends it the same way. A
- * signal only sets a flag, checked between frames.
+ * signal only sets a flag, checked between frames; the token queue is
+ * drained after the last frame the same way (waiting on it, a signal
+ * abandoning it).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -53,6 +67,10 @@
 struct agg {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
+	uv_async_t tokens;		/* token counts are back */
+	bool tokens_open;
+	bool draining;			/* stopped; token counts still queued */
+	size_t abandoned;		/* token counts given up on */
 	struct uvzmq uz;
 	bool uz_open;
 	void *ctx, *sub;
@@ -68,17 +86,73 @@ struct agg {
 	struct log_ratelimit rl_input, rl_store;
 };
 
+static const char *
+end_name(enum store_state end)
+{
+	return end == STORE_FINAL ? "final" : "interrupted";
+}
+
+/* Close what keeps the loop running once the socket is closed. */
+static void
+handles_close(struct agg *g)
+{
+	uv_close((uv_handle_t *)&g->sigterm, NULL);
+	uv_close((uv_handle_t *)&g->sigint, NULL);
+	if (g->tokens_open) {
+		g->tokens_open = false;
+		uv_close((uv_handle_t *)&g->tokens, NULL);
+	}
+}
+
 static void
 stop(struct agg *g, enum store_state end)
 {
+	size_t pending;
+
 	if (g->stopping)
 		return;
 	g->stopping = true;
 	g->end = end;
 	if (g->uz_open)
 		uvzmq_close(&g->uz, NULL);
-	uv_close((uv_handle_t *)&g->sigterm, NULL);
-	uv_close((uv_handle_t *)&g->sigint, NULL);
+	if ((pending = aggregator_tokens_apply(g->engine)) > 0) {
+		log_info("waiting for %zu queued token counts before the store "
+		    "is marked %s (a signal abandons them)", pending,
+		    end_name(end));
+		g->draining = true;
+		return;
+	}
+	handles_close(g);
+}
+
+/* A worker thread: counts are back (uv_async_send is thread-safe). */
+static void
+tokens_notify(void *arg)
+{
+	struct agg *g = arg;
+
+	uv_async_send(&g->tokens);
+}
+
+static void
+on_tokens(uv_async_t *h)
+{
+	struct agg *g = h->data;
+
+	if (aggregator_tokens_apply(g->engine) == 0 && g->draining) {
+		g->draining = false;
+		handles_close(g);
+	}
+}
+
+/* Give up on the queued token counts: the workers stop first. */
+static void
+tokens_abandon(struct agg *g, const char *why)
+{
+	if ((g->abandoned = aggregator_tokens_abandon(g->engine)) > 0)
+		log_warn("%s: %zu queued token counts abandoned; their isl, "
+		    "osl and tpot values are missing (token_work_pending = %zu "
+		    "in the store)", why, g->abandoned, g->abandoned);
 }
 
 static void
@@ -111,6 +185,12 @@ on_signal(uv_signal_t *h, int signum)
 {
 	struct agg *g = h->data;
 
+	if (g->draining) {
+		g->draining = false;
+		tokens_abandon(g, strsignal(signum));
+		handles_close(g);
+		return;
+	}
 	log_info("%s: stopping; the store is marked interrupted",
 	    strsignal(signum));
 	stop(g, STORE_INTERRUPTED);
@@ -165,6 +245,7 @@ open_all(struct agg *g, const struct aggregate_opts *o)
 {
 	char err[STORE_ERR_MAX];
 	struct aggregator_sink iface;
+	struct aggregator_config cfg = o->cfg;
 
 	if (!o->replay && sub_open(g) < 0)
 		return -1;
@@ -175,13 +256,31 @@ open_all(struct agg *g, const struct aggregate_opts *o)
 	g->sink.on_error = on_store_error;
 	g->sink.on_error_arg = g;
 	iface = store_sink_iface(&g->sink);
-	if (aggregator_new(&g->engine, &o->cfg, &iface, err,
+	if (!o->replay) {
+		/* Armed before the loop feeds the first event (arm()). */
+		cfg.token_notify = tokens_notify;
+		cfg.token_notify_arg = g;
+	}
+	if (aggregator_new(&g->engine, &cfg, &iface, err,
 	    sizeof(err)) < 0 ||
 	    aggregator_wire_init(&g->feed, g->engine, err, sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return -1;
 	}
 	return 0;
+}
+
+/* ", N token threads" for the start-up line, or "". */
+static const char *
+token_threads_text(struct agg *g, const struct aggregate_opts *o)
+{
+	static char buf[48];
+
+	if (!aggregator_tokens_threaded(g->engine))
+		return "";
+	snprintf(buf, sizeof(buf), ", %u token thread%s", o->cfg.token_threads,
+	    o->cfg.token_threads == 1 ? "" : "s");
+	return buf;
 }
 
 /* 3. The loop, armed; 4. ready. Returns -1 if the loop cannot run. */
@@ -195,7 +294,12 @@ arm(struct agg *g, const struct aggregate_opts *o)
 	uv_signal_init(&g->loop, &g->sigint);
 	g->sigterm.data = g->sigint.data = g;
 	err[0] = '\0';
-	if ((rc = uv_signal_start(&g->sigterm, on_signal, SIGTERM)) < 0 ||
+	if ((rc = uv_async_init(&g->loop, &g->tokens, on_tokens)) == 0) {
+		g->tokens_open = true;
+		g->tokens.data = g;
+	}
+	if (rc < 0 ||
+	    (rc = uv_signal_start(&g->sigterm, on_signal, SIGTERM)) < 0 ||
 	    (rc = uv_signal_start(&g->sigint, on_signal, SIGINT)) < 0 ||
 	    (rc = uvzmq_init(&g->uz, &g->loop, g->sub, FRAME_BUDGET, on_frame,
 	    g, err, sizeof(err))) < 0) {
@@ -207,10 +311,10 @@ arm(struct agg *g, const struct aggregate_opts *o)
 		return -1;
 	}
 	g->uz_open = true;
-	log_info("subscribed to %s; store %s (%zu keys%s%s%s)", g->endpoint,
+	log_info("subscribed to %s; store %s (%zu keys%s%s%s%s)", g->endpoint,
 	    g->dir, g->sink.nkeys, o->cfg.streaming ? ", streaming" : "",
 	    o->cfg.tok ? ", tokenizer " : "", o->cfg.tok ? o->cfg.tok->name :
-	    "");
+	    "", token_threads_text(g, o));
 	if (o->ready && readycheck_send(o->ready->endpoint, o->ready->id,
 	    READYCHECK_LINGER_MS, err, sizeof(err)) < 0) {
 		log_warn("signalling readiness: %s", err);
@@ -220,12 +324,36 @@ arm(struct agg *g, const struct aggregate_opts *o)
 	return 0;
 }
 
-static volatile sig_atomic_t replay_signal;
+static volatile sig_atomic_t replay_signal, replay_signals;
 
 static void
 on_replay_signal(int signum)
 {
 	replay_signal = signum;
+	replay_signals++;
+}
+
+/*
+ * The queued token counts of a replay, waited for after its last frame.
+ * The wait wakes up now and then to see whether a signal came (a handler
+ * cannot wake a condition variable): one that did abandons the rest.
+ */
+static void
+replay_drain(struct agg *g)
+{
+	sig_atomic_t seen = replay_signals;
+	size_t pending;
+
+	if ((pending = aggregator_tokens_apply(g->engine)) == 0)
+		return;
+	log_info("waiting for %zu queued token counts before the store is "
+	    "marked %s (a signal abandons them)", pending, end_name(g->end));
+	while (aggregator_tokens_wait(g->engine, 100) > 0) {
+		if (replay_signals != seen) {
+			tokens_abandon(g, strsignal(replay_signal));
+			return;
+		}
+	}
 }
 
 /* --replay (see the top): the store is open; feed it the recording. */
@@ -237,7 +365,7 @@ replay(struct agg *g, const struct aggregate_opts *o)
 	struct rec_reader *r;
 	struct rec_frame f;
 	char err[REC_ERR_MAX];
-	int rc;
+	int rc = 0;
 
 	g->end = STORE_INTERRUPTED;
 	if (rec_reader_open(&r, o->replay, err, sizeof(err)) < 0) {
@@ -248,10 +376,10 @@ replay(struct agg *g, const struct aggregate_opts *o)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	log_info("aggregating the recording %s; store %s (%zu keys%s%s%s)",
+	log_info("aggregating the recording %s; store %s (%zu keys%s%s%s%s)",
 	    o->replay, g->dir, g->sink.nkeys, o->cfg.streaming ?
 	    ", streaming" : "", o->cfg.tok ? ", tokenizer " : "", o->cfg.tok ?
-	    o->cfg.tok->name : "");
+	    o->cfg.tok->name : "", token_threads_text(g, o));
 	if (o->ready && readycheck_send(o->ready->endpoint, o->ready->id,
 	    READYCHECK_LINGER_MS, err, sizeof(err)) < 0) {
 		log_warn("signalling readiness: %s", err);
@@ -288,6 +416,7 @@ replay(struct agg *g, const struct aggregate_opts *o)
 		    "store is marked interrupted", o->replay);
 	}
 	rec_reader_close(r);
+	replay_drain(g);
 }
 
 int
@@ -333,8 +462,9 @@ done:
 	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_ISSUED),
 	    aggregator_counter(g.engine, METRIC_TOTAL_SAMPLES_COMPLETED),
 	    aggregator_counter(g.engine, METRIC_DECODE_ERRORS), g.dir);
-	/* Counts are inline: nothing is pending here, but say what is
-	 * incomplete (the same figures are keys in the store). */
+	/* Every queued count was applied or abandoned (and said so): say
+	 * what else is incomplete (the same figures are keys in the
+	 * store). */
 	if (aggregator_counter(g.engine, METRIC_TOKENIZER_ERRORS) ||
 	    aggregator_counter(g.engine, METRIC_TOKENIZER_INVALID_UTF8))
 		log_warn("token counts: %" PRIu64 " failed (those isl, osl or "
@@ -358,6 +488,8 @@ out:
 		    "marked incomplete", g.dir, g.sink.append_errors);
 		g.status = 1;
 	}
+	if (g.status == 0 && g.abandoned > 0)
+		g.status = 1;	/* token counts missing: said above */
 	if (g.sub)
 		zmq_close(g.sub);
 	if (g.ctx)

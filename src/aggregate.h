@@ -20,7 +20,8 @@ struct aggregate_opts {
 	 * socket; endpoint is then NULL. */
 	const char *replay;
 	const char *dir;		/* the store directory */
-	struct aggregator_config cfg;	/* --streaming, --tokenizer */
+	struct aggregator_config cfg;	/* --streaming, --tokenizer,
+					   --token-threads, --token-queue */
 	/* Whom to tell when ready (socket connected, store created, loop
 	 * armed); NULL: nobody. */
 	const struct readycheck_target *ready;
@@ -32,9 +33,13 @@ struct aggregate_opts {
  * decoder and engine as the socket's, in file order, until session.ended
  * (FINAL) or the end of the file or a signal (INTERRUPTED); a recording
  * that cannot be read, or is cut inside a frame (its whole frames are
- * still aggregated), fails it. Returns 0; 1 when the run ended but values
- * were dropped (the store refused them: the store is marked incomplete,
- * see store_writer_mark_incomplete); or -1 when something failed (already
+ * still aggregated), fails it. Either way, token counts still queued for
+ * token threads are finished before the store is marked (a signal during
+ * that wait abandons them: token_work_pending keeps their number).
+ * Returns 0; 1 when the run ended but values were dropped (the store
+ * refused them: the store is marked incomplete, see
+ * store_writer_mark_incomplete; or token counts were abandoned); or -1
+ * when something failed (already
  * logged): the socket, the store, the loop, signalling readiness,
  * receiving, or closing the store. Bad input never fails it: the engine
  * counts it in the decode_* keys.

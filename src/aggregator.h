@@ -70,6 +70,12 @@ enum metric_key {
 					   sample completed (the ts above
 					   is valid); 0 while it is not */
 	METRIC_FINISH_REASONS_DROPPED,	/* finish reasons over the cap */
+	METRIC_TOKEN_WORK_PENDING,	/* events (issued: isl; complete:
+					   osl, tpot...) whose count-
+					   dependent values are not stored
+					   yet (token threads); in a closed
+					   store: work abandoned, those
+					   values missing */
 	/* Series. */
 	METRIC_SAMPLE_LATENCY_NS,
 	METRIC_ISL,
@@ -139,9 +145,27 @@ struct aggregator_config {
 	bool streaming;			/* --streaming */
 	const struct tokenizer *tok;	/* NULL: no text-based token counts */
 	size_t max_in_flight;		/* 0: AGGREGATOR_MAX_IN_FLIGHT */
+	/*
+	 * Token counting (with tok): 0 counts inline, on the caller's
+	 * thread; N >= 1 on N worker threads (see "Token threads" below).
+	 * Worker i counts with token_toks[i] (the caller's, used by that
+	 * worker alone until aggregator_free; token_toks[0] may be tok);
+	 * token_toks NULL: the first worker uses tok itself, each further
+	 * one a tokenizer the engine opens from tok->name.
+	 */
+	unsigned token_threads;
+	struct tokenizer *const *token_toks;
+	size_t token_queue_bytes;	/* 0: AGGREGATOR_TOKEN_QUEUE_BYTES */
+	/* Called from a worker thread when counts may be ready to apply
+	 * (aggregator_tokens_apply); must be thread-safe (uv_async_send
+	 * is). NULL: the caller polls. */
+	void (*token_notify)(void *arg);
+	void *token_notify_arg;
 };
 
 #define AGGREGATOR_MAX_IN_FLIGHT (1u << 22)
+#define AGGREGATOR_MAX_TOKEN_THREADS 64
+#define AGGREGATOR_TOKEN_QUEUE_BYTES ((size_t)256 << 20)
 
 /* Does this key exist under this configuration? Create exactly these. */
 bool aggregator_key_enabled(enum metric_key k,
@@ -151,7 +175,10 @@ struct aggregator;
 
 /*
  * The sink must already have every enabled key, counters at 0. The
- * config's tokenizer must outlive the aggregator.
+ * config's tokenizer must outlive the aggregator, and with token_threads
+ * it belongs to the first worker until aggregator_free. Fails (err
+ * filled) when a worker's tokenizer does not open or a thread does not
+ * start.
  */
 int aggregator_new(struct aggregator **out,
     const struct aggregator_config *cfg, const struct aggregator_sink *sink,
@@ -197,6 +224,35 @@ void aggregator_decode_errors_count(struct aggregator *a,
  * signal handler path calls it before closing the store).
  */
 void aggregator_finish(struct aggregator *a);
+
+/*
+ * Token threads. The engine hands each text to count, with what it needs
+ * to compute the values that depend on the count, to a bounded queue
+ * (tok_queue.h) and goes on; the values are stored once the counts are
+ * back, in event order, so the store ends up exactly as with inline
+ * counting. token_work_pending tells how many events' values still wait
+ * (a sample.issued's isl, a sample.complete's osl, tpot_ns...).
+ * When the queue is full (token_queue_bytes of texts), the feed functions
+ * wait for room: back-pressure, never loss. All of these are for the
+ * caller's thread (the one that feeds events), and do nothing when
+ * counting is inline.
+ *
+ * aggregator_tokens_apply stores the values of the counts that are back
+ * (call it when token_notify fires, or now and then); it returns the
+ * number of events still pending. aggregator_tokens_wait blocks until
+ * the oldest pending count is back, or for at most timeout_ms when that
+ * is >= 0, applies what is back and returns what is still pending: loop
+ * on it to drain the queue before the store is marked final.
+ * aggregator_tokens_abandon gives up (a second signal): it applies what
+ * is back, stops the workers (so token_notify is never called again) and
+ * drops the rest, whose count token_work_pending keeps in the store; it
+ * returns that count. Feed no more events after it.
+ */
+size_t aggregator_tokens_apply(struct aggregator *a);
+size_t aggregator_tokens_wait(struct aggregator *a, int timeout_ms);
+size_t aggregator_tokens_pending(const struct aggregator *a);
+size_t aggregator_tokens_abandon(struct aggregator *a);
+bool aggregator_tokens_threaded(const struct aggregator *a);
 
 bool aggregator_ended(const struct aggregator *a);
 uint64_t aggregator_counter(const struct aggregator *a, enum metric_key k);

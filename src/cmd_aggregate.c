@@ -21,9 +21,11 @@
 #define USAGE \
 "usage: metricsd aggregate (--socket-dir DIR --socket-name NAME | --connect ENDPOINT)\n" \
 "           [--metrics-dir DIR] [--streaming] [--tokenizer NAME]\n" \
+"           [--token-threads N] [--token-queue MB]\n" \
 "           [--readiness-path P | --ready ENDPOINT] [--readiness-id I]\n" \
 "       metricsd aggregate --replay FILE [--metrics-dir DIR] [--streaming]\n" \
-"           [--tokenizer NAME] [--readiness-path P | --ready ENDPOINT]\n"
+"           [--tokenizer NAME] [--token-threads N] [--token-queue MB]\n" \
+"           [--readiness-path P | --ready ENDPOINT]\n"
 
 #define HELP \
 "Subscribe to a benchmark's event stream and write its metrics to a store.\n" \
@@ -40,6 +42,12 @@
 "  --tokenizer NAME       count text tokens with NAME: %s;\n" \
 "                         without it osl, tpot_ns and isl from text are not\n" \
 "                         produced; one that does not load is a usage error\n" \
+"  --token-threads N      count tokens on N worker threads, off the event\n" \
+"                         path (0: inline; default 1 with a tokenizer.json,\n" \
+"                         0 with whitespace); counts are applied in event\n" \
+"                         order and finished before the store is final\n" \
+"  --token-queue MB       texts queued for the workers, at most (default\n" \
+"                         256); when full, intake waits\n" \
 "  --readiness-path P     when ready, signal the launcher at ipc://DIR/P\n" \
 "  --readiness-id I       with identity I (also read from the environment\n" \
 "                         metricsd launch sets)\n" \
@@ -49,7 +57,12 @@
 "Runs until session.ended (store FINAL) or SIGTERM/SIGINT (store\n" \
 "INTERRUPTED). Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
 
-enum { O_SOCKNAME = 1, O_CONNECT, O_METRICS, O_STREAM, O_TOK, O_REPLAY };
+enum { O_SOCKNAME = 1, O_CONNECT, O_METRICS, O_STREAM, O_TOK, O_REPLAY,
+	O_TTHREADS, O_TQUEUE };
+
+/* --token-threads when not given: a worker for a real tokenizer (README,
+ * "Tokenizers": measured), none for the cheap built-in word count. */
+#define TOKEN_THREADS_DEFAULT 1
 
 static const struct args_opt opts[] = {
 	{ "socket-name", ARGS_REQUIRED, O_SOCKNAME, 0 },
@@ -58,6 +71,8 @@ static const struct args_opt opts[] = {
 	{ "streaming", ARGS_NONE, O_STREAM, 0 },
 	{ "tokenizer", ARGS_REQUIRED, O_TOK, 0 },
 	{ "replay", ARGS_REQUIRED, O_REPLAY, 0 },
+	{ "token-threads", ARGS_REQUIRED, O_TTHREADS, 0 },
+	{ "token-queue", ARGS_REQUIRED, O_TQUEUE, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -67,6 +82,8 @@ struct cmdline {
 	struct args_ready rg;
 	const char *sockname, *connect, *metrics, *tokname, *replay;
 	bool streaming;
+	bool threads_set, queue_set;
+	unsigned threads, queue_mb;
 };
 
 /* EXIT_OK to go on, -1 after --help (exit 0), or EXIT_USAGE. */
@@ -87,6 +104,17 @@ parse(struct cmdline *c, int argc, char **argv)
 		case O_STREAM: c->streaming = true; break;
 		case O_TOK: c->tokname = a.arg; break;
 		case O_REPLAY: c->replay = a.arg; break;
+		case O_TTHREADS:
+			if (args_unsigned(&a, 0, AGGREGATOR_MAX_TOKEN_THREADS,
+			    &c->threads) < 0)
+				return args_fail(&a);
+			c->threads_set = true;
+			break;
+		case O_TQUEUE:
+			if (args_unsigned(&a, 1, 1u << 20, &c->queue_mb) < 0)
+				return args_fail(&a);
+			c->queue_set = true;
+			break;
 		}
 	}
 	if (id == ARGS_HELP) {
@@ -98,6 +126,10 @@ parse(struct cmdline *c, int argc, char **argv)
 	if (a.ind < argc)
 		return args_usage_error("unexpected argument '%s'",
 		    argv[a.ind]);
+	if ((c->threads_set || c->queue_set) && !c->tokname)
+		return args_usage_error("%s without --tokenizer: there are no "
+		    "tokens to count", c->threads_set ? "--token-threads" :
+		    "--token-queue");
 	return EXIT_OK;
 }
 
@@ -168,7 +200,9 @@ aggregate_main(int argc, char **argv)
 	struct aggregate_opts o = { 0 };
 	struct readycheck_target target;
 	struct tokenizer *tok = NULL;
+	struct tokenizer *wtok[AGGREGATOR_MAX_TOKEN_THREADS] = { NULL };
 	struct cmdline c;
+	unsigned i;
 	int rc;
 
 	if ((rc = parse(&c, argc, argv)) != EXIT_OK)
@@ -189,9 +223,29 @@ aggregate_main(int argc, char **argv)
 			return args_usage_error("--tokenizer: %s", err);
 		}
 		o.cfg.tok = tok;
+		o.cfg.token_threads = c.threads_set ? c.threads :
+		    tok->encode != NULL ? TOKEN_THREADS_DEFAULT : 0;
+		o.cfg.token_queue_bytes = (size_t)c.queue_mb << 20;
+		/* A tokenizer per further worker (one keeps its caches
+		 * inside), all loaded before anything exists. */
+		wtok[0] = tok;
+		for (i = 1; i < o.cfg.token_threads; i++) {
+			if ((rc = tokenizer_open(&wtok[i], c.tokname, err,
+			    sizeof(err))) < 0) {
+				log_warn("--tokenizer for token thread %u: %s",
+				    i + 1, err);
+				rc = EXIT_FAIL;
+				goto out;
+			}
+		}
+		o.cfg.token_toks = wtok;
 	}
 	rc = aggregate_run(&o);
+	rc = rc < 0 ? EXIT_FAIL : rc > 0 ? EXIT_INCOMPLETE : EXIT_OK;
+out:
+	for (i = 1; i < AGGREGATOR_MAX_TOKEN_THREADS && wtok[i]; i++)
+		tokenizer_close(wtok[i]);
 	if (tok)
 		tokenizer_close(tok);
-	return rc < 0 ? EXIT_FAIL : rc > 0 ? EXIT_INCOMPLETE : EXIT_OK;
+	return rc;
 }

@@ -1,7 +1,10 @@
 /*
  * metricsd serve: an HTTP endpoint for Prometheus. GET /metrics reads
  * every store at scrape time (lock-free, while writers write) and renders
- * the text exposition; GET /healthz says the daemon is up.
+ * the text exposition; GET /healthz says the daemon is up. GET / is the
+ * dashboard page (its files embedded in the binary, dashboard_assets.h),
+ * which polls GET /api/report: the report of every store as JSON
+ * (dashboard_api.h).
  *
  * One libuv loop does everything but rendering: HTTP through
  * libmicrohttpd's epoll descriptor (http.c), SIGTERM/SIGINT through
@@ -15,8 +18,14 @@
  * (the scrape state is not thread-safe, and a render is the same for
  * every scraper): the scrapes that arrive while one runs wait, and all of
  * them are answered by the next render, which starts when it ends. The
- * worker touches only the scrape state and its warn callback's rate
- * limiter, which nothing on the loop's thread uses while it runs.
+ * worker touches only the scrape state, the dashboard's state and its
+ * warn callback's rate limiter, which nothing on the loop's thread uses
+ * while it runs.
+ *
+ * /api/report renders the same way, from the same followers (a poll
+ * folds in what /metrics folded, and the other way round): a render is
+ * of one kind, answering every request of that kind queued when it
+ * started; when both kinds wait, they take turns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +40,8 @@
 #include <uv.h>
 
 #include "args.h"
+#include "dashboard_api.h"
+#include "dashboard_assets.h"
 #include "http.h"
 #include "log.h"
 #include "modes.h"
@@ -51,7 +62,7 @@ static const char usage_text[] =
     "                      [--readiness-id I]\n"
     "\n"
     "Serve metric stores to Prometheus: GET /metrics (text format 0.0.4),\n"
-    "GET /healthz.\n"
+    "GET /healthz; and a dashboard page, GET / (its data: GET /api/report).\n"
     "\n"
     "  --listen ADDR:PORT        address to listen on ([V6]:PORT for IPv6;\n"
     "                            default " DEFAULT_LISTEN ", loopback only;\n"
@@ -75,7 +86,10 @@ static const char usage_text[] =
     "\n"
     "Readiness is also signalled to $NOTIFY_SOCKET (READY=1) when set.\n";
 
-/* Scrapes waiting for a render, or being answered by the running one. */
+/* What a render makes. */
+enum render_kind { RENDER_METRICS = 0, RENDER_API, RENDER_NKINDS };
+
+/* Requests waiting for a render, or being answered by the running one. */
 struct waiter {
 	struct http_pending *p;
 	struct waiter *next;
@@ -85,12 +99,15 @@ struct serve {
 	uv_loop_t *loop;
 	struct http_server *http;
 	struct scrape *scrape;
+	struct dashboard_api *api;
 	uv_signal_t sigterm, sigint;
 	struct log_ratelimit warn_rl;
 	uv_work_t work;
 	bool rendering;			/* work is queued or running */
+	enum render_kind kind;		/* of the running (or last) render */
 	struct waiter *batch;		/* answered by the running render */
-	struct waiter *queue, **qtail;	/* for the next one */
+	/* For the next ones, per kind. */
+	struct waiter *queue[RENDER_NKINDS], **qtail[RENDER_NKINDS];
 	/* The render's result, from the worker to the loop. */
 	char *body;
 	size_t len;
@@ -113,7 +130,25 @@ on_http_log(const char *msg)
 	log_ratelimited(&rl, "http: %s", msg);
 }
 
-/* On the worker thread: the whole exposition into sv->body. */
+/* /api/report: every store's report (dashboard_api.h). */
+static int
+render_api(struct serve *sv, FILE *f)
+{
+	struct store_snap *snaps;
+	char err[256];
+	size_t n;
+	int r;
+
+	if ((r = scrape_snaps(sv->scrape, &snaps, &n)) < 0)
+		return r;
+	if ((r = dashboard_api_render(sv->api, snaps, n, f, err,
+	    sizeof(err))) < 0 && r != -EIO)
+		on_scrape_warn(sv, err);
+	free(snaps);
+	return r;
+}
+
+/* On the worker thread: the whole exposition, or JSON, into sv->body. */
 static void
 render_work(uv_work_t *w)
 {
@@ -127,7 +162,10 @@ render_work(uv_work_t *w)
 		sv->err = -ENOMEM;
 		return;
 	}
-	r = scrape_render(sv->scrape, f, NULL, 0, NULL, NULL);
+	if (sv->kind == RENDER_API)
+		r = render_api(sv, f);
+	else
+		r = scrape_render(sv->scrape, f, NULL, 0, NULL, NULL);
 	if (fclose(f) != 0 && r == 0)
 		r = -ENOMEM;
 	if (r < 0) {
@@ -162,15 +200,34 @@ answer(struct waiter *batch, int code, char *body, size_t len)
 
 static void render_done(uv_work_t *w, int status);
 
-/* Start a render for every scrape queued so far. */
+static bool
+queued(const struct serve *sv)
+{
+	for (int k = 0; k < RENDER_NKINDS; k++)
+		if (sv->queue[k])
+			return true;
+	return false;
+}
+
+/*
+ * Start a render for every request of one kind queued so far: the kind
+ * after the last one rendered that has requests waiting (turns).
+ */
 static int
 render_start(struct serve *sv)
 {
+	enum render_kind k = sv->kind;
 	int r;
 
-	sv->batch = sv->queue;
-	sv->queue = NULL;
-	sv->qtail = &sv->queue;
+	for (int i = 1; i <= RENDER_NKINDS; i++) {
+		k = (enum render_kind)((sv->kind + i) % RENDER_NKINDS);
+		if (sv->queue[k])
+			break;
+	}
+	sv->kind = k;
+	sv->batch = sv->queue[k];
+	sv->queue[k] = NULL;
+	sv->qtail[k] = &sv->queue[k];
 	sv->work.data = sv;
 	sv->body = NULL;
 	sv->len = 0;
@@ -199,25 +256,29 @@ render_done(uv_work_t *w, int status)
 	sv->batch = NULL;
 	sv->body = NULL;
 	if (err < 0) {
-		log_ratelimited(&sv->warn_rl, "scrape failed: %s",
+		log_ratelimited(&sv->warn_rl, "%s failed: %s",
+		    sv->kind == RENDER_API ? "/api/report" : "scrape",
 		    err == UV_ECANCELED ? "cancelled" : strerror(-err));
 		free(body);
-		body = strdup("scrape failed\n");
+		body = strdup(sv->kind == RENDER_API ? "report failed\n" :
+		    "scrape failed\n");
 		len = body ? strlen(body) : 0;
 		code = 500;
 	}
 	answer(batch, code, body, len);
 	sv->rendering = false;
 	if (!sv->http) {
-		/* Shutting down: the queued scrapes' connections are gone. */
-		struct waiter *q = sv->queue;
+		/* Shutting down: the queued requests' connections are gone. */
+		for (int k = 0; k < RENDER_NKINDS; k++) {
+			struct waiter *q = sv->queue[k];
 
-		sv->queue = NULL;
-		sv->qtail = &sv->queue;
-		answer(q, 500, NULL, 0);
+			sv->queue[k] = NULL;
+			sv->qtail[k] = &sv->queue[k];
+			answer(q, 500, NULL, 0);
+		}
 		return;
 	}
-	while (sv->queue && render_start(sv) < 0) {
+	while (queued(sv) && render_start(sv) < 0) {
 		char *msg = strdup("scrape failed\n");
 
 		answer(sv->batch, 500, msg, msg ? strlen(msg) : 0);
@@ -225,19 +286,18 @@ render_done(uv_work_t *w, int status)
 	}
 }
 
-/* GET /metrics: queue the scrape; a render answers it (see the top). */
+/* Queue a request; a render of its kind answers it (see the top). */
 static int
-start_metrics(void *arg, struct http_pending *p)
+enqueue(struct serve *sv, enum render_kind k, struct http_pending *p)
 {
-	struct serve *sv = arg;
 	struct waiter *x = malloc(sizeof(*x));
 
 	if (!x)
 		return -ENOMEM;
 	x->p = p;
 	x->next = NULL;
-	*sv->qtail = x;
-	sv->qtail = &x->next;
+	*sv->qtail[k] = x;
+	sv->qtail[k] = &x->next;
 	/* Not queued (cannot happen with valid arguments): answer 500. */
 	if (!sv->rendering && render_start(sv) < 0) {
 		sv->batch = NULL;
@@ -245,6 +305,20 @@ start_metrics(void *arg, struct http_pending *p)
 		return -EIO;
 	}
 	return 0;
+}
+
+/* GET /metrics */
+static int
+start_metrics(void *arg, struct http_pending *p)
+{
+	return enqueue(arg, RENDER_METRICS, p);
+}
+
+/* GET /api/report */
+static int
+start_api(void *arg, struct http_pending *p)
+{
+	return enqueue(arg, RENDER_API, p);
 }
 
 static int
@@ -347,21 +421,33 @@ static int
 serve_run(const struct serve_opts *o)
 {
 	struct serve sv = { .warn_rl = LOG_RATELIMIT_INIT(10000000000ull, 10) };
-	struct http_route routes[] = {
-		{ "/metrics", PROM_CONTENT_TYPE, NULL, &sv, start_metrics },
-		{ "/healthz", "text/plain; charset=utf-8", get_healthz, &sv,
-		  NULL },
-	};
+	struct http_route *routes;
+	size_t nroutes = 0;
 	char err[STORE_ERR_MAX];
 	int r, status = EXIT_FAIL;
 
 	sv.loop = uv_default_loop();
-	sv.qtail = &sv.queue;
-	if (scrape_open(&sv.scrape, o->dirs, o->ndirs, on_scrape_warn,
-	    &sv) < 0)
+	for (int k = 0; k < RENDER_NKINDS; k++)
+		sv.qtail[k] = &sv.queue[k];
+	if (!(routes = calloc(3 + dashboard_nassets, sizeof(*routes))) ||
+	    scrape_open(&sv.scrape, o->dirs, o->ndirs, on_scrape_warn,
+	    &sv) < 0 || dashboard_api_new(&sv.api) < 0)
 		log_fatal(EXIT_FAIL, "out of memory");
-	if ((r = http_server_start(&sv.http, sv.loop, o->listen, &o->lim,
-	    routes, 2, on_http_log, err, sizeof(err))) < 0) {
+	routes[nroutes++] = (struct http_route){ "/metrics", PROM_CONTENT_TYPE,
+	    NULL, &sv, start_metrics, NULL, 0 };
+	routes[nroutes++] = (struct http_route){ "/healthz",
+	    "text/plain; charset=utf-8", get_healthz, &sv, NULL, NULL, 0 };
+	routes[nroutes++] = (struct http_route){ "/api/report",
+	    "application/json", NULL, &sv, start_api, NULL, 0 };
+	for (size_t i = 0; i < dashboard_nassets; i++)
+		routes[nroutes++] = (struct http_route){
+		    dashboard_assets[i].path, dashboard_assets[i].content_type,
+		    NULL, NULL, NULL, dashboard_assets[i].data,
+		    dashboard_assets[i].len };
+	r = http_server_start(&sv.http, sv.loop, o->listen, &o->lim,
+	    routes, nroutes, on_http_log, err, sizeof(err));
+	free(routes);
+	if (r < 0) {
 		log_warn("%s", err);
 		status = r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
@@ -386,6 +472,7 @@ out:
 	if (uv_loop_close(sv.loop) != 0)
 		log_warn("event loop: handles left open at exit");
 	scrape_free(sv.scrape);
+	dashboard_api_free(sv.api);
 	return status;
 }
 

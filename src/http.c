@@ -181,6 +181,9 @@ reply(struct http_server *s, struct MHD_Connection *c, unsigned status,
 	/* Answered: the rest is MHD's to send, under its idle timeout. */
 	conn_busy(s, c);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Content-Security-Policy", HTTP_CSP);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
 		    allow_methods);
@@ -435,6 +438,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (rt->start)
 		return start_pending(s, c, rt, con_cls);
+	if (!rt->get)
+		return reply(s, c, MHD_HTTP_OK, (void *)rt->body, rt->body_len,
+		    MHD_RESPMEM_PERSISTENT, rt->content_type, false);
 	status = rt->get(rt->arg, &body, &len);
 	if (!body)
 		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,

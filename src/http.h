@@ -9,6 +9,11 @@
  * wherever GET is allowed); any other path is 404 and any other method
  * on a known path is 405 with an Allow header.
  *
+ * Every answer says Cache-Control: no-store (figures are live),
+ * X-Content-Type-Options: nosniff (the type given is the type meant) and
+ * HTTP_CSP as its Content-Security-Policy: the dashboard page loads its
+ * script, style and data from this server only, and nothing may frame it.
+ *
  * Library code: nothing here prints or exits; libmicrohttpd's own
  * messages go to the log callback given at start.
  */
@@ -19,6 +24,11 @@
 #include <stdint.h>
 
 #include <uv.h>
+
+/* The Content-Security-Policy of every answer (see above). */
+#define HTTP_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
+	"connect-src 'self'; img-src 'self'; base-uri 'none'; " \
+	"form-action 'none'; frame-ancestors 'none'"
 
 /* A request whose answer is being made elsewhere (see http_route.start). */
 struct http_pending;
@@ -39,6 +49,10 @@ struct http_route {
 	int (*get)(void *arg, char **body, size_t *len);
 	void *arg;
 	int (*start)(void *arg, struct http_pending *p);
+	/* Or neither: a fixed body (200), not copied; it must outlive the
+	 * server (an asset embedded in the binary). */
+	const void *body;
+	size_t body_len;
 };
 
 /*

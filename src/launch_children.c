@@ -173,6 +173,80 @@ child_env(struct launcher *L, struct svc *s)
 }
 
 /*
+ * Set up what every spawn shares, once its signal handlers are in
+ * place: the signals a child must reset (launch_spawn_caught()).
+ */
+void
+launch_spawn_prepare(struct launcher *L)
+{
+	launch_spawn_caught(&L->caught);
+}
+
+static void
+lookup_forget(struct launch_lookup *c)
+{
+	free(c->prog);
+	free(c->dir);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+launch_spawn_done(struct launcher *L)
+{
+	lookup_forget(&L->lookup);
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static char *
+dup_or_null(const char *s, bool *ok)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*ok = false;
+	return d;
+}
+
+/*
+ * launch_program_find(), remembering its last answer: N replicas of one
+ * program in a run (the usual case of many services) search PATH once,
+ * not N times (some dozen stat() calls each, the largest cost of a spawn
+ * in launch itself). Only a found program is remembered; a file that
+ * then disappears is reported by exec.
+ */
+static int
+program_lookup(struct launcher *L, const char *prog, const char *dir,
+    const char *path, char *out, size_t outlen)
+{
+	struct launch_lookup *c = &L->lookup;
+	bool ok = true;
+	int r;
+
+	if (c->prog && strcmp(c->prog, prog) == 0 && same(c->dir, dir) &&
+	    same(c->path, path)) {
+		snprintf(out, outlen, "%s", c->found);
+		return 0;
+	}
+	if ((r = launch_program_find(prog, dir, path, out, outlen)) < 0)
+		return r;
+	lookup_forget(c);
+	c->prog = dup_or_null(prog, &ok);
+	c->dir = dup_or_null(dir, &ok);
+	c->path = dup_or_null(path, &ok);
+	if (!ok || strlen(out) >= sizeof(c->found))
+		lookup_forget(c);	/* just not remembered */
+	else
+		memcpy(c->found, out, strlen(out) + 1);
+	return 0;
+}
+
+/*
  * The one way a process is started: look its program up in its own
  * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. fd[]
  * are its fds 0-2 (-1: /dev/null). Returns 0 or a negative errno with
@@ -183,11 +257,11 @@ proc_start(struct launcher *L, struct proc *p, char **argv, char **env,
     const char *cwd, const int fd[3], char *err, size_t errlen)
 {
 	struct launch_spawn sp = { .argv = argv, .env = env, .cwd = cwd,
-	    .watchdog_fd = L->wd_fd };
+	    .watchdog_fd = L->wd_fd, .reset = &L->caught };
 	char path[PATH_MAX];
 	int r;
 
-	r = launch_program_find(argv[0], cwd,
+	r = program_lookup(L, argv[0], cwd,
 	    launch_env_get(env, SIZE_MAX, "PATH"), path, sizeof(path));
 	if (r < 0) {
 		snprintf(err, errlen, "'%s': %s", argv[0], r == -ENOENT ?

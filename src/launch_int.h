@@ -14,6 +14,7 @@
 #define METRICSD_LAUNCH_INT_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,9 +113,16 @@ struct launcher {
 	enum phase phase;
 	int exit_code;
 	int signalled;		/* the signal we forwarded, or 0 */
-	uint64_t t_start;
+	uint64_t t_start_ns;	/* CLOCK_MONOTONIC (clock.h) at the first spawn */
 	pid_t wd_pid;
 	int wd_fd;
+	/* Spawning (launch_children.c): the signals a child resets before
+	 * exec, found once; the last program lookup, reused. */
+	sigset_t caught;
+	struct launch_lookup {
+		char *prog, *dir, *path;	/* the question (dir, path: or NULL) */
+		char found[PATH_MAX];		/* the answer */
+	} lookup;
 	struct log_ratelimit rl;
 };
 
@@ -136,6 +144,8 @@ int launch_svc_spawn(struct launcher *L, struct svc *s);
 void launch_cmd_spawn(struct launcher *L);
 void launch_proc_release(struct proc *p, bool reap);
 void launch_stream_close(struct stream *st);
+void launch_spawn_prepare(struct launcher *L);
+void launch_spawn_done(struct launcher *L);
 
 /* launch_ready.c */
 int launch_probes_init(struct launcher *L);

@@ -14,7 +14,10 @@
  *    signal to its default, and SIGPIPE too (metricsd ignores it; a
  *    service must get the default an exec would normally give it), then
  *    unblocks. A signal the parent inherited as ignored (SIGHUP under
- *    nohup, say) stays ignored, as exec would keep it.
+ *    nohup, say) stays ignored, as exec would keep it. Which signals are
+ *    caught is found once by the parent (launch_spawn_caught()), not by
+ *    each child asking about all 64 while the parent waits: launch
+ *    installs its handlers before its first spawn and none after.
  * 2. setsid(): the child leads a new session, so its own process group
  *    (pgid == pid), away from the terminal: teardown signals the whole
  *    group, and Ctrl-C at the terminal reaches the services only through
@@ -68,6 +71,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,8 +116,9 @@ child_fail(int rfd, enum step st)
 	_exit(127);
 }
 
+/* With a NULL reset set, every signal's disposition is read here. */
 static void
-child_signals(void)
+child_signals(const sigset_t *reset)
 {
 	struct sigaction dfl, cur;
 	sigset_t none;
@@ -124,6 +129,11 @@ child_signals(void)
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
+		if (reset) {
+			if (sigismember(reset, sig) == 1)
+				sigaction(sig, &dfl, NULL);
+			continue;
+		}
 		if (sigaction(sig, NULL, &cur) != 0)
 			continue;	/* a glibc-reserved real-time signal */
 		if (cur.sa_handler == SIG_IGN && sig != SIGPIPE)
@@ -134,6 +144,22 @@ child_signals(void)
 	/* Blocked signals stay blocked across exec: start with none. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void
+launch_spawn_caught(sigset_t *set)
+{
+	struct sigaction cur;
+
+	sigemptyset(set);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP ||
+		    sigaction(sig, NULL, &cur) != 0)
+			continue;
+		if (sig == SIGPIPE || (cur.sa_handler != SIG_DFL &&
+		    cur.sa_handler != SIG_IGN))
+			sigaddset(set, sig);
+	}
 }
 
 static int
@@ -168,7 +194,7 @@ child(const struct launch_spawn *sp, pid_t parent, int rfd)
 {
 	int32_t me;
 
-	child_signals();
+	child_signals(sp->reset);
 	if (setsid() < 0)
 		child_fail(rfd, ST_SETSID);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -289,38 +315,75 @@ launch_spawn_reap(int pidfd)
 	return 0;
 }
 
-bool
-launch_group_has_members(pid_t pgid)
+/* Mark the group of process pid (a decimal string) in live[], if it is
+ * one of pgid[] and the process is not a zombie. */
+static void
+mark_group(const char *pid, const pid_t *pgid, size_t n, bool *live)
+{
+	char path[300], buf[256], state, *rp;
+	int ppid, pgrp, fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return;
+	buf[r] = '\0';
+	/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
+	if (!(rp = strrchr(buf, ')')) ||
+	    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
+	    state == 'Z' || state == 'X')
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (pgid[i] == pgrp)
+			live[i] = true;
+}
+
+/*
+ * At teardown launch asks this for every service, to say whether one
+ * left processes behind. A pass over /proc reads the stat file of every
+ * process on the machine (milliseconds on a busy one), so it is done
+ * once for all groups, and over launch's cgroup alone when there is one:
+ * every process a service started is in it.
+ */
+void
+launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
+    bool *live)
 {
 	struct dirent *e;
-	bool found = false;
+	char path[PATH_MAX + 16];
 	DIR *d;
+	FILE *f;
+	int pid;
 
-	if (!(d = opendir("/proc")))
-		return kill(-pgid, 0) == 0;
-	while (!found && (e = readdir(d))) {
-		char path[300], buf[256], state, *rp;
-		int ppid, pgrp, fd;
-		ssize_t n;
+	memset(live, 0, n * sizeof(*live));
+	if (n == 0)
+		return;
+	if (cgroup && cgroup[0]) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+		if ((f = fopen(path, "re"))) {
+			while (fscanf(f, "%d", &pid) == 1) {
+				char num[16];
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
-		if (!(rp = strrchr(buf, ')')) ||
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
-			continue;
-		found = pgrp == pgid && state != 'Z' && state != 'X';
+				snprintf(num, sizeof(num), "%d", pid);
+				mark_group(num, pgid, n, live);
+			}
+			fclose(f);
+			return;
+		}
 	}
+	if (!(d = opendir("/proc"))) {
+		for (size_t i = 0; i < n; i++)
+			live[i] = kill(-pgid[i], 0) == 0;
+		return;
+	}
+	while ((e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			mark_group(e->d_name, pgid, n, live);
 	closedir(d);
-	return found;
 }
 
 size_t

@@ -9,6 +9,7 @@
 #ifndef METRICSD_LAUNCH_SPAWN_H
 #define METRICSD_LAUNCH_SPAWN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -20,7 +21,20 @@ struct launch_spawn {
 	const char *cwd;	/* or NULL */
 	int fd[3];		/* become fds 0, 1, 2 in the child; -1: /dev/null */
 	int watchdog_fd;	/* the child writes its pid (int32) here, or -1 */
+	/* The signals the child resets to their default before exec: those
+	 * this process catches, from launch_spawn_caught(). NULL: the child
+	 * looks at every signal itself (some 60 more system calls while the
+	 * parent is suspended). */
+	const sigset_t *reset;
 };
+
+/*
+ * The signals whose disposition in this process is a handler, plus
+ * SIGPIPE (ignored by metricsd, default for what it starts), into set:
+ * for launch_spawn.reset. Valid until a handler is installed or removed;
+ * launch calls it once its own handlers are in place.
+ */
+void launch_spawn_caught(sigset_t *set);
 
 /*
  * Start sp->path in a new session (so its own process group, pgid ==
@@ -47,11 +61,14 @@ int launch_spawn_status(int pidfd, int *status, int *termsig);
 int launch_spawn_reap(int pidfd);
 
 /*
- * Is any live process (not a zombie) in process group pgid? Reads
- * /proc; with /proc unreadable, falls back to kill(-pgid, 0), which also
- * counts zombies.
+ * Which of the n process groups pgid[] have a live member (not a
+ * zombie)? Sets live[i] for each. One pass for all of them, over the
+ * processes of cgroup (its cgroup.procs) when it is not NULL or "",
+ * else over every process in /proc; with neither readable, falls back
+ * to kill(-pgid, 0), which also counts zombies.
  */
-bool launch_group_has_members(pid_t pgid);
+void launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
+    bool *live);
 
 /* Our child processes, from /proc/self/task/.../children: at most max
  * into out. Returns how many. */

@@ -60,6 +60,7 @@ static const struct {
 	{ "loadgen_last_issued_complete_ts", true, "Timestamp (ns, publisher clock) of the completion of the last-issued tracked sample." },
 	{ "loadgen_last_issued_done", true, "1 once the last-issued tracked sample has completed, else 0." },
 	{ "finish_reasons_dropped", false, "Completions whose finish_reason was not counted (over 16 distinct names)." },
+	{ "token_work_pending", true, "Events (sample.issued, sample.complete) whose token-count values (isl, osl, tpot) are not stored yet." },
 	{ "sample_latency_ns", false, "Sample latency: completion minus issue time." },
 	{ "isl", false, "Input sequence length of a sample, in tokens." },
 	{ "osl", false, "Output sequence length of a sample, in tokens." },
@@ -67,9 +68,9 @@ static const struct {
 	{ "chunk_delta_ns", false, "Gap between consecutive receives of a sample." },
 	{ "tpot_ns", false, "Time per output token after the first chunk." },
 	{ "tpot_e2e_ns", false, "Time per output token end to end: (latency - TTFT) / (osl - 1)." },
-	{ "sample_good_latency_ns", false, "Per-sample latency for goodput, aligned by sample (2^64-1: none)." },
-	{ "sample_good_ttft_ns", false, "Per-sample TTFT for goodput, aligned by sample (2^64-1: none)." },
-	{ "sample_good_tpot_e2e_ns", false, "Per-sample TPOT e2e for goodput, aligned by sample (-1: undefined)." },
+	{ "sample_good_latency_ns", false, "Per-sample latency for goodput, aligned by sample (samples without one left out)." },
+	{ "sample_good_ttft_ns", false, "Per-sample TTFT for goodput, aligned by sample (samples without one left out)." },
+	{ "sample_good_tpot_e2e_ns", false, "Per-sample TPOT e2e for goodput, aligned by sample (samples without one left out)." },
 };
 
 static int
@@ -374,21 +375,23 @@ put_summary(FILE *f, const char *name, const char *run,
 {
 	const struct store_snap_series *s = &k->series;
 	double scale = prom_key_is_ns(k->name) ? 1e9 : 1;
+	/* A sample-aligned series' "no value" sentinels are not observations. */
+	uint64_t n = s->count - s->none;
 
 	for (int q = 0; q < PROM_NQUANTILES; q++) {
 		fputs(name, f);
 		put_labels(f, run, "quantile", quantile_labels[q]);
 		fputc(' ', f);
-		put_double(f, s->count ? s->q[q] / scale : NAN);
+		put_double(f, n ? s->q[q] / scale : NAN);
 		fputc('\n', f);
 	}
 	fprintf(f, "%s_sum", name);
 	put_labels(f, run, NULL, NULL);
 	fputc(' ', f);
-	put_double(f, s->count ? s->sum / scale : 0);
+	put_double(f, n ? s->sum / scale : 0);
 	fprintf(f, "\n%s_count", name);
 	put_labels(f, run, NULL, NULL);
-	fprintf(f, " %" PRIu64 "\n", s->count);
+	fprintf(f, " %" PRIu64 "\n", n);
 }
 
 static void

@@ -27,7 +27,10 @@ const char *render_state_name(const struct store_status *st);
  * state), then each key in state STORE_SNAP_OK in snapshot order: a
  * counter as its value, a series as an object (count, sum, min, max,
  * mean, stddev, p50..p99.9, and with values true every value in append
- * order). Numbers JSON cannot carry (NaN, infinities) are null. Invalid
+ * order). A series aligned by sample (store_snap_series.aligned) also has
+ * "none", its values that are the "no value" sentinel: count and the
+ * figures are over the others, while values lists every value as
+ * stored. Numbers JSON cannot carry (NaN, infinities) are null. Invalid
  * UTF-8 in names becomes U+FFFD; a key whose name then equals an earlier
  * key's, or "_store", is left out: warn(arg, msg) says which (warn may be
  * NULL) and *skipped counts them. Returns 0, or -EIO if f has an error.
@@ -39,7 +42,8 @@ int render_json(FILE *f, const struct store_snap *snap, bool values,
 enum {
 	RENDER_WAITING = 1 << 0, /* --watch: requested keys not there yet */
 	RENDER_RAW = 1 << 1,	/* raw numbers and every key, as stored */
-	RENDER_ALL = 1 << 2,	/* do not fold the diagnostic counters */
+	RENDER_ALL = 1 << 2,	/* do not fold the diagnostic counters nor
+				 * hide the series aligned by sample */
 };
 
 /*
@@ -56,7 +60,11 @@ enum {
  * microsecond), and its block gets a UNIT column saying "ms" on its
  * rows; the diagnostic counters (render_is_diagnostic) that are 0 are
  * left out, and one line after the counters says how many, unless
- * RENDER_ALL. With RENDER_RAW the table is the raw numbers, every key.
+ * RENDER_ALL; so are the series aligned by sample (report's goodput
+ * data, store_snap_series.aligned), with one line after the series.
+ * With RENDER_RAW the table is the raw numbers, every key. When an
+ * aligned series is shown, its COUNT and figures leave its "no value"
+ * sentinels out and an N/A column, after COUNT, says how many there are.
  * Returns 0, -ENOMEM, or -EIO if f has an error.
  */
 int render_table(FILE *f, const struct store_snap *snap, unsigned flags);

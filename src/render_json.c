@@ -109,10 +109,17 @@ put_series(FILE *f, const struct store_snap_key *k, bool values)
 {
 	const struct store_snap_series *s = &k->series;
 	char buf[64];
-	bool empty = s->count == 0;
+	/* The figures leave an aligned series' sentinels out (render.h). */
+	uint64_t n = s->count - s->none;
+	bool empty = n == 0;
 
-	text_u64(buf, s->count);
-	fprintf(f, "{\"count\":%s,\"sum\":", buf);
+	text_u64(buf, n);
+	fprintf(f, "{\"count\":%s", buf);
+	if (s->aligned) {
+		text_u64(buf, s->none);
+		fprintf(f, ",\"none\":%s", buf);
+	}
+	fputs(",\"sum\":", f);
 	if (empty)
 		strcpy(buf, "null");
 	else if (k->type == STORE_F64)

@@ -12,7 +12,7 @@
 #include "text.h"
 
 enum {
-	COL_NAME, COL_COUNT, COL_MEAN, COL_MIN, COL_MAX, COL_P0,
+	COL_NAME, COL_COUNT, COL_NA, COL_MEAN, COL_MIN, COL_MAX, COL_P0,
 	NCOL = COL_P0 + ROLLUP_GRID_N
 };
 
@@ -50,6 +50,7 @@ static const char *const diagnostic_keys[] = {
 	"tokenizer_invalid_utf8",
 	"series_append_errors",
 	"finish_reasons_dropped",
+	"token_work_pending",
 	NULL
 };
 
@@ -163,11 +164,11 @@ fmt_value(char *buf, enum store_type t, union store_value v)
 
 /*
  * An aligned block: the names, then (when unit) a UNIT column, then the
- * other cells right-aligned.
+ * other cells right-aligned, but for column hide (0: none).
  */
 static void
 print_rows(FILE *f, struct row *rows, size_t n, const char *const *head,
-    int ncol, bool unit)
+    int ncol, bool unit, int hide)
 {
 	size_t w[NCOL] = { 0 }, uw = strlen("UNIT");
 	int c;
@@ -187,7 +188,8 @@ print_rows(FILE *f, struct row *rows, size_t n, const char *const *head,
 	if (unit)
 		fprintf(f, "  %-*s", (int)uw, "UNIT");
 	for (c = 1; c < ncol; c++)
-		fprintf(f, "  %*s", (int)w[c], head[c]);
+		if (c != hide)
+			fprintf(f, "  %*s", (int)w[c], head[c]);
 	fputc('\n', f);
 	for (size_t i = 0; i < n; i++) {
 		int last = ncol - 1;
@@ -204,7 +206,8 @@ print_rows(FILE *f, struct row *rows, size_t n, const char *const *head,
 				    rows[i].unit ? rows[i].unit : "");
 		}
 		for (c = 1; c <= last; c++)
-			fprintf(f, "  %*s", (int)w[c], rows[i].cell[c]);
+			if (c != hide)
+				fprintf(f, "  %*s", (int)w[c], rows[i].cell[c]);
 		fputc('\n', f);
 	}
 }
@@ -214,9 +217,13 @@ fill_series_row(const struct store_snap_key *k, struct row *row, bool ms)
 {
 	const struct store_snap_series *s = &k->series;
 
+	/* An aligned series: its sentinels counted apart, under N/A. */
 	snprintf(row->cell[COL_COUNT], CELL, "%llu",
-	    (unsigned long long)s->count);
-	if (s->count == 0) {
+	    (unsigned long long)(s->count - s->none));
+	if (s->aligned)
+		snprintf(row->cell[COL_NA], CELL, "%llu",
+		    (unsigned long long)s->none);
+	if (s->count - s->none == 0) {
 		for (int c = COL_MEAN; c < NCOL; c++)
 			strcpy(row->cell[c], "-");
 		return;
@@ -274,13 +281,15 @@ struct fill {
 	size_t nc, ns;		/* counter and series rows */
 	size_t ndiag;		/* diagnostic counters in the snapshot */
 	size_t folded;		/* of them, left out as 0 */
+	size_t hidden;		/* series aligned by sample left out */
+	bool na;		/* an aligned series is shown: N/A column */
 	bool cunit, sunit;	/* a block has a row in ms */
 };
 
 /*
  * Split the keys into counter rows and series rows; _ns keys in ms
- * unless RENDER_RAW; diagnostic counters that are 0 folded unless
- * RENDER_RAW or RENDER_ALL.
+ * unless RENDER_RAW; diagnostic counters that are 0, and the series
+ * aligned by sample, left out unless RENDER_RAW or RENDER_ALL.
  */
 static void
 fill_rows(const struct store_snap *snap, unsigned flags, struct row *crows,
@@ -305,6 +314,14 @@ fill_rows(const struct store_snap *snap, unsigned flags, struct row *crows,
 				fl->folded++;
 				continue;
 			}
+		}
+		if (!counter && k->state != STORE_SNAP_ABSENT &&
+		    k->series.aligned) {
+			if (fold) {
+				fl->hidden++;
+				continue;
+			}
+			fl->na = true;
 		}
 		ms = !raw && k->state != STORE_SNAP_ABSENT &&
 		    is_ns_key(k->name);
@@ -341,12 +358,21 @@ print_folded(FILE *f, const struct fill *fl)
 	fprintf(f, " (--all shows %s)\n", them);
 }
 
+/* The line that stands for the hidden series aligned by sample. */
+static void
+print_hidden(FILE *f, const struct fill *fl)
+{
+	fprintf(f, "%zu series aligned by sample for report's goodput "
+	    "(sample_good_*) not shown (--all shows %s)\n", fl->hidden,
+	    fl->hidden == 1 ? "it" : "them");
+}
+
 int
 render_table(FILE *f, const struct store_snap *snap, unsigned flags)
 {
 	static const char *const chead[] = { "COUNTER", "VALUE" };
-	static const char *const shead[NCOL] = { "SERIES", "COUNT", "MEAN",
-		"MIN", "MAX", "P50", "P90", "P95", "P99", "P99.9" };
+	static const char *const shead[NCOL] = { "SERIES", "COUNT", "N/A",
+		"MEAN", "MIN", "MAX", "P50", "P90", "P95", "P99", "P99.9" };
 	size_t n = snap->nkeys ? snap->nkeys : 1;
 	struct fill fl = { 0 };
 	struct row *crows, *srows;
@@ -367,7 +393,7 @@ render_table(FILE *f, const struct store_snap *snap, unsigned flags)
 	fill_rows(snap, flags, crows, srows, &fl);
 	if (fl.nc > 0) {
 		fputc('\n', f);
-		print_rows(f, crows, fl.nc, chead, 2, fl.cunit);
+		print_rows(f, crows, fl.nc, chead, 2, fl.cunit, 0);
 	}
 	if (fl.folded > 0) {
 		if (fl.nc == 0)
@@ -376,9 +402,15 @@ render_table(FILE *f, const struct store_snap *snap, unsigned flags)
 	}
 	if (fl.ns > 0) {
 		fputc('\n', f);
-		print_rows(f, srows, fl.ns, shead, NCOL, fl.sunit);
+		print_rows(f, srows, fl.ns, shead, NCOL, fl.sunit,
+		    fl.na ? 0 : COL_NA);
 	}
-	if (fl.nc == 0 && fl.ns == 0 && fl.folded == 0)
+	if (fl.hidden > 0) {
+		if (fl.ns == 0)
+			fputc('\n', f);
+		print_hidden(f, &fl);
+	}
+	if (fl.nc == 0 && fl.ns == 0 && fl.folded == 0 && fl.hidden == 0)
 		fputs("(no keys yet)\n", f);
 	for (size_t i = 0; i < fl.nc; i++)
 		free(crows[i].name);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -40,33 +41,71 @@ rollup_init(struct rollup *r, enum store_type type)
 }
 
 void
+rollup_skip_value(struct rollup *r, union store_value v)
+{
+	r->has_skip = true;
+	r->skip = v;
+}
+
+uint64_t
+rollup_skipped(const struct rollup *r)
+{
+	return r->nskipped;
+}
+
+/* Empty again, keeping the type and the sentinel. */
+static void
+clear(struct rollup *r)
+{
+	bool has_skip = r->has_skip;
+	union store_value skip = r->skip;
+
+	rollup_init(r, r->type);
+	r->has_skip = has_skip;
+	r->skip = skip;
+}
+
+void
 rollup_reset(struct rollup *r)
 {
 	uint64_t *sorted = r->sorted;
 	size_t cap = r->cap;
+	bool mapped = r->mapped;
 
-	rollup_init(r, r->type);
+	clear(r);
 	r->sorted = sorted;
 	r->cap = cap;
+	r->mapped = mapped;
 }
 
 void
 rollup_free(struct rollup *r)
 {
-	free(r->sorted);
-	rollup_init(r, r->type);
+	if (r->mapped)
+		munmap(r->sorted, r->cap * sizeof(uint64_t));
+	else
+		free(r->sorted);
+	clear(r);
 }
+
+/*
+ * Buffers from this size on are mappings of their own, grown with
+ * mremap: never copied, whatever malloc's heuristics (glibc raises its
+ * mmap threshold each time a large block is freed, after which a large
+ * realloc is a copy of the whole sorted array).
+ */
+#define MAP_MIN (UINT64_C(1) << 16)
 
 /*
  * The buffer grows to exactly what is needed the first time (a reader
  * catching up with a whole series knows its size), then doubles: pages
  * of the slack are never touched until used, so they cost address space,
- * not memory, and realloc of a large block is an mremap, not a copy.
+ * not memory, and a large buffer grows by mremap, not by a copy.
  */
 int
 rollup_reserve(struct rollup *r, size_t n)
 {
-	size_t have = r->nsorted + r->npending, need, cap;
+	size_t have = r->nsorted + r->nrun + r->npending, need, cap;
 	uint64_t *p;
 
 	if (n > SIZE_MAX / sizeof(uint64_t) - have)
@@ -77,8 +116,24 @@ rollup_reserve(struct rollup *r, size_t n)
 	cap = r->cap == 0 ? need : r->cap;
 	while (cap < need)
 		cap = cap > SIZE_MAX / sizeof(uint64_t) / 2 ? need : cap * 2;
-	if (!(p = realloc(r->sorted, cap * sizeof(uint64_t))))
-		return -ENOMEM;
+	if (cap * sizeof(uint64_t) < MAP_MIN) {
+		if (!(p = realloc(r->sorted, cap * sizeof(uint64_t))))
+			return -ENOMEM;
+	} else if (r->mapped) {
+		p = mremap(r->sorted, r->cap * sizeof(uint64_t),
+		    cap * sizeof(uint64_t), MREMAP_MAYMOVE);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+	} else {
+		p = mmap(NULL, cap * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+		if (have > 0)
+			memcpy(p, r->sorted, have * sizeof(uint64_t));
+		free(r->sorted);
+		r->mapped = true;
+	}
 	r->sorted = p;
 	r->cap = cap;
 	return 0;
@@ -88,7 +143,7 @@ rollup_reserve(struct rollup *r, size_t n)
 static inline uint64_t *
 pend_end(struct rollup *r)
 {
-	return r->sorted + r->nsorted + r->npending;
+	return r->sorted + r->nsorted + r->nrun + r->npending;
 }
 
 /* Fold one block's summary into the running mean and m2 (Chan et al.). */
@@ -557,16 +612,11 @@ fold_f64_block_fast(struct rollup *r, const union store_value *v, size_t bn)
 	return true;
 }
 
-int
-rollup_fold(struct rollup *r, const union store_value *v, size_t n)
+/* Fold n values, all of them, block by block. */
+static void
+fold_all(struct rollup *r, const union store_value *v, size_t n)
 {
-	size_t off;
-
-	if (n == 0)
-		return 0;
-	if (rollup_reserve(r, n) < 0)
-		return -ENOMEM;
-	for (off = 0; off < n; off += BLOCK) {
+	for (size_t off = 0; off < n; off += BLOCK) {
 		size_t bn = n - off < BLOCK ? n - off : BLOCK;
 
 		/* Whole blocks take the vector paths when they can. */
@@ -576,6 +626,27 @@ rollup_fold(struct rollup *r, const union store_value *v, size_t n)
 		} else {
 			if (bn != BLOCK || !fold_int_block_fast(r, v + off, bn))
 				fold_int_block(r, v + off, bn);
+		}
+	}
+}
+
+int
+rollup_fold(struct rollup *r, const union store_value *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (rollup_reserve(r, n) < 0)
+		return -ENOMEM;
+	if (!r->has_skip) {
+		fold_all(r, v, n);
+	} else {
+		/* The stretches between sentinels, each folded as it is. */
+		for (size_t i = 0, j; i < n; i = j) {
+			for (j = i; j < n && v[j].u != r->skip.u; j++)
+				;
+			fold_all(r, v + i, j - i);
+			for (; j < n && v[j].u == r->skip.u; j++)
+				r->nskipped++;
 		}
 	}
 #ifdef __SSE2__
@@ -591,7 +662,7 @@ int
 rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
     char *err, size_t errlen)
 {
-	uint64_t n, have = r->count, at;
+	uint64_t n, have = r->count + r->nskipped, at;
 	const union store_value *vals;
 	int rc;
 

@@ -5,17 +5,23 @@
  * A reader folds in only the values appended since its last fold:
  * rollup_fold() updates the running statistics (blockwise, numerically
  * stable: Chan et al.'s pairwise update of the sum of squared deviations)
- * and appends the values to a pending buffer. Percentiles are computed
- * lazily: the first rollup_percentile() after a fold sorts only the
- * pending values (radix sort, in place) and merges them into the
- * already-sorted values, so a scrape of a 10-million-value series that
- * grew by a little costs a merge, not a re-sort.
+ * and appends the values to a pending buffer. Order statistics are
+ * computed lazily: the first rollup_percentile() after a fold sorts only
+ * the pending values (radix sort, in place) and merges them into a
+ * second, small sorted run beside the main one; a percentile is then
+ * read across the two runs by a selection (a bisection, O(log n) per
+ * rank) that gives exactly the value a single sorted array would. The
+ * new run is merged into the main one only once it holds more than an
+ * eighth of it, so a scrape or redraw of a 10-million-value series that
+ * grew by 1% moves the new values, not the whole series, and the main
+ * run only every dozen or so refreshes (amortised).
  *
- * Memory: 8 bytes per value folded, in one buffer that holds the sorted
- * values and, behind them, those pending; sorting is in place. The only
- * other memory is bounded: a merge of at most ROLLUP_MERGE_BUF pending
- * values uses a buffer of that many; a larger batch is merged by
- * re-sorting the whole buffer in place instead.
+ * Memory: 8 bytes per value folded, in one buffer that holds the main
+ * sorted run, the new run behind it and, behind them, the values
+ * pending; sorting is in place. The only other memory is bounded: a
+ * merge copies at most ROLLUP_MERGE_BUF values of the run merged aside
+ * at a time; a run that would take more than a few such passes is
+ * merged by re-sorting the whole buffer in place instead.
  *
  * Percentiles are those of metricsd(1), "read" (numpy's default
  * "linear" method): for sorted v[0..n-1] and p in 0..100,
@@ -75,15 +81,33 @@ struct rollup {
 	double fshift;		/* F64: first value, origin of mean/m2 */
 	double mean, m2;	/* over non-NaN values, minus ishift/fshift */
 	/*
-	 * One buffer: nsorted order keys (see rollup_sort.c), ascending,
-	 * then npending raw bits folded but not merged yet (no NaNs).
+	 * One buffer: nsorted order keys (see rollup_sort.c), ascending
+	 * (the main run); then nrun more, ascending (the new run); then
+	 * npending raw bits folded but not sorted yet (no NaNs).
 	 */
 	uint64_t *sorted;
 	size_t nsorted, npending, cap;
+	size_t nrun;
+	bool mapped;		/* sorted is an mmap'd region, not malloc'd */
+	bool has_skip;		/* values equal to skip are left out */
+	union store_value skip;
+	uint64_t nskipped;	/* how many were */
 };
 
 /* Start an empty rollup for a series of the given type. Allocates nothing. */
 void rollup_init(struct rollup *r, enum store_type type);
+
+/*
+ * Leave out every value whose bits equal v's: a series' "no value"
+ * sentinel (the aggregator's sample-aligned series, metricsd-store(5)).
+ * Such values are only counted, by rollup_skipped(); rollup_count() and
+ * every figure are over the others. Set it before the first fold;
+ * rollup_reset and rollup_free keep it.
+ */
+void rollup_skip_value(struct rollup *r, union store_value v);
+
+/* Values left out as rollup_skip_value's sentinel (0 without one). */
+uint64_t rollup_skipped(const struct rollup *r);
 
 /*
  * Fold in n more values, in append order. Returns 0, or -ENOMEM with the
@@ -94,7 +118,8 @@ int rollup_fold(struct rollup *r, const union store_value *v, size_t n);
 /*
  * Catch up with a series in the store: refresh the view (store.h) and fold
  * in only the values appended since the last call. Feed a rollup from one
- * view only: rollup_count() is taken as the number already folded. On
+ * view only: rollup_count() + rollup_skipped() is taken as the number
+ * already folded. On
  * return *count (if not NULL) is the refreshed count, so the caller can
  * read store_view_values() below it (e.g. to print them). The pages of
  * the file folded are released (store_view_release) as it goes, so a
@@ -112,10 +137,13 @@ int rollup_fold_view(struct rollup *r, struct store_view *v, uint64_t *count,
  */
 int rollup_reserve(struct rollup *r, size_t n);
 
-/* Drop every value, keep the type and the allocated buffers. */
+/* Drop every value, keep the type, the sentinel and the buffers. */
 void rollup_reset(struct rollup *r);
 
-/* Free the buffers; the rollup is then empty, as after rollup_init. */
+/*
+ * Free the buffers; the rollup is then empty, as after rollup_init (the
+ * type and the sentinel kept).
+ */
 void rollup_free(struct rollup *r);
 
 enum store_type rollup_type(const struct rollup *r);
@@ -140,17 +168,28 @@ double rollup_mean(const struct rollup *r);
 double rollup_stddev(const struct rollup *r);	/* population (ddof=0) */
 
 /*
- * The p-th percentile, p in [0, 100]. Merges pending values first (the
+ * The p-th percentile, p in [0, 100]. Sorts pending values first (the
  * reason r is not const). Returns 0; -EINVAL for p outside [0, 100] or
- * NaN; -ENODATA for an empty rollup (*out = NaN); -ENOMEM if the merge
- * could not allocate (the rollup stays valid, values still pending).
- * After a NaN was folded, returns 0 with *out = NaN.
+ * NaN; -ENODATA for an empty rollup (*out = NaN). After a NaN was
+ * folded, returns 0 with *out = NaN. (-ENOMEM, which callers still
+ * handle, is no longer returned: a merge without memory for its buffer
+ * sorts in place instead.)
  */
 int rollup_percentile(struct rollup *r, double p, double *out);
 
 /* Same for n percentiles at once (out[i] for p[i]); first error wins. */
 int rollup_percentiles(struct rollup *r, const double *p, double *out,
     size_t n);
+
+/*
+ * The k-th smallest value (0-based, k < rollup_count), exactly: the
+ * value rollup_percentile returns where (n-1)*p/100 is exactly k, and
+ * for every k (MLPerf early stopping's "sorted[n - t]"). Sorts pending
+ * values first. Returns 0; -ENODATA for an empty rollup (*out = NaN);
+ * -EINVAL for k out of range. After a NaN was folded, returns 0 with
+ * *out = NaN.
+ */
+int rollup_order_stat(struct rollup *r, uint64_t k, double *out);
 
 /*
  * Decimal text of an __int128 (as from rollup_sum_int) into buf. Returns

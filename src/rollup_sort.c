@@ -143,55 +143,139 @@ radix_sort(uint64_t *a, size_t n)
 }
 
 /*
- * Sort the pending values and merge them into the sorted keys, in the
- * one buffer (see rollup.h): a batch of up to ROLLUP_MERGE_BUF values is
- * copied aside and merged back to front, so only the sorted keys above
- * the smallest new one move; a larger batch is merged by sorting the
- * whole buffer in place, which costs no memory and is linear anyway.
+ * Merge the adjacent sorted runs s[0..m) and s[m..m+k) in place. The
+ * second run is merged in chunks of at most ROLLUP_MERGE_BUF keys, each
+ * copied aside and merged back to front, so only keys above the chunk's
+ * smallest move; each chunk costs one pass over what is below it. Past
+ * MERGE_PASSES chunks (or without memory for one) the whole is sorted
+ * again in place instead, which costs no memory.
  */
-static int
-merge_pending(struct rollup *r)
-{
-	size_t k = r->npending, m = r->nsorted, i, j, out;
-	uint64_t *s = r->sorted, *p = s + m, *tmp;
+#define MERGE_PASSES 4
 
-	if (k == 0)
-		return 0;
-	keys_make(r->type, p, k);
-	if (m == 0 || k > ROLLUP_MERGE_BUF) {
+static void
+merge_runs(uint64_t *s, size_t m, size_t k)
+{
+	size_t chunk = k < ROLLUP_MERGE_BUF ? k : ROLLUP_MERGE_BUF;
+	uint64_t *tmp;
+
+	if (k == 0 || m == 0 || s[m - 1] <= s[m])
+		return;		/* already in order */
+	if ((k + chunk - 1) / chunk > MERGE_PASSES ||
+	    !(tmp = malloc(chunk * sizeof(uint64_t)))) {
 		radix_sort(s, m + k);
-		goto done;
+		return;
 	}
-	if (!(tmp = malloc(k * sizeof(uint64_t)))) {
-		/* No buffer: merge by sorting in place. */
-		radix_sort(s, m + k);
-		goto done;
-	}
-	radix_sort(p, k);
-	memcpy(tmp, p, k * sizeof(uint64_t));
-	/* Back to front: only sorted keys above the smallest new one move. */
-	i = m;
-	j = k;
-	out = m + k;
-	while (j > 0) {
-		if (i > 0 && s[i - 1] > tmp[j - 1])
-			s[--out] = s[--i];
-		else
-			s[--out] = tmp[--j];
+	while (k > 0) {
+		size_t c = k < chunk ? k : chunk, i = m, j = c, out = m + c;
+
+		/* s[0..m) and s[m..m+c) into s[0..m+c). */
+		memcpy(tmp, s + m, c * sizeof(uint64_t));
+		while (j > 0) {
+			if (i > 0 && s[i - 1] > tmp[j - 1])
+				s[--out] = s[--i];
+			else
+				s[--out] = tmp[--j];
+		}
+		m += c;
+		k -= c;
 	}
 	free(tmp);
-done:
-	r->nsorted = m + k;
-	r->npending = 0;
-	return 0;
+}
+
+/*
+ * Bring the buffer to two sorted runs (see rollup.h): sort the pending
+ * values alone and merge them into the new run (the main run when there
+ * is none yet); then, once the new run holds more than 1/2^RUN_SHIFT of
+ * the main one, merge it into the main run. A reader that folds 1% more
+ * at each refresh thus moves the small new run at each refresh and the
+ * whole main run only every dozen or so, instead of at every one.
+ */
+#define RUN_SHIFT 3
+
+static void
+settle(struct rollup *r)
+{
+	size_t k = r->npending;
+	uint64_t *p = r->sorted + r->nsorted + r->nrun;
+
+	if (k > 0) {
+		keys_make(r->type, p, k);
+		radix_sort(p, k);
+		merge_runs(r->sorted + r->nsorted, r->nrun, k);
+		r->nrun += k;
+		r->npending = 0;
+	}
+	if (r->nsorted == 0 || r->nrun > r->nsorted >> RUN_SHIFT) {
+		merge_runs(r->sorted, r->nsorted, r->nrun);
+		r->nsorted += r->nrun;
+		r->nrun = 0;
+	}
+}
+
+/*
+ * The keys of rank k and k + 1 (0-based; *next only if k + 1 < n) among
+ * the n = na + nb keys of the sorted runs a and b, as if they were
+ * merged: the smallest k + 1 are a[0..i) and b[0..k+1-i) for a split i
+ * with a[i-1] <= b[k+1-i] and b[k-i] <= a[i]. The test a[i] < b[k-i]
+ * holds for every i below the first such split and fails from it on, so
+ * a bisection on it finds that split in O(log min(k, na)) steps. Equal
+ * keys are equal values, so which run a tie is taken from does not
+ * matter.
+ */
+static void
+select2(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+    size_t k, uint64_t *at, uint64_t *next)
+{
+	size_t lo = k + 1 > nb ? k + 1 - nb : 0, hi = k + 1 < na ? k + 1 : na;
+	size_t i, j;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < b[k - mid])
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo;
+	j = k + 1 - i;
+	if (i == 0)
+		*at = b[j - 1];
+	else if (j == 0)
+		*at = a[i - 1];
+	else
+		*at = a[i - 1] > b[j - 1] ? a[i - 1] : b[j - 1];
+	if (k + 1 >= na + nb)
+		return;
+	if (i == na)
+		*next = b[j];
+	else if (j == nb)
+		*next = a[i];
+	else
+		*next = a[i] < b[j] ? a[i] : b[j];
+}
+
+/* The keys of rank k and k + 1 (when there is one) of the settled values. */
+static void
+keys_at(const struct rollup *r, size_t k, uint64_t *at, uint64_t *next)
+{
+	const uint64_t *s = r->sorted;
+
+	if (r->nrun == 0) {
+		*at = s[k];
+		if (k + 1 < r->nsorted)
+			*next = s[k + 1];
+		return;
+	}
+	select2(s, r->nsorted, s + r->nsorted, r->nrun, k, at, next);
 }
 
 int
 rollup_percentile(struct rollup *r, double p, double *out)
 {
 	double h, fl, frac, a;
+	uint64_t klo, khi = 0;
 	size_t n, lo;
-	int rc;
 
 	if (!(p >= 0 && p <= 100))
 		return -EINVAL;
@@ -203,30 +287,50 @@ rollup_percentile(struct rollup *r, double p, double *out)
 		*out = NAN;
 		return 0;
 	}
-	if ((rc = merge_pending(r)) < 0)
-		return rc;
-	n = r->nsorted;
+	settle(r);
+	n = r->nsorted + r->nrun;
 	h = (double)(n - 1) * p / 100.0;
 	fl = floor(h);
 	lo = (size_t)fl;
 	if (lo >= n - 1) {
-		*out = key_double(r->type, r->sorted[n - 1]);
+		keys_at(r, n - 1, &klo, &khi);
+		*out = key_double(r->type, klo);
 		return 0;
 	}
 	frac = h - fl;
-	a = key_double(r->type, r->sorted[lo]);
+	keys_at(r, lo, &klo, &khi);
+	a = key_double(r->type, klo);
 	if (frac == 0) {
 		*out = a;
 		return 0;
 	}
 	if (r->type == STORE_F64) {
-		*out = a + frac * (key_double(r->type, r->sorted[lo + 1]) - a);
+		*out = a + frac * (key_double(r->type, khi) - a);
 	} else {
 		/* Order keys of integers differ exactly as the values do. */
-		uint64_t diff = r->sorted[lo + 1] - r->sorted[lo];
-
-		*out = a + frac * (double)diff;
+		*out = a + frac * (double)(khi - klo);
 	}
+	return 0;
+}
+
+int
+rollup_order_stat(struct rollup *r, uint64_t k, double *out)
+{
+	uint64_t at, next;
+
+	if (r->count == 0) {
+		*out = NAN;
+		return -ENODATA;
+	}
+	if (k >= r->count)
+		return -EINVAL;
+	if (r->nan_count > 0) {
+		*out = NAN;
+		return 0;
+	}
+	settle(r);
+	keys_at(r, (size_t)k, &at, &next);
+	*out = key_double(r->type, at);
 	return 0;
 }
 

@@ -343,18 +343,24 @@ first_missing(const struct store_snap *ps, size_t n, const char *const *keys,
 	return NULL;
 }
 
-int
-scrape_render(struct scrape *s, FILE *f, const char *const *keys,
-    size_t nkeys, const char **missing, struct scrape_stats *stats)
+/*
+ * Refresh every store (discovery first) into *out, a malloc'd array of
+ * *n snapshots in discovery order, stores whose run label is taken
+ * already left out (counted in *skipped) and stores that do not exist
+ * skipped silently; *nk counts the keys read.
+ */
+static int
+collect(struct scrape *s, const char *const *want, size_t nwant,
+    struct store_snap **out, size_t *n_out, size_t *nk_out, size_t *skipped)
 {
 	struct store_snap *ps = NULL;
 	char **label = NULL;		/* run labels as exported, per ps[] */
-	const char **want = NULL;
-	size_t n = 0, skipped = 0, nk = 0, nwant;
+	size_t n = 0, nk = 0;
 	int r;
 
-	if ((r = stores_update(s)) < 0 ||
-	    (r = wanted_sorted(keys, nkeys, &want, &nwant)) < 0)
+	*out = NULL;
+	*n_out = *nk_out = 0;
+	if ((r = stores_update(s)) < 0)
 		return r;
 	if (s->nstores && (!(ps = calloc(s->nstores, sizeof(*ps))) ||
 	    !(label = calloc(s->nstores, sizeof(*label))))) {
@@ -381,7 +387,7 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 			report(s, &st->problem, "store %s: left out: its run "
 			    "name '%s' is already used by another store",
 			    st->path, store_follow_run(st->follow));
-			skipped++;
+			(*skipped)++;
 			continue;
 		}
 		if ((r = store_read(st, want, nwant, &ps[n])) < 0)
@@ -392,6 +398,31 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 			nk += ps[n].keys[k].state == STORE_SNAP_OK;
 		n++;
 	}
+	r = 0;
+	*out = ps;
+	ps = NULL;
+	*n_out = n;
+	*nk_out = nk;
+out:
+	for (size_t i = 0; label && i < s->nstores; i++)
+		free(label[i]);
+	free(label);
+	free(ps);
+	return r;
+}
+
+int
+scrape_render(struct scrape *s, FILE *f, const char *const *keys,
+    size_t nkeys, const char **missing, struct scrape_stats *stats)
+{
+	struct store_snap *ps = NULL;
+	const char **want = NULL;
+	size_t n = 0, skipped = 0, nk = 0, nwant;
+	int r;
+
+	if ((r = wanted_sorted(keys, nkeys, &want, &nwant)) < 0 ||
+	    (r = collect(s, want, nwant, &ps, &n, &nk, &skipped)) < 0)
+		goto out;
 	if (missing)
 		*missing = first_missing(ps, n, keys, nkeys);
 	r = prom_render(f, ps, n, &skipped);
@@ -401,10 +432,15 @@ scrape_render(struct scrape *s, FILE *f, const char *const *keys,
 		stats->skipped = skipped;
 	}
 out:
-	for (size_t i = 0; label && i < s->nstores; i++)
-		free(label[i]);
-	free(label);
 	free(ps);
 	free(want);
 	return r;
+}
+
+int
+scrape_snaps(struct scrape *s, struct store_snap **snaps, size_t *n)
+{
+	size_t nk, skipped = 0;
+
+	return collect(s, NULL, 0, snaps, n, &nk, &skipped);
 }

@@ -47,6 +47,15 @@ int scrape_open(struct scrape **out, const char *const *dirs, size_t n,
 int scrape_render(struct scrape *s, FILE *f, const char *const *keys,
     size_t nkeys, const char **missing, struct scrape_stats *stats);
 
+/*
+ * Read every store as scrape_render does (the same discovery, followers
+ * and run names; every key) and set *snaps to a malloc'd array of *n
+ * snapshots, which the caller frees; what they point to stays valid
+ * until the next scrape_render or scrape_snaps. Returns 0 or -ENOMEM.
+ */
+struct store_snap;
+int scrape_snaps(struct scrape *s, struct store_snap **snaps, size_t *n);
+
 void scrape_free(struct scrape *s);
 
 #endif

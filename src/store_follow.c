@@ -200,15 +200,41 @@ keys_update(struct store_follow *f, const char *const *names, size_t n,
 
 /* ---- reading one key ---- */
 
+/*
+ * A series aligned by sample (store_follow.h): its name and the sentinel
+ * of its type, or false.
+ */
+static bool
+aligned_sentinel(const char *name, enum store_type t, union store_value *v)
+{
+	static const char pre[] = "sample_good_", suf[] = "_ns";
+	size_t n = strlen(name);
+
+	if (n < sizeof(pre) + sizeof(suf) - 2 ||
+	    strncmp(name, pre, sizeof(pre) - 1) != 0 ||
+	    strcmp(name + n - (sizeof(suf) - 1), suf) != 0)
+		return false;
+	if (t == STORE_U64)
+		v->u = UINT64_MAX;
+	else if (t == STORE_F64)
+		v->f = -1.0;
+	else
+		return false;
+	return true;
+}
+
 /* Fill the series figures from the rollup. */
 static void
 series_fill(struct store_follow *f, struct fkey *k, struct store_snap_key *o)
 {
 	struct store_snap_series *s = &o->series;
 	struct rollup *r = &k->roll;
+	union store_value sentinel;
 	int rc;
 
-	s->count = rollup_count(r);
+	s->aligned = aligned_sentinel(k->name, rollup_type(r), &sentinel);
+	s->none = rollup_skipped(r);
+	s->count = rollup_count(r) + s->none;
 	s->sum = rollup_sum(r);
 	s->isum = rollup_sum_int(r);
 	rollup_min(r, &s->min);
@@ -217,7 +243,7 @@ series_fill(struct store_follow *f, struct fkey *k, struct store_snap_key *o)
 	s->stddev = rollup_stddev(r);
 	for (int i = 0; i < ROLLUP_GRID_N; i++)
 		s->q[i] = NAN;
-	if (s->count == 0)
+	if (rollup_count(r) == 0)
 		return;
 	rc = rollup_percentiles(r, rollup_grid, s->q, ROLLUP_GRID_N);
 	if (rc < 0) {
@@ -234,6 +260,7 @@ static enum store_snap_state
 key_open(struct store_follow *f, struct fkey *k, const struct stat *sb)
 {
 	char err[STORE_ERR_MAX];
+	union store_value sentinel;
 	int r;
 
 	k->dev = sb->st_dev;
@@ -249,6 +276,8 @@ key_open(struct store_follow *f, struct fkey *k, const struct stat *sb)
 		return STORE_SNAP_BAD;
 	}
 	rollup_init(&k->roll, store_view_type(k->view));
+	if (aligned_sentinel(k->name, store_view_type(k->view), &sentinel))
+		rollup_skip_value(&k->roll, sentinel);
 	return STORE_SNAP_OK;
 }
 

@@ -19,6 +19,12 @@
  * replaced in between is seen as changed at the next refresh, never
  * missed.
  *
+ * The aggregator's series aligned by sample, sample_good_*_ns
+ * (metricsd-store(5), "Keys that go together"), hold a "no value"
+ * sentinel where a sample has none: 2^64-1 in a u64 one, -1 in an f64
+ * one. Their figures leave the sentinels out (rollup_skip_value) and
+ * count them apart (store_snap_series.none); their values are as stored.
+ *
  * A series whose count is past ROLLUP_MAX_VALUES (rollup.h) is BAD:
  * reported and skipped, nothing of it kept, so a hostile count cannot
  * exhaust a reader's memory.
@@ -52,9 +58,13 @@ enum store_snap_state {
 				 * are those of the last good one */
 };
 
-/* A series rolled up, in the key's own unit (ns for "_ns" keys). */
+/*
+ * A series rolled up, in the key's own unit (ns for "_ns" keys). For a
+ * series aligned by sample (aligned true), every figure but count and
+ * none is over the count - none values that are not the sentinel.
+ */
 struct store_snap_series {
-	uint64_t count;		/* values folded, NaNs included */
+	uint64_t count;		/* values folded, NaNs and sentinels included */
 	double sum;		/* NaN after a NaN; 0 when empty */
 	double q[ROLLUP_GRID_N];	/* percentiles of rollup_grid; NaN
 				 * when empty or not computable */
@@ -62,6 +72,8 @@ struct store_snap_series {
 	union store_value min, max;	/* when count > 0 (F64: NaN after
 				 * a NaN) */
 	double mean, stddev;	/* NaN when empty or after a NaN */
+	bool aligned;		/* a sample_good_*_ns series (see above) */
+	uint64_t none;		/* aligned: values that are the sentinel */
 };
 
 /* One key of a store at one refresh. */

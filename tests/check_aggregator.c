@@ -1066,6 +1066,195 @@ START_TEST(test_invalid_utf8_counted_and_reported)
 }
 END_TEST
 
+
+/* ---- Token threads: the same values as inline ---- */
+
+static void
+setup_cfg(struct fixture *f, const struct aggregator_config *cfg)
+{
+	struct aggregator_sink sink = { NULL, mem_counter_set,
+	    mem_series_append, mem_named_set };
+	char err[256];
+
+	memset(f, 0, sizeof(*f));
+	f->m.cfg = *cfg;
+	sink.arg = &f->m;
+	ck_assert_msg(aggregator_new(&f->a, &f->m.cfg, &sink, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(aggregator_wire_init(&f->w, f->a, err, sizeof(err)),
+	    0);
+}
+
+/*
+ * A streaming session with every kind of value that depends on a count,
+ * mixed with values that do not: prompts as text (some with invalid
+ * UTF-8), as token ids or absent; outputs as chunk lists, strings, with
+ * reasoning as a list or a string, or no text at all; samples without a
+ * first chunk, and completions before their first chunk (a negative
+ * tpot interval); several in flight at once, completing out of order.
+ */
+static void
+token_session(struct fixture *f)
+{
+	static const struct event_str out[4] = { { "Hello", 5 },
+	    { " big wide", 9 }, { " world of\xff text", 15 }, { " !", 2 } };
+	static const struct event_str rsn[2] = { { "think ", 6 },
+	    { "caf\xc3 more", 9 } };
+	static const struct event_str str[1] = { { "a single answer", 15 } };
+	static const int64_t ids[5] = { 1, 2, 3, 4, 5 };
+	static const char *prompts[3] = { "a short prompt", "bad \xe2\x82 one",
+	    "" };
+	char u[8][16];
+
+	START(f, 0);
+	TRACK_ON(f, 0);
+	for (int i = 0; i < 240; i++) {
+		int64_t t = 1000 + (int64_t)i * 100;
+		int k = i % 8;	/* 8 samples in flight */
+
+		if (i >= 8) {
+			/* Complete the sample issued 8 steps ago. */
+			int j = i - 8;
+			int64_t c = j % 7 == 3 ? t - 790 : t;	/* < first */
+
+			switch (j % 6) {
+			case 0:
+				done_text(f, c, u[k], EVENT_TEXT_LIST, out, 4,
+				    EVENT_TEXT_ABSENT, NULL, 0);
+				break;
+			case 1:
+				done_text(f, c, u[k], EVENT_TEXT_LIST, out, 2,
+				    EVENT_TEXT_LIST, rsn, 2);
+				break;
+			case 2:
+				done_text(f, c, u[k], EVENT_TEXT_STRING, str, 1,
+				    EVENT_TEXT_STRING, rsn, 1);
+				break;
+			case 3:
+				done_text(f, c, u[k], EVENT_TEXT_STRING, str, 1,
+				    EVENT_TEXT_ABSENT, NULL, 0);
+				break;
+			case 4:
+				DONE(f, c, u[k]);	/* no text */
+				break;
+			default:
+				done_text(f, c, u[k], EVENT_TEXT_LIST, out + 1,
+				    j % 2 ? 1 : 0, EVENT_TEXT_LIST, rsn, 1);
+				break;
+			}
+		}
+		snprintf(u[k], sizeof(u[k]), "s%d", i);
+		if (i % 3 == 0)
+			issue_prompt(f, t, u[k], prompts[i % 9 / 3], NULL, 0,
+			    false);
+		else if (i % 3 == 1)
+			issue_prompt(f, t, u[k], NULL, ids, 5, true);
+		else
+			ISSUE(f, t, u[k]);
+		if (i % 5 != 0)
+			FIRST(f, t + 20, u[k]);
+		NEXT(f, t + 40, u[k]);
+	}
+	END(f, 1000000);
+	while (aggregator_tokens_wait(f->a, -1) > 0)
+		;
+}
+
+static void
+same_values(const struct memsink *a, const struct memsink *b,
+    const char *what)
+{
+	for (int k = 0; k < METRIC_KEY_COUNT; k++) {
+		const char *name = metric_key_info(k)->name;
+
+		ck_assert_msg(a->counter[k] == b->counter[k], "%s: counter %s: "
+		    "%ju != %ju", what, name, (uintmax_t)a->counter[k],
+		    (uintmax_t)b->counter[k]);
+		ck_assert_msg(a->n[k] == b->n[k], "%s: series %s: %zu values, "
+		    "%zu inline", what, name, b->n[k], a->n[k]);
+		ck_assert_msg(a->n[k] == 0 || memcmp(a->series[k],
+		    b->series[k], a->n[k] * sizeof(a->series[k][0])) == 0,
+		    "%s: series %s differs", what, name);
+	}
+}
+
+/*
+ * Inline, on 1 and 3 threads, and on 2 threads with a queue that holds
+ * one text at a time (every push waits for room): the same counters and
+ * the same series, bit for bit, with the built-in counter and with a
+ * tokenizer.json (whose repairs of invalid UTF-8 are counted too).
+ */
+START_TEST(test_token_threads_store_what_inline_stores)
+{
+	static const char *toks[2] = { "whitespace",
+	    "tests/data/tok_bytelevel.json" };
+	static const struct { unsigned threads; size_t queue; } runs[3] = {
+	    { 1, 0 }, { 3, 0 }, { 2, 1 } };
+
+	for (int t = 0; t < 2; t++) {
+		struct aggregator_config cfg = { .streaming = true };
+		struct tokenizer *tok;
+		struct fixture in, th;
+		char err[512], what[64];
+
+		ck_assert_msg(tokenizer_open(&tok, toks[t], err,
+		    sizeof(err)) == 0, "%s", err);
+		cfg.tok = tok;
+		setup_cfg(&in, &cfg);
+		ck_assert(!aggregator_tokens_threaded(in.a));
+		token_session(&in);
+		ck_assert_uint_gt(in.m.n[METRIC_OSL], 100);
+		ck_assert_uint_gt(in.m.n[METRIC_TPOT_NS], 50);
+		ck_assert_uint_gt(in.m.n[METRIC_ISL], 100);
+		ck_assert_uint_gt(in.m.counter[METRIC_NEGATIVE_INTERVALS], 0);
+		if (t == 1)
+			ck_assert_uint_gt(
+			    in.m.counter[METRIC_TOKENIZER_INVALID_UTF8], 0);
+		for (int r = 0; r < 3; r++) {
+			cfg.token_threads = runs[r].threads;
+			cfg.token_queue_bytes = runs[r].queue;
+			setup_cfg(&th, &cfg);
+			ck_assert(aggregator_tokens_threaded(th.a));
+			token_session(&th);
+			snprintf(what, sizeof(what), "%s, %u threads%s", toks[t],
+			    runs[r].threads, runs[r].queue ? ", tiny queue" : "");
+			same_values(&in.m, &th.m, what);
+			ck_assert_uint_gt(th.m.sets[METRIC_TOKEN_WORK_PENDING],
+			    0);
+			teardown(&th);
+		}
+		cfg.token_threads = 0;
+		teardown(&in);
+		tokenizer_close(tok);
+	}
+}
+END_TEST
+
+/* A worker whose tokenizer does not open fails aggregator_new, naming
+ * the thread and the tokenizer. */
+START_TEST(test_token_threads_need_openable_tokenizer)
+{
+	struct tokenizer odd = { .name = "/nonexistent/tokenizer.json",
+	    .count = NULL };
+	struct aggregator_config cfg = { .tok = &odd, .token_threads = 2 };
+	struct aggregator_sink sink = { NULL, mem_counter_set,
+	    mem_series_append, mem_named_set };
+	struct memsink m;
+	struct aggregator *a = NULL;
+	char err[512];
+
+	memset(&m, 0, sizeof(m));
+	sink.arg = &m;
+	ck_assert_int_lt(aggregator_new(&a, &cfg, &sink, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "token thread 2") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "/nonexistent/tokenizer.json") != NULL, "%s",
+	    err);
+	cfg.token_threads = AGGREGATOR_MAX_TOKEN_THREADS + 1;
+	ck_assert_int_eq(aggregator_new(&a, &cfg, &sink, err, sizeof(err)),
+	    -EINVAL);
+}
+END_TEST
+
 /* ---- Keys for `metricsd report` ---- */
 
 START_TEST(test_tpot_e2e_and_aligned_series)
@@ -1277,6 +1466,8 @@ aggregator_suite(void)
 	tcase_add_test(tok, test_tokenizer_whitespace_counts_like_str_split);
 	tcase_add_test(tok, test_tokenizer_unknown_name_lists_available);
 	tcase_add_test(tok, test_invalid_utf8_counted_and_reported);
+	tcase_add_test(tok, test_token_threads_store_what_inline_stores);
+	tcase_add_test(tok, test_token_threads_need_openable_tokenizer);
 	suite_add_tcase(s, tok);
 
 	tcase_add_test(bad, test_negative_intervals_counted_not_stored);

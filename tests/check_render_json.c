@@ -156,6 +156,37 @@ START_TEST(test_render_json_escapes_and_leaves_out_clashes)
 }
 END_TEST
 
+/* A series aligned by sample: count without its sentinels, then "none". */
+START_TEST(test_render_json_aligned_series)
+{
+	const union store_value vals[] = { { .u = 5 }, { .u = UINT64_MAX },
+	    { .u = 7 } };
+	struct store_snap_key keys[] = {
+		{ .name = "sample_good_latency_ns", .kind = STORE_SERIES,
+		  .type = STORE_U64, .values = vals, .series = { .count = 3,
+		  .none = 1, .aligned = true, .isum = 12, .sum = 12,
+		  .min.u = 5, .max.u = 7, .mean = 6, .stddev = 1,
+		  .q = { 6, 6.8, 6.9, 6.98, 6.998 } } },
+		{ .name = "none_yet", .kind = STORE_SERIES, .type = STORE_U64,
+		  .values = vals + 1, .series = { .count = 1, .none = 1,
+		  .aligned = true, .mean = NAN, .stddev = NAN } },
+	};
+	struct store_snap s = { .run = "r", .dir = "d", .status =
+	    { true, STORE_FINAL, 7, false, false, 0 }, .keys = keys, .nkeys = 2 };
+	char *out = render(&s, true, NULL);
+
+	ck_assert_ptr_nonnull(strstr(out, "\"sample_good_latency_ns\":{"
+	    "\"count\":2,\"none\":1,\"sum\":12,\"min\":5,\"max\":7,\"mean\":6,"
+	    "\"stddev\":1,\"p50\":6,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"values\":[5,18446744073709551615,"
+	    "7]}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"none_yet\":{\"count\":0,"
+	    "\"none\":1,\"sum\":null,\"min\":null,\"max\":null,\"mean\":null,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"values\":[18446744073709551615]}"));
+	free(out);
+}
+END_TEST
+
 Suite *
 render_json_suite(void)
 {
@@ -166,6 +197,7 @@ render_json_suite(void)
 	tcase_add_test(tc, test_render_json_counters_and_series);
 	tcase_add_test(tc, test_render_json_exact_integers);
 	tcase_add_test(tc, test_render_json_escapes_and_leaves_out_clashes);
+	tcase_add_test(tc, test_render_json_aligned_series);
 	suite_add_tcase(s, tc);
 	return s;
 }

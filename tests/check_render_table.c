@@ -286,13 +286,70 @@ START_TEST(test_render_table_diagnostic_set)
 		ck_assert_int_eq(ki->kind, STORE_COUNTER);
 		n++;
 	}
-	/* decode_* (6) ... finish_reasons_dropped: 16 today. */
-	ck_assert_uint_eq(n, 16);
+	/* decode_* (6) ... finish_reasons_dropped, token_work_pending: 17
+	 * today. */
+	ck_assert_uint_eq(n, 17);
 	ck_assert(render_is_diagnostic("decode_errors"));
 	ck_assert(render_is_diagnostic("finish_reasons_dropped"));
 	ck_assert(!render_is_diagnostic("total_samples_failed"));
 	ck_assert(!render_is_diagnostic("samples_in_flight"));
 	ck_assert(!render_is_diagnostic(NULL));
+}
+END_TEST
+
+/*
+ * A series aligned by sample: hidden (one line, singular) unless
+ * RENDER_ALL; shown, COUNT leaves its sentinels out and the N/A column
+ * (there only then) counts them; empty for other series.
+ */
+START_TEST(test_render_table_aligned_series)
+{
+	struct store_snap_key keys[] = {
+		{ .name = "isl", .kind = STORE_SERIES, .type = STORE_U64,
+		  .series = { .count = 2, .isum = 6, .min.u = 2, .max.u = 4,
+		  .mean = 3, .q = { 3, 3.8, 3.9, 3.98, 3.998 } } },
+		{ .name = "sample_good_ttft_ns", .kind = STORE_SERIES,
+		  .type = STORE_U64, .series = { .count = 3, .none = 1,
+		  .aligned = true, .isum = 6, .min.u = 2, .max.u = 4,
+		  .mean = 3, .q = { 3, 3.8, 3.9, 3.98, 3.998 } } },
+	};
+	struct store_snap s = { .run = "r", .dir = "/d/r", .status =
+	    { true, STORE_FINAL, 7, false, false, 0 }, .keys = keys, .nkeys = 2 };
+	char *out = render_flags(&s, 0);
+
+	ck_assert_str_eq(out,
+	    "store /d/r: final\n"
+	    "\n"
+	    "SERIES  COUNT  MEAN  MIN  MAX  P50  P90  P95   P99  P99.9\n"
+	    "isl         2     3    2    4    3  3.8  3.9  3.98  3.998\n"
+	    "1 series aligned by sample for report's goodput "
+	    "(sample_good_*) not shown (--all shows it)\n");
+	free(out);
+	out = render_flags(&s, RENDER_RAW);
+	ck_assert_str_eq(out,
+	    "store /d/r: final\n"
+	    "\n"
+	    "SERIES               COUNT  N/A  MEAN  MIN  MAX  P50  P90  P95"
+	    "   P99  P99.9\n"
+	    "isl                      2          3    2    4    3  3.8  3.9"
+	    "  3.98  3.998\n"
+	    "sample_good_ttft_ns      2    1     3    2    4    3  3.8  3.9"
+	    "  3.98  3.998\n");
+	free(out);
+	out = render_flags(&s, RENDER_ALL);
+	ck_assert_ptr_nonnull(strstr(out, "SERIES               UNIT  COUNT  "
+	    "N/A      MEAN "));
+	ck_assert_ptr_nonnull(strstr(out, "\nsample_good_ttft_ns  ms        2"
+	    "    1  0.000003 "));
+	ck_assert_ptr_null(strstr(out, "not shown"));
+	free(out);
+	/* Only aligned series, all hidden: the line stands alone. */
+	s.keys = &keys[1];
+	s.nkeys = 1;
+	out = render_flags(&s, 0);
+	ck_assert_str_eq(out, "store /d/r: final\n\n1 series aligned by sample "
+	    "for report's goodput (sample_good_*) not shown (--all shows it)\n");
+	free(out);
 }
 END_TEST
 
@@ -310,6 +367,7 @@ render_table_suite(void)
 	tcase_add_test(tc, test_render_table_ms);
 	tcase_add_test(tc, test_render_table_fold);
 	tcase_add_test(tc, test_render_table_diagnostic_set);
+	tcase_add_test(tc, test_render_table_aligned_series);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -625,7 +625,7 @@ START_TEST(test_in_place_sort_all_types_exact)
 			ck_assert_int_eq(rollup_percentile(&r, 50, &p50), 0);
 		}
 		ck_assert_uint_eq(r.cap, N);
-		ck_assert_uint_eq(r.nsorted, N);
+		ck_assert_uint_eq(r.nsorted + r.nrun, N);
 		for (double p = 0; p <= 100; p += 0.5) {
 			double h = (double)(N - 1) * p / 100, want, lo, hi;
 			size_t k = (size_t)h;
@@ -765,6 +765,409 @@ START_TEST(test_int128_format)
 }
 END_TEST
 
+/* ---- two sorted runs: order statistics across them ---- */
+
+/* The result's bits: equal means bit-identical, NaN and -0.0 included. */
+static uint64_t
+bits(double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+/*
+ * Assertions only on failure: Check reports every passing one to its
+ * parent process, which would dominate these loops.
+ */
+static double
+ostat(struct rollup *r, uint64_t k)
+{
+	double out = -12345;
+
+	if (rollup_order_stat(r, k, &out) != 0)
+		ck_abort_msg("rollup_order_stat rank %llu failed",
+		    (unsigned long long)k);
+	return out;
+}
+
+static double
+pct_q(struct rollup *r, double p)
+{
+	double out = -12345;
+
+	if (rollup_percentile(r, p, &out) != 0)
+		ck_abort_msg("rollup_percentile p%g failed", p);
+	return out;
+}
+
+static int
+cmp_value(enum store_type t, const union store_value *a,
+    const union store_value *b)
+{
+	switch (t) {
+	case STORE_U64:
+		return (a->u > b->u) - (a->u < b->u);
+	case STORE_I64:
+		return (a->i > b->i) - (a->i < b->i);
+	default:
+		return (a->f > b->f) - (a->f < b->f);
+	}
+}
+
+static enum store_type sort_type;
+
+static int
+cmp_sort(const void *a, const void *b)
+{
+	return cmp_value(sort_type, a, b);
+}
+
+static double
+as_double(enum store_type t, union store_value v)
+{
+	return t == STORE_U64 ? (double)v.u : t == STORE_I64 ? (double)v.i :
+	    v.f;
+}
+
+/* Value shapes: how the new run's values sit against the main run's. */
+enum shape { WIDE, DUPS, BELOW, ABOVE, EQUAL, SPECIAL, NSHAPES };
+
+static union store_value
+gen(enum store_type t, enum shape sh, bool second)
+{
+	uint64_t x = rng();
+	union store_value v;
+
+	switch (sh) {
+	case DUPS:
+		x %= 5;
+		break;
+	case BELOW:
+	case ABOVE:
+		/* Disjoint ranges: the run wholly below or above the main. */
+		x = (x % 1000) + ((second == (sh == ABOVE)) ? 2000 : 0);
+		break;
+	case EQUAL:
+		x = 42;
+		break;
+	default:
+		break;
+	}
+	switch (t) {
+	case STORE_U64:
+		v.u = sh == WIDE && x % 4 == 0 ? UINT64_MAX - x % 3 : x;
+		break;
+	case STORE_I64:
+		v.i = sh == WIDE ? (int64_t)x : sh == SPECIAL ?
+		    (x % 3 == 0 ? INT64_MIN : x % 3 == 1 ? INT64_MAX : -1) :
+		    (int64_t)x - 1000;
+		break;
+	default:
+		if (sh == SPECIAL) {
+			static const double sp[] = { -INFINITY, INFINITY, -0.0,
+			    0.0, -1e308, 1e308, 5e-324, -5e-324 };
+
+			v.f = sp[x % 8];
+		} else {
+			v.f = sh == WIDE ? ((double)(int64_t)x) * 1e-9 :
+			    (double)x - 1000.5;
+		}
+		break;
+	}
+	return v;
+}
+
+/*
+ * Fold n values, settle them as the main run, fold m more and settle
+ * them as the new run (m <= n / 8 keeps them apart): every order
+ * statistic and percentile of the two runs must be bit-identical to
+ * those of one rollup that sorted all n + m values as one array (the
+ * single-run code of before), and every order statistic must equal the
+ * qsort'ed values.
+ */
+static void
+check_two_runs(enum store_type t, enum shape sh, size_t n, size_t m)
+{
+	union store_value *v = malloc((n + m + 1) * sizeof(*v));
+	union store_value *ref = malloc((n + m + 1) * sizeof(*ref));
+	struct rollup two, one;
+	double d;
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(ref);
+	for (size_t i = 0; i < n + m; i++)
+		ref[i] = v[i] = gen(t, sh, i >= n);
+	sort_type = t;
+	qsort(ref, n + m, sizeof(*ref), cmp_sort);
+	rollup_init(&two, t);
+	rollup_init(&one, t);
+	ck_assert_int_eq(rollup_fold(&two, v, n), 0);
+	if (n > 0)
+		ck_assert_int_eq(rollup_percentile(&two, 50, &d), 0);
+	ck_assert_int_eq(rollup_fold(&two, v + n, m), 0);
+	ck_assert_int_eq(rollup_fold(&one, v, n + m), 0);
+	if (n + m == 0) {
+		ck_assert_int_eq(rollup_order_stat(&two, 0, &d), -ENODATA);
+		ck_assert(isnan(d));
+		goto out;
+	}
+	ck_assert_int_eq(rollup_percentile(&two, 50, &d), 0);
+	ck_assert_int_eq(rollup_percentile(&one, 50, &d), 0);
+	/* The layout this test is about: n settled, m in the new run. */
+	ck_assert_uint_eq(two.nsorted, n);
+	ck_assert_uint_eq(two.nrun, m);
+	ck_assert_uint_eq(one.nrun, 0);
+	for (size_t k = 0; k < n + m; k++) {
+		double a = ostat(&two, k), b = ostat(&one, k);
+
+		if (bits(a) != bits(b))
+			ck_abort_msg("type %d shape %d n %zu m %zu rank %zu: "
+			    "%.17g != %.17g", (int)t, (int)sh, n, m, k, a, b);
+		if (a != as_double(t, ref[k]))
+			ck_abort_msg("rank %zu: %.17g != %.17g", k, a,
+			    as_double(t, ref[k]));
+	}
+	ck_assert_int_eq(rollup_order_stat(&two, n + m, &d), -EINVAL);
+	for (int i = 0; i <= 400; i++) {
+		double p = i / 4.0;
+
+		if (bits(pct_q(&two, p)) != bits(pct_q(&one, p)))
+			ck_abort_msg("type %d shape %d n %zu m %zu p%g: %.17g "
+			    "!= %.17g", (int)t, (int)sh, n, m, p,
+			    pct_q(&two, p), pct_q(&one, p));
+	}
+	for (int i = 0; i < ROLLUP_GRID_N; i++)
+		ck_assert(bits(pct(&two, rollup_grid[i])) ==
+		    bits(pct(&one, rollup_grid[i])));
+	/* Percentiles that land on each rank, and just beside it. */
+	for (size_t k = 0; n + m > 1 && k < n + m; k++) {
+		double p = 100.0 * (double)k / (double)(n + m - 1);
+
+		if (bits(pct_q(&two, p)) != bits(pct_q(&one, p)))
+			ck_abort_msg("n %zu m %zu p%.17g", n, m, p);
+		p = nextafter(p, 0);
+		if (bits(pct_q(&two, p)) != bits(pct_q(&one, p)))
+			ck_abort_msg("n %zu m %zu p%.17g", n, m, p);
+	}
+	/* Nothing moved: asking settled nothing new. */
+	ck_assert_uint_eq(two.nsorted, n);
+	ck_assert_uint_eq(two.nrun, m);
+out:
+	rollup_free(&two);
+	rollup_free(&one);
+	free(v);
+	free(ref);
+}
+
+START_TEST(test_two_runs_equal_one_sorted_array)
+{
+	static const enum store_type types[] = { STORE_U64, STORE_I64,
+	    STORE_F64 };
+	/* Empty runs, one value, tiny and larger, the 1/8 bound itself. */
+	static const size_t sizes[][2] = { { 0, 0 }, { 1, 0 }, { 8, 1 },
+	    { 9, 1 }, { 16, 2 }, { 40, 5 }, { 100, 0 }, { 100, 12 },
+	    { 513, 64 }, { 1000, 125 }, { 4096, 1 }, { 4096, 512 } };
+
+	for (size_t t = 0; t < 3; t++)
+		for (int sh = 0; sh < NSHAPES; sh++)
+			for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]);
+			    s++)
+				check_two_runs(types[t], (enum shape)sh,
+				    sizes[s][0], sizes[s][1]);
+	/* Random sizes. */
+	for (int i = 0; i < 30; i++) {
+		size_t n = 1 + rng() % 3000, m = rng() % (n / 8 + 1);
+
+		check_two_runs(types[i % 3], (enum shape)(i % NSHAPES), n, m);
+	}
+}
+END_TEST
+
+/* A NaN in the new run poisons every order statistic, as in the main. */
+START_TEST(test_two_runs_nan_poisons)
+{
+	double x[64], y[3] = { 1.5, NAN, -2 }, d;
+	struct rollup r;
+
+	for (int i = 0; i < 64; i++)
+		x[i] = i * 0.5;
+	rollup_init(&r, STORE_F64);
+	fold_f(&r, x, 64);
+	ck_assert(pct(&r, 50) == 15.75);
+	ck_assert(ostat(&r, 0) == 0 && ostat(&r, 63) == 31.5);
+	fold_f(&r, y, 3);
+	ck_assert_uint_eq(rollup_count(&r), 67);
+	ck_assert(isnan(pct(&r, 50)));
+	ck_assert(isnan(ostat(&r, 0)));
+	ck_assert(isnan(ostat(&r, 66)));
+	ck_assert_int_eq(rollup_order_stat(&r, 67, &d), -EINVAL);
+	rollup_reset(&r);
+	ck_assert_int_eq(rollup_order_stat(&r, 0, &d), -ENODATA);
+	ck_assert(isnan(d));
+	fold_f(&r, x, 1);
+	ck_assert(ostat(&r, 0) == 0);
+	rollup_free(&r);
+}
+END_TEST
+
+/*
+ * A reader that folds 1% more at each refresh: the new run stays at most
+ * an eighth of the main one and is merged into it from time to time, the
+ * buffer stays one slot per value, and every figure at every step is
+ * that of a single sorted array.
+ */
+START_TEST(test_two_runs_amortised_merge)
+{
+	enum { N0 = 20000, STEP = 200, STEPS = 60 };
+	static const enum store_type types[] = { STORE_U64, STORE_F64 };
+	union store_value *v = malloc((N0 + STEP * STEPS) * sizeof(*v));
+
+	ck_assert_ptr_nonnull(v);
+	for (size_t t = 0; t < 2; t++) {
+		struct rollup r;
+		size_t n = N0, merges = 0, runs = 0, last_main;
+
+		for (size_t i = 0; i < N0 + STEP * STEPS; i++)
+			v[i] = gen(types[t], i % 3 ? WIDE : DUPS, false);
+		rollup_init(&r, types[t]);
+		ck_assert_int_eq(rollup_fold(&r, v, N0), 0);
+		(void)pct(&r, 99);
+		ck_assert_uint_eq(r.nsorted, N0);
+		last_main = r.nsorted;
+		for (int s = 0; s < STEPS; s++) {
+			struct rollup one;
+
+			ck_assert_int_eq(rollup_fold(&r, v + n, STEP), 0);
+			n += STEP;
+			(void)pct(&r, 90);
+			ck_assert_uint_eq(r.nsorted + r.nrun, n);
+			ck_assert_uint_le(r.nrun, r.nsorted / 8);
+			ck_assert_uint_eq(r.npending, 0);
+			merges += r.nsorted != last_main;
+			runs += r.nrun > STEP;
+			last_main = r.nsorted;
+			if (s % 7 != 0 && s != STEPS - 1)
+				continue;
+			rollup_init(&one, types[t]);
+			ck_assert_int_eq(rollup_fold(&one, v, n), 0);
+			for (int i = 0; i < ROLLUP_GRID_N; i++)
+				ck_assert(bits(pct(&r, rollup_grid[i])) ==
+				    bits(pct(&one, rollup_grid[i])));
+			for (size_t k = 0; k < n; k += 97)
+				if (bits(ostat(&r, k)) != bits(ostat(&one, k)))
+					ck_abort_msg("rank %zu", k);
+			ck_assert(bits(ostat(&r, n - 1)) ==
+			    bits(ostat(&one, n - 1)));
+			rollup_free(&one);
+		}
+		/* Both happened: runs that grew, and merges into the main. */
+		ck_assert_uint_gt(merges, 2);
+		ck_assert_uint_gt(runs, 10);
+		rollup_free(&r);
+	}
+	free(v);
+}
+END_TEST
+
+/*
+ * A sentinel (rollup_skip_value) is counted apart and left out of every
+ * figure: the rollup equals one of the other values alone, bit for bit,
+ * folded in any pieces; runs of sentinels at the start, middle and end;
+ * a rollup of sentinels only is empty. reset and free keep the sentinel.
+ */
+START_TEST(test_skip_value_left_out)
+{
+	enum { N = 3000 };
+	static const enum store_type types[] = { STORE_U64, STORE_F64 };
+	union store_value *v = malloc(N * sizeof(*v));
+	union store_value *kept = malloc(N * sizeof(*kept));
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(kept);
+	for (size_t t = 0; t < 2; t++) {
+		union store_value sent = { .u = UINT64_MAX };
+		struct rollup r, one;
+		size_t nk = 0, nsent = 0, off = 0;
+		double d;
+
+		if (types[t] == STORE_F64)
+			sent.f = -1.0;
+		for (size_t i = 0; i < N; i++) {
+			/* Sentinel runs: 0..9, every 7th, a block, the end. */
+			bool is_sent = i < 10 || i % 7 == 0 ||
+			    (i >= 1024 && i < 1536) || i >= N - 3;
+
+			if (is_sent) {
+				v[i] = sent;
+				nsent++;
+				continue;
+			}
+			if (types[t] == STORE_U64)
+				v[i].u = UINT64_MAX - 1 - rng() % 100000;
+			else
+				v[i].f = i % 5 == 0 ? -1.0000000000000002 :
+				    (double)(rng() % 100000) / 8;
+			kept[nk++] = v[i];
+		}
+		rollup_init(&r, types[t]);
+		rollup_skip_value(&r, sent);
+		rollup_init(&one, types[t]);
+		ck_assert_int_eq(rollup_fold(&one, kept, nk), 0);
+		while (off < N) {
+			size_t step = 1 + rng() % 700;
+
+			if (step > N - off)
+				step = N - off;
+			ck_assert_int_eq(rollup_fold(&r, v + off, step), 0);
+			off += step;
+			(void)pct(&r, 50);
+		}
+		ck_assert_uint_eq(rollup_count(&r), nk);
+		ck_assert_uint_eq(rollup_skipped(&r), nsent);
+		/* Exact for integers; compensated (not order-free) for f64. */
+		ck_assert(rollup_sum_int(&r) == rollup_sum_int(&one));
+		ck_assert_double_eq_tol(rollup_sum(&r), rollup_sum(&one),
+		    1e-12 * fabs(rollup_sum(&one)));
+		/* The mean and spread: the same up to block boundaries. */
+		ck_assert_double_eq_tol(rollup_mean(&r), rollup_mean(&one),
+		    1e-9 * fabs(rollup_mean(&one)));
+		ck_assert_double_eq_tol(rollup_stddev(&r), rollup_stddev(&one),
+		    1e-6 * rollup_stddev(&one));
+		{
+			union store_value a, b;
+
+			ck_assert(rollup_min(&r, &a) && rollup_min(&one, &b));
+			ck_assert_uint_eq(a.u, b.u);
+			ck_assert(rollup_max(&r, &a) && rollup_max(&one, &b));
+			ck_assert_uint_eq(a.u, b.u);
+		}
+		for (int i = 0; i <= 1000; i++)
+			if (bits(pct_q(&r, i / 10.0)) != bits(pct_q(&one, i / 10.0)))
+				ck_abort_msg("type %d p%g", (int)types[t], i / 10.0);
+		for (size_t k = 0; k < nk; k++)
+			if (bits(ostat(&r, k)) != bits(ostat(&one, k)))
+				ck_abort_msg("type %d rank %zu", (int)types[t], k);
+		/* Reset keeps the sentinel; sentinels only: empty. */
+		rollup_reset(&r);
+		ck_assert_int_eq(rollup_fold(&r, v, 10), 0);
+		ck_assert_uint_eq(rollup_count(&r), 0);
+		ck_assert_uint_eq(rollup_skipped(&r), 10);
+		ck_assert_int_eq(rollup_percentile(&r, 50, &d), -ENODATA);
+		ck_assert(!rollup_min(&r, &sent));
+		rollup_free(&r);
+		ck_assert_int_eq(rollup_fold(&r, v, 11), 0);
+		ck_assert_uint_eq(rollup_count(&r), 1);
+		ck_assert_uint_eq(rollup_skipped(&r), 10);
+		rollup_free(&r);
+		rollup_free(&one);
+	}
+	free(v);
+	free(kept);
+}
+END_TEST
+
 Suite *
 rollup_suite(void)
 {
@@ -793,6 +1196,10 @@ rollup_suite(void)
 	tcase_add_test(tc, test_in_place_sort_all_types_exact);
 	tcase_add_test(tc, test_incremental_float_one_at_a_time);
 	tcase_add_test(tc, test_int128_format);
+	tcase_add_test(tc, test_two_runs_equal_one_sorted_array);
+	tcase_add_test(tc, test_two_runs_nan_poisons);
+	tcase_add_test(tc, test_two_runs_amortised_merge);
+	tcase_add_test(tc, test_skip_value_left_out);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,99 @@ START_TEST(test_store_follow_drops_keys_that_are_gone)
 }
 END_TEST
 
+static void
+put(struct store_key *k, union store_value v)
+{
+	ck_assert_int_eq(store_series_append(k, v), 0);
+}
+
+/*
+ * The series aligned by sample (sample_good_*_ns): their sentinels are
+ * counted apart (none) and left out of the figures, at every refresh of
+ * a growing series, while values[] and count keep every value as
+ * stored. Another key holding 2^64-1, or an i64 sample_good_*, is an
+ * ordinary series.
+ */
+START_TEST(test_store_follow_aligned_series_leave_sentinels_out)
+{
+	const union store_value none_u = { .u = UINT64_MAX };
+	const union store_value none_f = { .f = -1.0 };
+	struct store_writer *w = testutil_writer(dir);
+	struct store_key *lat = testutil_series_u64(w, "sample_good_latency_ns");
+	struct store_key *big = testutil_series_u64(w, "big_ns");
+	struct store_key *tpot, *odd;
+	struct store_follow *f = follow();
+	const struct store_snap *s;
+	const struct store_snap_series *sl, *sb, *st, *so;
+	char err[STORE_ERR_MAX];
+
+	ck_assert_int_eq(store_series_create(w, "sample_good_tpot_e2e_ns",
+	    STORE_F64, &tpot, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_series_create(w, "sample_good_x_ns",
+	    STORE_I64, &odd, err, sizeof(err)), 0);
+	put(lat, none_u);
+	put(lat, (union store_value){ .u = 10 });
+	put(big, none_u);
+	put(big, (union store_value){ .u = 10 });
+	put(tpot, none_f);
+	put(odd, (union store_value){ .i = -1 });
+	s = refresh(f, NULL, 0);
+	ck_assert_uint_eq(s->nkeys, 4);
+	/* Sorted by name: big_ns, sample_good_latency_ns, _tpot_e2e, _x. */
+	sb = &s->keys[0].series;
+	sl = &s->keys[1].series;
+	st = &s->keys[2].series;
+	so = &s->keys[3].series;
+	ck_assert_str_eq(s->keys[1].name, "sample_good_latency_ns");
+	ck_assert(sl->aligned && st->aligned);
+	ck_assert(!sb->aligned && !so->aligned);
+	ck_assert_uint_eq(sl->count, 2);
+	ck_assert_uint_eq(sl->none, 1);
+	ck_assert(sl->isum == 10);
+	ck_assert_uint_eq(sl->min.u, 10);
+	ck_assert_uint_eq(sl->max.u, 10);
+	ck_assert_double_eq(sl->q[4], 10);
+	ck_assert_uint_eq(s->keys[1].values[0].u, UINT64_MAX);
+	ck_assert_uint_eq(sb->count, 2);
+	ck_assert_uint_eq(sb->none, 0);
+	ck_assert_uint_eq(sb->max.u, UINT64_MAX);
+	ck_assert_uint_eq(st->count, 1);
+	ck_assert_uint_eq(st->none, 1);
+	ck_assert(isnan(st->q[0]) && isnan(st->mean));
+	ck_assert_int_eq(s->keys[2].state, STORE_SNAP_OK);
+	ck_assert_uint_eq(so->count, 1);
+	ck_assert_int_eq(so->min.i, -1);
+	/* Growing: only the new values folded, sentinels among them. */
+	put(lat, (union store_value){ .u = 30 });
+	put(lat, none_u);
+	put(lat, none_u);
+	put(tpot, (union store_value){ .f = 2.5 });
+	put(tpot, (union store_value){ .f = -0.5 });
+	s = refresh(f, NULL, 0);
+	sl = &s->keys[1].series;
+	st = &s->keys[2].series;
+	ck_assert_uint_eq(sl->count, 5);
+	ck_assert_uint_eq(sl->none, 3);
+	ck_assert(sl->isum == 40);
+	ck_assert_double_eq(sl->mean, 20);
+	ck_assert_double_eq(sl->q[0], 20);
+	ck_assert_uint_eq(sl->max.u, 30);
+	ck_assert_uint_eq(rollup_count(s->keys[1].roll), 2);
+	ck_assert_uint_eq(s->keys[1].values[4].u, UINT64_MAX);
+	/* Only -1 exactly is the f64 sentinel. */
+	ck_assert_uint_eq(st->count, 3);
+	ck_assert_uint_eq(st->none, 1);
+	ck_assert_double_eq(st->min.f, -0.5);
+	ck_assert_double_eq(st->q[0], 1);
+	s = refresh(f, NULL, 0);
+	ck_assert_uint_eq(s->keys[1].series.count, 5);
+	ck_assert_uint_eq(s->keys[1].series.none, 3);
+	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
+	store_follow_free(f);
+}
+END_TEST
+
 Suite *
 store_follow_suite(void)
 {
@@ -349,6 +443,7 @@ store_follow_suite(void)
 	tcase_add_test(tc, test_store_follow_sees_incomplete_run);
 	tcase_add_test(tc, test_store_follow_count_past_limit_skipped);
 	tcase_add_test(tc, test_store_follow_drops_keys_that_are_gone);
+	tcase_add_test(tc, test_store_follow_aligned_series_leave_sentinels_out);
 	suite_add_tcase(s, tc);
 	return s;
 }

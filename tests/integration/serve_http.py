@@ -87,13 +87,15 @@ st, hdrs, body = request("HEAD", "/metrics")
 if st != 200 or body:
     fail("HEAD /metrics: %d %r" % (st, body))
 ok("HEAD /metrics -> 200, no body")
-for path in ("/", "/metrics/", "/metricsx", "/healthz/x", "/../metrics"):
+for path in ("/index.html", "/static/", "/static/x.js", "/api/report/",
+             "/metrics/", "/metricsx", "/healthz/x", "/../metrics"):
     st, _, _ = request("GET", path)
     if st != 404:
         fail("GET %s: %d, expected 404" % (path, st))
 ok("unknown paths -> 404")
 for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
-    for path in ("/metrics", "/healthz"):
+    for path in ("/metrics", "/healthz", "/", "/api/report",
+                 "/static/dashboard.js"):
         st, hdrs, _ = request(method, path)
         if st != 405 or "GET" not in hdrs.get("allow", ""):
             fail("%s %s: %d allow=%r" % (method, path, st, hdrs.get("allow")))

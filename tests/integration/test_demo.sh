@@ -14,8 +14,38 @@ H=$METRICSD_HELPERS
 metricsd read --help 2>&1 | grep -q 'not implemented' &&
 	skip "metricsd read is not implemented in this build"
 
-DEMO_SAMPLES=300 DEMO_KEEP=1 sh "$root/examples/demo.sh" >"$T/demo.out" 2>&1 ||
-	fail "demo failed: $(cat "$T/demo.out")"
+# The dashboard stays up (DEMO_HOLD=forever) until the demo is stopped:
+# once the report is out, the page and its data must be there.
+DEMO_SAMPLES=300 DEMO_KEEP=1 DEMO_HOLD=forever sh "$root/examples/demo.sh" >"$T/demo.out" 2>&1 &
+DEMO_PID=$!
+n=0
+until grep -q '^OSL (tok) ' "$T/demo.out"; do
+	kill -0 "$DEMO_PID" 2>/dev/null || fail "demo ended before holding: $(cat "$T/demo.out")"
+	n=$((n + 1))
+	[ $n -gt 1200 ] && { kill "$DEMO_PID"; fail "no report after 60 s: $(cat "$T/demo.out")"; }
+	sleep 0.05 # polling the demo's output for its last table
+done
+url=$(sed -n 's|^== dashboard: \(http://[^ ]*/\) (metricsd serve; up until ^C)$|\1|p' "$T/demo.out")
+[ -n "$url" ] || { kill "$DEMO_PID"; fail "the demo printed no dashboard URL: $(head -n 5 "$T/demo.out")"; }
+python3 - "$url" <<'PY' || { kill "$DEMO_PID"; fail "dashboard of the demo not served"; }
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=30) as r:
+    assert b"/static/dashboard.js" in r.read()
+with urllib.request.urlopen(sys.argv[1] + "api/report", timeout=30) as r:
+    d = json.load(r)
+s = d["stores"][0]
+assert s["state"] == "complete" and s["report"]["n_samples_completed"] == 300, s["state"]
+PY
+echo "ok: the dashboard at $url shows the demo's store, complete"
+kill -TERM "$DEMO_PID"
+wait "$DEMO_PID"
+rc=$?
+[ "$rc" -eq 130 ] || fail "demo exited $rc on SIGTERM during its hold, expected 130"
+python3 - "$url" <<'PY' && fail "the dashboard is still up after the demo"
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "healthz", timeout=5)
+PY
+echo "ok: the dashboard stays up until the demo is stopped, then goes"
 store=$(sed -n 's/^store kept in //p' "$T/demo.out")
 [ -n "$store" ] && [ -d "$store" ] || fail "demo did not say where its store is"
 trap 'rm -rf "$T" "$(dirname "$store")"' EXIT
@@ -71,7 +101,7 @@ if [ "\$1" = launch ]; then "$METRICSD_BIN" "\$@"; echo "launch: simulated failu
 exec "$METRICSD_BIN" "\$@"
 SH
 chmod +x "$T/fakebin"
-METRICSD_BIN=$T/fakebin DEMO_SAMPLES=20 sh "$root/examples/demo.sh" >"$T/demo2.out" 2>&1
+METRICSD_BIN=$T/fakebin DEMO_SAMPLES=20 DEMO_HOLD=0 sh "$root/examples/demo.sh" >"$T/demo2.out" 2>&1
 rc=$?
 [ "$rc" -eq 3 ] || fail "demo exited $rc after launch failed, expected 3: $(cat "$T/demo2.out")"
 expect_grep 'metricsd launch exited 3' "$T/demo2.out"

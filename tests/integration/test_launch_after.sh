@@ -29,7 +29,7 @@ expect_grep '^service c \(line 3\): ready = zmq, identity 1, after b$' "$T/out"
 expect_exit 0 metricsd launch "$T/o.conf" -- true
 expect_grep '^b: saw a$' "$T/out"
 expect_grep '^c: saw a and b$' "$T/out"
-expect_grep 'all 3 services ready in [0-9]+ ms: c \(pid [0-9]+\), b \(pid [0-9]+\), a \(pid [0-9]+\)' "$T/err"
+expect_grep 'all 3 services ready in [0-9.]+ ms: c \(pid [0-9]+\), b \(pid [0-9]+\), a \(pid [0-9]+\)' "$T/err"
 echo "ok: services start after those they wait for are ready"
 
 # 2. The deadline covers the waiting ones: a never gets ready, so b is

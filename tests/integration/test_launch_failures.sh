@@ -48,7 +48,7 @@ t0=$(now_ms)
 expect_exit 1 metricsd launch "$T/crash.conf" -- true
 t1=$(now_ms)
 [ $((t1 - t0)) -lt 10000 ] || fail "crash reported after $((t1 - t0)) ms (deadline 30 s)"
-expect_grep "^metricsd launch: service 'crash' \\(pid $(cat "$T/crash.pid")\\) exited with status 3 during start-up, after [0-9]+ ms; stopping all services$" "$T/err"
+expect_grep "^metricsd launch: service 'crash' \\(pid $(cat "$T/crash.pid")\\) exited with status 3 during start-up, after [0-9.]+ ms; stopping all services$" "$T/err"
 expect_grep '^crash: exiting with 3 before ready$' "$T/err"
 expect_grep "^metricsd launch: service 'steady' \\(pid [0-9]+\\) exited with status 0$" "$T/err"
 wait_gone 10 "$(cat "$T/steady.pid")"

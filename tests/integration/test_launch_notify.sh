@@ -16,7 +16,7 @@ command = systemd-notify --ready --status="via systemd-notify" || exit 1; exec s
 ready = notify
 EOF2
 expect_exit 0 metricsd launch "$T/s.conf" -- true
-expect_grep "^metricsd launch: all 1 services ready in [0-9]+ ms: sd \\(pid [0-9]+\\)$" "$T/err"
+expect_grep "^metricsd launch: all 1 services ready in [0-9.]+ ms: sd \\(pid [0-9]+\\)$" "$T/err"
 expect_grep "^metricsd launch: service 'sd' \\(pid [0-9]+\\) status: via systemd-notify$" "$T/err"
 grep -q 'too long' "$T/err" && fail "a notify message was refused: $(cat "$T/err")"
 echo "ok: systemd-notify accepted"

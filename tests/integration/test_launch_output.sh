@@ -42,15 +42,20 @@ cat >"$T/h.conf" <<EOF2
 [service a]
 shell = yes
 ready = none
-command = grep '^SigIgn:' /proc/self/status > $T/sigign.tmp && mv $T/sigign.tmp $T/sigign; exec sleep 300
+command = grep -E '^Sig(Ign|Blk):' /proc/self/status > $T/sigign.tmp && mv $T/sigign.tmp $T/sigign; exec sleep 300
 EOF2
 : >"$T/lout"
 : >"$T/lerr"
 sh -c 'trap "" HUP; exec metricsd launch "$1"' sh "$T/h.conf" >"$T/lout" 2>"$T/lerr" &
 LPID=$!
 wait_until 20 test -s "$T/sigign" || fail "service did not start: $(cat "$T/lerr")"
-mask=$(sed 's/^SigIgn:[[:space:]]*//' "$T/sigign")
+mask=$(sed -n 's/^SigIgn:[[:space:]]*//p' "$T/sigign")
+blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' "$T/sigign")
 [ $((0x$mask & 1)) -eq 1 ] || fail "service does not ignore SIGHUP (SigIgn $mask)"
+# SIGPIPE (bit 12), which launch ignores, is the default again; nothing
+# is blocked.
+[ $((0x$mask & 0x1000)) -eq 0 ] || fail "service ignores SIGPIPE (SigIgn $mask)"
+[ $((0x$blk)) -eq 0 ] || fail "service starts with signals blocked (SigBlk $blk)"
 kill -HUP "$LPID"
 kill -TERM "$LPID"
 finish_launch
@@ -63,8 +68,9 @@ echo "ok: SIGHUP ignored under nohup, for launch and its service"
 rm -f "$T/sigign"
 start_launch "$T/h.conf"
 wait_until 20 test -s "$T/sigign" || fail "service did not start: $(cat "$T/lerr")"
-mask=$(sed 's/^SigIgn:[[:space:]]*//' "$T/sigign")
+mask=$(sed -n 's/^SigIgn:[[:space:]]*//p' "$T/sigign")
 [ $((0x$mask & 1)) -eq 0 ] || fail "service ignores SIGHUP (SigIgn $mask)"
+[ $((0x$mask & 0x1000)) -eq 0 ] || fail "service ignores SIGPIPE (SigIgn $mask)"
 kill -HUP "$LPID"
 finish_launch
 expect_grep 'SIGHUP: stopping 1 services with SIGTERM' "$T/lerr"

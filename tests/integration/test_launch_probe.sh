@@ -36,7 +36,7 @@ command = python3 -u -m http.server $P --bind 127.0.0.1 --directory $T
 ready = http://localhost:$P/
 EOF2
 expect_exit 0 metricsd launch "$T/h.conf" -- true
-expect_grep "all 1 services ready in [0-9]+ ms: web \\(pid [0-9]+\\)" "$T/err"
+expect_grep "all 1 services ready in [0-9.]+ ms: web \\(pid [0-9]+\\)" "$T/err"
 echo "ok: http:// readiness against python3 -m http.server"
 
 # 2. A 404 is not ready: the deadline passes, and the last answer is named.
@@ -83,7 +83,7 @@ touch "$T/go"
 finish_launch
 [ "$LRC" -eq 0 ] || fail "launch exited $LRC: $(cat "$T/lerr")"
 has '^late: listening$' "$T/lout" || fail "service never listened: $(cat "$T/lout")"
-has 'all 1 services ready in [0-9]+ ms: late' "$T/lerr" || fail "no ready line: $(cat "$T/lerr")"
+has 'all 1 services ready in [0-9.]+ ms: late' "$T/lerr" || fail "no ready line: $(cat "$T/lerr")"
 echo "ok: tcp:// readiness on a port that opens late"
 
 # 4. A service that exits while polled fails start-up at once, not at

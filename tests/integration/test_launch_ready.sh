@@ -40,7 +40,7 @@ env = GREETING=hi there
 EOF2
 
 expect_exit 7 metricsd launch "$T/s.conf" -- sh -c 'echo "command sees $METRICSD_READY_ENDPOINT. in $METRICSD_SOCKET_DIR"; exit 7'
-expect_grep '^metricsd launch: all 4 services ready in [0-9]+ ms: cz \(pid [0-9]+\), script \(pid [0-9]+\), nt \(pid [0-9]+\), plain \(pid [0-9]+\)$' "$T/err"
+expect_grep '^metricsd launch: all 4 services ready in [0-9.]+ ms: cz \(pid [0-9]+\), script \(pid [0-9]+\), nt \(pid [0-9]+\), plain \(pid [0-9]+\)$' "$T/err"
 expect_grep "^metricsd launch: service 'nt' \(pid [0-9]+\) status: warming up$" "$T/err"
 expect_grep "^metricsd launch: command \(pid [0-9]+\) exited with status 7$" "$T/err"
 # Readiness variables are the services' own, not the command's.

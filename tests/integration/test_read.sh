@@ -150,6 +150,54 @@ check_json "$T/out" 'j["decode_errors"] == 0 and j["tracked_duration_ns"] == 123
 	'j["ttft_ns"]["min"] == 20000000'
 echo "ok: table in ms, folded, --all, --raw"
 
+# The series aligned by sample (report's goodput data, sample_good_*):
+# left out of the table unless --all or named, with one line saying so;
+# shown, their "no value" sentinels (2^64-1, -1) are counted under N/A and
+# left out of COUNT and every figure, in the table, JSON and Prometheus
+# alike; --values keeps every value as stored.
+S="$T/aligned"
+"$FILL" "$S" series:sample_latency_ns:u64:5000000,7000000 \
+	series:sample_good_latency_ns:u64:5000000,18446744073709551615,7000000 \
+	series:sample_good_tpot_e2e_ns:f64:-1,2500000,-1 \
+	series:sample_good_ttft_ns:u64:18446744073709551615 ||
+	fail "read_fill failed"
+expect_exit 0 metricsd-read --metrics-dir "$S"
+expect_grep '^SERIES +UNIT +COUNT +MEAN +MIN +MAX ' "$T/out"
+expect_grep '^sample_latency_ns +ms +2 +6\.000 +5\.000 +7\.000 ' "$T/out"
+expect_grep "^3 series aligned by sample for report's goodput \(sample_good_\*\) not shown \(--all shows them\)$" "$T/out"
+grep -q '^sample_good' "$T/out" && fail "an aligned series is shown without --all"
+expect_exit 0 metricsd-read --metrics-dir "$S" --all
+expect_grep '^SERIES +UNIT +COUNT +N/A +MEAN +MIN +MAX +P50 ' "$T/out"
+expect_grep '^sample_good_latency_ns +ms +2 +1 +6\.000 +5\.000 +7\.000 +6\.000 ' "$T/out"
+expect_grep '^sample_good_tpot_e2e_ns +ms +1 +2 +2\.500 +2\.500 +2\.500 ' "$T/out"
+expect_grep '^sample_good_ttft_ns +ms +0 +1 +- +- ' "$T/out"
+expect_grep '^sample_latency_ns +ms +2 +6\.000 +5\.000 ' "$T/out"
+grep -q 'not shown' "$T/out" && fail "--all still hides"
+expect_exit 0 metricsd-read --metrics-dir "$S" sample_good_latency_ns
+expect_grep '^sample_good_latency_ns +ms +2 +1 +6\.000 ' "$T/out"
+expect_exit 0 metricsd-read --metrics-dir "$S" --raw
+expect_grep '^sample_good_latency_ns +2 +1 +6000000 +5000000 +7000000 ' "$T/out"
+expect_exit 0 metricsd-read --metrics-dir "$S" --json
+check_json "$T/out" \
+	'j["sample_good_latency_ns"]["count"] == 2 and j["sample_good_latency_ns"]["none"] == 1' \
+	'j["sample_good_latency_ns"]["sum"] == 12000000 and j["sample_good_latency_ns"]["max"] == 7000000' \
+	'j["sample_good_latency_ns"]["mean"] == 6000000 and j["sample_good_latency_ns"]["p99"] == 6980000' \
+	'j["sample_good_tpot_e2e_ns"]["count"] == 1 and j["sample_good_tpot_e2e_ns"]["none"] == 2' \
+	'j["sample_good_tpot_e2e_ns"]["min"] == 2500000 and j["sample_good_tpot_e2e_ns"]["p50"] == 2500000' \
+	'j["sample_good_ttft_ns"]["count"] == 0 and j["sample_good_ttft_ns"]["none"] == 1' \
+	'j["sample_good_ttft_ns"]["mean"] is None and j["sample_good_ttft_ns"]["min"] is None' \
+	'"none" not in j["sample_latency_ns"] and j["sample_latency_ns"]["count"] == 2'
+expect_exit 0 metricsd-read --metrics-dir "$S" --json --values
+check_json "$T/out" \
+	'j["sample_good_latency_ns"]["values"] == [5000000, 18446744073709551615, 7000000]' \
+	'j["sample_good_tpot_e2e_ns"]["values"] == [-1, 2500000, -1]' \
+	'j["sample_good_ttft_ns"]["values"] == [18446744073709551615]'
+expect_exit 0 metricsd-read --metrics-dir "$S" --prometheus
+expect_grep '^metricsd_sample_good_latency_seconds_count\{run="aligned"\} 2$' "$T/out"
+expect_grep '^metricsd_sample_good_latency_seconds_sum\{run="aligned"\} 0\.012$' "$T/out"
+expect_grep '^metricsd_sample_good_ttft_seconds_count\{run="aligned"\} 0$' "$T/out"
+echo "ok: series aligned by sample: hidden, sentinels counted apart"
+
 # --- no store, invalid files, store states --------------------------------
 expect_exit 1 metricsd-read --metrics-dir "$T/nowhere"
 expect_grep "no store at .*/nowhere \(no data yet\)" "$T/err"

@@ -28,6 +28,11 @@ expect_exit 1 metricsd read --prometheus --metrics-dir "$T/none"
 expect_grep "no store at" "$T/err"
 expect_exit 2 metricsd read --prometheus --json --metrics-dir "$T/run1"
 # --watch: one exposition per frame, blank line between, 0 on SIGINT.
+# The output file exists before the reader starts: a grep of a file the
+# background redirect had not created yet ended the wait at once, and
+# the SIGINT below then reached a reader that had not set up its handler
+# (a background job of a non-interactive sh starts with SIGINT ignored).
+: >"$T/watch.out"
 metricsd read --prometheus --watch 0.05 --metrics-dir "$T/run1" score \
 	>"$T/watch.out" 2>"$T/watch.err" &
 WPID=$!

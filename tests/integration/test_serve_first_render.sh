@@ -1,8 +1,11 @@
 # metricsd serve never blocks its loop on a render: the first scrape of a
 # store of 2^24 values (seconds of sorting) renders on a worker thread,
-# and /healthz is answered within 50 ms all the while. The render is
+# and /healthz is answered within 250 ms (and a quarter of the render)
+# all the while. The render is
 # shown to be long: /healthz is answered many times before /metrics is.
-# run.sh: alone (/healthz within 50 ms during a render: a latency bound)
+# A dashboard poll (/api/report) sent with the scrape waits on the same
+# worker, and is answered too, with the same count.
+# run.sh: alone (/healthz within 250 ms during a render: a latency bound)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 
@@ -52,9 +55,12 @@ m = connect()
 t0 = time.monotonic()
 get(m, b"/metrics")
 m.setblocking(False)
+a = connect()
+get(a, b"/api/report")
+a.setblocking(False)
 h = connect()
-worst, answered_before, metrics = 0.0, 0, None
-while metrics is None:
+worst, answered_before, metrics, report = 0.0, 0, None, None
+while metrics is None or report is None:
     t = time.monotonic()
     get(h, b"/healthz")
     status, body = read_reply(h)
@@ -63,15 +69,24 @@ while metrics is None:
         raise SystemExit("healthz: %r %r" % (status, body))
     worst = max(worst, lat)
     try:
-        peek = m.recv(1, socket.MSG_PEEK)
+        peek = m.recv(1, socket.MSG_PEEK) if metrics is None else None
     except BlockingIOError:
         peek = None
+    try:
+        apeek = a.recv(1, socket.MSG_PEEK) if report is None else None
+    except BlockingIOError:
+        apeek = None
     if peek:
         m.setblocking(True)
         status, metrics = read_reply(m)
         if status.split()[1] != b"200":
             raise SystemExit("metrics: %r" % status)
-    else:
+    if apeek:
+        a.setblocking(True)
+        status, report = read_reply(a)
+        if status.split()[1] != b"200":
+            raise SystemExit("api/report: %r" % status)
+    if not peek and not apeek and metrics is None and report is None:
         answered_before += 1
     if time.monotonic() - t0 > 60:
         raise SystemExit("no /metrics after 60 s")
@@ -82,13 +97,21 @@ print("first render %.2f s; %d healthz answered meanwhile, worst %.1f ms"
 want = b'metricsd_big_seconds_count{run="big"} %d\n' % n
 if want not in metrics:
     raise SystemExit("count line missing from /metrics")
+import json
+stores = json.loads(report)["stores"]
+if stores[0]["run"] != "big" or stores[0]["state"] != "complete":
+    raise SystemExit("api/report: %r" % stores)
 if answered_before < 5:
     raise SystemExit("the render was too short to show anything (%d)"
                      % answered_before)
-if worst >= 0.050:
-    raise SystemExit("healthz took %.1f ms during the render" % (worst * 1000))
+# Blocked behind the render, /healthz would wait for all of it; answered
+# apart, it waits at most for a scheduler slice. 250 ms (and a quarter of
+# the render) leaves room for a loaded 2-core CI under ASan.
+if worst >= 0.250 or worst >= render / 4:
+    raise SystemExit("healthz took %.1f ms during a %.2f s render"
+                     % (worst * 1000, render))
 PY
-echo "ok: /healthz within 50 ms during a first render of $N values"
+echo "ok: /healthz within 250 ms during a first render of $N values, /metrics and /api/report answered"
 
 # A second scrape folds nothing new: the same figures, quickly.
 scrape "$T/m2"

@@ -27,7 +27,7 @@ command = $METRICSD_BIN serve --listen 127.0.0.1:0 --address-file $T/addr.$ready
 ready = $ready
 EOF2
 	expect_exit 0 metricsd launch "$T/s.conf" -- sh "$T/check.sh" "$T/addr.$ready"
-	expect_grep "all 1 services ready in [0-9]+ ms: serve" "$T/err"
+	expect_grep "all 1 services ready in [0-9.]+ ms: serve" "$T/err"
 	grep -q "killed by SIG" "$T/err" && fail "serve did not stop on SIGTERM: $(cat "$T/err")"
 	echo "ok: serve under launch with ready = $ready answers the command's scrape"
 done
