@@ -36,12 +36,22 @@ MAN5 = man/metricsd-store.5 man/metricsd-wire.5 man/metricsd.conf.5 \
 METRICSD_CACHE ?= /var/cache/metricsd
 METRICSD_TOKDATA ?= $(METRICSD_CACHE)/tok
 
+# Reference token ids from Hugging Face's engine, made on this machine by
+# test_tokenize_exact.sh once per key (corpus, tokenizer file, engine) and
+# kept in the plain build's tree, so that the ASan pass reuses them.
+REFCACHE = $(abspath build/tok-ref)
+
 # Environment every test run sees: where the binaries and data are.
 TESTENV = METRICSD_BIN=$(abspath $(BUILD)/metricsd) \
 	METRICSD_TOKDATA=$(METRICSD_TOKDATA) \
 	METRICSD_BUILD=$(abspath $(BUILD)) \
 	METRICSD_HELPERS=$(abspath $(BUILD)/tests/helpers) \
+	METRICSD_REFCACHE=$(REFCACHE) \
 	CK_DEFAULT_TIMEOUT=120
+
+# make check compiles with one job per core unless make was given -j.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+CHECK_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
 
 all: $(BUILD)/metricsd $(LINKS)
 
@@ -101,16 +111,17 @@ deps:
 # The test command: installs missing packages, then runs every test in a
 # plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check: deps
-	$(MAKE) test-run
-	$(MAKE) check-asan
+	$(MAKE) $(CHECK_J) test-run
+	$(MAKE) $(CHECK_J) check-asan
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan CFLAGS='$(CFLAGS) $(SANFLAGS)' \
+	$(MAKE) $(CHECK_J) BUILD=build-asan CFLAGS='$(CFLAGS) $(SANFLAGS)' \
 		LDFLAGS='$(LDFLAGS) $(SANFLAGS)' test-run
 
+# Each Check suite is one more job of run.sh's pool (JOBS=N, default 2):
+# the unit tests overlap the integration tests; each prints its seconds.
 test-run: all $(BUILD)/tests/runner $(HELPERBIN)
-	$(TESTENV) $(BUILD)/tests/runner
-	$(TESTENV) tests/integration/run.sh
+	$(TESTENV) tests/integration/run.sh $(abspath $(BUILD)/tests/runner)
 	$(MAKE) lint-man
 
 check-valgrind: all $(BUILD)/tests/runner $(HELPERBIN)

@@ -40,20 +40,36 @@ wait_gone() {
 }
 
 # start_launch ARGS...: run metricsd launch in the background, output in
-# $T/lout and $T/lerr; sets LPID.
+# $T/lout and $T/lerr; sets LPID. SIGHUP gets its default disposition:
+# launch keeps a SIGHUP it inherits as ignored (nohup), and the tests
+# that send one would otherwise hang wherever make check runs with it
+# ignored (a CI agent, nohup make check).
 start_launch() {
 	# Empty them here, not in the background child: a wait on their
 	# content must never see the previous run's lines.
 	: >"$T/lout"
 	: >"$T/lerr"
-	metricsd launch "$@" >>"$T/lout" 2>>"$T/lerr" &
+	env --default-signal=HUP metricsd launch "$@" >>"$T/lout" 2>>"$T/lerr" &
 	LPID=$!
 }
 
-# finish_launch: wait for it, set LRC.
+# finish_launch: wait for it, set LRC. A launch still running 60 s later
+# is killed (LRC 137) and said so: a hang fails the test, not the run.
 finish_launch() {
+	(
+		trap 'kill "$_s" 2>/dev/null; exit 0' TERM
+		sleep 60 &
+		_s=$!
+		wait "$_s" && {
+			echo "launch (pid $LPID) still running 60 s on: killed" >&2
+			kill -KILL "$LPID" 2>/dev/null
+		}
+	) &
+	_wd=$!
 	wait "$LPID"
 	LRC=$?
+	kill "$_wd" 2>/dev/null
+	wait "$_wd" 2>/dev/null
 }
 
 has() {

@@ -37,3 +37,50 @@ skip() {
 modes() {
 	"$METRICSD_BIN" --help | sed -n 's/^  metricsd \([a-z_]*\).*/\1/p'
 }
+
+# hf_ref OUT ARG... <INPUT: the reference engine, Hugging Face tokenizers
+# (node tests/tok/hf_ids.js ARG..., from make deps), into OUT. It always
+# runs on this machine; but with $METRICSD_REFCACHE set (make check: in
+# the plain build's tree) an output is made once per key, the hash of
+# the engine (node's version, hf_ids.js, the packages' package.json and
+# native modules), the input, the arguments and the files they name: the
+# ASan pass reuses the plain pass's, and any change makes it again.
+# HF_REF_CACHED counts the outputs taken from the cache.
+HF_REF_CACHED=0
+hf_ref() {
+	_out=$1
+	shift
+	_js=$(cd "$(dirname "$0")/../tok" && pwd)/hf_ids.js
+	if [ -z "${METRICSD_REFCACHE:-}" ]; then
+		node "$_js" "$@" >"$_out"
+		return
+	fi
+	cat >"$T/hf_ref.in" || return 1
+	if [ -z "${HF_ENGINE_SUM:-}" ]; then
+		HF_ENGINE_SUM=$({
+			node --version
+			cat "$_js"
+			find "${METRICSD_TOKDATA:-/var/cache/metricsd/tok}/node_modules" \
+			    \( -name package.json -o -name '*.node' \) -type f |
+			    LC_ALL=C sort | xargs sha256sum
+		} | sha256sum | cut -c1-64) || return 1
+	fi
+	_key=$({
+		echo "$HF_ENGINE_SUM"
+		sha256sum <"$T/hf_ref.in"
+		for _a in "$@"; do
+			echo "arg $_a"
+			if [ -f "$_a" ]; then sha256sum <"$_a"; fi
+		done
+	} | sha256sum | cut -c1-64)
+	if [ -e "$METRICSD_REFCACHE/$_key" ]; then
+		cp "$METRICSD_REFCACHE/$_key" "$_out" || return 1
+		HF_REF_CACHED=$((HF_REF_CACHED + 1))
+		return 0
+	fi
+	node "$_js" "$@" <"$T/hf_ref.in" >"$_out" || return 1
+	# whole files only: written aside, then renamed into place
+	mkdir -p "$METRICSD_REFCACHE" &&
+		cp "$_out" "$METRICSD_REFCACHE/$_key.$$" &&
+		mv "$METRICSD_REFCACHE/$_key.$$" "$METRICSD_REFCACHE/$_key"
+}

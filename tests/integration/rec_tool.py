@@ -6,12 +6,21 @@ the record/replay tests, independently of the C reader.
   rec_tool.py frames FILE [K]      the (first K) whole frames, one hex line each
   rec_tool.py cut FILE OFF OUT     OUT = the first OFF bytes; prints the
                                    whole frames before OFF
+  rec_tool.py cuts FILE SEED       KIND:OFF lines, one offset to cut FILE at
+                                   for each KIND, at frames chosen by SEED:
+                                   first (inside frame 0), header (inside a
+                                   frame's 12-byte header), headeronly (its
+                                   header whole, no payload byte), payload
+                                   (inside a payload), last (one byte short
+                                   of the end), boundary (right after a
+                                   frame: not a cut at all)
   rec_tool.py retime FILE STEP OUT frame i received at i * STEP ns
   rec_tool.py set FILE FIELD VALUE OUT   magic (text) or version (int)
   rec_tool.py same-store A.json B.json   two `read --json --values`
                                    outputs equal but for _store.dir
 """
 import json
+import random
 import struct
 import sys
 
@@ -70,6 +79,22 @@ def main(argv):
         off, out = int(argv[3]), argv[4]
         open(out, "wb").write(data[:off])
         print(sum(1 for o, _, f in frames if o + FRAME_HEADER + len(f) <= off))
+    elif cmd == "cuts":
+        rnd = random.Random(int(argv[3]))
+        if len(frames) < 3 or not info["whole"]:
+            raise SystemExit("cuts: want a whole recording of 3 frames or more")
+
+        def mid():
+            return frames[rnd.randrange(1, len(frames) - 1)]
+        o, _, f = frames[0]
+        print("first:%d" % (o + 1 + rnd.randrange(FRAME_HEADER + len(f) - 1)))
+        print("header:%d" % (mid()[0] + 1 + rnd.randrange(FRAME_HEADER - 1)))
+        print("headeronly:%d" % (mid()[0] + FRAME_HEADER))
+        o, _, f = mid()
+        print("payload:%d" % (o + FRAME_HEADER + 1 + rnd.randrange(len(f) - 1)))
+        print("last:%d" % (len(data) - 1))
+        o, _, f = mid()
+        print("boundary:%d" % (o + FRAME_HEADER + len(f)))
     elif cmd == "retime":
         step, out = int(argv[3]), argv[4]
         b = bytearray(data)

@@ -11,6 +11,7 @@ checks every key of the JSON through the query API (/api/v1/query).
 import json
 import math
 import os
+import random
 import re
 import signal
 import socket
@@ -32,11 +33,23 @@ def fail(msg):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free port for prometheus, below the kernel's ephemeral range: no
+    socket of a test running beside this one (bind to port 0, connect)
+    can take it before prometheus binds it, as it could a port the kernel
+    chose and we freed."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo = int(f.read().split()[0])
+    while True:
+        p = random.randrange(10000, lo) if lo > 11000 else 0
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            s.close()
+            continue
+        port = s.getsockname()[1]
+        s.close()
+        return port
 
 
 GAUGES = {"samples_in_flight", "loadgen_first_issued_ts",

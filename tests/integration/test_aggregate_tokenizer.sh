@@ -18,7 +18,6 @@
 
 H=$METRICSD_HELPERS
 here=$(cd "$(dirname "$0")" && pwd)
-TOK=$(cd "$here/../tok" && pwd)
 DATA=${METRICSD_TOKDATA:-/var/cache/metricsd/tok}
 LLAMA3=$DATA/llama3/tokenizer.json
 
@@ -73,8 +72,7 @@ cp "$T/out" "$T/s.jsonl"
 python3 "$here/expect_metrics.py" --streaming --tokenizer \
     --list-texts "$T/texts" <"$T/s.jsonl" >/dev/null ||
 	fail "expect_metrics.py --list-texts failed"
-node "$TOK/hf_ids.js" "$LLAMA3" <"$T/texts" >"$T/counts" ||
-	fail "the reference engine failed"
+hf_ref "$T/counts" "$LLAMA3" <"$T/texts" || fail "the reference engine failed"
 python3 -c '
 import json, sys
 texts = open(sys.argv[1]).read().splitlines()

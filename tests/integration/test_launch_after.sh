@@ -10,7 +10,7 @@
 # launch_svc does before it reports ready.
 cat >"$T/o.conf" <<EOF2
 [launch]
-exit_timeout = 5s
+exit_timeout = 200ms
 [service c]
 shell = yes
 command = test -s $T/a.pid && test -s $T/b.pid && echo "saw a and b"; exec $SVC --zmq --pidfile $T/c.pid "\$@"

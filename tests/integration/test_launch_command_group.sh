@@ -6,7 +6,7 @@
 
 cat >"$T/s.conf" <<EOF2
 [launch]
-exit_timeout = 1s
+exit_timeout = 200ms
 kill_grace = 1s
 [service a]
 command = sleep 300

@@ -1,6 +1,7 @@
 # launch killed with SIGKILL within its first milliseconds leaves no
 # private socket directory behind: the watchdog, not launch, creates it,
 # and removes it when launch goes away (issue 13: 7 of 500 used to leak).
+# run.sh: alone (kill times spread over launch's start-up: its timing is the experiment)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/launch_lib.sh"
 

@@ -5,9 +5,11 @@
 . "$(dirname "$0")/launch_lib.sh"
 
 # ---- one service is never ready: the deadline names it, and only it.
+# 'fast' must be ready before it: 3 s leaves a slow (ASan, loaded) start
+# plenty of margin.
 cat >"$T/slow.conf" <<EOF2
 [launch]
-ready_timeout = 1
+ready_timeout = 3
 kill_grace = 5
 [service fast]
 command = $SVC --zmq --pidfile $T/fast.pid
@@ -20,10 +22,10 @@ EOF2
 t0=$(now_ms)
 expect_exit 1 metricsd launch "$T/slow.conf" -- true
 t1=$(now_ms)
-expect_grep "^metricsd launch: not ready within 1.0 s: 'slow' \\(pid $(cat "$T/slow.pid")\\); stopping all services$" "$T/err"
+expect_grep "^metricsd launch: not ready within 3.0 s: 'slow' \\(pid $(cat "$T/slow.pid")\\); stopping all services$" "$T/err"
 grep -q "'fast' (pid" "$T/err" && grep "not ready" "$T/err" | grep -q fast &&
 	fail "fast was named as not ready"
-[ $((t1 - t0)) -ge 1000 ] || fail "gave up after $((t1 - t0)) ms, before the 1 s deadline"
+[ $((t1 - t0)) -ge 3000 ] || fail "gave up after $((t1 - t0)) ms, before the 3 s deadline"
 for f in fast slow quiet; do
 	wait_gone 10 "$(cat "$T/$f.pid")"
 done

@@ -5,9 +5,24 @@
 . "$(dirname "$0")/launch_lib.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 
-# A port nothing listens on now: bound by the kernel's choice, then freed.
+# A port nothing listens on now, for a server started later. It is below
+# the kernel's ephemeral range (ip_local_port_range), so that no socket of
+# a test running beside this one (bind to port 0, connect) can take it in
+# the meantime, as it could a port the kernel chose and we freed.
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    p = random.randrange(10000, lo) if lo > 11000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
+    print(s.getsockname()[1])
+    break'
 }
 
 # 1. http://: python's http.server answers GET / with 200 once listening.
@@ -15,7 +30,7 @@ P=$(free_port)
 cat >"$T/h.conf" <<EOF2
 [launch]
 ready_timeout = 20s
-exit_timeout = 5s
+exit_timeout = 200ms
 [service web]
 command = python3 -u -m http.server $P --bind 127.0.0.1 --directory $T
 ready = http://localhost:$P/
@@ -25,11 +40,12 @@ expect_grep "all 1 services ready in [0-9.]+ ms: web \\(pid [0-9]+\\)" "$T/err"
 echo "ok: http:// readiness against python3 -m http.server"
 
 # 2. A 404 is not ready: the deadline passes, and the last answer is named.
-sed -e 's|^ready_timeout = 20s|ready_timeout = 1500ms|' \
+# (3 s: python3 must start and answer a 404 before it, on a loaded CI.)
+sed -e 's|^ready_timeout = 20s|ready_timeout = 3s|' \
     -e "s|^ready = .*|ready = http://127.0.0.1:$P/no-such-page|" \
     "$T/h.conf" >"$T/h404.conf"
 expect_exit 1 metricsd launch "$T/h404.conf" -- true
-expect_grep "not ready within 1.5 s: 'web' \\(pid [0-9]+\\)" "$T/err"
+expect_grep "not ready within 3.0 s: 'web' \\(pid [0-9]+\\)" "$T/err"
 expect_grep "service 'web': [0-9]+ attempts on http, the last: HTTP status 404" "$T/err"
 echo "ok: http:// 404 is not ready; the timeout names the last status"
 
@@ -55,7 +71,7 @@ PY
 cat >"$T/t.conf" <<EOF2
 [launch]
 ready_timeout = 30s
-exit_timeout = 5s
+exit_timeout = 200ms
 [service late]
 command = python3 -u $T/late.py $P $T/go
 ready = tcp://127.0.0.1:$P

@@ -8,7 +8,7 @@
 
 cat >"$T/s.conf" <<EOF2
 [launch]
-exit_timeout = 1s
+exit_timeout = 200ms
 kill_grace = 1s
 [service a]
 shell = yes

@@ -183,9 +183,14 @@ expect_grep '^finish reasons:' "$T/out"
 metricsd aggregate --connect "ipc://$T/live.ev" --metrics-dir "$T/live" \
     --streaming 2>/dev/null &
 agg=$!
+# (the store's keys are made after its status: once one is there, the
+# store is live; awaited with a deadline, 30 s for a slow ASan start)
 i=0
-until [ -e "$T/live/tracked_samples_issued" ] || [ $i -gt 200 ]; do
-	sleep 0.05; i=$((i + 1))
+until [ -e "$T/live/tracked_samples_issued" ]; do
+	kill -0 $agg 2>/dev/null || fail "aggregate exited before making its store"
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "no store from aggregate after 30 s"
+	sleep 0.05 # polling for the store's creation
 done
 expect_exit 0 metricsd report --metrics-dir "$T/live"
 head -n 1 "$T/out" | grep -q 'live, INCOMPLETE (the run is still going)' ||

@@ -3,6 +3,7 @@
 # slowloris clients, idle floods from one and from many addresses, all at
 # once), a scraper doing a GET /metrics every 0.2 s from 127.0.0.1 must
 # get every answer, correct, within 1 s (serve_abuse.py).
+# run.sh: alone (every scrape within 1 s under attack: a latency bound)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
 

@@ -5,7 +5,6 @@
 # a real socket; usage errors.
 . "$(dirname "$0")/lib.sh"
 
-TOK=$(cd "$(dirname "$0")/../tok" && pwd)
 DATA=${METRICSD_TOKDATA:-/var/cache/metricsd/tok}
 SUBDUMP=$METRICSD_HELPERS/subdump
 [ -x "$SUBDUMP" ] || skip "helper subdump not built"
@@ -43,8 +42,8 @@ for kind in prose code mixed; do
 	texts "$T/$kind.jsonl" >"$T/$kind.texts"
 	[ "$(wc -l <"$T/$kind.texts")" -eq 150 ] || fail "$kind: not 150 texts"
 	for t in llama3 qwen3; do
-		node "$TOK/hf_ids.js" "$DATA/$t/tokenizer.json" <"$T/$kind.texts" \
-		    >"$T/counts" || fail "reference failed on $kind"
+		hf_ref "$T/counts" "$DATA/$t/tokenizer.json" <"$T/$kind.texts" ||
+			fail "reference failed on $kind"
 		awk -v k=$kind -v t=$t '{ s += $1; n++ } END {
 			m = s / n; printf "ok: %s, %s: mean %.0f tokens for --osl 500\n", k, t, m
 			exit !(m >= 400 && m <= 600) }' "$T/counts" ||

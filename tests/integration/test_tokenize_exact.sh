@@ -4,7 +4,8 @@
 # the reference lengths; --tokenizer as a directory and as a hub id in a
 # local Hugging Face cache; usage errors.
 #
-# The data comes from `make deps` (scripts/tokdeps) in $METRICSD_TOKDATA.
+# The data comes from `make deps` (scripts/tokdeps) in $METRICSD_TOKDATA;
+# the reference output is kept in $METRICSD_REFCACHE, if set (hf_ref).
 # Missing data or node is a failure, not a skip: make check runs make deps
 # first. METRICSD_TOKENIZE_CMD replaces "$METRICSD_BIN tokenize" (for
 # testing this test: "node tests/tok/hf_ids.js" is a stand-in that passes).
@@ -23,20 +24,19 @@ for n in $NAMES; do
 		fail "$DATA/$n/tokenizer.json missing: run make deps (scripts/tokdeps)"
 done
 
-ref() {
-	node "$TOK/hf_ids.js" "$@"
-}
-
 python3 "$TOK/gen_corpus.py" corpus >"$T/corpus" || fail "gen_corpus.py failed"
 ncorpus=$(wc -l <"$T/corpus")
 [ "$ncorpus" -ge 2000 ] || fail "corpus has $ncorpus strings, want >= 2000"
 echo "ok: corpus of $ncorpus strings"
 
+# (hf_ref, in lib.sh: made here, kept in $METRICSD_REFCACHE if set)
 for n in $NAMES; do
-	ref --ids "$DATA/$n/tokenizer.json" <"$T/corpus" >"$T/$n.ref" ||
+	hf_ref "$T/$n.ref" --ids "$DATA/$n/tokenizer.json" <"$T/corpus" ||
 		fail "reference failed on $n"
+	[ "$(wc -l <"$T/$n.ref")" -eq "$ncorpus" ] ||
+		fail "reference for $n has $(wc -l <"$T/$n.ref") lines, not $ncorpus"
 done
-echo "ok: reference ids for $NAMES"
+echo "ok: reference ids for $NAMES ($HF_REF_CACHED from ${METRICSD_REFCACHE:-no cache})"
 
 # The comparison itself must catch a single changed id.
 awk 'NR == 7 { sub(/\[[0-9]+/, "[999999") } { print }' "$T/llama3.ref" >"$T/bad"
@@ -50,7 +50,7 @@ echo "ok: compare.py reports a corrupted id"
 # gpt-tokenizer's own r50k encoder does. Strings with U+FEFF are left out:
 # that encoder's regex runs in JavaScript, whose \s includes U+FEFF
 # (tiktoken's and Hugging Face's do not).
-ref --r50k --ids <"$T/corpus" >"$T/r50k" || fail "gpt-tokenizer r50k failed"
+hf_ref "$T/r50k" --r50k --ids <"$T/corpus" || fail "gpt-tokenizer r50k failed"
 python3 "$TOK/compare.py" ids "$T/corpus" "$T/r50k" "$T/gpt2.ref" "$(printf '\357\273\277')" ||
 	fail "generated GPT-2 tokenizer.json differs from r50k"
 echo "ok: generated gpt2 tokenizer.json encodes as gpt-tokenizer's r50k"
