@@ -92,12 +92,20 @@ end_name(enum store_state end)
 	return end == STORE_FINAL ? "final" : "interrupted";
 }
 
-/* Close what keeps the loop running once the socket is closed. */
+/*
+ * Close what keeps the loop running once the socket is closed. Closing
+ * the last watcher of a signal gives it back its default action, which
+ * would let a SIGTERM or SIGINT landing while the store is being finished
+ * kill us (status 143, the store maybe never closed): the run is stopping
+ * already, so from now on they are ignored.
+ */
 static void
 handles_close(struct agg *g)
 {
 	uv_close((uv_handle_t *)&g->sigterm, NULL);
 	uv_close((uv_handle_t *)&g->sigint, NULL);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (g->tokens_open) {
 		g->tokens_open = false;
 		uv_close((uv_handle_t *)&g->tokens, NULL);
