@@ -132,12 +132,17 @@ echo "ok: aggregate --replay on token threads equals the live store"
 # 4. The drain at the end: once the session has ended, the aggregator
 # says how many counts it waits for; a signal then abandons the rest. The
 # drain may finish before the signal lands (an idle machine counts fast),
-# so either outcome is accepted, but each must be consistent: exit 3 with
-# token_work_pending above 0 in the final store and a warning naming it,
-# or exit 0 with every count stored.
+# so either outcome is accepted, and each is checked against an inline
+# aggregator (ai) of the same session: exit 0 with the inline store, value
+# for value; or exit 3 with token_work_pending above 0 in the final store,
+# a warning naming it, and every token-dependent series a prefix of the
+# inline one, with exactly token_work_pending records missing (values are
+# applied in event order, so what is abandoned is the tail).
 bg ab aggregate --connect "ipc://$T/ab" --metrics-dir "$T/sab" $agg \
     --token-threads 1
-expect_exit 0 metricsd publish --bind "ipc://$T/ab" --wait-subscribers 1 \
+bg ai aggregate --connect "ipc://$T/ab" --metrics-dir "$T/sai" $agg \
+    --token-threads 0
+expect_exit 0 metricsd publish --bind "ipc://$T/ab" --wait-subscribers 2 \
     --synthetic 400 --synthetic-text mixed --osl 1000 --seed 3 --batch 64
 n=0
 until grep -q "waiting for [0-9]* queued token counts before the store is marked final" \
@@ -149,20 +154,41 @@ until grep -q "waiting for [0-9]* queued token counts before the store is marked
 done
 kill -TERM "$ab" 2>/dev/null
 wait "$ab"
-rc=$?
+abrc=$?
+wait_ok ai
 read_store "$T/sab" "$T/sab.json"
+read_store "$T/sai" "$T/sai.json"
 expect_grep '"state":"final"' "$T/sab.json"
 pending=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token_work_pending"])' "$T/sab.json")
-if [ "$rc" -eq 3 ]; then
+if [ "$abrc" -eq 3 ]; then
 	[ "$pending" -gt 0 ] || fail "exit 3 but token_work_pending is 0"
 	expect_grep "Terminated: $pending queued token counts abandoned.*token_work_pending = $pending" "$T/ab.err"
 	metricsd report --metrics-dir "$T/sab" --json >"$T/rep.json" ||
 		fail "report"
 	expect_grep '"complete":false' "$T/rep.json"
 	expect_grep '"tokens_pending":true' "$T/rep.json"
+	python3 - "$T/sai.json" "$T/sab.json" <<'EOF' ||
+import json, sys
+full, cut = (json.load(open(p)) for p in sys.argv[1:3])
+pending = cut["token_work_pending"]
+for k in ("isl", "osl", "tpot_ns", "tpot_e2e_ns", "sample_good_tpot_e2e_ns"):
+    a, b = full[k]["values"], cut[k]["values"]
+    assert b == a[:len(b)], "%s is not a prefix of the inline series" % k
+# One isl record per issued sample, one sample_good_tpot_e2e_ns record
+# per completion: each is stored or still counted as pending.
+missing = (len(full["isl"]["values"]) - len(cut["isl"]["values"]) +
+           len(full["sample_good_tpot_e2e_ns"]["values"]) -
+           len(cut["sample_good_tpot_e2e_ns"]["values"]))
+assert missing == pending, (missing, pending)
+for k in ("sample_good_latency_ns", "sample_good_ttft_ns", "ttft_ns"):
+    assert full[k] == cut[k], k
+EOF
+		fail "the abandoned store is not the inline one's prefix"
 	echo "ok: a signal during the drain abandoned $pending counts, said so"
 else
-	[ "$rc" -eq 0 ] || fail "aggregate exited $rc: $(cat "$T/ab.err")"
+	[ "$abrc" -eq 0 ] || fail "aggregate exited $abrc: $(cat "$T/ab.err")"
 	[ "$pending" -eq 0 ] || fail "exit 0 with token_work_pending $pending"
-	echo "ok: the drain finished before the signal"
+	$tool same-store "$T/sai.json" "$T/sab.json" ||
+		fail "the drained store differs from the inline one"
+	echo "ok: the drain finished before the signal, every count stored"
 fi
