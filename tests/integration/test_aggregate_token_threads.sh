@@ -63,6 +63,9 @@ expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --metrics-dir "$T/u" \
     --token-threads 2
 expect_grep "token-threads without --tokenizer" "$T/err"
 [ ! -e "$T/u" ] || fail "a usage error created the store"
+# --help documents every exit status, 3 (token counts abandoned) too.
+expect_exit 0 metricsd aggregate --help
+expect_grep "3 values dropped or token counts abandoned" "$T/out"
 
 # 2. The session: synthetic realistic text, with two prompts in three
 # turned into text (several scripts, emoji, blanks), a third of them with
