@@ -195,3 +195,60 @@ else
 		fail "the drained store differs from the inline one"
 	echo "ok: the drain finished before the signal, every count stored"
 fi
+
+# 5. --replay: a signal that lands after session.ended was read (here:
+# while the one frame holding the whole session, session.ended included,
+# is still being fed, intake waiting on a full 1 MB queue) abandons the
+# drain as it does live: never "the store is marked interrupted" for a
+# store marked final, never a signal silently ignored. The wait is seen,
+# not timed: the main thread blocked in futex(2) (/proc/PID/syscall) and
+# no drain announced yet (a run fed before it was seen waiting is run
+# again).
+bg rec1 record --connect "ipc://$T/one" --out "$T/one.rec"
+expect_exit 0 metricsd publish --bind "ipc://$T/one" --wait-subscribers 1 \
+    --synthetic 400 --synthetic-text mixed --osl 1000 --seed 5 --batch 65536
+wait_ok rec1
+frames=$($tool info "$T/one.rec" | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
+[ "$frames" -eq 1 ] || fail "the session is $frames frames, not one"
+python3 - "$T" "$LLAMA3" <<'EOF' || fail "a signal during the last frame of a replay"
+import os, signal, subprocess, sys, time
+
+T, tok = sys.argv[1:3]
+for attempt in range(5):
+    d = "%s/sone%d" % (T, attempt)
+    err = open("%s.err" % d, "wb+")
+    p = subprocess.Popen(["metricsd", "aggregate", "--replay", T + "/one.rec",
+                          "--metrics-dir", d, "--streaming", "--tokenizer",
+                          tok, "--token-threads", "1", "--token-queue", "1"],
+                         stdout=subprocess.DEVNULL, stderr=err)
+    sent = False
+    while p.poll() is None:
+        try:
+            f = open("/proc/%d/syscall" % p.pid).read().split()
+        except OSError:
+            break
+        err.seek(0)
+        seen = err.read()
+        # Reading (the start-up line is written) and not draining yet.
+        if (f[:1] == ["202"] and b"aggregating the recording" in seen and
+                b"waiting for" not in seen):
+            os.kill(p.pid, signal.SIGTERM)
+            sent = True
+            break
+        time.sleep(0.002)
+    rc = p.wait()
+    err.seek(0)
+    log = err.read().decode(errors="replace")
+    if not sent:
+        continue	# fed before it was seen waiting: try again
+    st = subprocess.run(["metricsd", "read", "--metrics-dir", d, "--json"],
+                        capture_output=True, text=True).stdout
+    assert '"state":"final"' in st, st
+    assert "marked interrupted" not in log, log
+    assert rc == 3, (rc, log)
+    assert "queued token counts abandoned" in log, log
+    print("ok: a signal during the last frame abandoned the drain")
+    sys.exit(0)
+print("never saw the replay wait on its queue in 5 runs")
+sys.exit(1)
+EOF
