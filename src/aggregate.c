@@ -92,12 +92,20 @@ end_name(enum store_state end)
 	return end == STORE_FINAL ? "final" : "interrupted";
 }
 
-/* Close what keeps the loop running once the socket is closed. */
+/*
+ * Close what keeps the loop running once the socket is closed. Closing
+ * the last watcher of a signal gives it back its default action, which
+ * would let a SIGTERM or SIGINT landing while the store is being finished
+ * kill us (status 143, the store maybe never closed): the run is stopping
+ * already, so from now on they are ignored.
+ */
 static void
 handles_close(struct agg *g)
 {
 	uv_close((uv_handle_t *)&g->sigterm, NULL);
 	uv_close((uv_handle_t *)&g->sigint, NULL);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (g->tokens_open) {
 		g->tokens_open = false;
 		uv_close((uv_handle_t *)&g->tokens, NULL);
@@ -313,12 +321,14 @@ on_replay_signal(int signum)
 /*
  * The queued token counts of a replay, waited for after its last frame.
  * The wait wakes up now and then to see whether a signal came (a handler
- * cannot wake a condition variable): one that did abandons the rest.
+ * cannot wake a condition variable): one beyond the `stops` signals that
+ * stopped the reading abandons the rest (as live: after session.ended,
+ * the first signal does).
  */
 static void
-replay_drain(struct agg *g)
+replay_drain(struct agg *g, sig_atomic_t stops)
 {
-	sig_atomic_t seen = replay_signals;
+	sig_atomic_t seen = stops;
 	size_t pending;
 
 	if ((pending = aggregator_tokens_apply(g->engine)) == 0)
@@ -342,6 +352,7 @@ replay(struct agg *g, const struct aggregate_opts *o)
 	struct rec_reader *r;
 	struct rec_frame f;
 	char err[REC_ERR_MAX];
+	bool stopped;
 	int rc = 0;
 
 	g->end = STORE_INTERRUPTED;
@@ -378,7 +389,10 @@ replay(struct agg *g, const struct aggregate_opts *o)
 			    "%zu-byte frame: %s", o->replay, f.offset,
 			    st.nerrors, f.len, st.err);
 	}
-	if (replay_signal) {
+	/* A signal that came while the frame with session.ended was fed
+	 * did not stop the reading: it is one during the drain. */
+	stopped = replay_signal && g->end != STORE_FINAL;
+	if (stopped) {
 		log_info("%s: stopping; the store is marked interrupted",
 		    strsignal(replay_signal));
 	} else if (g->end != STORE_FINAL && rc < 0) {
@@ -393,7 +407,7 @@ replay(struct agg *g, const struct aggregate_opts *o)
 		    "store is marked interrupted", o->replay);
 	}
 	rec_reader_close(r);
-	replay_drain(g);
+	replay_drain(g, stopped ? 1 : 0);
 }
 
 int

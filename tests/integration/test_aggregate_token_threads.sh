@@ -11,7 +11,9 @@
 #    on two threads (default queue) gives that store too;
 #  - a signal while the backlog is counted at the end abandons it, and the
 #    store, the exit status, the log and report all say so;
-#  - bad --token-threads and --token-queue values are usage errors.
+#  - bad --token-threads and --token-queue values are usage errors;
+#  - aggregate --replay: a signal while the frame with session.ended is
+#    fed abandons the drain, as live.
 #
 # The data comes from `make deps` (scripts/tokdeps) in $METRICSD_TOKDATA.
 . "$(dirname "$0")/lib.sh"
@@ -63,6 +65,9 @@ expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --metrics-dir "$T/u" \
     --token-threads 2
 expect_grep "token-threads without --tokenizer" "$T/err"
 [ ! -e "$T/u" ] || fail "a usage error created the store"
+# --help documents every exit status, 3 (token counts abandoned) too.
+expect_exit 0 metricsd aggregate --help
+expect_grep "3 values dropped or token counts abandoned" "$T/out"
 
 # 2. The session: synthetic realistic text, with two prompts in three
 # turned into text (several scripts, emoji, blanks), a third of them with
@@ -132,12 +137,17 @@ echo "ok: aggregate --replay on token threads equals the live store"
 # 4. The drain at the end: once the session has ended, the aggregator
 # says how many counts it waits for; a signal then abandons the rest. The
 # drain may finish before the signal lands (an idle machine counts fast),
-# so either outcome is accepted, but each must be consistent: exit 3 with
-# token_work_pending above 0 in the final store and a warning naming it,
-# or exit 0 with every count stored.
+# so either outcome is accepted, and each is checked against an inline
+# aggregator (ai) of the same session: exit 0 with the inline store, value
+# for value; or exit 3 with token_work_pending above 0 in the final store,
+# a warning naming it, and every token-dependent series a prefix of the
+# inline one, with exactly token_work_pending records missing (values are
+# applied in event order, so what is abandoned is the tail).
 bg ab aggregate --connect "ipc://$T/ab" --metrics-dir "$T/sab" $agg \
     --token-threads 1
-expect_exit 0 metricsd publish --bind "ipc://$T/ab" --wait-subscribers 1 \
+bg ai aggregate --connect "ipc://$T/ab" --metrics-dir "$T/sai" $agg \
+    --token-threads 0
+expect_exit 0 metricsd publish --bind "ipc://$T/ab" --wait-subscribers 2 \
     --synthetic 400 --synthetic-text mixed --osl 1000 --seed 3 --batch 64
 n=0
 until grep -q "waiting for [0-9]* queued token counts before the store is marked final" \
@@ -149,20 +159,102 @@ until grep -q "waiting for [0-9]* queued token counts before the store is marked
 done
 kill -TERM "$ab" 2>/dev/null
 wait "$ab"
-rc=$?
+abrc=$?
+wait_ok ai
 read_store "$T/sab" "$T/sab.json"
+read_store "$T/sai" "$T/sai.json"
 expect_grep '"state":"final"' "$T/sab.json"
 pending=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token_work_pending"])' "$T/sab.json")
-if [ "$rc" -eq 3 ]; then
+if [ "$abrc" -eq 3 ]; then
 	[ "$pending" -gt 0 ] || fail "exit 3 but token_work_pending is 0"
 	expect_grep "Terminated: $pending queued token counts abandoned.*token_work_pending = $pending" "$T/ab.err"
 	metricsd report --metrics-dir "$T/sab" --json >"$T/rep.json" ||
 		fail "report"
 	expect_grep '"complete":false' "$T/rep.json"
 	expect_grep '"tokens_pending":true' "$T/rep.json"
+	python3 - "$T/sai.json" "$T/sab.json" <<'EOF' ||
+import json, sys
+full, cut = (json.load(open(p)) for p in sys.argv[1:3])
+pending = cut["token_work_pending"]
+for k in ("isl", "osl", "tpot_ns", "tpot_e2e_ns", "sample_good_tpot_e2e_ns"):
+    a, b = full[k]["values"], cut[k]["values"]
+    assert b == a[:len(b)], "%s is not a prefix of the inline series" % k
+# One isl record per issued sample, one sample_good_tpot_e2e_ns record
+# per completion: each is stored or still counted as pending.
+missing = (len(full["isl"]["values"]) - len(cut["isl"]["values"]) +
+           len(full["sample_good_tpot_e2e_ns"]["values"]) -
+           len(cut["sample_good_tpot_e2e_ns"]["values"]))
+assert missing == pending, (missing, pending)
+for k in ("sample_good_latency_ns", "sample_good_ttft_ns", "ttft_ns"):
+    assert full[k] == cut[k], k
+EOF
+		fail "the abandoned store is not the inline one's prefix"
 	echo "ok: a signal during the drain abandoned $pending counts, said so"
 else
-	[ "$rc" -eq 0 ] || fail "aggregate exited $rc: $(cat "$T/ab.err")"
+	[ "$abrc" -eq 0 ] || fail "aggregate exited $abrc: $(cat "$T/ab.err")"
 	[ "$pending" -eq 0 ] || fail "exit 0 with token_work_pending $pending"
-	echo "ok: the drain finished before the signal"
+	$tool same-store "$T/sai.json" "$T/sab.json" ||
+		fail "the drained store differs from the inline one"
+	echo "ok: the drain finished before the signal, every count stored"
 fi
+
+# 5. --replay: a signal that lands after session.ended was read (here:
+# while the one frame holding the whole session, session.ended included,
+# is still being fed, intake waiting on a full 1 MB queue) abandons the
+# drain as it does live: never "the store is marked interrupted" for a
+# store marked final, never a signal silently ignored. The wait is seen,
+# not timed: the main thread blocked in futex(2) (/proc/PID/syscall) and
+# no drain announced yet (a run fed before it was seen waiting is run
+# again).
+if [ ! -r /proc/self/syscall ]; then
+	echo "ok: (skipped: /proc/PID/syscall is not readable here)"
+	exit 0
+fi
+bg rec1 record --connect "ipc://$T/one" --out "$T/one.rec"
+expect_exit 0 metricsd publish --bind "ipc://$T/one" --wait-subscribers 1 \
+    --synthetic 400 --synthetic-text mixed --osl 1000 --seed 5 --batch 65536
+wait_ok rec1
+frames=$($tool info "$T/one.rec" | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
+[ "$frames" -eq 1 ] || fail "the session is $frames frames, not one"
+python3 - "$T" "$LLAMA3" <<'EOF' || fail "a signal during the last frame of a replay"
+import os, signal, subprocess, sys, time
+
+T, tok = sys.argv[1:3]
+for attempt in range(5):
+    d = "%s/sone%d" % (T, attempt)
+    err = open("%s.err" % d, "wb+")
+    p = subprocess.Popen(["metricsd", "aggregate", "--replay", T + "/one.rec",
+                          "--metrics-dir", d, "--streaming", "--tokenizer",
+                          tok, "--token-threads", "1", "--token-queue", "1"],
+                         stdout=subprocess.DEVNULL, stderr=err)
+    sent = False
+    while p.poll() is None:
+        try:
+            f = open("/proc/%d/syscall" % p.pid).read().split()
+        except OSError:
+            break
+        err.seek(0)
+        seen = err.read()
+        # Reading (the start-up line is written) and not draining yet.
+        if (f[:1] == ["202"] and b"aggregating the recording" in seen and
+                b"waiting for" not in seen):
+            os.kill(p.pid, signal.SIGTERM)
+            sent = True
+            break
+        time.sleep(0.002)
+    rc = p.wait()
+    err.seek(0)
+    log = err.read().decode(errors="replace")
+    if not sent:
+        continue	# fed before it was seen waiting: try again
+    st = subprocess.run(["metricsd", "read", "--metrics-dir", d, "--json"],
+                        capture_output=True, text=True).stdout
+    assert '"state":"final"' in st, st
+    assert "marked interrupted" not in log, log
+    assert rc == 3, (rc, log)
+    assert "queued token counts abandoned" in log, log
+    print("ok: a signal during the last frame abandoned the drain")
+    sys.exit(0)
+print("never saw the replay wait on its queue in 5 runs")
+sys.exit(1)
+EOF
