@@ -126,6 +126,9 @@ parse(struct cmdline *c, int argc, char **argv)
 		return args_usage_error("%s without --tokenizer: there are no "
 		    "tokens to count", c->threads_set ? "--token-threads" :
 		    "--token-queue");
+	if (c->queue_set && c->threads_set && c->threads == 0)
+		return args_usage_error("--token-queue with --token-threads 0: "
+		    "counting is inline, there is no queue");
 	return EXIT_OK;
 }
 

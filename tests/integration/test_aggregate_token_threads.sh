@@ -64,6 +64,9 @@ expect_grep "token-queue" "$T/err"
 expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --metrics-dir "$T/u" \
     --token-threads 2
 expect_grep "token-threads without --tokenizer" "$T/err"
+expect_exit 2 metricsd aggregate --connect "ipc://$T/x" --metrics-dir "$T/u" \
+    --tokenizer whitespace --token-threads 0 --token-queue 8
+expect_grep "token-queue with --token-threads 0" "$T/err"
 [ ! -e "$T/u" ] || fail "a usage error created the store"
 # --help documents every exit status, 3 (token counts abandoned) too.
 expect_exit 0 metricsd aggregate --help
