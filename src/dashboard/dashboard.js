@@ -224,8 +224,14 @@ function update(p, s, t) {
 		c.update("none");
 }
 
+/*
+ * A store the answer does not list (serve forgot it: it vanished long
+ * ago, or before this serve started) loses its panel, so that the page
+ * neither shows stale figures as current nor grows without bound.
+ */
 function show(data) {
 	const t = (performance.now() - started) / 1000;
+	const listed = new Set();
 
 	document.getElementById("empty").hidden = data.stores.length > 0;
 	for (const s of data.stores) {
@@ -235,7 +241,16 @@ function show(data) {
 			p = panel(s.run);
 			stores.set(s.run, p);
 		}
+		listed.add(s.run);
 		update(p, s, t);
+	}
+	for (const [run, p] of stores) {
+		if (listed.has(run))
+			continue;
+		for (const c of [p.rate, p.ttft, p.tpot, p.latency, p.dist])
+			c.destroy();
+		p.sec.remove();
+		stores.delete(run);
 	}
 }
 
