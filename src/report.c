@@ -72,36 +72,17 @@ value_double(enum store_type t, union store_value v)
 }
 
 /*
- * rollup_percentile(p) returns sorted[k] exactly when (n-1) * p / 100
- * comes out as exactly k in doubles (rollup_sort.c's formula). Find such
- * a p next to 100 k / (n-1), moving one ulp at a time; for the few k where
- * rounding skips k, take the nearer neighbour's interpolation and round
- * it to the value grid (integers for integer series).
+ * sorted[k], exactly: rollup_order_stat selects the rank itself. (Going
+ * through rollup_percentile cannot: for many (n, k), n = 12 and k = 1
+ * the first, no double p makes (n-1) * p / 100 exactly k, and an
+ * interpolation next to k is not sorted[k].)
  */
 int
 report_order_stat(struct rollup *roll, uint64_t n, uint64_t k, double *out)
 {
-	double p, h;
-
-	if (n == 0 || k >= n)
+	if (n == 0 || k >= n || n != rollup_count(roll))
 		return -EINVAL;
-	if (k == n - 1 || n == 1)
-		return rollup_percentile(roll, 100.0, out);
-	p = 100.0 * (double)k / (double)(n - 1);
-	for (int i = 0; i < 64; i++) {
-		h = (double)(n - 1) * p / 100.0;
-		if (h == (double)k)
-			return rollup_percentile(roll, p, out);
-		p = nextafter(p, h < (double)k ? 200.0 : -1.0);
-		if (p > 100.0)
-			p = 100.0;
-		if (p < 0.0)
-			p = 0.0;
-	}
-	int rc = rollup_percentile(roll, p, out);
-	if (rc == 0 && rollup_type(roll) != STORE_F64)
-		*out = nearbyint(*out);
-	return rc;
+	return rollup_order_stat(roll, k, out);
 }
 
 static int

@@ -132,9 +132,9 @@ int report_compute(const struct store_snap *snap,
 const char *report_state_name(enum report_state s);
 
 /*
- * The k-th smallest value (0-based) of a rollup with n values, exactly,
- * through rollup_percentile. Returns 0, or what rollup_percentile
- * returns.
+ * The k-th smallest value (0-based) of a rollup with n values, exactly
+ * (rollup_order_stat). Returns 0; -EINVAL when k >= n or the rollup
+ * does not hold n values; or what rollup_order_stat returns.
  */
 int report_order_stat(struct rollup *roll, uint64_t n, uint64_t k,
     double *out);

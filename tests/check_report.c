@@ -116,6 +116,51 @@ START_TEST(test_order_stat_exact)
 }
 END_TEST
 
+/*
+ * Every rank of every size up to 64, with gaps no rounding to the value
+ * grid can hide: for some (n, k) (n = 12, k = 1 is the first) no
+ * percentile p in doubles has (n - 1) * p / 100 == k, and the estimate
+ * must still be sorted[k] exactly, for floats and for integers.
+ */
+START_TEST(test_order_stat_exact_every_rank_wide_gaps)
+{
+	union store_value v[64];
+	struct rollup r;
+	double out, want;
+
+	for (size_t n = 1; n <= 64; n++) {
+		for (int t = 0; t < 2; t++) {
+			enum store_type ty = t ? STORE_F64 : STORE_U64;
+
+			/* Reversed, so the sort is exercised too. */
+			for (size_t i = 0; i < n; i++) {
+				size_t rank = n - 1 - i;
+
+				if (ty == STORE_F64)
+					v[i].f = (double)rank * 0.1 +
+					    (double)(rank * rank);
+				else
+					v[i].u = (uint64_t)rank << 50;
+			}
+			rollup_init(&r, ty);
+			ck_assert_int_eq(rollup_fold(&r, v, n), 0);
+			for (uint64_t k = 0; k < n; k++) {
+				want = ty == STORE_F64 ?
+				    (double)k * 0.1 + (double)(k * k) :
+				    (double)(k << 50);
+				ck_assert_int_eq(report_order_stat(&r, n, k,
+				    &out), 0);
+				ck_assert_msg(out == want, "%s n %zu k %llu: "
+				    "%.17g, not %.17g", ty == STORE_F64 ?
+				    "f64" : "u64", n, (unsigned long long)k,
+				    out, want);
+			}
+			rollup_free(&r);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_p99_estimate_of_0_to_9999)
 {
 	struct fake f;
@@ -302,6 +347,7 @@ report_suite(void)
 	TCase *tc = tcase_create("report");
 
 	tcase_add_test(tc, test_order_stat_exact);
+	tcase_add_test(tc, test_order_stat_exact_every_rank_wide_gaps);
 	tcase_add_test(tc, test_p99_estimate_of_0_to_9999);
 	tcase_add_test(tc, test_throughput_and_window);
 	tcase_add_test(tc, test_goodput_rules);

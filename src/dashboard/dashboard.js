@@ -5,7 +5,8 @@
  * per poll; the latency distribution is the server's percentiles.
  *
  * For tests and scripts, the DOM says what the page knows: #status has
- * data-polls (answers received), data-errors (failed polls) and
+ * data-polls (answers received), data-errors (failed polls),
+ * data-next-poll-ms (the delay set before the next poll) and
  * data-csp-violations; each store's section has data-run and
  * data-state, and each headline number a data-field and data-value
  * holding the JSON value as received.
@@ -223,8 +224,14 @@ function update(p, s, t) {
 		c.update("none");
 }
 
+/*
+ * A store the answer does not list (serve forgot it: it vanished long
+ * ago, or before this serve started) loses its panel, so that the page
+ * neither shows stale figures as current nor grows without bound.
+ */
 function show(data) {
 	const t = (performance.now() - started) / 1000;
+	const listed = new Set();
 
 	document.getElementById("empty").hidden = data.stores.length > 0;
 	for (const s of data.stores) {
@@ -234,9 +241,28 @@ function show(data) {
 			p = panel(s.run);
 			stores.set(s.run, p);
 		}
+		listed.add(s.run);
 		update(p, s, t);
 	}
+	for (const [run, p] of stores) {
+		if (listed.has(run))
+			continue;
+		for (const c of [p.rate, p.ttft, p.tpot, p.latency, p.dist])
+			c.destroy();
+		p.sec.remove();
+		stores.delete(run);
+	}
 }
+
+/*
+ * While polls fail (serve stopped, restarting, overloaded), the delay
+ * before the next doubles at each failure, up to RETRY_MAX_MS, and is
+ * back to POLL_MS after a good one: a page left open on a stopped
+ * server does not keep hammering it. #status's data-next-poll-ms says
+ * which delay is set.
+ */
+const RETRY_MAX_MS = 30000;
+let wait = POLL_MS;
 
 async function poll() {
 	try {
@@ -248,13 +274,16 @@ async function poll() {
 		bump("polls");
 		status.classList.remove("error");
 		status.textContent = "updated " + new Date().toLocaleTimeString();
+		wait = POLL_MS;
 	} catch (e) {
-		bump("errors");
+		wait = Math.min(RETRY_MAX_MS, wait * 2);
 		status.classList.add("error");
 		status.textContent = "cannot reach metricsd (" + e.message +
-		    "), retrying";
+		    "), retrying in " + Math.round(wait / 1000) + " s";
+		bump("errors");
 	}
-	setTimeout(poll, POLL_MS);
+	status.dataset.nextPollMs = String(wait);
+	setTimeout(poll, wait);
 }
 
 document.addEventListener("DOMContentLoaded", poll);

@@ -17,7 +17,11 @@ a deadline rather than sleeping:
    complete, its numbers equal to report --json on the final store, and
    charts with history;
 3. once "done" is removed, the page shows it vanished, and goes on
-   polling without errors; no Content-Security-Policy violation ever.
+   polling without errors; no Content-Security-Policy violation ever;
+4. once serve is gone, the page backs off: each failed poll doubles the
+   delay before the next (data-next-poll-ms), up to 30 s;
+5. once a new serve answers that lists neither store (both removed),
+   the page drops their panels and polls at its pace again.
 
 Exits 0; or prints FAIL and exits 1; or, when Chromium does not start,
 says so and exits 77 (skip). With SCREENSHOT.png, the final page is
@@ -183,7 +187,9 @@ STATE_JS = r"""(() => {
       badge: sec.querySelector(".badge").textContent};
   }
   return {polls: +st.dataset.polls, errors: +st.dataset.errors,
-          csp: +st.dataset.cspViolations, stores: stores};
+          csp: +st.dataset.cspViolations, stores: stores,
+          wait: st.dataset.nextPollMs === undefined ? null :
+                +st.dataset.nextPollMs};
 })()"""
 
 
@@ -367,9 +373,10 @@ def main():
         fail("after the removal: %s" % json.dumps(s["stores"]))
     ok("done shown vanished, polling goes on (%d polls, no error, no CSP "
        "violation)" % s["polls"])
+    if s["wait"] != 200:
+        fail("after a good poll the next is due in %r ms, not 200" % s["wait"])
     if SHOT:
         screenshot(b, SHOT)
-    b.close()
 
     serve.send_signal(signal.SIGTERM)
     finish(serve, "serve")
@@ -377,6 +384,44 @@ def main():
     if len(errs) > 5:
         fail("serve logged %d lines: %s" % (len(errs), errs[:10]))
     ok("serve exits 0, %d log lines" % len(errs))
+
+    # 4. serve gone: the page backs off (the delay doubles at each failed
+    # poll, from the poll interval up to 30 s), not a retry loop at the
+    # poll rate. The DOM's data-next-poll-ms says which delay is set.
+    # Every failed poll is one of these: step 3 saw none while serve ran.
+    s = await_page(b, "three failed polls", lambda s: s["errors"] >= 3)
+    want = min(30000, 200 * 2 ** s["errors"])
+    if s["wait"] != want:
+        fail("after %d failed polls the next is due in %r ms, expected %d"
+             % (s["errors"], s["wait"], want))
+    ok("serve gone: %d failed polls, the next one in %d ms (backing off)"
+       % (s["errors"], s["wait"]))
+
+    # 5. A new serve at the same address, "live" removed meanwhile: it
+    # never saw either store, so it lists neither; the page drops their
+    # panels (no stale figures shown as live) and polls at its pace again.
+    subprocess.run(["rm", "-rf", live], check=True)
+    os.unlink(addr_file)
+    serve = spawn(["serve", "--listen", addr, "--address-file", addr_file,
+                   "--metrics-dir", stores],
+                  stderr=open(os.path.join(T, "serve2.err"), "wb"))
+    end = time.monotonic() + DEADLINE
+    while not os.path.exists(addr_file):
+        if serve.poll() is not None or time.monotonic() > end:
+            fail("serve did not start again at %s" % addr)
+        time.sleep(0.02)
+    e = s["errors"]
+    s = await_page(b, "a good poll after the restart", lambda s:
+                   s["wait"] == 200)
+    if s["stores"]:
+        fail("stores no server lists still shown: %s"
+             % json.dumps(s["stores"]))
+    if s["errors"] > e + 2:
+        fail("%d more failed polls after the restart" % (s["errors"] - e))
+    ok("serve back: panels of unlisted stores gone, polling every 200 ms")
+    b.close()
+    serve.send_signal(signal.SIGTERM)
+    finish(serve, "serve again")
 
 
 def reap():
