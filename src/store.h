@@ -178,7 +178,9 @@ union store_value store_view_counter(const struct store_view *v);
  * store_view_values() until the next refresh. Counts never go backwards:
  * a file whose count drops, exceeds its capacity or its size is damaged
  * and gives -EINVAL (the view keeps its last good count). Counters give
- * *count = 0.
+ * *count = 0. The view holds no descriptor: growth is seen by the key's
+ * name, and -ESTALE says the name no longer points to the file mapped
+ * (replaced or removed; open a new view to read the new file).
  */
 int store_view_refresh(struct store_view *v, uint64_t *count,
     char *err, size_t errlen);

@@ -20,9 +20,18 @@
 #include "store.h"
 #include "store_format.h"
 
+/*
+ * No descriptor is kept once the file is mapped (a reader following
+ * hundreds of stores would hold one per key): the file's size is read
+ * again by its path, and only while the name still points to the file
+ * mapped (dev, ino).
+ */
 struct store_view {
 	char name[STORE_KEY_MAX + 1];
-	int fd;
+	int fd;				/* while opening only, else -1 */
+	char *path;
+	dev_t dev;
+	ino_t ino;
 	enum store_kind kind;
 	enum store_type type;
 	const struct store_header *hdr;	/* the file, mapped read-only */
@@ -103,12 +112,24 @@ sizes_check(struct store_view *v, uint64_t *count, uint64_t *file_size,
 
 	n = atomic_load_explicit(&v->hdr->word, memory_order_acquire);
 	cap = atomic_load_explicit(&v->hdr->capacity, memory_order_acquire);
-	if (fstat(v->fd, &st) < 0) {
+	if (v->fd >= 0 ? fstat(v->fd, &st) < 0 :
+	    fstatat(AT_FDCWD, v->path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;
 
-		store_err(err, errlen, "key '%s': fstat: %s", v->name,
-		    strerror(e));
+		if (v->fd < 0 && e == ENOENT) {
+			store_err(err, errlen, "key '%s': its file was "
+			    "removed", v->name);
+			return -ESTALE;
+		}
+		store_err(err, errlen, "key '%s': %s: %s", v->name,
+		    v->fd >= 0 ? "fstat" : "stat", strerror(e));
 		return -e;
+	}
+	if (st.st_dev != v->dev || st.st_ino != v->ino) {
+		/* Its size is not the size of the file mapped. */
+		store_err(err, errlen, "key '%s': its file was replaced",
+		    v->name);
+		return -ESTALE;
 	}
 	*file_size = (uint64_t)st.st_size;
 	if (v->kind == STORE_COUNTER) {
@@ -194,6 +215,8 @@ view_fd_open(struct store_view *v, const char *path, const char *dir,
 		    "store %s: key '%s': not a regular file", dir, name);
 		return -EINVAL;
 	}
+	v->dev = st->st_dev;
+	v->ino = st->st_ino;
 	return 0;
 }
 
@@ -256,6 +279,12 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		return -ENOMEM;
 	}
 	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->fd = -1;
+	if (!(v->path = strdup(path))) {
+		store_err(err, errlen, "store %s: out of memory", dir);
+		r = -ENOMEM;
+		goto fail;
+	}
 	if ((r = view_fd_open(v, path, dir, &st, err, errlen)) < 0)
 		goto fail;
 	size = (uint64_t)st.st_size;
@@ -286,6 +315,9 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 	v->hdr = p;
 	if ((r = view_header_check(v, size, err, errlen)) < 0)
 		goto fail_dir;
+	/* The mapping keeps the file; the descriptor is not needed. */
+	close(v->fd);
+	v->fd = -1;
 	*out = v;
 	return 0;
 fail_dir:
@@ -304,6 +336,7 @@ store_view_close(struct store_view *v)
 		munmap((void *)v->hdr, v->maplen);
 	if (v->fd >= 0)
 		close(v->fd);
+	free(v->path);
 	free(v);
 }
 

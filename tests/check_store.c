@@ -4,6 +4,7 @@
  * readers, a full tmpfs) is tested with real processes made by fork();
  * they synchronise through pipes and waitpid, never by sleeping.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -504,6 +505,69 @@ START_TEST(test_key_recreate_new_run)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(store_view_values(old)[0].u, 1);
 	store_view_close(old);
+	store_view_close(v);
+	store_writer_close(w, STORE_FINAL);
+}
+END_TEST
+
+/* Descriptors this process has open. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the directory's own */
+}
+
+/*
+ * A view holds no descriptor: growth is seen through the key's name, and
+ * only while the name still points to the file mapped.
+ */
+START_TEST(test_view_holds_no_fd_and_sees_replacement)
+{
+	struct store_writer *w = writer_open_ok(sdir);
+	struct store_key *k;
+	struct store_view *v;
+	char err[STORE_ERR_MAX] = "", p[600], moved[600];
+	uint64_t n, i;
+	int before;
+
+	ck_assert_int_eq(store_series_create(w, "lat", STORE_U64, &k, err,
+	    sizeof(err)), 0);
+	before = open_fds();
+	ck_assert_int_eq(store_view_open(&v, sdir, "lat", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(open_fds(), before);
+	/* Grown past the first mapping: remapped by the name. */
+	for (i = 0; i < 50000; i++)
+		ck_assert_int_eq(store_series_append(k,
+		    (union store_value){ .u = pattern(i) }), 0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 50000);
+	ck_assert_uint_eq(store_view_values(v)[49999].u, pattern(49999));
+	/* The name points elsewhere: the size seen would not be this file's. */
+	path_in(p, sizeof(p), sdir, "lat");
+	path_in(moved, sizeof(moved), sdir, "lat.moved");
+	ck_assert_int_eq(rename(p, moved), 0);
+	for (; i < 200000; i++)
+		ck_assert_int_eq(store_series_append(k,
+		    (union store_value){ .u = pattern(i) }), 0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)),
+	    -ESTALE);
+	ck_assert_ptr_nonnull(strstr(err, "'lat'"));
+	ck_assert_ptr_nonnull(strstr(err, "removed"));
+	/* Back under its name: followed again, nothing lost. */
+	ck_assert_int_eq(rename(moved, p), 0);
+	ck_assert_int_eq(store_view_refresh(v, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 200000);
+	ck_assert_uint_eq(store_view_values(v)[199999].u, pattern(199999));
+	ck_assert_int_eq(open_fds(), before);
 	store_view_close(v);
 	store_writer_close(w, STORE_FINAL);
 }
@@ -1325,6 +1389,7 @@ store_suite(void)
 	tcase_add_test(tc, test_series_reserve);
 	tcase_add_test(tc, test_series_types_roundtrip);
 	tcase_add_test(tc, test_key_recreate_new_run);
+	tcase_add_test(tc, test_view_holds_no_fd_and_sees_replacement);
 	tcase_add_test(tc, test_view_open_missing_dir_is_enoent);
 	tcase_add_test(tc, test_view_open_missing_key_then_appears);
 	tcase_add_test(tc, test_names_list_sorted_and_skips_non_keys);
