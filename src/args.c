@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "errbuf.h"
 #include "log.h"
 #include "modes.h"
 #include "readycheck.h"
@@ -47,22 +48,6 @@ static const struct args_opt ready_opts[] = {
 /* The mode of the last args_init(), for args_usage_error()'s hint. */
 static char last_mode[64] = "MODE";
 
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Append one table entry to a's getopt tables. */
 static int
 add_opt(struct args *a, const struct args_opt *o)
@@ -70,20 +55,22 @@ add_opt(struct args *a, const struct args_opt *o)
 	int val = LONG_BASE + a->nopts;
 
 	if (a->nopts >= ARGS_MAX_OPTS) {
-		errf(a->err, sizeof(a->err), "option table: more than %d "
+		errbuf_fmt(a->err, sizeof(a->err), "option table: more than %d "
 		    "options", ARGS_MAX_OPTS);
 		return -EINVAL;
 	}
 	if (o->id <= 0 || (o->has_arg != ARGS_NONE &&
 	    o->has_arg != ARGS_REQUIRED && o->has_arg != ARGS_NONEMPTY) ||
 	    !*o->name) {
-		errf(a->err, sizeof(a->err), "option table: bad entry '%s'",
+		errbuf_fmt(a->err, sizeof(a->err),
+		    "option table: bad entry '%s'",
 		    o->name);
 		return -EINVAL;
 	}
 	for (int i = 0; i < a->nopts; i++) {
 		if (strcmp(a->longopts[i].name, o->name) == 0) {
-			errf(a->err, sizeof(a->err), "option table: '--%s' "
+			errbuf_fmt(a->err, sizeof(a->err),
+			    "option table: '--%s' "
 			    "declared twice", o->name);
 			return -EINVAL;
 		}
@@ -97,7 +84,8 @@ add_opt(struct args *a, const struct args_opt *o)
 		    o->letter == '+' || o->letter == '-' ||
 		    !isalnum((unsigned char)o->letter) ||
 		    strchr(a->shortopts, o->letter)) {
-			errf(a->err, sizeof(a->err), "option table: bad or "
+			errbuf_fmt(a->err, sizeof(a->err),
+			    "option table: bad or "
 			    "repeated letter for '--%s'", o->name);
 			return -EINVAL;
 		}
@@ -216,21 +204,23 @@ explain_bad(struct args *a)
 
 	if (optopt >= LONG_BASE && optopt < LONG_BASE + a->nopts) {
 		/* A long option without argument given "--name=value". */
-		errf(a->err, sizeof(a->err), "option '--%s' takes no argument",
+		errbuf_fmt(a->err, sizeof(a->err),
+		    "option '--%s' takes no argument",
 		    a->longopts[optopt - LONG_BASE].name);
 		return;
 	}
 	if (optopt == VAL_HELP && el && strncmp(el, "--", 2) == 0) {
-		errf(a->err, sizeof(a->err), "option '--help' takes no "
+		errbuf_fmt(a->err, sizeof(a->err), "option '--help' takes no "
 		    "argument");
 		return;
 	}
 	if (optopt > 0) {
-		errf(a->err, sizeof(a->err), "unknown option '-%c'", optopt);
+		errbuf_fmt(a->err, sizeof(a->err),
+		    "unknown option '-%c'", optopt);
 		return;
 	}
 	if (!el || strncmp(el, "--", 2) != 0) {
-		errf(a->err, sizeof(a->err), "unknown option '%.100s'",
+		errbuf_fmt(a->err, sizeof(a->err), "unknown option '%.100s'",
 		    el ? el : "?");
 		return;
 	}
@@ -239,13 +229,13 @@ explain_bad(struct args *a)
 		if (strncmp(a->longopts[i].name, el + 2, len) != 0)
 			continue;
 		if (match >= 0 && a->longopts[i].val != a->longopts[match].val) {
-			errf(a->err, sizeof(a->err), "ambiguous option "
+			errbuf_fmt(a->err, sizeof(a->err), "ambiguous option "
 			    "'--%.*s'", (int)(len > 100 ? 100 : len), el + 2);
 			return;
 		}
 		match = i;
 	}
-	errf(a->err, sizeof(a->err), "unknown option '--%.*s'",
+	errbuf_fmt(a->err, sizeof(a->err), "unknown option '--%.*s'",
 	    (int)(len > 100 ? 100 : len), el + 2);
 }
 
@@ -264,11 +254,12 @@ explain_missing(struct args *a)
 		    i < a->nopts; i++)
 			if (strcmp(a->longopts[i].name, el + 2) == 0)
 				name = a->longopts[i].name;
-		errf(a->err, sizeof(a->err), "option '--%s' needs an argument",
+		errbuf_fmt(a->err, sizeof(a->err),
+		    "option '--%s' needs an argument",
 		    name);
 		return;
 	}
-	errf(a->err, sizeof(a->err), "option '-%c' needs an argument",
+	errbuf_fmt(a->err, sizeof(a->err), "option '-%c' needs an argument",
 	    optopt > 0 && optopt < 256 ? optopt : '?');
 }
 
@@ -345,7 +336,8 @@ args_next(struct args *a)
 			nonempty = letter_nonempty(a, c);
 		}
 		if (nonempty && !*a->arg) {
-			errf(a->err, sizeof(a->err), "%s: empty value", a->name);
+			errbuf_fmt(a->err, sizeof(a->err),
+			    "%s: empty value", a->name);
 			return ARGS_ERROR;
 		}
 		if (id >= ARGS_ID_RESERVED && a->ready) {
@@ -377,7 +369,8 @@ args_parse_u64(const char *what, const char *s, uint64_t min, uint64_t max,
 			r = -ERANGE;
 	}
 	if (r < 0) {
-		errf(err, errlen, "%s: '%.100s' is not an integer in %" PRIu64
+		errbuf_fmt(err, errlen,
+		    "%s: '%.100s' is not an integer in %" PRIu64
 		    "..%" PRIu64, what, s, min, max);
 		return r;
 	}
@@ -404,7 +397,8 @@ args_parse_i64(const char *what, const char *s, int64_t min, int64_t max,
 			r = -ERANGE;
 	}
 	if (r < 0) {
-		errf(err, errlen, "%s: '%.100s' is not an integer in %" PRId64
+		errbuf_fmt(err, errlen,
+		    "%s: '%.100s' is not an integer in %" PRId64
 		    "..%" PRId64, what, s, min, max);
 		return r;
 	}
@@ -435,7 +429,8 @@ args_parse_double(const char *what, const char *s, double min, double max,
 			r = -ERANGE;
 	}
 	if (r < 0) {
-		errf(err, errlen, "%s: '%.100s' is not a number in %g..%g",
+		errbuf_fmt(err, errlen,
+		    "%s: '%.100s' is not a number in %g..%g",
 		    what, s, min, max);
 		return r;
 	}
@@ -524,7 +519,8 @@ args_parse_duration(const char *what, const char *s, uint64_t min_ns,
 	if (r < 0) {
 		args_duration_format(min_ns, lo, sizeof(lo));
 		args_duration_format(max_ns, hi, sizeof(hi));
-		errf(err, errlen, "%s: '%.100s' is not a duration in %s..%s "
+		errbuf_fmt(err, errlen,
+		    "%s: '%.100s' is not a duration in %s..%s "
 		    "(e.g. 250ms, 2.5, 1m)", what, s, lo, hi);
 		return r;
 	}
@@ -596,17 +592,19 @@ args_ready_resolve(const struct args_ready *r, unsigned flags,
 	int rc;
 
 	if (r->endpoint && r->readiness_path) {
-		errf(err, errlen, "--%s and --readiness-path exclude each other",
+		errbuf_fmt(err, errlen,
+		    "--%s and --readiness-path exclude each other",
 		    ep);
 		return -EINVAL;
 	}
 	if (!shared && r->endpoint && r->socket_dir) {
-		errf(err, errlen, "--%s and --socket-dir exclude each other",
+		errbuf_fmt(err, errlen,
+		    "--%s and --socket-dir exclude each other",
 		    ep);
 		return -EINVAL;
 	}
 	if (!shared && r->socket_dir && !r->readiness_path) {
-		errf(err, errlen, "--socket-dir needs --readiness-path");
+		errbuf_fmt(err, errlen, "--socket-dir needs --readiness-path");
 		return -EINVAL;
 	}
 	rc = readycheck_target_resolve(t, r->endpoint, r->socket_dir,
@@ -615,7 +613,7 @@ args_ready_resolve(const struct args_ready *r, unsigned flags,
 		if (!(flags & ARGS_READY_REQUIRED) && !r->readiness_id)
 			return 0;
 		if (r->readiness_id)
-			errf(err, errlen, "--readiness-id given but no "
+			errbuf_fmt(err, errlen, "--readiness-id given but no "
 			    "ready-check endpoint (--ready-endpoint, "
 			    "--readiness-path or $%s)", READYCHECK_ENV_ENDPOINT);
 		return -EINVAL;

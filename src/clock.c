@@ -1,4 +1,4 @@
-/* The monotonic clock (clock.h). */
+/* The clocks (clock.h). */
 #include <time.h>
 
 #include "clock.h"
@@ -17,4 +17,13 @@ uint64_t
 clock_now_ms(void)
 {
 	return clock_now_ns() / 1000000u;
+}
+
+uint64_t
+clock_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

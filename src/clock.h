@@ -1,7 +1,8 @@
 /*
- * The monotonic clock, read now (not a loop's cached time). One place for
- * what used to be a private now_ms() in several files. CLOCK_MONOTONIC is
- * also what uv_hrtime() reads, so these values compare with libuv's.
+ * The clocks, read now (not a loop's cached time). One place for what
+ * used to be a private now_ms() or realtime_ns() in several files.
+ * CLOCK_MONOTONIC is also what uv_hrtime() reads, so those values compare
+ * with libuv's.
  */
 #ifndef METRICSD_CLOCK_H
 #define METRICSD_CLOCK_H
@@ -11,5 +12,7 @@
 /* Nanoseconds and milliseconds since an arbitrary fixed point. */
 uint64_t clock_now_ns(void);
 uint64_t clock_now_ms(void);
+/* Nanoseconds since the Unix epoch (wall-clock time, for people). */
+uint64_t clock_realtime_ns(void);
 
 #endif

@@ -165,7 +165,8 @@ watch_run(struct reader *rd)
 {
 	char err[128];
 
-	if (watch_loop((uint64_t)(rd->watch * 1000.0 + 0.5), watch_draw, rd, err, sizeof(err)) < 0) {
+	if (watch_loop((uint64_t)(rd->watch * 1000.0 + 0.5), watch_draw, rd,
+	    err, sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return EXIT_FAIL;
 	}

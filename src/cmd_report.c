@@ -147,7 +147,8 @@ watch_run(struct reporter *rp)
 {
 	char err[128];
 
-	if (watch_loop(rp->o.watch_ns / ARGS_NS_PER_MS, watch_draw, rp, err, sizeof(err)) < 0) {
+	if (watch_loop(rp->o.watch_ns / ARGS_NS_PER_MS, watch_draw, rp, err,
+	    sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return EXIT_FAIL;
 	}

@@ -77,8 +77,4 @@ rec_get64(const unsigned char *p)
 	return (uint64_t)rec_get32(p) | (uint64_t)rec_get32(p + 4) << 32;
 }
 
-/* snprintf into err when err is not NULL. */
-void rec_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 #endif

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "rec.h"
 #include "rec_format.h"
 
@@ -59,7 +60,8 @@ fill(struct rec_reader *r, size_t need, char *err, size_t errlen)
 			unsigned char *nb = realloc(r->buf, nc);
 
 			if (!nb) {
-				rec_err(err, errlen, "%s: out of memory for a "
+				errbuf_fmt(err, errlen,
+				    "%s: out of memory for a "
 				    "%zu-byte frame", r->path, need);
 				return -ENOMEM;
 			}
@@ -70,7 +72,7 @@ fill(struct rec_reader *r, size_t need, char *err, size_t errlen)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			rec_err(err, errlen, "%s: read: %s", r->path,
+			errbuf_fmt(err, errlen, "%s: read: %s", r->path,
 			    strerror(errno));
 			return -errno;
 		}
@@ -95,22 +97,22 @@ rec_reader_open(struct rec_reader **out, const char *path, char *err,
 	*out = NULL;
 	if (!(r = calloc(1, sizeof(*r))) || !(r->path = strdup(path))) {
 		free(r);
-		rec_err(err, errlen, "%s: out of memory", path);
+		errbuf_fmt(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		e = -errno;
-		rec_err(err, errlen, "%s: %s", path, strerror(-e));
+		errbuf_fmt(err, errlen, "%s: %s", path, strerror(-e));
 		goto fail;
 	}
 	if (fstat(r->fd, &st) < 0) {
 		e = -errno;
-		rec_err(err, errlen, "%s: fstat: %s", path, strerror(-e));
+		errbuf_fmt(err, errlen, "%s: fstat: %s", path, strerror(-e));
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		e = -EISDIR;
-		rec_err(err, errlen, "%s: is a directory", path);
+		errbuf_fmt(err, errlen, "%s: is a directory", path);
 		goto fail;
 	}
 	r->regular = S_ISREG(st.st_mode);
@@ -121,30 +123,33 @@ rec_reader_open(struct rec_reader **out, const char *path, char *err,
 	p = r->buf + r->start;
 	e = -EINVAL;
 	if (n < REC_MAGIC_LEN || memcmp(p, REC_MAGIC, REC_MAGIC_LEN) != 0) {
-		rec_err(err, errlen, "%s: not a metricsd recording (bad magic)",
+		errbuf_fmt(err, errlen,
+		    "%s: not a metricsd recording (bad magic)",
 		    path);
 		goto fail;
 	}
 	if (n < REC_HEADER_SIZE) {
-		rec_err(err, errlen, "%s: truncated in its header (%zd of %u "
+		errbuf_fmt(err, errlen,
+		    "%s: truncated in its header (%zd of %u "
 		    "bytes)", path, n, REC_HEADER_SIZE);
 		goto fail;
 	}
 	r->h.version = rec_get32(p + REC_OFF_VERSION);
 	if (r->h.version > REC_VERSION) {
-		rec_err(err, errlen, "%s: recording format version %" PRIu32
+		errbuf_fmt(err, errlen, "%s: recording format version %" PRIu32
 		    " is newer than this metricsd reads (%d)", path,
 		    r->h.version, REC_VERSION);
 		goto fail;
 	}
 	if (r->h.version == 0) {
-		rec_err(err, errlen, "%s: bad recording format version 0",
+		errbuf_fmt(err, errlen, "%s: bad recording format version 0",
 		    path);
 		goto fail;
 	}
 	hsize = rec_get32(p + REC_OFF_HEADER_SIZE);
 	if (hsize < REC_HEADER_SIZE || hsize > REC_HEADER_SIZE_MAX) {
-		rec_err(err, errlen, "%s: bad header size %" PRIu32 " (not in "
+		errbuf_fmt(err, errlen,
+		    "%s: bad header size %" PRIu32 " (not in "
 		    "%u..%u)", path, hsize, REC_HEADER_SIZE,
 		    REC_HEADER_SIZE_MAX);
 		goto fail;
@@ -159,7 +164,7 @@ rec_reader_open(struct rec_reader **out, const char *path, char *err,
 		goto fail;
 	}
 	if ((size_t)n < hsize) {
-		rec_err(err, errlen, "%s: truncated in its header (%zd of %"
+		errbuf_fmt(err, errlen, "%s: truncated in its header (%zd of %"
 		    PRIu32 " bytes)", path, n, hsize);
 		goto fail;
 	}
@@ -209,7 +214,8 @@ rec_reader_next(struct rec_reader *r, struct rec_frame *f, char *err,
 	p = r->buf + r->start;
 	len = rec_get32(p);
 	if (len > REC_FRAME_MAX) {
-		rec_err(err, errlen, "%s: byte %" PRIu64 ": frame of %" PRIu32
+		errbuf_fmt(err, errlen,
+		    "%s: byte %" PRIu64 ": frame of %" PRIu32
 		    " bytes is over the recording limit of %u", r->path,
 		    r->pos, len, REC_FRAME_MAX);
 		return -EINVAL;
@@ -221,7 +227,7 @@ rec_reader_next(struct rec_reader *r, struct rec_frame *f, char *err,
 		struct stat st;
 
 		if (fstat(r->fd, &st) < 0) {
-			rec_err(err, errlen, "%s: fstat: %s", r->path,
+			errbuf_fmt(err, errlen, "%s: fstat: %s", r->path,
 			    strerror(errno));
 			return -errno;
 		}
@@ -248,7 +254,7 @@ rec_reader_truncated(const struct rec_reader *r, char *msg, size_t msglen)
 {
 	if (!r->truncated)
 		return false;
-	rec_err(msg, msglen, "%s: truncated at byte %" PRIu64 " (the last "
+	errbuf_fmt(msg, msglen, "%s: truncated at byte %" PRIu64 " (the last "
 	    "frame record, at byte %" PRIu64 ", is cut); the %" PRIu64
 	    " whole frames before it were read", r->path, r->cut_size,
 	    r->cut_record, r->frames);

@@ -21,9 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "errbuf.h"
 #include "rec.h"
 #include "rec_format.h"
 
@@ -41,27 +42,6 @@ struct rec_writer {
 	int broken;		/* the error that stopped us, or 0 */
 	char err[REC_ERR_MAX];
 };
-
-void
-rec_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static uint64_t
-clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* write(2) all of p; returns 0 or -errno with *done the bytes written. */
 static int
@@ -263,42 +243,45 @@ file_create(const char *path, bool force, bool *created, char *err,
 	if (fd < 0) {
 		e = errno;
 		if (e == EEXIST)
-			rec_err(err, errlen, "%s: already exists; not replacing "
+			errbuf_fmt(err, errlen,
+			    "%s: already exists; not replacing "
 			    "it", path);
 		else if (e == ELOOP)
-			rec_err(err, errlen, "%s: is a symlink; refusing to "
+			errbuf_fmt(err, errlen, "%s: is a symlink; refusing to "
 			    "follow it", path);
 		else if (e == ENXIO && lstat(path, &st) == 0 &&
 		    !S_ISREG(st.st_mode)) {
 			/* a FIFO or socket with no reader */
-			rec_err(err, errlen, "%s: not a regular file; refusing "
+			errbuf_fmt(err, errlen,
+			    "%s: not a regular file; refusing "
 			    "to write a recording there", path);
 			return -EINVAL;
 		} else
-			rec_err(err, errlen, "%s: %s", path, strerror(e));
+			errbuf_fmt(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
-		rec_err(err, errlen, "%s: fstat: %s", path, strerror(e));
+		errbuf_fmt(err, errlen, "%s: fstat: %s", path, strerror(e));
 		close(fd);
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rec_err(err, errlen, "%s: not a regular file; refusing to "
+		errbuf_fmt(err, errlen, "%s: not a regular file; refusing to "
 		    "write a recording there", path);
 		close(fd);
 		return -EINVAL;
 	}
 	if (!*created && (ftruncate(fd, 0) < 0 || fchmod(fd, 0600) < 0)) {
 		e = errno;
-		rec_err(err, errlen, "%s: replacing it: %s", path, strerror(e));
+		errbuf_fmt(err, errlen,
+		    "%s: replacing it: %s", path, strerror(e));
 		close(fd);
 		return -e;
 	}
 	if (fcntl(fd, F_SETFL, 0) < 0) {	/* blocking again */
 		e = errno;
-		rec_err(err, errlen, "%s: fcntl: %s", path, strerror(e));
+		errbuf_fmt(err, errlen, "%s: fcntl: %s", path, strerror(e));
 		close(fd);
 		return -e;
 	}
@@ -318,7 +301,7 @@ rec_writer_open(struct rec_writer **out, const char *path,
 	*out = NULL;
 	if (!(w = calloc(1, sizeof(*w))) || !(w->path = strdup(path))) {
 		free(w);
-		rec_err(err, errlen, "%s: out of memory", path);
+		errbuf_fmt(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	w->fd = -1;
@@ -327,7 +310,8 @@ rec_writer_open(struct rec_writer **out, const char *path,
 	if (w->cap < 4096)
 		w->cap = 4096;
 	if (!(w->buf = malloc(w->cap))) {
-		rec_err(err, errlen, "%s: out of memory for a %zu-byte buffer",
+		errbuf_fmt(err, errlen,
+		    "%s: out of memory for a %zu-byte buffer",
 		    path, w->cap);
 		e = -ENOMEM;
 		goto fail;
@@ -338,16 +322,16 @@ rec_writer_open(struct rec_writer **out, const char *path,
 	if (w->mode == REC_RAW) {
 		/* The two clocks read back to back: the same instant, give
 		 * or take the call. */
-		w->start_mono = clock_ns(CLOCK_MONOTONIC);
+		w->start_mono = clock_now_ns();
 		memcpy(h + REC_OFF_MAGIC, REC_MAGIC, REC_MAGIC_LEN);
 		rec_put32(h + REC_OFF_VERSION, REC_VERSION);
 		rec_put32(h + REC_OFF_HEADER_SIZE, REC_HEADER_SIZE);
 		rec_put32(h + REC_OFF_WIRE, (uint32_t)o->wire);
 		rec_put32(h + REC_OFF_FLAGS, 0);
-		rec_put64(h + REC_OFF_START_REALTIME, clock_ns(CLOCK_REALTIME));
+		rec_put64(h + REC_OFF_START_REALTIME, clock_realtime_ns());
 		rec_put64(h + REC_OFF_START_MONOTONIC, w->start_mono);
 		if ((e = write_all(w->fd, h, sizeof(h), &done)) < 0) {
-			rec_err(err, errlen, "%s: writing the header: %s",
+			errbuf_fmt(err, errlen, "%s: writing the header: %s",
 			    path, strerror(-e));
 			goto fail;
 		}
@@ -372,14 +356,14 @@ rec_writer_close(struct rec_writer *w, bool sync, char *err, size_t errlen)
 	int e = rec_writer_flush(w);
 
 	if (e < 0) {
-		rec_err(err, errlen, "%s", w->err);
+		errbuf_fmt(err, errlen, "%s", w->err);
 	} else if (sync && fsync(w->fd) < 0) {
 		e = -errno;
-		rec_err(err, errlen, "%s: fsync: %s", w->path, strerror(-e));
+		errbuf_fmt(err, errlen, "%s: fsync: %s", w->path, strerror(-e));
 	}
 	if (close(w->fd) < 0 && e == 0) {
 		e = -errno;
-		rec_err(err, errlen, "%s: close: %s", w->path, strerror(-e));
+		errbuf_fmt(err, errlen, "%s: close: %s", w->path, strerror(-e));
 	}
 	free(w->buf);
 	free(w->path);

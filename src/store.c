@@ -13,9 +13,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "errbuf.h"
 #include "store.h"
 #include "store_format.h"
 
@@ -75,18 +76,6 @@ struct store_writer {
  * above the count and is never read.
  */
 
-void
-store_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int
 store_default_dir(char *buf, size_t len)
 {
@@ -109,22 +98,22 @@ store_key_check(const char *name, char *err, size_t errlen)
 	size_t len;
 
 	if (!name || !*name) {
-		store_err(err, errlen, "key name is empty");
+		errbuf_fmt(err, errlen, "key name is empty");
 		return -EINVAL;
 	}
 	len = strnlen(name, STORE_KEY_MAX + 1);
 	if (len > STORE_KEY_MAX) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key name '%.32s...' is longer than %d bytes",
 		    name, STORE_KEY_MAX);
 		return -EINVAL;
 	}
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		store_err(err, errlen, "key name '%s' is not allowed", name);
+		errbuf_fmt(err, errlen, "key name '%s' is not allowed", name);
 		return -EINVAL;
 	}
 	if (name[0] == '.') {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key name '%s' starts with '.' (reserved for the store)",
 		    name);
 		return -EINVAL;
@@ -133,12 +122,12 @@ store_key_check(const char *name, char *err, size_t errlen)
 		unsigned char c = (unsigned char)name[i];
 
 		if (c == '/') {
-			store_err(err, errlen, "key name '%s' contains '/'",
+			errbuf_fmt(err, errlen, "key name '%s' contains '/'",
 			    name);
 			return -EINVAL;
 		}
 		if (c < 0x20 || c == 0x7f) {
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "key name contains control character 0x%02x "
 			    "at byte %zu", c, i);
 			return -EINVAL;
@@ -162,7 +151,7 @@ dir_open_private(const char *dir, char *err, size_t errlen)
 		created = true;
 	else if (errno != EEXIST) {
 		e = errno;
-		store_err(err, errlen, "store %s: mkdir: %s", dir,
+		errbuf_fmt(err, errlen, "store %s: mkdir: %s", dir,
 		    strerror(e));
 		return -e;
 	}
@@ -171,17 +160,17 @@ dir_open_private(const char *dir, char *err, size_t errlen)
 		e = errno;
 		if (e == ELOOP || (e == ENOTDIR && lstat(dir, &st) == 0 &&
 		    S_ISLNK(st.st_mode))) {
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "store %s: is a symlink; refusing to follow it",
 			    dir);
 			return -ELOOP;
 		}
-		store_err(err, errlen, "store %s: %s", dir, strerror(e));
+		errbuf_fmt(err, errlen, "store %s: %s", dir, strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
-		store_err(err, errlen, "store %s: fstat: %s", dir,
+		errbuf_fmt(err, errlen, "store %s: fstat: %s", dir,
 		    strerror(e));
 		close(fd);
 		return -e;
@@ -190,12 +179,12 @@ dir_open_private(const char *dir, char *err, size_t errlen)
 	if (created && (st.st_mode & 07777) != 0700 && fchmod(fd, 0700) == 0)
 		st.st_mode = (st.st_mode & ~07777u) | 0700;
 	if (!S_ISDIR(st.st_mode)) {
-		store_err(err, errlen, "store %s: not a directory", dir);
+		errbuf_fmt(err, errlen, "store %s: not a directory", dir);
 		close(fd);
 		return -ENOTDIR;
 	}
 	if (st.st_uid != geteuid()) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: owned by uid %u, not by us (uid %u); "
 		    "refusing it", dir, (unsigned)st.st_uid,
 		    (unsigned)geteuid());
@@ -203,7 +192,7 @@ dir_open_private(const char *dir, char *err, size_t errlen)
 		return -EPERM;
 	}
 	if (st.st_mode & 077) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: has mode %04o; it must not be accessible "
 		    "to group or others (0700)", dir,
 		    (unsigned)(st.st_mode & 07777));
@@ -211,15 +200,6 @@ dir_open_private(const char *dir, char *err, size_t errlen)
 		return -EPERM;
 	}
 	return fd;
-}
-
-static uint64_t
-realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -240,13 +220,13 @@ meta_lock(struct store_writer *w, char *err, size_t errlen)
 	    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->metafd < 0) {
 		e = errno;
-		store_err(err, errlen, "store %s: open %s: %s", w->dir,
+		errbuf_fmt(err, errlen, "store %s: open %s: %s", w->dir,
 		    STORE_META_NAME, strerror(e));
 		return -e;
 	}
 	if (fstat(w->metafd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_uid != geteuid()) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: %s is not a regular file of ours", w->dir,
 		    STORE_META_NAME);
 		return -EPERM;
@@ -261,18 +241,18 @@ meta_lock(struct store_writer *w, char *err, size_t errlen)
 			    memcmp(m.magic, STORE_META_MAGIC,
 			    STORE_MAGIC_LEN) == 0)
 				pid = m.writer_pid;
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "store %s: already open for writing by pid %ld",
 			    w->dir, pid);
 			return -EBUSY;
 		}
-		store_err(err, errlen, "store %s: locking %s: %s", w->dir,
+		errbuf_fmt(err, errlen, "store %s: locking %s: %s", w->dir,
 		    STORE_META_NAME, strerror(e));
 		return -e;
 	}
 	e = posix_fallocate(w->metafd, 0, sizeof(m));
 	if (e) {
-		store_err(err, errlen, "store %s: reserving %s: %s", w->dir,
+		errbuf_fmt(err, errlen, "store %s: reserving %s: %s", w->dir,
 		    STORE_META_NAME, strerror(e));
 		return -e;
 	}
@@ -282,11 +262,11 @@ meta_lock(struct store_writer *w, char *err, size_t errlen)
 	m.size = sizeof(m);
 	m.state = STORE_LIVE;
 	m.writer_pid = (int32_t)getpid();
-	m.opened_ns = realtime_ns();
+	m.opened_ns = clock_realtime_ns();
 	m.byte_order = STORE_BYTE_ORDER;
 	if (pwrite(w->metafd, &m, sizeof(m), 0) != (ssize_t)sizeof(m)) {
 		e = errno ? errno : EIO;
-		store_err(err, errlen, "store %s: writing %s: %s", w->dir,
+		errbuf_fmt(err, errlen, "store %s: writing %s: %s", w->dir,
 		    STORE_META_NAME, strerror(e));
 		return -e;
 	}
@@ -304,7 +284,7 @@ store_writer_open(struct store_writer **out, const char *dir,
 	w = calloc(1, sizeof(*w));
 	if (!w || !(w->dir = strdup(dir))) {
 		free(w);
-		store_err(err, errlen, "store %s: out of memory", dir);
+		errbuf_fmt(err, errlen, "store %s: out of memory", dir);
 		return -ENOMEM;
 	}
 	w->metafd = -1;
@@ -360,13 +340,13 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 	if (r < 0)
 		return r;
 	if (type != STORE_U64 && type != STORE_I64 && type != STORE_F64) {
-		store_err(err, errlen, "store %s: key '%s': bad value type %d",
+		errbuf_fmt(err, errlen, "store %s: key '%s': bad value type %d",
 		    w->dir, name, (int)type);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < w->nkeys; i++) {
 		if (strcmp(w->keys[i]->name, name) == 0) {
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "store %s: key '%s' already created", w->dir,
 			    name);
 			return -EEXIST;
@@ -377,7 +357,7 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 		struct store_key **nk = realloc(w->keys, n * sizeof(*nk));
 
 		if (!nk) {
-			store_err(err, errlen, "store %s: out of memory",
+			errbuf_fmt(err, errlen, "store %s: out of memory",
 			    w->dir);
 			return -ENOMEM;
 		}
@@ -386,7 +366,7 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 	}
 	k = calloc(1, sizeof(*k));
 	if (!k) {
-		store_err(err, errlen, "store %s: out of memory", w->dir);
+		errbuf_fmt(err, errlen, "store %s: out of memory", w->dir);
 		return -ENOMEM;
 	}
 	k->w = w;
@@ -400,7 +380,7 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 
 	if (unlinkat(w->dirfd, tmp, 0) < 0 && errno != ENOENT) {
 		e = errno;
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: key '%s': removing stale %s: %s", w->dir,
 		    name, tmp, strerror(e));
 		r = -e;
@@ -410,14 +390,14 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 	    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (k->fd < 0) {
 		e = errno;
-		store_err(err, errlen, "store %s: key '%s': create: %s",
+		errbuf_fmt(err, errlen, "store %s: key '%s': create: %s",
 		    w->dir, name, strerror(e));
 		r = -e;
 		goto fail;
 	}
 	e = posix_fallocate(k->fd, 0, (off_t)size);
 	if (e) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: key '%s': reserving %zu bytes: %s", w->dir,
 		    name, size, strerror(e));
 		r = -e;
@@ -426,7 +406,7 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, 0);
 	if (p == MAP_FAILED) {
 		e = errno;
-		store_err(err, errlen, "store %s: key '%s': mmap: %s", w->dir,
+		errbuf_fmt(err, errlen, "store %s: key '%s': mmap: %s", w->dir,
 		    name, strerror(e));
 		r = -e;
 		goto fail_unlink;
@@ -451,7 +431,7 @@ key_create(struct store_writer *w, const char *name, enum store_kind kind,
 	atomic_thread_fence(memory_order_seq_cst);
 	if (renameat(w->dirfd, tmp, w->dirfd, name) < 0) {
 		e = errno;
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: key '%s': rename into place: %s", w->dir,
 		    name, strerror(e));
 		r = -e;

@@ -98,10 +98,6 @@ static_assert(offsetof(struct store_meta, lost) == 40, "lost at 40");
 
 /* Shared by store.c and store_reader.c; not part of the API. */
 
-/* snprintf into err when err is not NULL. */
-void store_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * Validate a key file header read from a file of file_size bytes.
  * Returns 0 or -EINVAL with the reason (naming key) in err.

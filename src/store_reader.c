@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "store.h"
 #include "store_format.h"
 
@@ -53,43 +54,43 @@ store_header_check(const struct store_header *h, uint64_t file_size,
     const char *key, char *err, size_t errlen)
 {
 	if (file_size < STORE_HEADER_SIZE) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': file is %llu bytes, shorter than a store "
 		    "header (%u)", key, (unsigned long long)file_size,
 		    STORE_HEADER_SIZE);
 		return -EINVAL;
 	}
 	if (memcmp(h->magic, STORE_KEY_MAGIC, STORE_MAGIC_LEN) != 0) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': bad magic, not a metricsd store file", key);
 		return -EINVAL;
 	}
 	if (h->byte_order != STORE_BYTE_ORDER) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': written with a different byte order", key);
 		return -EINVAL;
 	}
 	if (h->version != STORE_VERSION) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': unknown format version %u (this metricsd "
 		    "reads version %u)", key, h->version, STORE_VERSION);
 		return -EINVAL;
 	}
 	if (h->header_size != STORE_HEADER_SIZE ||
 	    h->value_size != STORE_VALUE_SIZE) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': impossible header size %u or value size %u",
 		    key, h->header_size, h->value_size);
 		return -EINVAL;
 	}
 	if (h->kind != STORE_COUNTER && h->kind != STORE_SERIES) {
-		store_err(err, errlen, "key '%s': unknown kind %u", key,
+		errbuf_fmt(err, errlen, "key '%s': unknown kind %u", key,
 		    h->kind);
 		return -EINVAL;
 	}
 	if (h->type != STORE_U64 && h->type != STORE_I64 &&
 	    h->type != STORE_F64) {
-		store_err(err, errlen, "key '%s': unknown value type %u",
+		errbuf_fmt(err, errlen, "key '%s': unknown value type %u",
 		    key, h->type);
 		return -EINVAL;
 	}
@@ -117,24 +118,24 @@ sizes_check(struct store_view *v, uint64_t *count, uint64_t *file_size,
 		int e = errno;
 
 		if (v->fd < 0 && e == ENOENT) {
-			store_err(err, errlen, "key '%s': its file was "
+			errbuf_fmt(err, errlen, "key '%s': its file was "
 			    "removed", v->name);
 			return -ESTALE;
 		}
-		store_err(err, errlen, "key '%s': %s: %s", v->name,
+		errbuf_fmt(err, errlen, "key '%s': %s: %s", v->name,
 		    v->fd >= 0 ? "fstat" : "stat", strerror(e));
 		return -e;
 	}
 	if (st.st_dev != v->dev || st.st_ino != v->ino) {
 		/* Its size is not the size of the file mapped. */
-		store_err(err, errlen, "key '%s': its file was replaced",
+		errbuf_fmt(err, errlen, "key '%s': its file was replaced",
 		    v->name);
 		return -ESTALE;
 	}
 	*file_size = (uint64_t)st.st_size;
 	if (v->kind == STORE_COUNTER) {
 		if (cap != 0) {
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "key '%s': counter with capacity %llu", v->name,
 			    (unsigned long long)cap);
 			return -EINVAL;
@@ -144,14 +145,14 @@ sizes_check(struct store_view *v, uint64_t *count, uint64_t *file_size,
 	}
 	need = series_bytes(cap);
 	if (need == 0 || need > *file_size) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': capacity %llu does not fit in a file of "
 		    "%llu bytes", v->name, (unsigned long long)cap,
 		    (unsigned long long)*file_size);
 		return -EINVAL;
 	}
 	if (n > cap) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': count %llu exceeds capacity %llu", v->name,
 		    (unsigned long long)n, (unsigned long long)cap);
 		return -EINVAL;
@@ -169,7 +170,7 @@ err_add_dir(char *err, size_t errlen, const char *dir)
 	if (!err || errlen == 0)
 		return;
 	snprintf(msg, sizeof(msg), "%s", err);
-	store_err(err, errlen, "store %s: %s", dir, msg);
+	errbuf_fmt(err, errlen, "store %s: %s", dir, msg);
 }
 
 /*
@@ -192,26 +193,26 @@ view_fd_open(struct store_view *v, const char *path, const char *dir,
 	if (v->fd < 0) {
 		e = errno;
 		if (e == ENOENT)
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "store %s: key '%s': no data yet", dir, name);
 		else if (e == ELOOP) {
-			store_err(err, errlen,
+			errbuf_fmt(err, errlen,
 			    "store %s: key '%s': is a symlink; not followed",
 			    dir, name);
 			e = EINVAL;
 		} else
-			store_err(err, errlen, "store %s: key '%s': %s", dir,
+			errbuf_fmt(err, errlen, "store %s: key '%s': %s", dir,
 			    name, strerror(e));
 		return -e;
 	}
 	if (fstat(v->fd, st) < 0) {
 		e = errno;
-		store_err(err, errlen, "store %s: key '%s': fstat: %s", dir,
+		errbuf_fmt(err, errlen, "store %s: key '%s': fstat: %s", dir,
 		    name, strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "store %s: key '%s': not a regular file", dir, name);
 		return -EINVAL;
 	}
@@ -244,7 +245,7 @@ view_header_check(struct store_view *v, uint64_t size, char *err,
 		return sizes_check(v, &n, &size, err, errlen);
 	if (atomic_load_explicit(&v->hdr->capacity,
 	    memory_order_relaxed) != 0) {
-		store_err(err, errlen, "key '%s': counter with capacity",
+		errbuf_fmt(err, errlen, "key '%s': counter with capacity",
 		    v->name);
 		return -EINVAL;
 	}
@@ -269,19 +270,19 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		return r;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    (int)sizeof(path)) {
-		store_err(err, errlen, "store %s: key '%s': path too long",
+		errbuf_fmt(err, errlen, "store %s: key '%s': path too long",
 		    dir, name);
 		return -ENAMETOOLONG;
 	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
-		store_err(err, errlen, "store %s: out of memory", dir);
+		errbuf_fmt(err, errlen, "store %s: out of memory", dir);
 		return -ENOMEM;
 	}
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	v->fd = -1;
 	if (!(v->path = strdup(path))) {
-		store_err(err, errlen, "store %s: out of memory", dir);
+		errbuf_fmt(err, errlen, "store %s: out of memory", dir);
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -294,7 +295,7 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 		goto fail_dir;
 	}
 	if (size > SIZE_MAX) {
-		store_err(err, errlen, "store %s: key '%s': file too large "
+		errbuf_fmt(err, errlen, "store %s: key '%s': file too large "
 		    "to map", dir, name);
 		r = -EFBIG;
 		goto fail;
@@ -307,7 +308,7 @@ store_view_open(struct store_view **out, const char *dir, const char *name,
 	p = mmap(NULL, v->maplen, PROT_READ, MAP_SHARED, v->fd, 0);
 	if (p == MAP_FAILED) {
 		e = errno;
-		store_err(err, errlen, "store %s: key '%s': mmap: %s", dir,
+		errbuf_fmt(err, errlen, "store %s: key '%s': mmap: %s", dir,
 		    name, strerror(e));
 		r = -e;
 		goto fail;
@@ -387,7 +388,7 @@ store_view_refresh(struct store_view *v, uint64_t *count, char *err,
 		return 0;
 	n = atomic_load_explicit(&v->hdr->word, memory_order_acquire);
 	if (n < v->count) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': count went backwards from %llu to %llu",
 		    v->name, (unsigned long long)v->count,
 		    (unsigned long long)n);
@@ -403,14 +404,14 @@ store_view_refresh(struct store_view *v, uint64_t *count, char *err,
 	if (r < 0)
 		return r;
 	if (n < v->count) {
-		store_err(err, errlen,
+		errbuf_fmt(err, errlen,
 		    "key '%s': count went backwards from %llu to %llu",
 		    v->name, (unsigned long long)v->count,
 		    (unsigned long long)n);
 		return -EINVAL;
 	}
 	if (size > SIZE_MAX) {
-		store_err(err, errlen, "key '%s': file too large to map",
+		errbuf_fmt(err, errlen, "key '%s': file too large to map",
 		    v->name);
 		return -EFBIG;
 	}
@@ -420,7 +421,7 @@ store_view_refresh(struct store_view *v, uint64_t *count, char *err,
 		if (p == MAP_FAILED) {
 			int e = errno;
 
-			store_err(err, errlen, "key '%s': mremap to %llu "
+			errbuf_fmt(err, errlen, "key '%s': mremap to %llu "
 			    "bytes: %s", v->name, (unsigned long long)size,
 			    strerror(e));
 			return -e;
@@ -475,7 +476,7 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 		e = errno;
 		if (e == ENOENT)
 			return 0;
-		store_err(err, errlen, "store %s: %s", dir, strerror(e));
+		errbuf_fmt(err, errlen, "store %s: %s", dir, strerror(e));
 		return -e;
 	}
 	fd = openat(dirfd, STORE_META_NAME,
@@ -485,12 +486,12 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 	if (fd < 0) {
 		if (e == ENOENT)
 			return 0;
-		store_err(err, errlen, "store %s: open %s: %s", dir,
+		errbuf_fmt(err, errlen, "store %s: open %s: %s", dir,
 		    STORE_META_NAME, strerror(e == ELOOP ? EINVAL : e));
 		return e == ELOOP ? -EINVAL : -e;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		store_err(err, errlen, "store %s: %s is not a regular file",
+		errbuf_fmt(err, errlen, "store %s: %s is not a regular file",
 		    dir, STORE_META_NAME);
 		r = -EINVAL;
 		goto out;
@@ -502,7 +503,7 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 	    STORE_MAGIC_LEN) == 0))
 		goto out;
 	if (got != (ssize_t)sizeof(m)) {
-		store_err(err, errlen, "store %s: %s is too short", dir,
+		errbuf_fmt(err, errlen, "store %s: %s is too short", dir,
 		    STORE_META_NAME);
 		r = -EINVAL;
 		goto out;
@@ -510,7 +511,7 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 	if (memcmp(m.magic, STORE_META_MAGIC, STORE_MAGIC_LEN) != 0 ||
 	    m.version != STORE_VERSION || m.size != sizeof(m) ||
 	    m.byte_order != STORE_BYTE_ORDER || m.state > STORE_INTERRUPTED) {
-		store_err(err, errlen, "store %s: %s: bad magic, version, "
+		errbuf_fmt(err, errlen, "store %s: %s: bad magic, version, "
 		    "size or state", dir, STORE_META_NAME);
 		r = -EINVAL;
 		goto out;
@@ -518,7 +519,7 @@ store_status_read(const char *dir, struct store_status *st, char *err,
 	/* F_OFD_GETLK only asks; it never takes or disturbs the lock. */
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
 		e = errno;
-		store_err(err, errlen, "store %s: testing the writer lock: %s",
+		errbuf_fmt(err, errlen, "store %s: testing the writer lock: %s",
 		    dir, strerror(e));
 		r = -e;
 		goto out;
@@ -567,14 +568,14 @@ store_names_list(const char *dir, char ***names, size_t *n, char *err,
 		e = errno;
 		if (e == ENOENT)
 			return 0;
-		store_err(err, errlen, "store %s: %s", dir, strerror(e));
+		errbuf_fmt(err, errlen, "store %s: %s", dir, strerror(e));
 		return -e;
 	}
 	d = fdopendir(fd);
 	if (!d) {
 		e = errno;
 		close(fd);
-		store_err(err, errlen, "store %s: %s", dir, strerror(e));
+		errbuf_fmt(err, errlen, "store %s: %s", dir, strerror(e));
 		return -e;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
@@ -605,7 +606,7 @@ store_names_list(const char *dir, char ***names, size_t *n, char *err,
 	closedir(d);
 	if (e) {
 		store_names_free(list, len);
-		store_err(err, errlen, "store %s: readdir: %s", dir,
+		errbuf_fmt(err, errlen, "store %s: readdir: %s", dir,
 		    strerror(e));
 		return -e;
 	}
@@ -617,6 +618,6 @@ store_names_list(const char *dir, char ***names, size_t *n, char *err,
 nomem:
 	closedir(d);
 	store_names_free(list, len);
-	store_err(err, errlen, "store %s: out of memory", dir);
+	errbuf_fmt(err, errlen, "store %s: out of memory", dir);
 	return -ENOMEM;
 }
