@@ -123,6 +123,12 @@ stop(struct agg *g, enum store_state end)
 	g->end = end;
 	if (g->uz_open)
 		uvzmq_close(&g->uz, NULL);
+	/* Closed, not only unwatched: a long token drain must not queue a
+	 * new publisher's frames in memory. */
+	if (g->sub) {
+		zmq_close(g->sub);
+		g->sub = NULL;
+	}
 	if ((pending = aggregator_tokens_apply(g->engine)) > 0) {
 		log_info("waiting for %zu queued token counts before the store "
 		    "is marked %s (a signal abandons them)", pending,
@@ -474,9 +480,13 @@ out:
 		log_warn("closing the store %s failed", g.dir);
 		g.status = -1;
 	}
-	if (g.status == 0 && g.sink.append_errors > 0) {
-		log_warn("store %s: %" PRIu64 " values dropped; the store is "
-		    "marked incomplete", g.dir, g.sink.append_errors);
+	if (g.status == 0 && store_sink_lost(&g.sink) > 0) {
+		log_warn("store %s: %" PRIu64 " values lost (%" PRIu64
+		    " refused by the store, %" PRIu64 " token counts failed, %"
+		    PRIu64 " samples not tracked); the store is marked "
+		    "incomplete", g.dir, store_sink_lost(&g.sink),
+		    g.sink.append_errors, g.sink.engine_lost[0],
+		    g.sink.engine_lost[1]);
 		g.status = 1;
 	}
 	if (g.status == 0 && g.abandoned > 0)

@@ -56,7 +56,8 @@
 "\n" \
 "Runs until session.ended (store FINAL) or SIGTERM/SIGINT (store\n" \
 "INTERRUPTED). Exit status: 0 success, 1 runtime failure, 2 usage error,\n" \
-"3 values dropped or token counts abandoned (the store says which).\n"
+"3 values lost (refused by the store, token counts failed, samples not\n" \
+"tracked) or token counts abandoned (the store says which).\n"
 
 enum { O_SOCKNAME = 1, O_CONNECT, O_METRICS, O_STREAM, O_TOK, O_REPLAY,
 	O_TTHREADS, O_TQUEUE };

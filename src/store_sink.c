@@ -36,6 +36,26 @@ store_sink_open(struct store_sink *s, const char *dir,
 	return 0;
 }
 
+uint64_t
+store_sink_lost(const struct store_sink *s)
+{
+	return s->append_errors + s->engine_lost[0] + s->engine_lost[1];
+}
+
+/*
+ * Readers must see at once that the run lost data; the count is
+ * refreshed when it reaches 1, 2, 4, 8... (a full file system fails every
+ * append) and exactly at close.
+ */
+static void
+lost_grew(struct store_sink *s)
+{
+	uint64_t n = store_sink_lost(s);
+
+	if ((n & (n - 1)) == 0)
+		(void)store_writer_mark_incomplete(s->w, n);
+}
+
 static void
 counter_set(void *arg, enum metric_key k, union store_value v)
 {
@@ -43,6 +63,15 @@ counter_set(void *arg, enum metric_key k, union store_value v)
 
 	if (s->keys[k])
 		store_counter_set(s->keys[k], v);
+	/* Counts the engine could not make: values missing from the run. */
+	if (k == METRIC_TOKENIZER_ERRORS || k == METRIC_IN_FLIGHT_OVERFLOW) {
+		uint64_t *slot = &s->engine_lost[k == METRIC_IN_FLIGHT_OVERFLOW];
+
+		if (v.u > *slot) {
+			*slot = v.u;
+			lost_grew(s);
+		}
+	}
 }
 
 static int
@@ -55,14 +84,7 @@ series_append(void *arg, enum metric_key k, union store_value v)
 		return -ENOENT;
 	if ((rc = store_series_append(s->keys[k], v)) < 0) {
 		s->append_errors++;
-		/*
-		 * Readers must see at once that the run lost data; the
-		 * count is refreshed at 1, 2, 4, 8... errors (a full file
-		 * system fails every append) and exactly at close.
-		 */
-		if ((s->append_errors & (s->append_errors - 1)) == 0)
-			(void)store_writer_mark_incomplete(s->w,
-			    s->append_errors);
+		lost_grew(s);
 		if (s->on_error)
 			s->on_error(s->on_error_arg, store_key_name(s->keys[k]),
 			    rc, store_key_error(s->keys[k]));
@@ -85,6 +107,7 @@ named_counter_set(void *arg, unsigned slot, const char *name, uint64_t v)
 		    &s->named[slot], err, sizeof(err));
 		if (rc < 0) {
 			s->append_errors++;
+			lost_grew(s);
 			if (s->on_error)
 				s->on_error(s->on_error_arg, name, rc, err);
 			return rc;
@@ -108,8 +131,8 @@ store_sink_close(struct store_sink *s, enum store_state end)
 {
 	int rc = 0;
 
-	if (s->w && s->append_errors > 0)
-		rc = store_writer_mark_incomplete(s->w, s->append_errors);
+	if (s->w && store_sink_lost(s) > 0)
+		rc = store_writer_mark_incomplete(s->w, store_sink_lost(s));
 	if (s->w) {
 		int r = store_writer_close(s->w, end);
 

@@ -23,6 +23,9 @@ struct store_sink {
 	struct store_key *named[AGGREGATOR_MAX_FINISH_REASONS];
 	size_t nkeys;			/* keys created */
 	uint64_t append_errors;
+	/* The engine's tokenizer_errors and in_flight_overflow: token
+	 * counts that failed and samples it could not track. */
+	uint64_t engine_lost[2];
 	/* Called on every failed append with the key and the store's error
 	 * text; may be NULL. */
 	void (*on_error)(void *arg, const char *key, int err, const char *msg);
@@ -42,8 +45,14 @@ int store_sink_open(struct store_sink *s, const char *dir,
 struct aggregator_sink store_sink_iface(struct store_sink *s);
 
 /*
+ * Values lost so far: appends the store refused, token counts that failed
+ * and samples the engine could not track (each counted once).
+ */
+uint64_t store_sink_lost(const struct store_sink *s);
+
+/*
  * Mark the store FINAL or INTERRUPTED and close it; the files stay. A sink
- * that dropped values (append_errors > 0) has marked the store incomplete
+ * that lost values (store_sink_lost > 0) has marked the store incomplete
  * since the first one (store_writer_mark_incomplete), and records the
  * final count here.
  */

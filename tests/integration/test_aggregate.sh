@@ -237,7 +237,7 @@ expect_exit 0 metricsd publish --bind "ipc://$T/ev6" --wait-subscribers 1 \
 # Values were dropped: exit status 3, and the store says it is incomplete.
 agg_wait 3
 expect_grep "key 'chunk_delta_ns': growing to [0-9]+ bytes: File too large; value dropped" "$T/agg.err"
-expect_grep "store .*/m6: [0-9]+ values dropped; the store is marked incomplete" "$T/agg.err"
+expect_grep "store .*/m6: [0-9]+ values lost \([0-9]+ refused by the store, 0 token counts failed, 0 samples not tracked\); the store is marked incomplete" "$T/agg.err"
 errs=$(counter "$T/m6" series_append_errors)
 [ "$errs" -gt 0 ] || fail "append errors not counted"
 [ "$(counter "$T/m6" total_samples_completed)" -eq 3000 ] || fail "counters wrong after store errors"
@@ -287,7 +287,7 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
 	[ "$(cat "$T/tagg.rc")" -eq 3 ] ||
 		fail "aggregate on a full tmpfs exited $(cat "$T/tagg.rc"), expected 3: $(cat "$T/tagg.err")"
 	expect_grep "No space left on device; value dropped" "$T/tagg.err"
-	expect_grep "values dropped; the store is marked incomplete" "$T/tagg.err"
+	expect_grep "values lost \([1-9][0-9]* refused by the store, 0 token counts failed, 0 samples not tracked\); the store is marked incomplete" "$T/tagg.err"
 	expect_grep '"final":true,.*"state":"final","incomplete":true,"lost":[1-9][0-9]*}' "$T/tread.json"
 	expect_grep ': final, INCOMPLETE: [1-9][0-9]* values lost$' "$T/tread.txt"
 	expect_grep '^metricsd_store_incomplete\{run="store"\} 1$' "$T/tread.prom"

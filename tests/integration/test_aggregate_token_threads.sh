@@ -70,7 +70,7 @@ expect_grep "token-queue with --token-threads 0" "$T/err"
 [ ! -e "$T/u" ] || fail "a usage error created the store"
 # --help documents every exit status, 3 (token counts abandoned) too.
 expect_exit 0 metricsd aggregate --help
-expect_grep "3 values dropped or token counts abandoned" "$T/out"
+expect_grep "3 values lost \\(refused by the store, token counts failed, samples not" "$T/out"
 
 # 2. The session: synthetic realistic text, with two prompts in three
 # turned into text (several scripts, emoji, blanks), a third of them with
