@@ -53,7 +53,7 @@ struct reader {
 	bool json, values;
 	bool prom;			/* --prometheus: through scrape.c */
 	unsigned table;			/* RENDER_RAW, RENDER_ALL */
-	double watch;			/* seconds; 0 = one shot */
+	uint64_t watch_ns;		/* 0: one shot */
 	const char **keys;		/* the KEYs, or NULL for every key */
 	size_t nkeys;
 	struct store_follow *follow;	/* table and JSON */
@@ -99,7 +99,7 @@ draw_prom(struct reader *rd)
 	struct scrape_stats stats = { 0 };
 	int r;
 
-	if (rd->watch && rd->frames > 0)
+	if (rd->watch_ns && rd->frames > 0)
 		fputc('\n', stdout);
 	r = scrape_render(rd->scrape, stdout, rd->keys, rd->nkeys,
 	    &rd->prom_missing, &stats);
@@ -122,9 +122,9 @@ draw_snapshot(struct reader *rd)
 		rd->any_bad = true;
 		return;
 	}
-	if (rd->watch && rd->tty && !rd->json)
+	if (rd->watch_ns && rd->tty && !rd->json)
 		fputs("\033[H\033[2J", stdout);
-	else if (rd->watch && !rd->json && rd->frames > 0)
+	else if (rd->watch_ns && !rd->json && rd->frames > 0)
 		fputc('\n', stdout);
 	if (rd->json) {
 		render_json(stdout, rd->snap, rd->values, on_render_warn, rd,
@@ -132,7 +132,7 @@ draw_snapshot(struct reader *rd)
 		if (skipped)
 			rd->any_bad = true;
 	} else if ((r = render_table(stdout, rd->snap, rd->table |
-	    (rd->watch > 0 ? RENDER_WAITING : 0))) == -ENOMEM) {
+	    (rd->watch_ns ? RENDER_WAITING : 0))) == -ENOMEM) {
 		log_warn("out of memory drawing the table");
 		rd->any_bad = true;
 	}
@@ -165,7 +165,7 @@ watch_run(struct reader *rd)
 {
 	char err[128];
 
-	if (watch_loop((uint64_t)(rd->watch * 1000.0 + 0.5), watch_draw, rd,
+	if (watch_loop(rd->watch_ns / ARGS_NS_PER_MS, watch_draw, rd,
 	    err, sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return EXIT_FAIL;
@@ -278,7 +278,7 @@ reader_init(struct reader *rd, const struct read_opts *o)
 	/* Keys named on the command line are always shown. */
 	rd->table = (o->raw ? RENDER_RAW : 0) |
 	    (o->all || o->nkeys ? RENDER_ALL : 0);
-	rd->watch = (double)o->watch_ns / 1e9;
+	rd->watch_ns = o->watch_ns;
 	rd->keys = o->keys;
 	rd->nkeys = o->nkeys;
 	if ((rc = args_store_dir(o->dir, rd->dir, sizeof(rd->dir))) != ARGS_RUN)
@@ -310,9 +310,9 @@ read_run(const struct read_opts *o)
 	}
 	if ((status = reader_init(rd, o)) < 0) {
 		rd->tty = isatty(STDOUT_FILENO);
-		status = rd->watch ? watch_run(rd) : oneshot_run(rd);
+		status = rd->watch_ns ? watch_run(rd) : oneshot_run(rd);
 		/* --watch ends with 0 on a signal: its warnings were shown. */
-		if (rd->any_bad && !rd->watch)
+		if (rd->any_bad && !rd->watch_ns)
 			status = EXIT_FAIL;
 	}
 	/* A full disk or a closed pipe must not pass for success. */

@@ -14,24 +14,14 @@
 #include "testutil.h"
 
 static char *tmp;
-static char warned[1024];
-static int nwarn;
-
-static void
-on_warn(void *arg, const char *msg)
-{
-	(void)arg;
-	snprintf(warned, sizeof(warned), "%s", msg);
-	nwarn++;
-}
+static struct testutil_warnings warns;
 
 static void
 setup(void)
 {
 	tmp = testutil_tmpdir();
 	ck_assert_ptr_nonnull(tmp);
-	warned[0] = '\0';
-	nwarn = 0;
+	memset(&warns, 0, sizeof(warns));
 }
 
 static void
@@ -77,11 +67,12 @@ START_TEST(test_scrape_missing_dir_gives_no_samples)
 	struct scrape *s;
 	char *out;
 
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	out = render(s, NULL, 0, NULL);
 	ck_assert_ptr_null(strstr(out, "run="));
 	assert_has(out, "# TYPE metricsd_store_state gauge\n");
-	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(warns.n, 0);
 	free(out);
 	scrape_free(s);
 	free(d);
@@ -98,7 +89,8 @@ START_TEST(test_scrape_folds_appended_values_between_scrapes)
 	char *out;
 
 	testutil_append_u64(k, 1, 3);
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "metricsd_v_count{run=\"run1\"} 3\n");
 	assert_has(out, "metricsd_v{run=\"run1\",quantile=\"0.5\"} 2\n");
@@ -131,7 +123,8 @@ START_TEST(test_scrape_parent_dir_picks_up_and_drops_stores)
 	char *out;
 
 	ck_assert_int_eq(mkdir(d, 0700), 0);
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	w = testutil_writer(a);
 	testutil_append_u64(testutil_series_u64(w, "x"), 5, 5);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
@@ -177,14 +170,16 @@ START_TEST(test_scrape_run_labels_equal_after_replacement_are_dups)
 	w = testutil_writer(b);
 	testutil_append_u64(testutil_series_u64(w, "x"), 7, 7);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	out = render(s, NULL, 0, NULL);
 	first = strstr(out, "metricsd_x_count{run=\"r\xef\xbf\xbd\"}");
 	ck_assert_msg(first != NULL, "no sample for the run:\n%s", out);
 	ck_assert_msg(strstr(first + 1, "metricsd_x_count{run=") == NULL,
 	    "two stores with one run label:\n%s", out);
-	ck_assert_int_eq(nwarn, 1);
-	ck_assert_ptr_nonnull(strstr(warned, "is already used by another store"));
+	ck_assert_int_eq(warns.n, 1);
+	ck_assert_ptr_nonnull(strstr(warns.last,
+	    "is already used by another store"));
 	free(out);
 	scrape_free(s);
 	free(d);
@@ -203,7 +198,8 @@ START_TEST(test_scrape_rereads_a_key_recreated_by_a_new_run)
 
 	testutil_append_u64(testutil_series_u64(w, "x"), 1, 10);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "metricsd_x_count{run=\"run\"} 10\n");
 	free(out);
@@ -233,7 +229,8 @@ START_TEST(test_scrape_key_filter_and_missing_key)
 	testutil_append_u64(testutil_series_u64(w, "x"), 1, 2);
 	testutil_append_u64(testutil_series_u64(w, "y"), 3, 4);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	out = render(s, keys, 2, &missing);
 	ck_assert_str_eq(missing, "nope");
 	ck_assert_ptr_null(strstr(out, "metricsd_x"));
@@ -266,16 +263,18 @@ START_TEST(test_scrape_corrupt_key_warns_once_and_keeps_the_rest)
 	    "................................................................",
 	    168), 168);
 	close(fd);
-	ck_assert_int_eq(scrape_open(&s, dirs, 1, on_warn, NULL), 0);
+	ck_assert_int_eq(scrape_open(&s, dirs, 1, testutil_on_warn, &warns),
+	    0);
 	out = render(s, NULL, 0, NULL);
 	assert_has(out, "metricsd_good_count{run=\"run\"} 1\n");
 	ck_assert_ptr_null(strstr(out, "metricsd_bad"));
 	free(out);
-	ck_assert_int_eq(nwarn, 1);
-	ck_assert_msg(strstr(warned, "bad") != NULL, "warning: %s", warned);
+	ck_assert_int_eq(warns.n, 1);
+	ck_assert_msg(strstr(warns.last, "bad") != NULL, "warning: %s",
+	    warns.last);
 	out = render(s, NULL, 0, NULL);
 	free(out);
-	ck_assert_int_eq(nwarn, 1);
+	ck_assert_int_eq(warns.n, 1);
 	scrape_free(s);
 	free(d);
 	free(bad);

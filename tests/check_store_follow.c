@@ -19,16 +19,7 @@
 #include "testutil.h"
 
 static char *tmp, *dir;
-static char warned[1024];
-static int nwarn;
-
-static void
-on_warn(void *arg, const char *msg)
-{
-	(void)arg;
-	snprintf(warned, sizeof(warned), "%s", msg);
-	nwarn++;
-}
+static struct testutil_warnings warns;
 
 static void
 setup(void)
@@ -36,8 +27,7 @@ setup(void)
 	tmp = testutil_tmpdir();
 	ck_assert_ptr_nonnull(tmp);
 	ck_assert_int_ge(asprintf(&dir, "%s/run7", tmp), 0);
-	warned[0] = '\0';
-	nwarn = 0;
+	memset(&warns, 0, sizeof(warns));
 }
 
 static void
@@ -63,7 +53,8 @@ follow(void)
 {
 	struct store_follow *f;
 
-	ck_assert_int_eq(store_follow_open(&f, dir, on_warn, NULL), 0);
+	ck_assert_int_eq(store_follow_open(&f, dir, testutil_on_warn, &warns),
+	    0);
 	return f;
 }
 
@@ -101,7 +92,7 @@ START_TEST(test_store_follow_folds_only_new_values)
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	s = refresh(f, NULL, 0);
 	ck_assert_int_eq(s->status.state, STORE_FINAL);
-	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(warns.n, 0);
 	store_follow_free(f);
 }
 END_TEST
@@ -133,7 +124,7 @@ START_TEST(test_store_follow_keys_in_order_absent_until_created)
 	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_OK);
 	ck_assert_int_eq(s->keys[1].kind, STORE_COUNTER);
 	ck_assert_int_eq(s->keys[1].counter.i, -3);
-	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(warns.n, 0);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	store_follow_free(f);
 }
@@ -186,11 +177,11 @@ START_TEST(test_store_follow_bad_file_warned_once_then_picked_up)
 	ck_assert_str_eq(s->keys[0].name, "bad");
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_BAD);
 	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_OK);
-	ck_assert_int_eq(nwarn, 1);
-	ck_assert_msg(strstr(warned, "'bad'") != NULL, "%s", warned);
+	ck_assert_int_eq(warns.n, 1);
+	ck_assert_msg(strstr(warns.last, "'bad'") != NULL, "%s", warns.last);
 	s = refresh(f, NULL, 0);
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_BAD);
-	ck_assert_int_eq(nwarn, 1);
+	ck_assert_int_eq(warns.n, 1);
 	/* A writer replaces it with a valid file: retried, read. */
 	ck_assert_int_eq(unlink(bad), 0);
 	w = testutil_writer(dir);
@@ -198,7 +189,7 @@ START_TEST(test_store_follow_bad_file_warned_once_then_picked_up)
 	s = refresh(f, NULL, 0);
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
 	ck_assert_uint_eq(s->keys[0].series.count, 2);
-	ck_assert_int_eq(nwarn, 1);
+	ck_assert_int_eq(warns.n, 1);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	store_follow_free(f);
 	free(bad);
@@ -239,15 +230,15 @@ START_TEST(test_store_follow_count_past_limit_skipped)
 	ck_assert_uint_eq(s->keys[0].series.count, 3);
 	ck_assert_str_eq(s->keys[1].name, "huge");
 	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_BAD);
-	ck_assert_int_eq(nwarn, 1);
-	ck_assert_msg(strstr(warned, "'huge'") &&
-	    strstr(warned, "more than a reader handles"), "%s", warned);
+	ck_assert_int_eq(warns.n, 1);
+	ck_assert_msg(strstr(warns.last, "'huge'") &&
+	    strstr(warns.last, "more than a reader handles"), "%s", warns.last);
 	/* Nothing of it was read: the peak grew by far less than 2 GiB. */
 	ck_assert_int_lt(ru1.ru_maxrss - ru0.ru_maxrss, 64 * 1024);
 	/* Reported once, still skipped. */
 	s = refresh(f, NULL, 0);
 	ck_assert_int_eq(s->keys[1].state, STORE_SNAP_BAD);
-	ck_assert_int_eq(nwarn, 1);
+	ck_assert_int_eq(warns.n, 1);
 	store_follow_free(f);
 	free(path);
 }
@@ -309,7 +300,7 @@ START_TEST(test_store_follow_store_not_there_yet)
 	ck_assert(s->status.exists);
 	ck_assert_int_eq(s->keys[0].state, STORE_SNAP_OK);
 	ck_assert_uint_eq(s->keys[0].series.count, 1);
-	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(warns.n, 0);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	store_follow_free(f);
 }
@@ -422,7 +413,7 @@ START_TEST(test_store_follow_aligned_series_leave_sentinels_out)
 	s = refresh(f, NULL, 0);
 	ck_assert_uint_eq(s->keys[1].series.count, 5);
 	ck_assert_uint_eq(s->keys[1].series.none, 3);
-	ck_assert_int_eq(nwarn, 0);
+	ck_assert_int_eq(warns.n, 0);
 	ck_assert_int_eq(store_writer_close(w, STORE_FINAL), 0);
 	store_follow_free(f);
 }

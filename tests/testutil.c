@@ -113,3 +113,12 @@ testutil_append_u64(struct store_key *k, uint64_t from, uint64_t to)
 		ck_assert_int_eq(store_series_append(k,
 		    (union store_value){ .u = v }), 0);
 }
+
+void
+testutil_on_warn(void *arg, const char *msg)
+{
+	struct testutil_warnings *w = arg;
+
+	snprintf(w->last, sizeof(w->last), "%s", msg);
+	w->n++;
+}

@@ -21,6 +21,14 @@ char *testutil_helper(const char *name);
  * (the child is then killed with SIGKILL and reaped). */
 int testutil_wait(pid_t pid, int timeout_ms);
 
+/* A warning hook (store_follow, scrape) that keeps the last message and
+ * counts them: pass testutil_on_warn with a struct testutil_warnings *. */
+struct testutil_warnings {
+	char last[1024];
+	int n;
+};
+void testutil_on_warn(void *arg, const char *msg);
+
 /* Store fixtures that fail the test on error: a writer on dir, a u64
  * series named name, and the values from..to appended to it. */
 struct store_writer;
