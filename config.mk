@@ -13,17 +13,28 @@ PKG_CONFIG = pkg-config
 # inih [libinih-dev], jansson [libjansson-dev],
 # libmicrohttpd [libmicrohttpd-dev], oniguruma [libonig-dev],
 # libutf8proc [libutf8proc-dev], libpcre2-8 [libpcre2-dev], check [check].
-PKGS = libzmq libuv msgpack inih jansson libmicrohttpd oniguruma libutf8proc \
-	libpcre2-8
-INCS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKGS = libzmq libuv msgpack inih jansson oniguruma libutf8proc libpcre2-8
+INCS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libmicrohttpd 2>/dev/null)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+
+# libmicrohttpd is not linked: serve loads it with dlopen() as it starts
+# (src/http_mhd.c), so that the other modes do not pay for loading it and
+# GnuTLS. Its header is used for types and constants; its name is the
+# SONAME of the library pkg-config finds, read with objdump [binutils]
+# (libmicrohttpd.so.12 on Debian 12). dlopen() is in libc since glibc
+# 2.34; with an older one add -ldl to LIBS.
+OBJDUMP = objdump
+MHD_LIBDIR := $(shell $(PKG_CONFIG) --variable=libdir libmicrohttpd 2>/dev/null)
+MHD_SONAME := $(shell $(OBJDUMP) -p $(MHD_LIBDIR)/libmicrohttpd.so 2>/dev/null | \
+	sed -n 's/^ *SONAME *//p')
 CHECK_INCS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 # Chart.js, embedded in the dashboard page of serve [libjs-chart.js].
 CHARTJS = /usr/share/javascript/chart.js/chart.min.js
 
-CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\"
+CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" \
+	-DHTTP_MHD_SONAME=\"$(MHD_SONAME)\"
 CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror
 LDFLAGS =
 

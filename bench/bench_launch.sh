@@ -37,9 +37,7 @@
 # start-up (shared libraries; the interpreter and its imports) and
 # launch's set-up (watchdog, socket directory, cgroup).
 #
-# Then the start-up time of each mode (`metricsd MODE --help`) against
-# /bin/true and the ready sender (libzmq alone): the price of loading
-# metricsd's shared libraries, paid by every process that runs it.
+# The start-up time of each mode against /bin/true is bench_startup's.
 set -u
 : "${METRICSD_BIN:?set METRICSD_BIN}"
 BIN=$METRICSD_BIN
@@ -84,33 +82,3 @@ done
 "$PY" "$here/bench_launch_run.py" "$BIN" "$here/launch_popen.py" \
     "$T/ready_sender" "$T" "$RUNS" || exit 1
 printf 'bench_launch: load now %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-
-# Start-up cost: median wall time of 40 runs of each program, in ms.
-"$PY" - "$BIN" "$T/ready_sender" <<'PY'
-import os, sys, time
-bin_, sender = sys.argv[1], sys.argv[2]
-def t(argv, runs=40):
-    devnull = os.open("/dev/null", os.O_WRONLY)
-    out = []
-    for _ in range(runs):
-        t0 = time.monotonic()
-        pid = os.posix_spawn(argv[0], argv, {},
-            file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),
-                          (os.POSIX_SPAWN_DUP2, devnull, 2)])
-        os.waitpid(pid, 0)
-        out.append((time.monotonic() - t0) * 1000)
-    os.close(devnull)
-    out.sort()
-    return out[len(out) // 2]
-print("bench_launch: start-up, median of 40 runs, ms (ratio to /bin/true)")
-base = t(["/bin/true"])
-print("%-30s %7.2f  %5.1fx" % ("/bin/true", base, 1.0))
-rows = [("ready_sender (libzmq only)", [sender])]
-rows += [("metricsd --version", [bin_, "--version"])]
-rows += [("metricsd %s --help" % m, [bin_, m, "--help"])
-         for m in ("aggregate", "launch", "publish", "read", "record",
-                   "ready", "report", "serve", "tokenize")]
-for name, argv in rows:
-    ms = t(argv)
-    print("%-30s %7.2f  %5.1fx" % (name, ms, ms / base))
-PY

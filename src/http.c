@@ -67,6 +67,10 @@
  * to its hard limit at start, so that a flood of thousands of connections
  * neither fills the backlog (dropping the scraper's SYN, which costs it a
  * 1 s retransmission) nor runs out of descriptors.
+ *
+ * libmicrohttpd is not linked: the first http_server_start loads it, and
+ * every call goes through the table mhd (http_mhd.h), so that the modes
+ * that never serve HTTP do not pay for loading it and GnuTLS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +92,7 @@
 #include "http.h"
 #include "http_conns.h"
 #include "http_listen.h"
+#include "http_mhd.h"
 
 /* accept() calls per readiness of the listening socket, then the loop. */
 #define ACCEPT_BUDGET 256
@@ -133,6 +138,9 @@ struct http_server {
 
 static const char allow_methods[] = "GET, HEAD";
 
+/* libmicrohttpd's functions, set by the first http_server_start. */
+static const struct http_mhd *mhd;
+
 static void conn_busy(struct http_server *s, struct MHD_Connection *c);
 
 static void
@@ -173,22 +181,22 @@ reply(struct http_server *s, struct MHD_Connection *c, unsigned status,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	if (!(r = MHD_create_response_from_buffer(len, body, mode))) {
+	if (!(r = mhd->create_response_from_buffer(len, body, mode))) {
 		if (mode == MHD_RESPMEM_MUST_FREE)
 			free(body);
 		return MHD_NO;
 	}
 	/* Answered: the rest is MHD's to send, under its idle timeout. */
 	conn_busy(s, c);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Content-Security-Policy", HTTP_CSP);
+	mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	mhd->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd->add_response_header(r, "X-Content-Type-Options", "nosniff");
+	mhd->add_response_header(r, "Content-Security-Policy", HTTP_CSP);
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+		mhd->add_response_header(r, MHD_HTTP_HEADER_ALLOW,
 		    allow_methods);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	ret = mhd->queue_response(c, status, r);
+	mhd->destroy_response(r);
 	return ret;
 }
 
@@ -224,7 +232,7 @@ conn_evict(struct http_server *s, struct http_conn *k)
 static struct http_conn *
 conn_of(struct MHD_Connection *c)
 {
-	const union MHD_ConnectionInfo *i = MHD_get_connection_info(c,
+	const union MHD_ConnectionInfo *i = mhd->get_connection_info(c,
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return i ? i->socket_context : NULL;
@@ -394,7 +402,7 @@ start_pending(struct http_server *s, struct MHD_Connection *c,
 	s->pending = p;
 	/* The whole request is in: busy, neither evicted nor timed. */
 	conn_busy(s, c);
-	MHD_suspend_connection(c);
+	mhd->suspend_connection(c);
 	return MHD_YES;
 }
 
@@ -459,7 +467,7 @@ static void on_timer(uv_timer_t *t);
 static void
 run(struct http_server *s)
 {
-	MHD_run(s->mhd);
+	mhd->run(s->mhd);
 	s->round++;
 }
 
@@ -482,7 +490,7 @@ http_pending_done(struct http_pending *p, int status, char *body,
 	p->len = len;
 	p->done = true;
 	pending_unlink(p);
-	MHD_resume_connection(p->c);
+	mhd->resume_connection(p->c);
 	/* Answer now rather than at the next event of MHD's descriptor. */
 	run(s);
 	rearm(s);
@@ -495,7 +503,7 @@ rearm(struct http_server *s)
 
 	if (s->closing)
 		return;
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+	if (mhd->get_timeout(s->mhd, &ms) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, ms, 0);
 	else
 		uv_timer_stop(&s->timer);
@@ -571,7 +579,7 @@ admit(struct http_server *s, int fd, const struct sockaddr *sa,
 	s->adding = k;
 	/* MHD closes fd itself if it fails; then, if it had announced the
 	 * connection, it has also announced its close, freeing k. */
-	if (MHD_add_connection(s->mhd, fd, sa, salen) != MHD_YES) {
+	if (mhd->add_connection(s->mhd, fd, sa, salen) != MHD_YES) {
 		if (s->adding == k) {
 			s->adding = NULL;
 			http_conns_remove(s->conns, k);
@@ -677,6 +685,8 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	const union MHD_DaemonInfo *info;
 	int r;
 
+	if ((r = http_mhd_load(&mhd, err, errlen)) < 0)
+		return r;
 	if (!(s = calloc(1, sizeof(*s))) ||
 	    !(s->routes = calloc(nroutes ? nroutes : 1, sizeof(*routes)))) {
 		free(s);
@@ -715,7 +725,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	 * deadline sweep and ACCEPT_BUDGET from an accept burst before its
 	 * next MHD_run). No per-address limit of its own either.
 	 */
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	s->mhd = mhd->start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_CONNECTION_LIMIT,
@@ -731,7 +741,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 		r = -EIO;
 		goto fail_sock;
 	}
-	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd->get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info || info->epoll_fd < 0) {
 		snprintf(err, errlen, "http server: libmicrohttpd has no "
 		    "epoll descriptor");
@@ -761,7 +771,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	return 0;
 
 fail_mhd:
-	MHD_stop_daemon(s->mhd);
+	mhd->stop_daemon(s->mhd);
 fail_sock:
 	http_conns_free(s->conns);
 	close(s->listen_fd);
@@ -813,9 +823,9 @@ http_server_close(struct http_server *s)
 
 		pending_unlink(p);
 		p->orphan = true;
-		MHD_resume_connection(c);
+		mhd->resume_connection(c);
 	}
-	MHD_stop_daemon(s->mhd);	/* closes every connection */
+	mhd->stop_daemon(s->mhd);	/* closes every connection */
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
 	uv_close((uv_handle_t *)&s->poll, on_closed);

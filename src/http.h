@@ -87,12 +87,13 @@ struct http_limits {
 struct http_server;
 
 /*
- * Parse "ADDR:PORT" ("[v6]:PORT" for IPv6; ADDR may be a host name),
- * bind and listen, and start serving in loop. Raises the process's soft
- * RLIMIT_NOFILE to its hard limit, and lowers max_conns (saying so through
- * log) if even that cannot hold the connections the limits allow. Returns
- * 0 or a negative errno with err set ("bind 127.0.0.1:80: Permission
- * denied").
+ * Load libmicrohttpd the first time (http_mhd.h: -ELIBACC or -ELIBBAD
+ * when it cannot be), parse "ADDR:PORT" ("[v6]:PORT" for IPv6; ADDR may
+ * be a host name), bind and listen, and start serving in loop. Raises
+ * the process's soft RLIMIT_NOFILE to its hard limit, and lowers
+ * max_conns (saying so through log) if even that cannot hold the
+ * connections the limits allow. Returns 0 or a negative errno with err
+ * set ("bind 127.0.0.1:80: Permission denied").
  */
 int http_server_start(struct http_server **out, uv_loop_t *loop,
     const char *addr, const struct http_limits *lim,

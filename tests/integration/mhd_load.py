@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""libmicrohttpd is loaded by serve alone, as it starts (src/http_mhd.c).
+
+- No other mode loads it: `metricsd MODE --help` for every mode, with
+  the dynamic loader's LD_DEBUG=files trace, which names every object it
+  loads (checked to name libzmq, so that an empty trace cannot pass);
+  and aggregate, up and ready (its ready-check received), has neither
+  libmicrohttpd nor GnuTLS in /proc/PID/maps.
+- serve, once ready, has both mapped and answers GET /healthz.
+- serve, when its libmicrohttpd cannot be loaded, exits 1 with a message
+  that names it: a file of that name that is not a library, and a real
+  library without libmicrohttpd's functions, put first in the search
+  path with LD_LIBRARY_PATH.
+
+usage: mhd_load.py METRICSD_BIN HELPERS TMPDIR MODE...
+"""
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+BIN, HELPERS, TMP, MODES = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+DEADLINE = 30.0
+MHD = re.compile(rb"libmicrohttpd")
+GNUTLS = re.compile(rb"libgnutls")
+
+CHILDREN = []
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    for c in CHILDREN:  # no process outlives a failed test
+        if c.poll() is None:
+            c.kill()
+            c.wait()
+    sys.exit(1)
+
+
+def maps(pid):
+    with open("/proc/%d/maps" % pid, "rb") as f:
+        return f.read()
+
+
+def mapped_path(pid, pattern):
+    """The file of the first mapping whose path matches pattern."""
+    for line in maps(pid).splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6 and pattern.search(parts[5]):
+            return parts[5].decode()
+    return None
+
+
+def start_ready(argv, name):
+    """Start argv with $NOTIFY_SOCKET, return it once it says READY=1."""
+    path = os.path.join(TMP, name + ".notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    p = subprocess.Popen(argv, env=dict(os.environ, NOTIFY_SOCKET=path),
+                         stdout=subprocess.DEVNULL,
+                         stderr=open(os.path.join(TMP, name + ".err"), "wb"))
+    CHILDREN.append(p)
+    while True:
+        r, _, _ = select.select([sock], [], [], DEADLINE)
+        if not r:
+            fail("%s: no READY=1 within %ds" % (name, DEADLINE))
+        if b"READY=1" in sock.recv(4096).split(b"\n"):
+            break
+    sock.close()
+    return p
+
+
+def stop(p, name):
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=DEADLINE)
+    if rc != 0:
+        fail("%s exited %d on SIGTERM" % (name, rc))
+
+
+# Every mode's start-up, to its usage: libzmq loaded, libmicrohttpd not.
+if not MODES:
+    fail("no modes given")
+for mode in MODES:
+    r = subprocess.run([BIN, mode, "--help"], env=dict(os.environ,
+                       LD_DEBUG="files"), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=DEADLINE)
+    if r.returncode != 0:
+        fail("%s --help exited %d" % (mode, r.returncode))
+    if not re.search(rb"file=libzmq\.so", r.stderr):
+        fail("%s --help: LD_DEBUG=files traced no libzmq: %r" %
+             (mode, r.stderr[:300]))
+    if MHD.search(r.stderr) or GNUTLS.search(r.stderr):
+        fail("%s --help loaded libmicrohttpd or GnuTLS" % mode)
+print("ok: no mode loads libmicrohttpd to start (%d modes, LD_DEBUG)" %
+      len(MODES))
+
+# A mode that stays up: aggregate, ready (its ready-check received by
+# the serve_readywait helper), waiting for events.
+ready_ep = "ipc://" + os.path.join(TMP, "ready.sock")
+rw = subprocess.Popen([os.path.join(HELPERS, "serve_readywait"), ready_ep,
+                       "7", str(int(DEADLINE * 1000))],
+                      stdout=subprocess.PIPE)
+CHILDREN.append(rw)
+if rw.stdout.readline() != b"bound\n":
+    fail("serve_readywait did not bind")
+agg = subprocess.Popen([BIN, "aggregate", "--connect",
+                        "ipc://" + os.path.join(TMP, "nobody.sock"),
+                        "--metrics-dir", os.path.join(TMP, "agg"),
+                        "--ready", ready_ep, "--readiness-id", "7"],
+                       stdout=subprocess.DEVNULL,
+                       stderr=open(os.path.join(TMP, "agg.err"), "wb"))
+CHILDREN.append(agg)
+if rw.stdout.readline() != b"ready 7\n" or rw.wait(timeout=DEADLINE) != 0:
+    fail("aggregate: no ready-check")
+if not mapped_path(agg.pid, re.compile(rb"libzmq")):
+    fail("aggregate: no libzmq in its maps: the check sees nothing")
+if MHD.search(maps(agg.pid)) or GNUTLS.search(maps(agg.pid)):
+    fail("aggregate has libmicrohttpd or GnuTLS mapped")
+print("ok: aggregate, ready, has no libmicrohttpd or GnuTLS mapped")
+stop(agg, "aggregate")
+
+# serve loads it as it starts, and serves.
+addr_file = os.path.join(TMP, "addr")
+srv = start_ready([BIN, "serve", "--listen", "127.0.0.1:0", "--address-file",
+                   addr_file, "--metrics-dir", os.path.join(TMP, "none")],
+                  "serve")
+mhd_path = mapped_path(srv.pid, MHD)
+if not mhd_path or not GNUTLS.search(maps(srv.pid)):
+    fail("serve, ready, has no libmicrohttpd or GnuTLS mapped")
+uv_path = mapped_path(srv.pid, re.compile(rb"/libuv\.so"))
+with open(addr_file) as f:
+    addr = f.read().strip()
+with urllib.request.urlopen("http://%s/healthz" % addr,
+                            timeout=DEADLINE) as r:
+    if r.status != 200 or r.read() != b"ok\n":
+        fail("GET /healthz: %d" % r.status)
+print("ok: serve, ready, has libmicrohttpd mapped (%s) and answers" %
+      os.path.basename(mhd_path))
+stop(srv, "serve")
+
+# The name serve asks the dynamic loader for: the library's SONAME.
+od = subprocess.run(["objdump", "-p", mhd_path], capture_output=True)
+m = re.search(rb"^\s*SONAME\s+(\S+)", od.stdout, re.M)
+if od.returncode != 0 or not m:
+    fail("objdump -p %s: no SONAME" % mhd_path)
+soname = m.group(1).decode()
+
+# A library that will not load, first in the search path.
+bad = os.path.join(TMP, "badlib")
+os.mkdir(bad)
+cases = [("not a library", None, "cannot load libmicrohttpd"),
+         ("no MHD_ functions", uv_path, "MHD_start_daemon")]
+for what, src, want in cases:
+    dst = os.path.join(bad, soname)
+    if src:
+        if not uv_path:
+            fail("serve had no libuv mapped to copy")
+        shutil.copyfile(src, dst)
+    else:
+        with open(dst, "w") as f:
+            f.write("not a shared library\n")
+    r = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0",
+                        "--metrics-dir", os.path.join(TMP, "none")],
+                       env=dict(os.environ, LD_LIBRARY_PATH=bad),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=DEADLINE)
+    err = r.stderr.decode(errors="replace")
+    if r.returncode != 1:
+        fail("serve with %s as %s exited %d, expected 1: %s" %
+             (what, soname, r.returncode, err))
+    if soname not in err or want not in err:
+        fail("serve with %s as %s: message lacks %r or %r: %s" %
+             (what, soname, soname, want, err))
+    print("ok: %s as %s: serve exits 1: %s" % (what, soname,
+                                               err.strip().splitlines()[-1]))
