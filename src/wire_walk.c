@@ -102,14 +102,23 @@ int_run(const unsigned char *p, size_t len, size_t *offp, uint64_t count)
 			size_t o = off, s = int_size[c];
 
 			/* Eight 16-bit ids at a time; 27 bytes left past
-			 * safe means 35 past off, so all 24 are there. */
-			while (c == 0xcd && count - i >= 8 && off < safe &&
-			    safe - off > 27 && eight_u16(p + off)) {
-				off += 24;
-				i += 8;
+			 * safe means 35 past off, so all 24 are there. The
+			 * steps the count and the bytes allow are counted
+			 * first (this loop holds safe - off > 27): each
+			 * step then only checks its lead bytes. */
+			if (c == 0xcd) {
+				uint64_t k = (count - i) / 8;
+				size_t kb = (safe - off - 28) / 24 + 1;
+
+				if (k > kb)
+					k = kb;
+				for (; k > 0 && eight_u16(p + off); k--) {
+					off += 24;
+					i += 8;
+				}
+				if (off != o)
+					continue;	/* the conditions again */
 			}
-			if (off != o)
-				continue;	/* the conditions again */
 
 			/* A run of one width (ids of a 16-bit vocabulary
 			 * are all 0xcd): the next lead bytes are at known
