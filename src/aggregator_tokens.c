@@ -124,6 +124,42 @@ count_chunks(struct aggregator *a, const struct event_str *chunks, size_t n,
 	return count_outcome(a, rc, d);
 }
 
+/* A completion's two counts (complete_apply), each usable if *_ok. */
+struct counts {
+	bool full_ok, suffix_ok;
+	uint64_t full, suffix;
+};
+
+/*
+ * Count the completion text in the scratch list inline: its n chunks
+ * (osl) and, with want_suffix, the text after the first chunk,
+ * chunks[from..n) (tpot_ns). A tokenizer with count_split reads the text
+ * once for both: the same counts, and the same counters (a failure is
+ * counted once for each count, as two calls would).
+ */
+static void
+count_output(struct aggregator *a, size_t n, size_t from, bool want_suffix,
+    struct counts *c)
+{
+	const struct tokenizer *tok = a->cfg.tok;
+	uint64_t r, d;
+	int rc;
+
+	if (!want_suffix || tok->count_split == NULL) {
+		c->full_ok = count_chunks(a, a->chunks, n, &c->full);
+		if (want_suffix)
+			c->suffix_ok = count_chunks(a, a->chunks + from,
+			    n - from, &c->suffix);
+		return;
+	}
+	rc = tok->count_split(tok, a->chunks, n, from, &c->full, &c->suffix);
+	r = tokenizer_repaired(tok);
+	d = r - a->repaired;
+	a->repaired = r;
+	c->full_ok = count_outcome(a, rc, d);
+	c->suffix_ok = count_outcome(a, rc, 0);
+}
+
 static void
 isl_apply(struct aggregator *a, bool ok, uint64_t n)
 {
@@ -333,8 +369,7 @@ tokens_complete_take(struct aggregator *a, const struct event *ev,
     const struct complete_vals *v)
 {
 	bool want_suffix = v->text && a->cfg.streaming && v->has_first;
-	bool full_ok = false, suffix_ok = false;
-	uint64_t full = 0, suffix = 0;
+	struct counts c = { 0 };
 	unsigned want = v->text ? TOKQ_FULL | (want_suffix ? TOKQ_SUFFIX : 0)
 	    : 0;
 	struct deferred *d;
@@ -350,12 +385,9 @@ tokens_complete_take(struct aggregator *a, const struct event *ev,
 			if (want_suffix)
 				counter_inc(a, METRIC_TOKENIZER_ERRORS);
 		} else if (v->text) {
-			full_ok = count_chunks(a, a->chunks, n, &full);
-			if (want_suffix)
-				suffix_ok = count_chunks(a, a->chunks + from,
-				    n - from, &suffix);
+			count_output(a, n, from, want_suffix, &c);
 		}
-		complete_apply(a, v, full_ok, full, suffix_ok, suffix);
+		complete_apply(a, v, c.full_ok, c.full, c.suffix_ok, c.suffix);
 		return;
 	}
 	d = have ? deferred_new(DEFER_COMPLETE, a->chunks, n, from, want) :

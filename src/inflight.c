@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "inflight.h"
-#include "siphash.h"
 
 _Static_assert(sizeof(struct inflight_row) == 80,
     "one in-flight sample: 80 bytes");
@@ -66,12 +65,6 @@ inflight_free(struct inflight *t)
 	free(t->rows);
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
-}
-
-uint64_t
-inflight_hash(const struct inflight *t, const char *uuid, size_t len)
-{
-	return siphash13(t->k0, t->k1, uuid, len);
 }
 
 /* Slot holding row index ri (whose hash is h). */

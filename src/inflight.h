@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "siphash.h"
+
 #define INFLIGHT_UUID_INLINE 37	/* "hex32" and dashed uuid forms fit */
 #define INFLIGHT_UUID_MAX UINT16_MAX
 
@@ -54,8 +56,12 @@ struct inflight {
 int inflight_init(struct inflight *t);
 void inflight_free(struct inflight *t);
 
-uint64_t inflight_hash(const struct inflight *t, const char *uuid,
-    size_t len);
+/* The hash of uuid under the table's key (inline: every sample event). */
+static inline uint64_t
+inflight_hash(const struct inflight *t, const char *uuid, size_t len)
+{
+	return siphash13(t->k0, t->k1, uuid, len);
+}
 
 /* The row of uuid (whose hash is h), or NULL. */
 struct inflight_row *inflight_find(struct inflight *t, const char *uuid,

@@ -62,6 +62,14 @@ count(struct tokenizer *tok, struct tokq_job *j)
 {
 	uint64_t r0 = tokenizer_repaired(tok);
 
+	if ((j->want & (TOKQ_FULL | TOKQ_SUFFIX)) == (TOKQ_FULL | TOKQ_SUFFIX) &&
+	    tok->count_split != NULL) {
+		/* Both in one pass over the text (see tokenizer.h). */
+		j->rc_full = j->rc_suffix = tok->count_split(tok, j->chunks,
+		    j->n, j->from, &j->full, &j->suffix);
+		j->repaired = tokenizer_repaired(tok) - r0;
+		return;
+	}
 	if (j->want & TOKQ_FULL)
 		j->rc_full = tokenizer_count(tok, j->chunks, j->n, &j->full);
 	if (j->want & TOKQ_SUFFIX)

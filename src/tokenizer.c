@@ -84,24 +84,27 @@ ascii_space8(uint64_t x)
 }
 
 /*
- * Words = transitions from space to non-space. `inword` carries across
- * chunks, so "hel" + "lo world" counts 2. Multi-byte characters never
- * straddle chunks: each chunk was a whole string on the wire.
+ * Words = transitions from space to non-space, in chunks[0..n) after a
+ * space (*prev_space 1) or inside a word (0); *prev_space is left as the
+ * last character was. The state carries across chunks, so "hel" +
+ * "lo world" counts 2. Multi-byte characters never straddle chunks: each
+ * chunk was a whole string on the wire. So the only state a chunk hands
+ * to the next is *prev_space, which is what lets whitespace_split count
+ * a text and a suffix of it in one pass.
  *
- * This runs on the event path for every completed sample (twice with
- * --streaming), so the common bytes take a branch-free step: a word
- * starts where a non-space byte follows a space. Eight ASCII bytes go in
- * one step (ascii_space8): the word starts are the non-space bytes whose
- * previous byte is a space, counted by one multiplication.
+ * This runs on the event path for every completed sample, so the common
+ * bytes take a branch-free step: a word starts where a non-space byte
+ * follows a space. Eight ASCII bytes go in one step (ascii_space8): the
+ * word starts are the non-space bytes whose previous byte is a space,
+ * counted by one multiplication.
  */
-static int
-whitespace_count(const struct tokenizer *tok, const struct event_str *chunks,
-    size_t n, uint64_t *out)
+static uint64_t
+whitespace_scan(const struct event_str *chunks, size_t n,
+    unsigned *prev_spacep)
 {
 	uint64_t words = 0;
-	unsigned prev_space = 1;	/* the text starts outside a word */
+	unsigned prev_space = *prev_spacep;
 
-	(void)tok;
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *s = (const unsigned char *)chunks[i].ptr;
 		size_t len = chunks[i].len;
@@ -141,13 +144,69 @@ whitespace_count(const struct tokenizer *tok, const struct event_str *chunks,
 			prev_space = sp;
 		}
 	}
-	*out = words;
+	*prev_spacep = prev_space;
+	return words;
+}
+
+/* Does the concatenation of chunks[0..n) start with a non-space
+ * character (as whitespace_scan classes it)? False when it is empty. */
+static bool
+whitespace_starts_word(const struct event_str *chunks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *s = (const unsigned char *)chunks[i].ptr;
+		unsigned cls;
+
+		if (chunks[i].len == 0)
+			continue;
+		cls = byte_class[s[0]];
+		if (cls == BYTE_MAYBE_SPACE)
+			return space_len(s, chunks[i].len) == 0;
+		return cls == BYTE_WORD;
+	}
+	return false;
+}
+
+static int
+whitespace_count(const struct tokenizer *tok, const struct event_str *chunks,
+    size_t n, uint64_t *out)
+{
+	unsigned prev_space = 1;	/* the text starts outside a word */
+
+	(void)tok;
+	*out = whitespace_scan(chunks, n, &prev_space);
+	return 0;
+}
+
+/*
+ * The counts of chunks[0..n) and of chunks[from..n), each as
+ * whitespace_count gives it, reading every byte once: the prefix
+ * chunks[0..from) and the suffix are counted apart, each from outside a
+ * word. Counted whole, the suffix would start where the prefix ended;
+ * that changes only whether its first character starts a word, and only
+ * when the prefix ends inside a word and the suffix starts with one (one
+ * word across the cut, counted in both parts).
+ */
+static int
+whitespace_split(const struct tokenizer *tok, const struct event_str *chunks,
+    size_t n, size_t from, uint64_t *full, uint64_t *suffix)
+{
+	unsigned pre_space = 1, suf_space = 1;
+	uint64_t pre, suf;
+
+	(void)tok;
+	pre = whitespace_scan(chunks, from, &pre_space);
+	suf = whitespace_scan(chunks + from, n - from, &suf_space);
+	*suffix = suf;
+	*full = pre + suf - (pre_space == 0 &&
+	    whitespace_starts_word(chunks + from, n - from));
 	return 0;
 }
 
 static struct tokenizer whitespace = {
 	.name = "whitespace",
 	.count = whitespace_count,
+	.count_split = whitespace_split,
 };
 
 /* Built-in tokenizers; a file-backed one would be tried after these. */

@@ -27,6 +27,15 @@ struct tokenizer {
 	int (*count)(const struct tokenizer *tok, const struct event_str *chunks,
 	    size_t n, uint64_t *out);
 	/*
+	 * Optional (NULL: call count twice): the tokens of chunks[0..n)
+	 * into *full and of chunks[from..n) into *suffix, with from <= n,
+	 * exactly as count gives each, in one pass over the text. Returns
+	 * 0 or a negative errno (neither count is then to be used).
+	 */
+	int (*count_split)(const struct tokenizer *tok,
+	    const struct event_str *chunks, size_t n, size_t from,
+	    uint64_t *full, uint64_t *suffix);
+	/*
 	 * Append the token ids of text[0..len) to ids (the caller owns and
 	 * frees ids->v). NULL for counters without ids (whitespace).
 	 * Returns 0 or a negative errno.

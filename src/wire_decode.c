@@ -655,25 +655,34 @@ deliver_fast(struct wire_decoder *d, const char *p, size_t len,
 	return true;
 }
 
+/* Batch record i, the bin p[0..len), through the general path. Not
+ * inlined: its frame (a msgpack object, an error message) would make
+ * every record's call to batch_record dearer. */
+static __attribute__((noinline)) int
+batch_record_slow(struct wire_decoder *d, uint32_t i, const char *p,
+    size_t len, struct wire_frame_stats *st)
+{
+	msgpack_object rec;
+	struct rec_err e;
+
+	if (!unpack_exact(d, &d->rec_zone, true, p, len, &rec, &e)) {
+		st->records++;
+		count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
+		    WIRE_ERR_BAD_RECORD, "batch record %u: %s", i, e.msg);
+		return 0;
+	}
+	return deliver(d, &rec, i, st);
+}
+
 /* Batch record i, the bin p[0..len): decoded and delivered. */
 static int
 batch_record(struct wire_decoder *d, uint32_t i, const char *p, size_t len,
     struct wire_frame_stats *st)
 {
-	msgpack_object rec;
-	struct rec_err e;
 	int rc;
 
-	if (!deliver_fast(d, p, len, st, &rc)) {
-		if (!unpack_exact(d, &d->rec_zone, true, p, len, &rec, &e)) {
-			st->records++;
-			count(st, e.why == WIRE_ERR_ABSURD_SIZE ? e.why :
-			    WIRE_ERR_BAD_RECORD, "batch record %u: %s", i,
-			    e.msg);
-			return 0;
-		}
-		rc = deliver(d, &rec, i, st);
-	}
+	if (!deliver_fast(d, p, len, st, &rc))
+		rc = batch_record_slow(d, i, p, len, st);
 	if (rc != 0)
 		st->stopped = true;
 	return rc;

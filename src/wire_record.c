@@ -194,8 +194,14 @@ rd_ids(struct rd *r, struct wire_scratch *s, bool want_ids, struct event *ev)
 		return false;
 	ev->data.prompt.has_token_ids = true;
 	ev->data.prompt.n_token_ids = m;
-	if (!want_ids && m >= WIRE_ELIDE_MIN)
-		return wire_int_run(r->p, r->len, &r->off, m) == m;
+	if (!want_ids && m >= WIRE_ELIDE_MIN) {
+		/* Not &r->off: see wire_record_fast. */
+		size_t off = r->off;
+		bool ok = wire_int_run(r->p, r->len, &off, m) == m;
+
+		r->off = off;
+		return ok;
+	}
 	if (!wire_scratch_reserve((void **)&s->ids, &s->ids_cap, m,
 	    sizeof(*s->ids)))
 		return false;
@@ -227,14 +233,16 @@ rd_fields(struct rd *r, struct wire_scratch *s, bool want_ids,
 	} else if (IS(tag, "TextModelOutput")) {
 		struct event_text *o = &ev->data.output.output;
 		struct event_text *rs = &ev->data.output.reasoning;
+		struct rd t = *r;	/* not r itself: see wire_record_fast */
 
 		ev->data_tag = EVENT_DATA_TEXT_OUTPUT;
 		*o = (struct event_text){ EVENT_TEXT_STRING, 1, &wire_empty_str };
 		*rs = (struct event_text){ EVENT_TEXT_ABSENT, 0, NULL };
-		if (n > 1 && !rd_text(r, false, &s->out, &s->out_cap, o))
+		if (n > 1 && !rd_text(&t, false, &s->out, &s->out_cap, o))
 			return false;
-		if (n > 2 && !rd_text(r, true, &s->rsn, &s->rsn_cap, rs))
+		if (n > 2 && !rd_text(&t, true, &s->rsn, &s->rsn_cap, rs))
 			return false;
+		r->off = t.off;
 		used = 3;
 	} else if (IS(tag, "ErrorData")) {
 		ev->data_tag = EVENT_DATA_ERROR;
@@ -334,6 +342,30 @@ rd_field(struct rd *r, struct wire_scratch *s, bool want_ids,
 	return rd_skip_scalar(r);	/* not one of ours */
 }
 
+/*
+ * memset(ev, 0, sizeof(*ev)) in pieces of at most 64 bytes, which the
+ * compiler writes as a few vector stores: a memset of the whole is a rep
+ * stos, slow to start, for every record.
+ */
+_Static_assert(sizeof(struct event) > 128 && sizeof(struct event) <= 192,
+    "event_zero: three pieces");
+
+static inline void
+event_zero(struct event *ev)
+{
+	unsigned char *b = (unsigned char *)ev;
+
+	memset(b, 0, 64);
+	memset(b + 64, 0, 64);
+	memset(b + 128, 0, sizeof(*ev) - 128);
+}
+
+/*
+ * The cursor r lives in registers only while its address goes to no
+ * function that is not inlined here: rd_text and wire_int_run get a copy
+ * of it, written back after. (With its address taken, every read of a
+ * byte reloaded and stored it.)
+ */
 bool
 wire_record_fast(struct wire_scratch *s, bool want_ids, const void *p,
     size_t len, struct event *ev)
@@ -342,7 +374,7 @@ wire_record_fast(struct wire_scratch *s, bool want_ids, const void *p,
 	bool has_type = false, has_data = false;
 	uint32_t n;
 
-	memset(ev, 0, sizeof(*ev));
+	event_zero(ev);
 	ev->sample_uuid.ptr = "";
 	ev->conversation_id.ptr = "";
 	if (!rd_container(&r, true, &n))

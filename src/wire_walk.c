@@ -10,6 +10,10 @@
 #include "wire.h"
 #include "wire_walk.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /*
  * For each lead byte, the whole size of an object whose size the lead
  * byte alone determines (fixint, nil, bool, fixstr, numbers, fixext);
@@ -79,6 +83,27 @@ eight_u16(const unsigned char *p)
 	    (w2 & 0x0000ff0000ff0000ull) == 0x0000cd0000cd0000ull;
 }
 
+#ifdef __SSE2__
+/*
+ * eight_u16 twice, for the 48 bytes at p: their 16 lead bytes (at 0, 3,
+ * ..., 45) all 0xcd, compared 16 bytes at a time.
+ */
+static inline bool
+sixteen_u16(const unsigned char *p)
+{
+	const __m128i cd = _mm_set1_epi8((char)0xcd);
+	const uint64_t lead = 0x249249249249ull;	/* bits 0, 3, ..., 45 */
+	uint64_t m0 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+	    _mm_loadu_si128((const __m128i *)p), cd));
+	uint64_t m1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+	    _mm_loadu_si128((const __m128i *)(p + 16)), cd));
+	uint64_t m2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+	    _mm_loadu_si128((const __m128i *)(p + 32)), cd));
+
+	return ((m0 | m1 << 16 | m2 << 32) & lead) == lead;
+}
+#endif
+
 /*
  * Step over the leading integers of an array whose count elements start
  * at p[*off]: in one tight loop, since token ids are most of a record.
@@ -102,14 +127,37 @@ int_run(const unsigned char *p, size_t len, size_t *offp, uint64_t count)
 			size_t o = off, s = int_size[c];
 
 			/* Eight 16-bit ids at a time; 27 bytes left past
-			 * safe means 35 past off, so all 24 are there. */
-			while (c == 0xcd && count - i >= 8 && off < safe &&
-			    safe - off > 27 && eight_u16(p + off)) {
-				off += 24;
-				i += 8;
+			 * safe means 35 past off, so all 24 are there. The
+			 * steps the count and the bytes allow are counted
+			 * first (this loop holds safe - off > 27): each
+			 * step then only checks its lead bytes. */
+			if (c == 0xcd) {
+				uint64_t k;
+#ifdef __SSE2__
+				/* Sixteen at a time first, while the count
+				 * and the bytes allow. */
+				size_t kb = (len - off) / 48;
+
+				k = (count - i) / 16;
+				if (k > kb)
+					k = kb;
+				for (; k > 0 && sixteen_u16(p + off); k--) {
+					off += 48;
+					i += 16;
+				}
+				if (off != o)
+					continue;	/* the conditions again */
+#endif
+				k = (count - i) / 8;
+				if (k > (safe - off - 28) / 24 + 1)
+					k = (safe - off - 28) / 24 + 1;
+				for (; k > 0 && eight_u16(p + off); k--) {
+					off += 24;
+					i += 8;
+				}
+				if (off != o)
+					continue;	/* the conditions again */
 			}
-			if (off != o)
-				continue;	/* the conditions again */
 
 			/* A run of one width (ids of a 16-bit vocabulary
 			 * are all 0xcd): the next lead bytes are at known

@@ -7,8 +7,10 @@
 #ifndef METRICSD_WIRE_WALK_H
 #define METRICSD_WIRE_WALK_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * Arrays of at least WIRE_ELIDE_MIN integers (token ids, in practice)
@@ -45,12 +47,29 @@ enum wire_walk_result {
 	WALK_HUGE = -3		/* a declared count cannot fit the bytes left */
 };
 
-/* The big-endian unsigned integer in p[0..n), n <= 8. */
+/* The big-endian unsigned integer in p[0..n), n <= 8. The widths
+ * MessagePack uses (1, 2, 4, 8) are one load each: the lengths and
+ * timestamps of every record are read here. */
 static inline uint64_t
 wire_be(const unsigned char *p, int n)
 {
 	uint64_t v = 0;
+	uint32_t w;
+	uint16_t h;
 
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2:
+		memcpy(&h, p, sizeof(h));
+		return be16toh(h);
+	case 4:
+		memcpy(&w, p, sizeof(w));
+		return be32toh(w);
+	case 8:
+		memcpy(&v, p, sizeof(v));
+		return be64toh(v);
+	}
 	for (int i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;

@@ -7,6 +7,7 @@
  * of bad file.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +390,91 @@ START_TEST(test_tok_whitespace_blocks_match_bytewise)
 		}
 		ck_assert_int_eq(tokenizer_count(tok, ch, nch, &n), 0);
 		ck_assert_uint_eq(n, ref_words(ch, nch));
+	}
+	tokenizer_close(tok);
+}
+END_TEST
+
+/* count_split against two direct counts, at every cut of chunks[0..n). */
+static void
+split_check(const struct tokenizer *tok, const struct event_str *ch, size_t n)
+{
+	for (size_t from = 0; from <= n; from++) {
+		uint64_t full = 99, suffix = 99, want_full, want_suffix;
+
+		ck_assert_int_eq(tokenizer_count(tok, ch, n, &want_full), 0);
+		ck_assert_int_eq(tokenizer_count(tok, ch + from, n - from,
+		    &want_suffix), 0);
+		ck_assert_int_eq(tok->count_split(tok, ch, n, from, &full,
+		    &suffix), 0);
+		ck_assert_msg(full == want_full && suffix == want_suffix,
+		    "n %zu from %zu: full %" PRIu64 " want %" PRIu64
+		    ", suffix %" PRIu64 " want %" PRIu64, n, from, full,
+		    want_full, suffix, want_suffix);
+		ck_assert_uint_eq(want_full, ref_words(ch, n));
+	}
+}
+
+START_TEST(test_tok_whitespace_split_matches_two_counts)
+{
+	/* Chunk lists whose cuts fall inside a word, on ASCII and Unicode
+	 * whitespace, next to empty chunks, on an invalid or cut-short
+	 * multi-byte sequence, and on 8-byte block edges. */
+	static const char *const edge[][6] = {
+		{ "", NULL }, { "", "", NULL }, { "word", NULL },
+		{ "hel", "lo world", NULL }, { "hello ", "world", NULL },
+		{ "hello", " world", NULL }, { "a", "", "b", NULL },
+		{ "a", "", "", " b", NULL }, { "", "", "abc", NULL },
+		{ " ", " ", NULL }, { "x\xc2\xa0", "y", NULL },
+		{ "x", "\xc2\xa0y", NULL }, { "x", "\xe3\x80\x80", "y", NULL },
+		{ "x", "\xc3\xa9y", NULL }, { "x", "\xe2\x80", "y", NULL },
+		{ "x", "\xff", NULL }, { "abcdefgh", "ijklmnop q", NULL },
+		{ "abcdefg ", "hijklmno", NULL }, { "abcdefgh ", "", "\t", NULL },
+		{ "one two three four", "", "five", " six seven", "8", NULL },
+	};
+	static const char *const piece[] = { "w", "ab", " ", "\t\n",
+	    "\xc2\xa0", "\xe2\x80\xaf", "\xc3\xa9", "\xe2\x80", "\xff",
+	    "", "abcdefghij", "\x1f" };
+	struct tokenizer *tok;
+	struct event_str ch[6];
+	char err[128], text[6][64];
+	uint64_t rng = 0x2545f4914f6cdd1dull;
+
+	ck_assert_int_eq(tokenizer_open(&tok, "whitespace", err, sizeof(err)),
+	    0);
+	ck_assert_ptr_nonnull(tok->count_split);
+	for (size_t e = 0; e < sizeof(edge) / sizeof(edge[0]); e++) {
+		size_t n = 0;
+
+		for (; edge[e][n] != NULL; n++)
+			ch[n] = (struct event_str){ edge[e][n],
+			    strlen(edge[e][n]) };
+		split_check(tok, ch, n);
+	}
+	/* Random lists of up to 6 chunks, each of up to 5 pieces. */
+	for (int round = 0; round < 3000; round++) {
+		size_t n;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		n = (size_t)(rng % 7);
+		for (size_t k = 0; k < n; k++) {
+			size_t len = 0, np = (size_t)(rng >> (8 + 4 * k)) % 6;
+
+			for (size_t q = 0; q < np; q++) {
+				const char *pc;
+
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				pc = piece[rng % (sizeof(piece) / sizeof(piece[0]))];
+				memcpy(text[k] + len, pc, strlen(pc));
+				len += strlen(pc);
+			}
+			ch[k] = (struct event_str){ text[k], len };
+		}
+		split_check(tok, ch, n);
 	}
 	tokenizer_close(tok);
 }
@@ -822,6 +908,7 @@ tok_suite(void)
 	tcase_add_test(ids, test_tok_invalid_utf8_is_replacement_char);
 	tcase_add_test(ids, test_tok_whitespace_has_no_ids);
 	tcase_add_test(ids, test_tok_whitespace_blocks_match_bytewise);
+	tcase_add_test(ids, test_tok_whitespace_split_matches_two_counts);
 	tcase_add_test(ids, test_tok_regex_unicode16_letters);
 	tcase_add_test(ids, test_tok_regex_space_is_white_space);
 	tcase_add_test(ids, test_tok_regex_oniguruma_meanings_kept);

@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "wire.h"
+#include "wire_walk.h"
 
 /* The payload of the reference example: {"event_type": "sample.issued",
  * "timestamp_ns": 1000, "sample_uuid": "s1", "data": ["PromptData", nil,
@@ -447,6 +448,22 @@ START_TEST(test_frame_decode_every_int_width)
 		ck_assert_uint_eq(st.events, 1);
 		ck_assert_msg(c.ev[0].ts == cases[i].want, "case %s: got %lld",
 		    cases[i].hex, (long long)c.ev[0].ts);
+	}
+}
+END_TEST
+
+/* wire_be, every width, against the byte-at-a-time reading. */
+START_TEST(test_wire_be_every_width)
+{
+	const unsigned char p[8] = { 0xfe, 0x01, 0x80, 0x7f, 0x00, 0xff,
+	    0x12, 0xab };
+
+	for (int n = 0; n <= 8; n++) {
+		uint64_t want = 0;
+
+		for (int i = 0; i < n; i++)
+			want = want << 8 | p[i];
+		ck_assert_uint_eq(wire_be(p, n), want);
 	}
 }
 END_TEST
@@ -1270,6 +1287,7 @@ wire_suite(void)
 	tcase_add_test(dec, test_frame_decode_missing_keys_take_defaults);
 	tcase_add_test(dec, test_frame_decode_nil_optional_keys);
 	tcase_add_test(dec, test_frame_decode_every_int_width);
+	tcase_add_test(dec, test_wire_be_every_width);
 	tcase_add_test(dec, test_frame_decode_timestamp_beyond_int64_is_error);
 	tcase_add_test(dec, test_frame_decode_data_defaults_and_extras);
 	tcase_add_test(dec, test_frame_decode_data_errors);

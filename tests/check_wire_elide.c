@@ -516,6 +516,61 @@ START_TEST(test_int_run_stops_at_count)
 }
 END_TEST
 
+/*
+ * wire_int_run over uint16 ids with one element of another width (a
+ * uint8, 2 bytes) or a non-integer at every place, with the array ending
+ * exactly at the end of the bytes or followed by more: the steps of 16
+ * and of 8 ids at once must hand over to the element-wise ones at the
+ * right element, and never read past the bytes given.
+ */
+START_TEST(test_int_run_mixed_widths_every_place)
+{
+	enum { N = 100 };
+	unsigned char buf[3 * N];
+
+	wire_walk_init();
+	for (int odd = -1; odd < N; odd++)
+		for (int bad = 0; bad < 2; bad++) {
+			size_t at[N + 1], o = 0;
+
+			for (int k = 0; k < N; k++) {
+				at[k] = o;
+				if (k == odd && bad) {
+					buf[o++] = 0xc1;	/* never used */
+				} else if (k == odd) {
+					buf[o++] = 0xcc;
+					buf[o++] = 0xfe;
+				} else {
+					buf[o++] = 0xcd;
+					buf[o++] = (unsigned char)(k >> 8);
+					buf[o++] = (unsigned char)k;
+				}
+			}
+			at[N] = o;
+			for (uint64_t count = 0; count <= N; count++) {
+				/* Exactly the array's bytes, then with more,
+				 * on the heap: reading past them is an
+				 * error under ASan. */
+				for (size_t extra = 0; extra <= 9; extra += 9) {
+					uint64_t want = bad && odd >= 0 &&
+					    (uint64_t)odd < count ?
+					    (uint64_t)odd : count;
+					size_t off = 0, n = at[count] + extra;
+					unsigned char *h = malloc(n ? n : 1);
+
+					ck_assert_ptr_nonnull(h);
+					memcpy(h, buf, at[count]);
+					memset(h + at[count], 0xcd, extra);
+					ck_assert_uint_eq(wire_int_run(h, n, &off,
+					    count), want);
+					ck_assert_uint_eq(off, at[want]);
+					free(h);
+				}
+			}
+		}
+}
+END_TEST
+
 Suite *
 wire_elide_suite(void)
 {
@@ -527,6 +582,7 @@ wire_elide_suite(void)
 	tcase_add_test(tc, test_input_ext_never_taken_for_a_placeholder);
 	tcase_add_test(tc, test_runs_of_one_width);
 	tcase_add_test(tc, test_int_run_stops_at_count);
+	tcase_add_test(tc, test_int_run_mixed_widths_every_place);
 	tcase_add_loop_test(tc, test_every_prefix_of_long_ids_fails_cleanly, 0,
 	    2);
 	tcase_add_loop_test(tc, test_long_int_arrays_in_the_wrong_place, 0,
