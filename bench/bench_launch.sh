@@ -28,7 +28,9 @@
 # sides alternate, and which one goes first alternates too, so that both
 # see the same load. ratio = launch / Python: the target is <= 1.0 at
 # every size, the goal <= 0.5. On a shared machine the figures move
-# with its load (printed at the start): compare ratios, not times.
+# with its load (printed at the start): compare ratios, not times. The
+# ratio of each pair of runs (the two sides back to back) is printed
+# too, median and range, to show how much the load moved them.
 #
 # A second figure of each run, end to end, is taken by the measuring
 # loop (bench_launch_run.py) itself, the same way for both: from just
