@@ -28,7 +28,24 @@
 # sides alternate, and which one goes first alternates too, so that both
 # see the same load. ratio = launch / Python: the target is <= 1.0 at
 # every size, the goal <= 0.5. On a shared machine the figures move
-# with its load (printed at the start): compare ratios, not times.
+# with its load (printed at the start): compare ratios, not times. The
+# ratio of each pair of runs (the two sides back to back) is printed
+# too, median and range, to show how much the load moved them.
+#
+# What the figures are made of (measured with timestamps per phase in
+# launch, perf trace and a cpuacct cgroup per side, 2 loaded CPUs): a
+# spawn costs launch some 35 us before vfork(), 30 us in vfork(), 40
+# us in the child before its execve() (setsid() and the watchdog's pipe
+# the largest), 45 us of exec to the point where vfork() returns, and 30
+# us after it (pidfd, output pipes on the loop): 0.17 ms at best. On a busy
+# machine the median is 1 to 2 ms, spent waiting for a CPU after
+# vfork() returns, the same for Python, whose Popen also vforks. With
+# zmq readiness the service's own start-up dominates (sh, then the
+# ready sender loading libzmq: 4 to 10 ms of CPU each, see the start-up
+# table below), the same program on both sides, so the ratio there
+# stays near 1.0 at every size and cannot come near 0.5; launch's main
+# thread wakes twice per ready frame (ZMQ's pipe attach, then the
+# frame), as Python's blocking recv does.
 #
 # A second figure of each run, end to end, is taken by the measuring
 # loop (bench_launch_run.py) itself, the same way for both: from just

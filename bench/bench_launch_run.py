@@ -19,7 +19,10 @@ and takes two figures of each run:
         cgroup). Measured here, by one clock, the same way for both.
 
 Prints the medians, the ratios launch / baseline, and the worst ratio of
-the self figures (the issue's target: <= 1.0 at every size).
+the self figures (the issue's target: <= 1.0 at every size). Then, for
+each size, the ratio of each pair of runs (the two sides back to back,
+so under much the same load): their median and range, which show how far
+the machine's load moved the figures.
 """
 import re
 import subprocess
@@ -72,6 +75,7 @@ def main():
         "", "", "spawn-to-all-ready, ms", "end to end, ms",
         "spawn-to-ready, ms"))
     worst = 0.0
+    pairs = []
     for mode in ("zmq", "none"):
         for n in (1, 8, 32):
             conf = "%s/%s.%d.conf" % (d, mode, n)
@@ -89,12 +93,18 @@ def main():
                         pe.append(e)
             l, p, l2, p2 = median(ls), median(ps), median(le), median(pe)
             worst = max(worst, l / p)
+            pr = sorted(a / b for a, b in zip(ls, ps))
+            pairs.append((mode, n, median(pr), pr[0], pr[-1]))
             print("%5s %4d | %8.2f %8.2f %6.2f | %8.2f %8.2f %6.2f | "
                   "%9.3f %9.3f" % (mode, n, l, p, l / p, l2, p2, l2 / p2,
                                    l / n, p / n))
             sys.stdout.flush()
     print("bench_launch: worst spawn-to-all-ready ratio %.2f "
           "(target <= 1.0, goal <= 0.5)" % worst)
+    print("bench_launch: spawn-to-all-ready ratio of each pair of runs:")
+    for mode, n, med, lo, hi in pairs:
+        print("%5s %4d | median %5.2f, range %5.2f - %5.2f" % (
+            mode, n, med, lo, hi))
 
 
 main()

@@ -81,4 +81,22 @@ expect_grep "COMMAND '/nonexistent/benchmark' not found or not executable" "$T/e
 # ... and one that exits 127 after start is just its status.
 expect_exit 127 metricsd launch "$T/nocmd.conf" -- sh -c 'exit 127'
 echo "ok: missing command"
+
+# ---- a service whose exec fails in the child (an executable file that
+# is no program): the child's report names the step and errno at once,
+# and the service started before it is stopped.
+printf 'not a program\n' >"$T/junk"
+chmod 755 "$T/junk"
+cat >"$T/junk.conf" <<EOF2
+[launch]
+exit_timeout = 100ms
+[service a]
+command = $SVC --zmq --pidfile $T/a2.pid
+[service junk]
+ready = none
+command = $T/junk
+EOF2
+expect_exit 1 metricsd launch "$T/junk.conf" -- true
+expect_grep "^metricsd launch: service 'junk': cannot start: exec $T/junk: Exec format error$" "$T/err"
+echo "ok: exec failure reported"
 exit 0
