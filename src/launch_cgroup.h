@@ -8,10 +8,13 @@
  *   COMMAND is born in it; teardown moves launch back out and writes
  *   cgroup.kill, as systemd does. The watchdog (never in it) creates it
  *   and kills it too, so this holds after SIGKILL of launch as well.
- * - otherwise PR_SET_CHILD_SUBREAPER: orphaned descendants are
- *   reparented to launch instead of init, and launch kills them at
- *   teardown. Not covered: after SIGKILL of launch, an escaped process
- *   is reparented to init and survives (its group was never known).
+ * - PR_SET_CHILD_SUBREAPER, with or without the cgroup: orphaned
+ *   descendants are reparented to launch instead of init, and launch
+ *   stops (SIGSTOP, until no new one appears) and then kills them at
+ *   teardown; with the cgroup this also takes a daemon that moved out of
+ *   it. Not covered: without the cgroup, after SIGKILL of launch, an
+ *   escaped process is reparented to init and survives (its group was
+ *   never known).
  *
  * The cgroup2 mount is found in /proc/self/mountinfo (hybrid layouts
  * mount it at /sys/fs/cgroup/unified, not /sys/fs/cgroup).

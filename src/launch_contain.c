@@ -80,30 +80,61 @@ cgroup_leave(struct launcher *L)
 	return r;
 }
 
-/*
- * The subreaper fallback at teardown: whatever was orphaned to us and is
- * not a process we started (nor the watchdog) left its service's group;
- * kill it, its group, and reap it. Killing may orphan more to us: go
- * round until none is left (bounded).
- */
-static void
-orphans_kill(struct launcher *L)
+/* One of the processes launch started (or its watchdog)? */
+static bool
+launch_own(const struct launcher *L, pid_t pid)
 {
-	for (int round = 0; round < 16; round++) {
+	if (pid == L->wd_pid || (L->cmdproc.started && pid == L->cmdproc.pid))
+		return true;
+	for (size_t j = 0; j < L->n; j++)
+		if (L->svc[j].proc.started && pid == L->svc[j].proc.pid)
+			return true;
+	return false;
+}
+
+/* Processes stopped on their way to being killed. */
+#define FROZEN_MAX 4096
+struct frozen {
+	pid_t pid[FROZEN_MAX];
+	size_t n;
+	size_t live;		/* of them, not yet exited when found */
+};
+
+/* Stop each of pids[] not already in f, and add it. Returns how many
+ * were new. */
+static size_t
+freeze(struct frozen *f, const pid_t *pids, size_t n)
+{
+	size_t added = 0;
+
+	for (size_t i = 0; i < n && f->n < FROZEN_MAX; i++) {
+		size_t j = 0;
+
+		while (j < f->n && f->pid[j] != pids[i])
+			j++;
+		if (j < f->n)
+			continue;
+		kill(pids[i], SIGSTOP);
+		f->live += !launch_proc_dead(pids[i]);
+		f->pid[f->n++] = pids[i];
+		added++;
+	}
+	return added;
+}
+
+/* Reap whatever has come back to us that we did not start; killed, it
+ * exits at once. Killing a parent hands its children to us: go round
+ * until none is left (bounded). */
+static void
+orphans_reap(struct launcher *L)
+{
+	for (int round = 0; round < 64; round++) {
 		pid_t kids[256];
-		size_t n = launch_children_list(kids, 256), k = 0;
+		size_t n = launch_children_list(0, kids, 256), k = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			bool ours = kids[i] == L->wd_pid ||
-			    (L->cmdproc.started && kids[i] == L->cmdproc.pid);
-
-			for (size_t j = 0; !ours && j < L->n; j++)
-				ours = L->svc[j].proc.started &&
-				    kids[i] == L->svc[j].proc.pid;
-			if (ours)
+			if (launch_own(L, kids[i]))
 				continue;
-			if (getpgid(kids[i]) == kids[i])
-				kill(-kids[i], SIGKILL);
 			kill(kids[i], SIGKILL);
 			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
 				;
@@ -111,10 +142,46 @@ orphans_kill(struct launcher *L)
 		}
 		if (k == 0)
 			return;
-		if (round == 0 && k > 0)
-			log_warn("killed %zu process%s that had left their "
-			    "service's process group", k, k == 1 ? "" : "es");
 	}
+}
+
+/*
+ * At teardown, as child subreaper: whatever was orphaned to us and is not
+ * a process we started left its service's group. Stop it and everything
+ * below it first, going round until a pass finds no new process (a
+ * stopped process cannot fork, so a daemon that keeps forking cannot
+ * outrun us), then kill them all and reap.
+ */
+static void
+orphans_kill(struct launcher *L)
+{
+	static struct frozen f;	/* 16 KiB: not on the stack */
+	pid_t kids[256];
+
+	f.n = f.live = 0;
+	for (int pass = 0; pass < 64; pass++) {
+		size_t n = launch_children_list(0, kids, 256), m = 0, added;
+
+		for (size_t i = 0; i < n; i++)
+			if (!launch_own(L, kids[i]))
+				kids[m++] = kids[i];
+		added = freeze(&f, kids, m);
+		for (size_t i = 0; i < f.n; i++) {
+			n = launch_children_list(f.pid[i], kids, 256);
+			added += freeze(&f, kids, n);
+		}
+		if (added == 0)
+			break;
+	}
+	for (size_t i = 0; i < f.n; i++) {
+		if (getpgid(f.pid[i]) == f.pid[i])
+			kill(-f.pid[i], SIGKILL);
+		kill(f.pid[i], SIGKILL);
+	}
+	orphans_reap(L);
+	if (f.live > 0)
+		log_warn("killed %zu process%s that had left their service's "
+		    "process group", f.live, f.live == 1 ? "" : "es");
 }
 
 /* At teardown: kill what left its service's group. */
@@ -125,8 +192,13 @@ launch_contain_kill(struct launcher *L)
 		log_warn("cannot leave cgroup %s:", L->cgroup);
 		L->cgroup[0] = '\0';	/* cgroup.kill would take us too */
 	}
+	/* Both, where both are there: the subreaper also takes a daemon
+	 * moved out of the cgroup (root can), and reaps what cgroup.kill
+	 * killed and handed to us. */
+	if (L->subreaper)
+		orphans_kill(L);
 	if (L->cgroup[0])
 		launch_cgroup_kill(L->cgroup);
-	else if (L->subreaper)
-		orphans_kill(L);
+	if (L->subreaper)
+		orphans_reap(L);
 }

@@ -363,27 +363,51 @@ launch_spawn_reap(int pidfd)
 	return 0;
 }
 
+/* The state and process group of process pid (a decimal string), from
+ * /proc/PID/stat. Returns 0, or -1 when it cannot be read (gone). */
+static int
+proc_stat_read(const char *pid, char *state, int *pgrp)
+{
+	char path[300], buf[256], *rp;
+	int ppid, fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
+	if (!(rp = strrchr(buf, ')')) ||
+	    sscanf(rp + 1, " %c %d %d", state, &ppid, pgrp) != 3)
+		return -1;
+	return 0;
+}
+
+bool
+launch_proc_dead(pid_t pid)
+{
+	char name[24], state;
+	int pgrp;
+
+	snprintf(name, sizeof(name), "%ld", (long)pid);
+	return proc_stat_read(name, &state, &pgrp) < 0 || state == 'Z' ||
+	    state == 'X';
+}
+
 /* Mark the group of process pid (a decimal string) in live[], if it is
  * one of pgid[] and the process is not a zombie. */
 static void
 mark_group(const char *pid, const pid_t *pgid, size_t n, bool *live)
 {
-	char path[300], buf[256], state, *rp;
-	int ppid, pgrp, fd;
-	ssize_t r;
+	char state;
+	int pgrp;
 
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return;
-	buf[r] = '\0';
-	/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
-	if (!(rp = strrchr(buf, ')')) ||
-	    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
-	    state == 'Z' || state == 'X')
+	if (proc_stat_read(pid, &state, &pgrp) < 0 || state == 'Z' ||
+	    state == 'X')
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (pgid[i] == pgrp)
@@ -435,24 +459,29 @@ launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
 }
 
 size_t
-launch_children_list(pid_t *out, size_t max)
+launch_children_list(pid_t pid, pid_t *out, size_t max)
 {
+	char dir[64];
 	struct dirent *e;
 	size_t n = 0;
 	DIR *d;
 
-	/* Orphans are reparented to a thread of ours: ask every thread. */
-	if (!(d = opendir("/proc/self/task")))
+	/* A child belongs to the thread that forked it (orphans to the
+	 * thread they were reparented to): ask every thread. */
+	if (pid > 0)
+		snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
+	else
+		snprintf(dir, sizeof(dir), "/proc/self/task");
+	if (!(d = opendir(dir)))
 		return 0;
 	while (n < max && (e = readdir(d))) {
-		char path[300], buf[4096], *p, *end;
+		char path[400], buf[4096], *p, *end;
 		ssize_t r;
 		int fd;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
-		    e->d_name);
+		snprintf(path, sizeof(path), "%s/%s/children", dir, e->d_name);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
 		r = read(fd, buf, sizeof(buf) - 1);

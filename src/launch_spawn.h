@@ -70,8 +70,12 @@ int launch_spawn_reap(int pidfd);
 void launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
     bool *live);
 
-/* Our child processes, from /proc/self/task/.../children: at most max
- * into out. Returns how many. */
-size_t launch_children_list(pid_t *out, size_t max);
+/* The child processes of pid (ours when pid is 0), from
+ * /proc/PID/task/.../children: at most max into out. Returns how many
+ * (0 when pid is gone). */
+size_t launch_children_list(pid_t pid, pid_t *out, size_t max);
+
+/* Has process pid exited (a zombie, or gone)? */
+bool launch_proc_dead(pid_t pid);
 
 #endif

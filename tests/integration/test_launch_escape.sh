@@ -54,6 +54,26 @@ finish_launch
 [ -z "$(cg_left "$LPID")" ] || fail "cgroup of launch $LPID left after an early failure"
 echo "ok: no cgroup left after a run or an early failure"
 
+# 1b. A daemon that moves itself out of launch's cgroup (root can), back
+# to the cgroup launch came from: cgroup.kill misses it, but it is still
+# launch's orphan, and the subreaper takes it down too.
+if [ "$CG" = yes ]; then
+	CGFROM="$CGMNT${CGSELF%/}"
+	sed "s|( setsid sh -c '|( setsid sh -c 'echo 0 > $CGFROM/cgroup.procs \&\& |" \
+	    "$T/s.conf" >"$T/out.conf"
+	cp "$T/s.conf" "$T/in.conf"
+	cp "$T/out.conf" "$T/s.conf"
+	start_escaped
+	grep -q metricsd-launch- "/proc/$ESC/cgroup" &&
+	    fail "daemon $ESC still in launch's cgroup: $(cat "/proc/$ESC/cgroup")"
+	kill -TERM "$LPID"
+	finish_launch
+	wait_gone 5 "$ESC"
+	expect_grep "killed 1 process that had left their service's process group" "$T/lerr"
+	echo "ok: a daemon that left launch's cgroup is gone after teardown too"
+	cp "$T/in.conf" "$T/s.conf"
+fi
+
 # 2. The same with cgroups disabled: the subreaper fallback.
 METRICSD_LAUNCH_NO_CGROUP=1
 export METRICSD_LAUNCH_NO_CGROUP
@@ -66,6 +86,57 @@ finish_launch
 wait_gone 5 "$ESC"
 expect_grep "killed 1 process that had left their service's process group" "$T/lerr"
 echo "ok: subreaper fallback: the orphan came back to launch and is gone"
+
+# 2b. A daemon that keeps forking: each generation forks the next at once
+# (which calls setsid()) and exits 2 ms later, so there is always a new
+# orphan coming back to launch. launch stops them all before it kills
+# any: none is left.
+cp "$(python3 -c "import sys; print(sys.executable)")" "$T/zzchain" ||
+    fail "cannot copy python3"
+cat >"$T/chain.py" <<EOF2
+import os, time
+while True:
+    if os.fork() == 0:
+        os.setsid()
+        with open("$T/chain.pids", "a") as f:
+            f.write("%d\\n" % os.getpid())
+        continue
+    time.sleep(0.002)
+    os._exit(0)
+EOF2
+cat >"$T/chain.conf" <<EOF2
+[launch]
+exit_timeout = 200ms
+kill_grace = 1s
+[service chain]
+shell = yes
+ready = none
+command = ( $T/zzchain $T/chain.py & ); exec $T/zzsleep 300
+EOF2
+chain_left() {
+	for p in $(ps -eo pid=,args= | awk -v c="$T/zzchain" '$2 == c { print $1 }'); do
+		alive "$p" && echo "$p"
+	done
+}
+: >"$T/chain.pids"
+start_launch "$T/chain.conf"
+wait_until 20 sh -c '[ "$(wc -l <"$1")" -ge 100 ]' sh "$T/chain.pids" ||
+    fail "the chain did not run: $(cat "$T/lerr")"
+kill -TERM "$LPID"
+finish_launch
+left=$(chain_left)
+if [ -n "$left" ]; then
+	# Stop the chain before failing: stopped, it cannot fork on.
+	for i in $(seq 100); do
+		l=$(chain_left)
+		[ -n "$l" ] || break
+		kill -STOP $l 2>/dev/null
+	done
+	kill -KILL $(chain_left) 2>/dev/null
+	fail "chain processes left after teardown: $left"
+fi
+expect_grep "killed [0-9]+ process(es)? that had left their service's process group" "$T/lerr"
+echo "ok: subreaper fallback: a daemon that keeps forking is gone, $(wc -l <"$T/chain.pids") generations"
 unset METRICSD_LAUNCH_NO_CGROUP
 
 # 3. SIGKILL of launch: only the cgroup covers this (the watchdog kills it).
