@@ -55,12 +55,12 @@ echo "ok: serve raises its soft RLIMIT_NOFILE from 400 to $hard"
 stop_serve TERM
 
 # ...and where even the hard limit cannot hold the connections the limits
-# allow (twice --max-connections and 320 more), the limit is lowered.
+# allow (twice --max-connections and 352 more), the limit is lowered.
 start_limited '-n 400' --max-connections 100
-expect_grep 'connection limit 100 lowered to 40: RLIMIT_NOFILE is 400' \
+expect_grep 'connection limit 100 lowered to 24: RLIMIT_NOFILE is 400' \
 	"$T/serve.err"
 scrape "$T/m1"
 expect_value "$T/m1" 'metricsd_total_samples_issued_total{run="a"}' 12345
-echo "ok: with RLIMIT_NOFILE 400, --max-connections 100 is lowered to 40"
+echo "ok: with RLIMIT_NOFILE 400, --max-connections 100 is lowered to 24"
 stop_serve TERM
 exit 0
