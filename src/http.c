@@ -38,10 +38,16 @@
  * heads are the connections that have gone longest without progress. When
  * no connection waits for a request, the victim is the head of the
  * sending list (of the address, or of all), provided it has made no
- * progress for STALL_MS: a client reading at any usable rate takes in a
- * BODY_BLOCK far sooner than that. An evicted sender is reset (SO_LINGER
- * 0) rather than closed, so that its unsent answer does not hold the
- * kernel's buffers while the kernel probes a window that never opens.
+ * progress for STALL_MS: a client reading faster than BODY_BLOCK per
+ * STALL_MS (320 KB/s) never counts as stalled, while one that stopped
+ * reading does STALL_MS after its socket buffers filled up. BODY_BLOCK is
+ * also what MHD sends per round of its loop: 16 KiB made a 6 MB answer
+ * take 371 rounds, several times slower under load than 64 KiB's 93. An
+ * evicted sender is reset (SO_LINGER 0) rather than closed, so that its
+ * unsent answer does not hold the kernel's buffers while the kernel
+ * probes a window that never opens. One answer sent to many connections
+ * (a render that answers every scrape queued for it) is kept once, with
+ * a reference count (struct http_body), not once per connection.
  * (The alternative, asking the kernel for the unsent bytes with
  * SIOCOUTQ when choosing a victim, needs two samples to see a stall and a
  * walk over the connections to find the most stalled; the callback costs
@@ -135,7 +141,7 @@
 /* Newcomers parked at most (see "Parked newcomers"). */
 #define PARK_MAX 32
 /* An answer is handed to MHD in pieces of this size. */
-#define BODY_BLOCK (16 * 1024)
+#define BODY_BLOCK (64 * 1024)
 /* A sending connection without progress this long may be evicted. */
 #define STALL_MS 200
 
@@ -145,8 +151,7 @@ struct http_pending {
 	struct MHD_Connection *c;
 	const struct http_route *rt;
 	struct http_pending *prev, *next;	/* s->pending, while suspended */
-	char *body;
-	size_t len;
+	struct http_body *body;	/* a reference, once done */
 	int status;
 	bool working;	/* started, http_pending_done not called yet */
 	bool done;	/* the answer is in body */
@@ -183,6 +188,13 @@ static const struct http_mhd *mhd;
 static void conn_sending(struct http_server *s, struct MHD_Connection *c);
 static struct http_conn *conn_of(struct MHD_Connection *c);
 
+/* An answer made once for several requests (see http.h). */
+struct http_body {
+	char *p;
+	size_t len;
+	unsigned refs;
+};
+
 /*
  * An answer's body, which MHD reads in pieces as the socket takes them:
  * each read is progress of the connection k (see "Stalled answers").
@@ -192,8 +204,32 @@ struct body {
 	struct http_conn *k;	/* lives as long as MHD's connection */
 	const char *p;
 	size_t len;
-	bool owned;		/* p is malloc'd: freed with the response */
+	struct http_body *hold;	/* p's owner (a reference), or NULL */
 };
+
+struct http_body *
+http_body_new(char *data, size_t len)
+{
+	struct http_body *b = malloc(sizeof(*b));
+
+	if (!b) {
+		free(data);
+		return NULL;
+	}
+	b->p = data;
+	b->len = len;
+	b->refs = 1;
+	return b;
+}
+
+void
+http_body_unref(struct http_body *b)
+{
+	if (!b || --b->refs > 0)
+		return;
+	free(b->p);
+	free(b);
+}
 
 static void
 logf_(struct http_server *s, const char *fmt, ...)
@@ -245,14 +281,17 @@ body_free(void *cls)
 {
 	struct body *b = cls;
 
-	if (b->owned)
-		free((void *)b->p);
+	http_body_unref(b->hold);
 	free(b);
 }
 
+/*
+ * Queue an answer: len bytes at data, which hold (a reference the answer
+ * takes over, or NULL for data that outlives the server) owns.
+ */
 static enum MHD_Result
 reply(struct http_server *s, struct MHD_Connection *c, unsigned status,
-    void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+    struct http_body *hold, const void *data, size_t len,
     const char *ctype, bool allow)
 {
 	struct MHD_Response *r = NULL;
@@ -262,15 +301,14 @@ reply(struct http_server *s, struct MHD_Connection *c, unsigned status,
 	if ((b = malloc(sizeof(*b)))) {
 		b->s = s;
 		b->k = conn_of(c);
-		b->p = body;
+		b->p = data;
 		b->len = len;
-		b->owned = mode == MHD_RESPMEM_MUST_FREE;
+		b->hold = hold;
 		r = mhd->create_response_from_callback(len, BODY_BLOCK,
 		    body_read, b, body_free);
 	}
 	if (!r) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
+		http_body_unref(hold);
 		free(b);
 		return MHD_NO;
 	}
@@ -293,8 +331,8 @@ static enum MHD_Result
 reply_text(struct http_server *s, struct MHD_Connection *c,
     unsigned status, const char *text, bool allow)
 {
-	return reply(s, c, status, (void *)text, strlen(text),
-	    MHD_RESPMEM_PERSISTENT, "text/plain; charset=utf-8", allow);
+	return reply(s, c, status, NULL, text, strlen(text),
+	    "text/plain; charset=utf-8", allow);
 }
 
 /* ---- connection states ---- */
@@ -451,7 +489,7 @@ pending_end(struct http_pending *p)
 		p->orphan = true;
 		return;
 	}
-	free(p->body);
+	http_body_unref(p->body);
 	free(p);
 }
 
@@ -492,10 +530,10 @@ start_pending(struct http_server *s, struct MHD_Connection *c,
 		if (!p->body)
 			return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "internal error\n", false);
-		ret = reply(s, c, (unsigned)p->status, p->body, p->len,
-		    MHD_RESPMEM_MUST_FREE, p->status == 200 ?
+		ret = reply(s, c, (unsigned)p->status, p->body, p->body->p,
+		    p->body->len, p->status == 200 ?
 		    rt->content_type : "text/plain; charset=utf-8", false);
-		p->body = NULL;		/* MHD's now (or freed) */
+		p->body = NULL;		/* the answer's reference now */
 		return ret;
 	}
 	if (!(p = calloc(1, sizeof(*p))))
@@ -535,6 +573,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http_server *s = cls;
 	const struct http_route *rt = NULL;
+	struct http_body *b;
 	char *body = NULL;
 	size_t len = 0;
 	int status;
@@ -561,13 +600,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (rt->start)
 		return start_pending(s, c, rt, con_cls);
 	if (!rt->get)
-		return reply(s, c, MHD_HTTP_OK, (void *)rt->body, rt->body_len,
-		    MHD_RESPMEM_PERSISTENT, rt->content_type, false);
+		return reply(s, c, MHD_HTTP_OK, NULL, rt->body, rt->body_len,
+		    rt->content_type, false);
 	status = rt->get(rt->arg, &body, &len);
-	if (!body)
+	if (!body || !(b = http_body_new(body, len)))
 		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal error\n", false);
-	return reply(s, c, (unsigned)status, body, len, MHD_RESPMEM_MUST_FREE,
+	return reply(s, c, (unsigned)status, b, b->p, b->len,
 	    status == 200 ? rt->content_type : "text/plain; charset=utf-8",
 	    false);
 }
@@ -588,26 +627,36 @@ run(struct http_server *s)
 static void rearm(struct http_server *s);
 
 void
-http_pending_done(struct http_pending *p, int status, char *body,
-    size_t len)
+http_pending_done_shared(struct http_pending *p, int status,
+    struct http_body *b)
 {
 	struct http_server *s = p->s;
 
 	p->working = false;
 	if (p->orphan || !s) {
-		free(body);
 		free(p);
 		return;
 	}
+	if (b)
+		b->refs++;
 	p->status = status;
-	p->body = body;
-	p->len = len;
+	p->body = b;
 	p->done = true;
 	pending_unlink(p);
 	mhd->resume_connection(p->c);
 	/* Answer now rather than at the next event of MHD's descriptor. */
 	run(s);
 	rearm(s);
+}
+
+void
+http_pending_done(struct http_pending *p, int status, char *body,
+    size_t len)
+{
+	struct http_body *b = body ? http_body_new(body, len) : NULL;
+
+	http_pending_done_shared(p, status, b);
+	http_body_unref(b);
 }
 
 static void
