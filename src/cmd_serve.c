@@ -176,26 +176,21 @@ render_work(uv_work_t *w)
 	}
 }
 
-/* Answer every scrape of a batch: the last gets body, the others a copy. */
+/* Answer every request of a batch with body (NULL: 500), shared. */
 static void
 answer(struct waiter *batch, int code, char *body, size_t len)
 {
+	/* One copy for all: a render of many MB, answered to dozens of
+	 * requests, is kept once while they are sent. */
+	struct http_body *b = body ? http_body_new(body, len) : NULL;
 	struct waiter *x, *next;
 
 	for (x = batch; x; x = next) {
-		char *copy = NULL;
-
 		next = x->next;
-		if (!next) {
-			copy = body;
-			body = NULL;
-		} else if (body && (copy = malloc(len ? len : 1))) {
-			memcpy(copy, body, len);
-		}
-		http_pending_done(x->p, code, copy, copy ? len : 0);
+		http_pending_done_shared(x->p, code, b);
 		free(x);
 	}
-	free(body);
+	http_body_unref(b);
 }
 
 static void render_done(uv_work_t *w, int status);

@@ -21,13 +21,51 @@
  * max_conns_per_ip connections, or all addresses hold max_conns, the
  * connection that has gone longest without a complete request (from the
  * newcomer's address in the first case) is evicted: its socket is shut
- * down, MHD sees the end of the stream and closes it. A connection that
- * has a complete request (being answered, or its answer being sent) is
- * never evicted; if every candidate has one, the newcomer is closed
- * instead. The bookkeeping (http_conns.c) keeps the waiting connections
- * in lists ordered by the time they began waiting, one for all and one per
- * address, so choosing the victim costs O(1) per accept, whatever the
- * number of connections.
+ * down, MHD sees the end of the stream and closes it. The bookkeeping
+ * (http_conns.c) keeps the waiting connections in lists ordered by the
+ * time they began waiting, one for all and one per address, so choosing
+ * the victim costs O(1) per accept, whatever the number of connections.
+ *
+ * Stalled answers. A client can also hold a connection by sending a whole
+ * request and never reading the answer: once the answer is larger than
+ * the kernel's socket buffers (a few MB on loopback), the connection sits
+ * with its answer half sent until MHD's idle timeout. So the progress of
+ * an answer is tracked: every answer is given to MHD as a callback
+ * response (body_read) that copies the body out in BODY_BLOCK pieces, and
+ * MHD asks for the next piece only once the socket has taken the last
+ * one; each call records the time on the connection, which moves it to
+ * the tail of the sending lists (one for all, one per address), so their
+ * heads are the connections that have gone longest without progress. When
+ * no connection waits for a request, the victim is the head of the
+ * sending list (of the address, or of all), provided it has made no
+ * progress for STALL_MS: a client reading faster than BODY_BLOCK per
+ * STALL_MS (320 KB/s) never counts as stalled, while one that stopped
+ * reading does STALL_MS after its socket buffers filled up. BODY_BLOCK is
+ * also what MHD sends per round of its loop: 16 KiB made a 6 MB answer
+ * take 371 rounds, several times slower under load than 64 KiB's 93. An
+ * evicted sender is reset (SO_LINGER 0) rather than closed, so that its
+ * unsent answer does not hold the kernel's buffers while the kernel
+ * probes a window that never opens. One answer sent to many connections
+ * (a render that answers every scrape queued for it) is kept once, with
+ * a reference count (struct http_body), not once per connection.
+ * (The alternative, asking the kernel for the unsent bytes with
+ * SIOCOUTQ when choosing a victim, needs two samples to see a stall and a
+ * walk over the connections to find the most stalled; the callback costs
+ * a memcpy MHD's own buffer would cost anyway, and keeps every choice
+ * O(1).) A connection whose answer is still being made (a suspended
+ * render) is never evicted.
+ *
+ * Parked newcomers. If no connection may be evicted (every candidate is
+ * busy, or sending and not stalled long enough), the newcomer is not
+ * closed but parked: accepted, kept outside MHD and uncounted, in a list
+ * in arrival order, at most PARK_MAX of them. Each change of state (a
+ * connection closed, an answer started) and a timer at the time the
+ * first sender would count as stalled go over the list and admit every
+ * parked newcomer for which room can then be made, oldest first; one
+ * still parked after the first-request deadline (head_timeout_ms) is
+ * closed. Without this, a client that reopens each connection the moment
+ * it is closed would always be the first to see a sender cross the stall
+ * threshold, and would take every slot before a scraper could.
  *
  * A newcomer could evict a connection whose request has arrived but that
  * MHD has not read yet (accepted in the same burst, or data that came
@@ -100,6 +138,12 @@
 #define LISTEN_BACKLOG 65535
 /* Descriptors kept free for everything else the process does. */
 #define FD_RESERVE 64
+/* Newcomers parked at most (see "Parked newcomers"). */
+#define PARK_MAX 32
+/* An answer is handed to MHD in pieces of this size. */
+#define BODY_BLOCK (64 * 1024)
+/* A sending connection without progress this long may be evicted. */
+#define STALL_MS 200
 
 /* A request suspended while its answer is made (see "Slow answers"). */
 struct http_pending {
@@ -107,8 +151,7 @@ struct http_pending {
 	struct MHD_Connection *c;
 	const struct http_route *rt;
 	struct http_pending *prev, *next;	/* s->pending, while suspended */
-	char *body;
-	size_t len;
+	struct http_body *body;	/* a reference, once done */
 	int status;
 	bool working;	/* started, http_pending_done not called yet */
 	bool done;	/* the answer is in body */
@@ -122,6 +165,7 @@ struct http_server {
 	uv_poll_t accept;	/* our listening socket */
 	uv_timer_t timer;	/* MHD's timeouts */
 	uv_timer_t deadline;	/* the request deadline sweep */
+	uv_timer_t unpark;	/* when a parked newcomer may find room */
 	struct http_conns *conns;	/* the limits' bookkeeping */
 	unsigned max_conns, max_per_ip;
 	uint64_t head_ms, idle_ms;
@@ -141,7 +185,51 @@ static const char allow_methods[] = "GET, HEAD";
 /* libmicrohttpd's functions, set by the first http_server_start. */
 static const struct http_mhd *mhd;
 
-static void conn_busy(struct http_server *s, struct MHD_Connection *c);
+static void conn_sending(struct http_server *s, struct MHD_Connection *c);
+static struct http_conn *conn_of(struct MHD_Connection *c);
+
+/* An answer made once for several requests (see http.h). */
+struct http_body {
+	char *p;
+	size_t len;
+	unsigned refs;
+};
+
+/*
+ * An answer's body, which MHD reads in pieces as the socket takes them:
+ * each read is progress of the connection k (see "Stalled answers").
+ */
+struct body {
+	struct http_server *s;
+	struct http_conn *k;	/* lives as long as MHD's connection */
+	const char *p;
+	size_t len;
+	struct http_body *hold;	/* p's owner (a reference), or NULL */
+};
+
+struct http_body *
+http_body_new(char *data, size_t len)
+{
+	struct http_body *b = malloc(sizeof(*b));
+
+	if (!b) {
+		free(data);
+		return NULL;
+	}
+	b->p = data;
+	b->len = len;
+	b->refs = 1;
+	return b;
+}
+
+void
+http_body_unref(struct http_body *b)
+{
+	if (!b || --b->refs > 0)
+		return;
+	free(b->p);
+	free(b);
+}
 
 static void
 logf_(struct http_server *s, const char *fmt, ...)
@@ -173,21 +261,60 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	s->log(msg);
 }
 
+static ssize_t
+body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct body *b = cls;
+	size_t n;
+
+	if (pos >= b->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = b->len - pos < max ? b->len - pos : max;
+	memcpy(buf, b->p + pos, n);
+	if (b->k)
+		http_conns_progress(b->s->conns, b->k, clock_now_ms());
+	return (ssize_t)n;
+}
+
+static void
+body_free(void *cls)
+{
+	struct body *b = cls;
+
+	http_body_unref(b->hold);
+	free(b);
+}
+
+/*
+ * Queue an answer: len bytes at data, which hold (a reference the answer
+ * takes over, or NULL for data that outlives the server) owns.
+ */
 static enum MHD_Result
 reply(struct http_server *s, struct MHD_Connection *c, unsigned status,
-    void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+    struct http_body *hold, const void *data, size_t len,
     const char *ctype, bool allow)
 {
-	struct MHD_Response *r;
+	struct MHD_Response *r = NULL;
+	struct body *b;
 	enum MHD_Result ret;
 
-	if (!(r = mhd->create_response_from_buffer(len, body, mode))) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
+	if ((b = malloc(sizeof(*b)))) {
+		b->s = s;
+		b->k = conn_of(c);
+		b->p = data;
+		b->len = len;
+		b->hold = hold;
+		r = mhd->create_response_from_callback(len, BODY_BLOCK,
+		    body_read, b, body_free);
+	}
+	if (!r) {
+		http_body_unref(hold);
+		free(b);
 		return MHD_NO;
 	}
-	/* Answered: the rest is MHD's to send, under its idle timeout. */
-	conn_busy(s, c);
+	/* Answered: the rest is MHD's to send, under its idle timeout, and
+	 * evictable once stalled. */
+	conn_sending(s, c);
 	mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	mhd->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	mhd->add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -204,8 +331,8 @@ static enum MHD_Result
 reply_text(struct http_server *s, struct MHD_Connection *c,
     unsigned status, const char *text, bool allow)
 {
-	return reply(s, c, status, (void *)text, strlen(text),
-	    MHD_RESPMEM_PERSISTENT, "text/plain; charset=utf-8", allow);
+	return reply(s, c, status, NULL, text, strlen(text),
+	    "text/plain; charset=utf-8", allow);
 }
 
 /* ---- connection states ---- */
@@ -225,6 +352,11 @@ static void deadline_arm(struct http_server *s);
 static void
 conn_evict(struct http_server *s, struct http_conn *k)
 {
+	static const struct linger reset = { 1, 0 };
+
+	if (k->state == HTTP_CONN_SENDING)
+		setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &reset,
+		    sizeof(reset));
 	shutdown(k->fd, SHUT_RDWR);
 	http_conns_evict(s->conns, k);
 }
@@ -238,8 +370,8 @@ conn_of(struct MHD_Connection *c)
 	return i ? i->socket_context : NULL;
 }
 
-/* A response is queued: the request is complete, no deadline, no
- * eviction until it is over. */
+/* The whole request is in, its answer being made: no deadline, no
+ * eviction until it is being sent. */
 static void
 conn_busy(struct http_server *s, struct MHD_Connection *c)
 {
@@ -247,6 +379,16 @@ conn_busy(struct http_server *s, struct MHD_Connection *c)
 
 	if (k)
 		http_conns_busy(s->conns, k);
+}
+
+/* A response is queued: no deadline, evictable once stalled. */
+static void
+conn_sending(struct http_server *s, struct MHD_Connection *c)
+{
+	struct http_conn *k = conn_of(c);
+
+	if (k)
+		http_conns_sending(s->conns, k, clock_now_ms());
 }
 
 /* ---- request deadlines ---- */
@@ -274,6 +416,9 @@ deadline_arm(struct http_server *s)
 	uv_timer_start(&s->deadline, on_deadline, due, 0);
 }
 
+static void unpark(struct http_server *s);
+
+/* Waiting past its deadline: evicted; parked past it: refused. */
 static void
 on_deadline(uv_timer_t *t)
 {
@@ -281,8 +426,15 @@ on_deadline(uv_timer_t *t)
 	uint64_t now = clock_now_ms();
 	struct http_conn *k;
 
-	while ((k = http_conns_expired(s->conns, now)))
-		conn_evict(s, k);
+	while ((k = http_conns_expired(s->conns, now))) {
+		if (k->state == HTTP_CONN_PARKED) {
+			close(k->fd);
+			http_conns_remove(s->conns, k);
+		} else {
+			conn_evict(s, k);
+		}
+	}
+	unpark(s);
 	deadline_arm(s);
 }
 
@@ -337,7 +489,7 @@ pending_end(struct http_pending *p)
 		p->orphan = true;
 		return;
 	}
-	free(p->body);
+	http_body_unref(p->body);
 	free(p);
 }
 
@@ -378,10 +530,10 @@ start_pending(struct http_server *s, struct MHD_Connection *c,
 		if (!p->body)
 			return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "internal error\n", false);
-		ret = reply(s, c, (unsigned)p->status, p->body, p->len,
-		    MHD_RESPMEM_MUST_FREE, p->status == 200 ?
+		ret = reply(s, c, (unsigned)p->status, p->body, p->body->p,
+		    p->body->len, p->status == 200 ?
 		    rt->content_type : "text/plain; charset=utf-8", false);
-		p->body = NULL;		/* MHD's now (or freed) */
+		p->body = NULL;		/* the answer's reference now */
 		return ret;
 	}
 	if (!(p = calloc(1, sizeof(*p))))
@@ -421,6 +573,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http_server *s = cls;
 	const struct http_route *rt = NULL;
+	struct http_body *b;
 	char *body = NULL;
 	size_t len = 0;
 	int status;
@@ -447,13 +600,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (rt->start)
 		return start_pending(s, c, rt, con_cls);
 	if (!rt->get)
-		return reply(s, c, MHD_HTTP_OK, (void *)rt->body, rt->body_len,
-		    MHD_RESPMEM_PERSISTENT, rt->content_type, false);
+		return reply(s, c, MHD_HTTP_OK, NULL, rt->body, rt->body_len,
+		    rt->content_type, false);
 	status = rt->get(rt->arg, &body, &len);
-	if (!body)
+	if (!body || !(b = http_body_new(body, len)))
 		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal error\n", false);
-	return reply(s, c, (unsigned)status, body, len, MHD_RESPMEM_MUST_FREE,
+	return reply(s, c, (unsigned)status, b, b->p, b->len,
 	    status == 200 ? rt->content_type : "text/plain; charset=utf-8",
 	    false);
 }
@@ -474,26 +627,36 @@ run(struct http_server *s)
 static void rearm(struct http_server *s);
 
 void
-http_pending_done(struct http_pending *p, int status, char *body,
-    size_t len)
+http_pending_done_shared(struct http_pending *p, int status,
+    struct http_body *b)
 {
 	struct http_server *s = p->s;
 
 	p->working = false;
 	if (p->orphan || !s) {
-		free(body);
 		free(p);
 		return;
 	}
+	if (b)
+		b->refs++;
 	p->status = status;
-	p->body = body;
-	p->len = len;
+	p->body = b;
 	p->done = true;
 	pending_unlink(p);
 	mhd->resume_connection(p->c);
 	/* Answer now rather than at the next event of MHD's descriptor. */
 	run(s);
 	rearm(s);
+}
+
+void
+http_pending_done(struct http_pending *p, int status, char *body,
+    size_t len)
+{
+	struct http_body *b = body ? http_body_new(body, len) : NULL;
+
+	http_pending_done_shared(p, status, b);
+	http_body_unref(b);
 }
 
 static void
@@ -503,6 +666,8 @@ rearm(struct http_server *s)
 
 	if (s->closing)
 		return;
+	/* Whatever MHD did may have made room for a parked newcomer. */
+	unpark(s);
 	if (mhd->get_timeout(s->mhd, &ms) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, ms, 0);
 	else
@@ -542,18 +707,20 @@ unread(int fd)
 
 /*
  * Make room for a newcomer from sa under both limits: false if there is
- * none, every candidate having a complete request.
+ * none, no candidate being one that may be evicted, with *retry the time
+ * from which one may be (UINT64_MAX: only a change of state can).
  */
 static bool
-make_room(struct http_server *s, const struct sockaddr *sa)
+make_room(struct http_server *s, const struct sockaddr *sa, uint64_t *retry)
 {
 	struct http_conn *v;
 	bool ran = false;
 
-	while (!http_conns_room(s->conns, sa, &v)) {
+	while (!http_conns_room(s->conns, sa, clock_now_ms(), &v, retry)) {
 		if (!v)
 			return false;
-		if (!ran && (v->round == s->round || unread(v->fd))) {
+		if (v->state != HTTP_CONN_SENDING && !ran &&
+		    (v->round == s->round || unread(v->fd))) {
 			/* Its request may be in: let MHD read it first. */
 			run(s);
 			ran = true;
@@ -564,29 +731,89 @@ make_room(struct http_server *s, const struct sockaddr *sa)
 	return true;
 }
 
+/* Give a counted connection to MHD. */
+static void
+hand_over(struct http_server *s, struct http_conn *k)
+{
+	k->round = s->round;
+	s->adding = k;
+	/* MHD closes fd itself if it fails; then, if it had announced the
+	 * connection, it has also announced its close, freeing k. */
+	if (mhd->add_connection(s->mhd, k->fd, (struct sockaddr *)&k->addr,
+	    k->addrlen) != MHD_YES && s->adding == k) {
+		s->adding = NULL;
+		http_conns_remove(s->conns, k);
+	}
+}
+
+static void
+on_unpark(uv_timer_t *t)
+{
+	unpark(t->data);
+}
+
+/*
+ * Admit every parked newcomer for which room can be made now, oldest
+ * first (one from an address at its limit does not hold back one from
+ * another address), and set the timer for the earliest time room may be
+ * made for one of the others.
+ */
+static void
+unpark(struct http_server *s)
+{
+	struct http_conn *k, *next;
+	uint64_t retry, when = UINT64_MAX, now;
+
+	if (s->closing || http_conns_parked(s->conns) == 0)
+		return;
+	for (k = http_conns_parked_next(s->conns, NULL); k; k = next) {
+		next = http_conns_parked_next(s->conns, k);
+		if (!make_room(s, (struct sockaddr *)&k->addr, &retry)) {
+			if (retry < when)
+				when = retry;
+			continue;
+		}
+		http_conns_unpark(s->conns, k, clock_now_ms());
+		if (k->state == HTTP_CONN_FIRST)
+			hand_over(s, k);
+	}
+	now = clock_now_ms();
+	if (when == UINT64_MAX || http_conns_parked(s->conns) == 0)
+		uv_timer_stop(&s->unpark);
+	else	/* +1: the loop's clock may run behind clock_now_ms */
+		uv_timer_start(&s->unpark, on_unpark,
+		    when > now ? when - now + 1 : 1, 0);
+	deadline_arm(s);
+}
+
+/*
+ * A newcomer: admitted at once if room can be made and nobody is parked,
+ * else parked (then admitted in turn, maybe at once), or refused if
+ * PARK_MAX are parked already.
+ */
 static void
 admit(struct http_server *s, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct http_conn *k;
+	uint64_t retry;
 
-	if (!make_room(s, sa) ||
-	    !(k = http_conns_add(s->conns, sa, fd, clock_now_ms()))) {
+	if (http_conns_parked(s->conns) == 0 && make_room(s, sa, &retry)) {
+		if (!(k = http_conns_add(s->conns, sa, salen, fd,
+		    clock_now_ms()))) {
+			close(fd);
+			return;
+		}
+		hand_over(s, k);
+		deadline_arm(s);
+		return;
+	}
+	if (http_conns_parked(s->conns) >= PARK_MAX ||
+	    !http_conns_park(s->conns, sa, salen, fd, clock_now_ms())) {
 		close(fd);
 		return;
 	}
-	k->round = s->round;
-	s->adding = k;
-	/* MHD closes fd itself if it fails; then, if it had announced the
-	 * connection, it has also announced its close, freeing k. */
-	if (mhd->add_connection(s->mhd, fd, sa, salen) != MHD_YES) {
-		if (s->adding == k) {
-			s->adding = NULL;
-			http_conns_remove(s->conns, k);
-		}
-		return;
-	}
-	deadline_arm(s);
+	unpark(s);
 }
 
 /*
@@ -648,7 +875,8 @@ on_accept(uv_poll_t *h, int status, int events)
 /*
  * Raise the soft descriptor limit to the hard one, and lower max_conns if
  * even that cannot hold what the limits allow: max_conns live connections,
- * as many evicted ones MHD has yet to close, an accept burst, a reserve.
+ * as many evicted ones MHD has yet to close, an accept burst, a reserve,
+ * the parked newcomers.
  */
 static void
 fd_limit(struct http_server *s)
@@ -663,11 +891,12 @@ fd_limit(struct http_server *s)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	need = 2 * (uint64_t)s->max_conns + ACCEPT_BUDGET + FD_RESERVE;
+	need = 2 * (uint64_t)s->max_conns + ACCEPT_BUDGET + FD_RESERVE +
+	    PARK_MAX;
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return;
-	fit = rl.rlim_cur > ACCEPT_BUDGET + FD_RESERVE + 2 ?
-	    (rl.rlim_cur - ACCEPT_BUDGET - FD_RESERVE) / 2 : 1;
+	fit = rl.rlim_cur > ACCEPT_BUDGET + FD_RESERVE + PARK_MAX + 2 ?
+	    (rl.rlim_cur - ACCEPT_BUDGET - FD_RESERVE - PARK_MAX) / 2 : 1;
 	logf_(s, "connection limit %u lowered to %u: RLIMIT_NOFILE is %llu",
 	    s->max_conns, (unsigned)fit, (unsigned long long)rl.rlim_cur);
 	s->max_conns = (unsigned)fit;
@@ -712,7 +941,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	http_listen_address(s->listen_fd, s->address, sizeof(s->address));
 	fd_limit(s);
 	if (http_conns_new(&s->conns, s->max_conns, s->max_per_ip, s->head_ms,
-	    s->idle_ms) < 0) {
+	    s->idle_ms, STALL_MS) < 0) {
 		snprintf(err, errlen, "http server: out of memory");
 		r = -ENOMEM;
 		goto fail_sock;
@@ -748,7 +977,8 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 		r = -EIO;
 		goto fail_mhd;
 	}
-	s->poll.data = s->accept.data = s->timer.data = s->deadline.data = s;
+	s->poll.data = s->accept.data = s->timer.data = s->deadline.data =
+	    s->unpark.data = s;
 	if ((r = uv_poll_init(loop, &s->poll, info->epoll_fd)) < 0) {
 		snprintf(err, errlen, "http server: uv_poll_init: %s",
 		    uv_strerror(r));
@@ -764,6 +994,7 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	}
 	uv_timer_init(loop, &s->timer);
 	uv_timer_init(loop, &s->deadline);
+	uv_timer_init(loop, &s->unpark);
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	uv_poll_start(&s->accept, UV_READABLE, on_accept);
 	rearm(s);
@@ -804,14 +1035,22 @@ on_closed(uv_handle_t *h)
 void
 http_server_close(struct http_server *s)
 {
+	struct http_conn *k;
+
 	if (!s)
 		return;
-	s->closing = 4;
+	s->closing = 5;
 	uv_poll_stop(&s->poll);
 	uv_poll_stop(&s->accept);
 	uv_timer_stop(&s->timer);
 	uv_timer_stop(&s->deadline);
+	uv_timer_stop(&s->unpark);
 	close(s->listen_fd);
+	/* Parked newcomers are ours, not MHD's. */
+	while ((k = http_conns_parked_next(s->conns, NULL))) {
+		close(k->fd);
+		http_conns_remove(s->conns, k);
+	}
 	/*
 	 * Requests still being answered elsewhere: their records outlive the
 	 * server (http_pending_done frees them); their connections are
@@ -832,4 +1071,5 @@ http_server_close(struct http_server *s)
 	uv_close((uv_handle_t *)&s->accept, on_closed);
 	uv_close((uv_handle_t *)&s->timer, on_closed);
 	uv_close((uv_handle_t *)&s->deadline, on_closed);
+	uv_close((uv_handle_t *)&s->unpark, on_closed);
 }

@@ -64,11 +64,26 @@ void http_pending_done(struct http_pending *p, int status, char *body,
     size_t len);
 
 /*
+ * One answer for several started requests, kept once however many
+ * connections are sending it: http_body_new takes data (malloc'd; freed
+ * with the last reference, or at once if it fails, which returns NULL);
+ * http_pending_done_shared answers as http_pending_done does, taking a
+ * reference to b (NULL answers 500); http_body_unref drops the caller's.
+ */
+struct http_body;
+struct http_body *http_body_new(char *data, size_t len);
+void http_body_unref(struct http_body *b);
+void http_pending_done_shared(struct http_pending *p, int status,
+    struct http_body *b);
+
+/*
  * Limits that keep slow or hostile clients from blocking the others. At
  * either connection limit a newcomer is not refused: the connection that
  * has gone longest without a complete request is closed to make room
- * (from the newcomer's own address at the per-address limit). See the
- * top comment of http.c for the whole policy.
+ * (from the newcomer's own address at the per-address limit), or if none
+ * waits, the one whose answer has stalled longest (200 ms at least); if
+ * none can be closed yet, the newcomer waits its turn, up to
+ * head_timeout_ms. See the top comment of http.c for the whole policy.
  */
 struct http_limits {
 	unsigned max_conns;		/* all clients together */

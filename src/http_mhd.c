@@ -74,7 +74,7 @@ http_mhd_load(const struct http_mhd **out, char *err, size_t errlen)
 	SYM(get_connection_info);
 	SYM(suspend_connection);
 	SYM(resume_connection);
-	SYM(create_response_from_buffer);
+	SYM(create_response_from_callback);
 	SYM(add_response_header);
 	SYM(queue_response);
 	SYM(destroy_response);

@@ -10,6 +10,13 @@ PHASE is one of the rows of the abuse table (see test_serve_abuse.sh):
   idle2000-multi    2,000 idle connections from 248 loopback addresses
   idle2000-local    2,000 idle connections from 127.0.0.1
   all               all of the above at once
+  noread8-local     8 connections from 127.0.0.1 that send GET /metrics and
+                    never read the answer; the server's answer must be
+                    larger than its socket buffers can take
+                    (test_serve_abuse.sh sees to it)
+  noread72-multi    72 such connections, 8 from each of 9 loopback
+                    addresses (more than --max-connections in all), half
+                    of them half-closed after the request
 
 The attacker runs in a process of its own (so that its work never delays
 the scraper's clock through the interpreter lock). It opens its
@@ -18,6 +25,14 @@ connected, and from then on keeps that many open: a connection the server
 closes is opened again at once, so the server sees a steady churn rather
 than a flood that dies down. Slowloris connections send the start of a
 request head and then one more header byte every 0.2 s, never finishing.
+Never-reading connections have a 4 KiB receive buffer and send a whole
+request at once; they are watched for the server's reset or end of stream
+only (EPOLLRDHUP, EPOLLHUP, EPOLLERR), never read. They hold the server's
+connections once it is sending them their answers, so for those phases
+"ready" also waits until as many of them as the limits let in (8 from one
+address, 64 in all) have had the start of an answer in their buffers
+(seen with MSG_PEEK, which reads nothing): the server has answered the
+first wave, and the attack runs as it will from then on.
 
 The scraper then does SCRAPES plain GETs of /metrics, one every 0.2 s, each
 on a new connection from 127.0.0.1 (as Prometheus does after an idle
@@ -26,6 +41,7 @@ status 200 and a body containing EXPECT, within 1 s of starting to
 connect. It prints one line of figures and exits 1 if any scrape failed.
 """
 import os
+import select
 import selectors
 import socket
 import statistics
@@ -51,10 +67,21 @@ def groups(phase):
         "idle2000-multi": [multi],
         "idle2000-local": [local],
         "all": [idle8, slow, multi, local],
+        "noread8-local": [(8, ["127.0.0.1"], "noread")],
+        "noread72-multi": [(36, ["127.0.5.%d" % i for i in range(1, 10)],
+                            "noread"),
+                           (36, ["127.0.5.%d" % i for i in range(1, 10)],
+                            "noread-half")],
     }
     if phase not in table:
         sys.exit("unknown phase %r" % phase)
     return table[phase]
+
+
+def holding(phase):
+    """How many never-reading connections must be receiving an answer
+    before the attack is in place (see the top)."""
+    return {"noread8-local": 8, "noread72-multi": 64}.get(phase, 0)
 
 
 # ---- the attacker ----
@@ -65,10 +92,18 @@ class Attacker:
         self.sel = selectors.DefaultSelector()
         self.conns = {}         # socket -> (source, kind, connected?)
         self.closed_by_server = 0
+        # never-reading sockets, watched for the server's reset only
+        self.hup = select.epoll()
+        self.hup_socks = {}     # fd -> socket
+        self.answered = set()   # of those, the ones answered
+        self.nanswered = 0      # ever, also those closed since
+        self.sel.register(self.hup, selectors.EVENT_READ)
 
     def open(self, src, kind):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setblocking(False)
+        if kind.startswith("noread"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
         s.bind((src, 0))
         err = s.connect_ex((self.host, self.port))
@@ -90,12 +125,34 @@ class Attacker:
                 s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             except OSError:
                 pass
+        if kind.startswith("noread"):
+            self.sel.unregister(s)
+            try:
+                s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                if kind == "noread-half":
+                    s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            self.hup_socks[s.fileno()] = s
+            self.hup.register(s, select.EPOLLRDHUP | select.EPOLLHUP |
+                              select.EPOLLERR)
 
     def reopen(self, s):
         src, kind, _ = self.conns.pop(s)
-        self.sel.unregister(s)
+        if self.hup_socks.pop(s.fileno(), None) is not None:
+            self.hup.unregister(s)
+            self.answered.discard(s)
+        else:
+            self.sel.unregister(s)
         s.close()
         self.open(src, kind)
+
+    def hung_up(self):
+        for fd, ev in self.hup.poll(0):
+            s = self.hup_socks.get(fd)
+            if s is not None:
+                self.closed_by_server += 1
+                self.reopen(s)
 
     def readable(self, s):
         try:
@@ -107,6 +164,19 @@ class Attacker:
         if not d:
             self.closed_by_server += 1
             self.reopen(s)
+
+    def receiving(self):
+        """How many never-reading connections have been answered so far."""
+        for s in self.hup_socks.values():
+            if s in self.answered:
+                continue
+            try:
+                if s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                    self.answered.add(s)
+                    self.nanswered += 1
+            except OSError:
+                pass
+        return self.nanswered
 
     def trickle(self):
         for s, (src, kind, up) in self.conns.items():
@@ -121,11 +191,15 @@ class Attacker:
             for i in range(count):
                 self.open(srcs[i % len(srcs)], kind)
         ready = False
+        need, next_peek, got = holding(phase), 0.0, 0
         next_trickle = time.monotonic() + PERIOD
         while True:
             now = time.monotonic()
             for key, ev in self.sel.select(max(0.0, next_trickle - now)):
                 s = key.fileobj
+                if s is self.hup:
+                    self.hung_up()
+                    continue
                 if s not in self.conns:
                     continue
                 if not self.conns[s][2]:
@@ -133,8 +207,12 @@ class Attacker:
                 else:
                     self.readable(s)
             if not ready and all(c[2] for c in self.conns.values()):
-                ready = True
-                print("ready %d" % len(self.conns), flush=True)
+                if need and time.monotonic() >= next_peek:
+                    got = self.receiving()
+                    next_peek = time.monotonic() + 0.05
+                if need == 0 or got >= need:
+                    ready = True
+                    print("ready %d" % len(self.conns), flush=True)
             if time.monotonic() >= next_trickle:
                 self.trickle()
                 next_trickle = time.monotonic() + PERIOD
@@ -161,12 +239,13 @@ def scrape(host, port, expect):
         s.connect((host, port))
         s.sendall(b"GET /metrics HTTP/1.1\r\nHost: %s\r\n"
                   b"Connection: close\r\n\r\n" % host.encode())
-        resp = b""
+        parts = []
         while True:
-            d = s.recv(65536)
+            d = s.recv(1 << 20)
             if not d:
                 break
-            resp += d
+            parts.append(d)
+        resp = b"".join(parts)
     except OSError as e:
         return time.monotonic() - t0, "%s" % (e.strerror or e)
     finally:

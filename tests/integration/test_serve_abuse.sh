@@ -1,8 +1,10 @@
 # metricsd serve under cheap connection abuse: for each row of the table
 # in metricsd(1) (idle connections from the scraper's own address,
 # slowloris clients, idle floods from one and from many addresses, all at
-# once), a scraper doing a GET /metrics every 0.2 s from 127.0.0.1 must
-# get every answer, correct, within 1 s (serve_abuse.py).
+# once; clients that send a whole GET /metrics and never read an answer
+# larger than the socket buffers, 8 from 127.0.0.1 or 72 from 9
+# addresses), a scraper doing a GET /metrics every 0.2 s from 127.0.0.1
+# must get every answer, correct, within 1 s (serve_abuse.py).
 # run.sh: alone (every scrape within 1 s under attack: a latency bound)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
@@ -29,6 +31,38 @@ for phase in idle8-local slowloris100 idle2000-multi idle2000-local all; do
 		"${SCRAPES:-15}" 'metricsd_total_samples_issued_total{run="a"} 12345' ||
 		fail "$phase"
 done
+
+# A client that sends a whole request and never reads holds its
+# connection only once the answer is larger than the kernel takes into
+# the socket's buffers: so a store whose /metrics answer is more than the
+# largest send buffer (net.ipv4.tcp_wmem's maximum; 4 MiB by default)
+# with 512 KiB to spare (the client's receive buffer is 4 KiB): ~4.9 MB,
+# ~1,150 bytes a key. No larger: the scraper gets it all, every time, and
+# its render is most of a scrape's latency under this attack.
+GEN_FILL=$METRICSD_HELPERS/store_fill
+[ -x "$GEN_FILL" ] || fail "helper $GEN_FILL not built"
+wmem=$(awk '{ print $3 }' /proc/sys/net/ipv4/tcp_wmem)
+keys=$(((wmem + 524288) / 1100 + 1))
+python3 - "$GEN_FILL" "$T/big" "$keys" <<'PY' || fail "store_fill $T/big"
+import subprocess, sys
+fill, store, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+spec = "series:k%06d_abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrstuvwxyz" \
+    "_latency_ns:u64=1,2,3,4,5"
+subprocess.run([fill, store] + [spec % i for i in range(n)], check=True)
+PY
+mv "$T/big" "$T/stores/big"	# served from the next scrape on
+scrape "$T/m-big"
+size=$(wc -c <"$T/m-big")
+[ "$size" -gt $((wmem + 524288)) ] ||
+	fail "/metrics is $size bytes, not 512 KiB more than tcp_wmem's $wmem"
+expect_value "$T/m-big" 'metricsd_total_samples_issued_total{run="a"}' 12345
+echo "ok: /metrics is $size bytes ($keys keys; tcp_wmem max $wmem)"
+for phase in noread8-local noread72-multi; do
+	python3 "$(dirname "$0")/serve_abuse.py" "$ADDR" "$phase" \
+		"${SCRAPES:-15}" 'metricsd_total_samples_issued_total{run="a"} 12345' ||
+		fail "$phase"
+done
+rm -rf "$T/stores/big"
 kill -0 "$SERVE_PID" || fail "serve died under the abuse"
 stop_serve TERM
 
@@ -55,12 +89,12 @@ echo "ok: serve raises its soft RLIMIT_NOFILE from 400 to $hard"
 stop_serve TERM
 
 # ...and where even the hard limit cannot hold the connections the limits
-# allow (twice --max-connections and 320 more), the limit is lowered.
+# allow (twice --max-connections and 352 more), the limit is lowered.
 start_limited '-n 400' --max-connections 100
-expect_grep 'connection limit 100 lowered to 40: RLIMIT_NOFILE is 400' \
+expect_grep 'connection limit 100 lowered to 24: RLIMIT_NOFILE is 400' \
 	"$T/serve.err"
 scrape "$T/m1"
 expect_value "$T/m1" 'metricsd_total_samples_issued_total{run="a"}' 12345
-echo "ok: with RLIMIT_NOFILE 400, --max-connections 100 is lowered to 40"
+echo "ok: with RLIMIT_NOFILE 400, --max-connections 100 is lowered to 24"
 stop_serve TERM
 exit 0
