@@ -10,23 +10,7 @@
  * a one-shot uv_timer provides. Every MHD_run is followed by re-arming the
  * timer.
  *
- * Connection limits. MHD's own limits refuse the newcomer: at the global
- * limit it stops accepting (new clients wait in the backlog until an idle
- * connection times out), and at the per-address limit it closes the new
- * connection. Either way a few idle sockets, or one local user holding 8
- * connections from 127.0.0.1, blind the scraper. So we accept connections
- * ourselves, on our own listening socket, and hand each one to MHD with
- * MHD_add_connection (MHD has no listening socket and limits high enough
- * never to refuse). Before handing a newcomer over, if its address holds
- * max_conns_per_ip connections, or all addresses hold max_conns, the
- * connection that has gone longest without a complete request (from the
- * newcomer's address in the first case) is evicted: its socket is shut
- * down, MHD sees the end of the stream and closes it. The bookkeeping
- * (http_conns.c) keeps the waiting connections in lists ordered by the
- * time they began waiting, one for all and one per address, so choosing
- * the victim costs O(1) per accept, whatever the number of connections.
- *
- * Stalled answers. A client can also hold a connection by sending a whole
+ * Stalled answers. A client can hold a connection by sending a whole
  * request and never reading the answer: once the answer is larger than
  * the kernel's socket buffers (a few MB on loopback), the connection sits
  * with its answer half sent until MHD's idle timeout. So the progress of
@@ -55,36 +39,6 @@
  * O(1).) A connection whose answer is still being made (a suspended
  * render) is never evicted.
  *
- * Parked newcomers. If no connection may be evicted (every candidate is
- * busy, or sending and not stalled long enough), the newcomer is not
- * closed but parked: accepted, kept outside MHD and uncounted, in a list
- * in arrival order, at most PARK_MAX of them. Each change of state (a
- * connection closed, an answer started) and a timer at the time the
- * first sender would count as stalled go over the list and admit every
- * parked newcomer for which room can then be made, oldest first; one
- * still parked after the first-request deadline (head_timeout_ms) is
- * closed. Without this, a client that reopens each connection the moment
- * it is closed would always be the first to see a sender cross the stall
- * threshold, and would take every slot before a scraper could.
- *
- * A newcomer could evict a connection whose request has arrived but that
- * MHD has not read yet (accepted in the same burst, or data that came
- * after the last MHD_run). So a victim accepted since the last MHD_run,
- * or with unread bytes in its socket, first gets an MHD_run, which reads
- * its request and, if the request is complete, takes it out of the
- * waiting lists; then the oldest waiting connection is evicted.
- * TCP_DEFER_ACCEPT on the listening socket (1 s) helps the same way: a
- * client that connects and sends nothing reaches accept() only after a
- * second, while one that sends its request at once is accepted with it.
- *
- * Deadlines. MHD's own timeout is an idle timeout: a client that trickles
- * its request headers a byte at a time is never idle. So a connection also
- * has request deadlines: head_timeout_ms (1 s) from its accept to deliver
- * its first whole request (head and any body), and timeout_s from the end
- * of each request for the next one (keep-alive). A timer sweeps the
- * waiting lists, which are in deadline order, and evicts what is past its
- * deadline: O(1) per eviction, never a walk over every connection.
- *
  * Slow answers. A route with a start handler (a /metrics render of a
  * large store can take seconds) does not answer in on_request: the
  * connection is suspended (MHD_suspend_connection, which needs
@@ -98,13 +52,8 @@
  * is freed at the end of the request, unless the work is still running
  * (a server closed mid-render): then http_pending_done frees it.
  *
- * The kernel side: the listening backlog is as large as the kernel allows
- * (net.core.somaxconn; a flood beyond it relies on SYN cookies, on by
- * default), each readiness of the listening socket is drained
- * with up to ACCEPT_BUDGET accept()s, and the soft RLIMIT_NOFILE is raised
- * to its hard limit at start, so that a flood of thousands of connections
- * neither fills the backlog (dropping the scraper's SYN, which costs it a
- * 1 s retransmission) nor runs out of descriptors.
+ * Accepting connections, the limits, parked newcomers and the request
+ * deadlines are http_admit.c's (http_int.h holds what both files share).
  *
  * libmicrohttpd is not linked: the first http_server_start loads it, and
  * every call goes through the table mhd (http_mhd.h), so that the modes
@@ -118,8 +67,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -129,56 +76,17 @@
 #include "clock.h"
 #include "http.h"
 #include "http_conns.h"
+#include "http_int.h"
 #include "http_listen.h"
 #include "http_mhd.h"
 
-/* accept() calls per readiness of the listening socket, then the loop. */
-#define ACCEPT_BUDGET 256
 /* listen() backlog asked for; the kernel caps it at net.core.somaxconn. */
 #define LISTEN_BACKLOG 65535
-/* Descriptors kept free for everything else the process does. */
-#define FD_RESERVE 64
-/* Newcomers parked at most (see "Parked newcomers"). */
-#define PARK_MAX 32
 /* An answer is handed to MHD in pieces of this size. */
 #define BODY_BLOCK (64 * 1024)
 /* A sending connection without progress this long may be evicted. */
 #define STALL_MS 200
 
-/* A request suspended while its answer is made (see "Slow answers"). */
-struct http_pending {
-	struct http_server *s;
-	struct MHD_Connection *c;
-	const struct http_route *rt;
-	struct http_pending *prev, *next;	/* s->pending, while suspended */
-	struct http_body *body;	/* a reference, once done */
-	int status;
-	bool working;	/* started, http_pending_done not called yet */
-	bool done;	/* the answer is in body */
-	bool orphan;	/* its connection is gone: done frees it */
-};
-
-struct http_server {
-	struct MHD_Daemon *mhd;
-	struct http_pending *pending;	/* suspended requests */
-	uv_poll_t poll;		/* MHD's epoll descriptor */
-	uv_poll_t accept;	/* our listening socket */
-	uv_timer_t timer;	/* MHD's timeouts */
-	uv_timer_t deadline;	/* the request deadline sweep */
-	uv_timer_t unpark;	/* when a parked newcomer may find room */
-	struct http_conns *conns;	/* the limits' bookkeeping */
-	unsigned max_conns, max_per_ip;
-	uint64_t head_ms, idle_ms;
-	uint64_t round;		/* MHD_run calls so far */
-	struct http_conn *adding; /* in MHD_add_connection right now */
-	int listen_fd;
-	int spare_fd;		/* given up to accept-and-drop at EMFILE */
-	int closing;		/* handles still to be closed */
-	void (*log)(const char *msg);
-	struct http_route *routes;
-	size_t nroutes;
-	char address[INET6_ADDRSTRLEN + 16];
-};
 
 static const char allow_methods[] = "GET, HEAD";
 
@@ -231,8 +139,8 @@ http_body_unref(struct http_body *b)
 	free(b);
 }
 
-static void
-logf_(struct http_server *s, const char *fmt, ...)
+void
+http_logf(struct http_server *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -337,29 +245,6 @@ reply_text(struct http_server *s, struct MHD_Connection *c,
 
 /* ---- connection states ---- */
 
-/*
- * Deadlines read clock_now_ms(), the time now, not the loop's cached time:
- * a connection accepted at the end of a long scrape would otherwise start
- * its deadline in the past.
- */
-
-static void deadline_arm(struct http_server *s);
-
-/*
- * Evict: shut the socket down. MHD owns the descriptor; it sees the end
- * of the stream at its next MHD_run and closes the connection itself.
- */
-static void
-conn_evict(struct http_server *s, struct http_conn *k)
-{
-	static const struct linger reset = { 1, 0 };
-
-	if (k->state == HTTP_CONN_SENDING)
-		setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &reset,
-		    sizeof(reset));
-	shutdown(k->fd, SHUT_RDWR);
-	http_conns_evict(s->conns, k);
-}
 
 static struct http_conn *
 conn_of(struct MHD_Connection *c)
@@ -391,52 +276,7 @@ conn_sending(struct http_server *s, struct MHD_Connection *c)
 		http_conns_sending(s->conns, k, clock_now_ms());
 }
 
-/* ---- request deadlines ---- */
 
-static void on_deadline(uv_timer_t *t);
-
-/*
- * Run the sweep at the earliest deadline. A newcomer's deadline is never
- * earlier than that of the list head it joins, but a first-request
- * deadline can be earlier than a next-request one the timer waits for: so
- * only an idle timer, or one due later than the earliest deadline, is
- * (re)started.
- */
-static void
-deadline_arm(struct http_server *s)
-{
-	uint64_t next = http_conns_deadline(s->conns), now = clock_now_ms();
-	uint64_t due = next > now ? next - now : 0;
-
-	if (s->closing || next == UINT64_MAX)
-		return;
-	if (uv_is_active((uv_handle_t *)&s->deadline) &&
-	    uv_timer_get_due_in(&s->deadline) <= due)
-		return;
-	uv_timer_start(&s->deadline, on_deadline, due, 0);
-}
-
-static void unpark(struct http_server *s);
-
-/* Waiting past its deadline: evicted; parked past it: refused. */
-static void
-on_deadline(uv_timer_t *t)
-{
-	struct http_server *s = t->data;
-	uint64_t now = clock_now_ms();
-	struct http_conn *k;
-
-	while ((k = http_conns_expired(s->conns, now))) {
-		if (k->state == HTTP_CONN_PARKED) {
-			close(k->fd);
-			http_conns_remove(s->conns, k);
-		} else {
-			conn_evict(s, k);
-		}
-	}
-	unpark(s);
-	deadline_arm(s);
-}
 
 /* ---- MHD's callbacks ---- */
 
@@ -509,7 +349,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!k)
 		return;
 	http_conns_idle(s->conns, k, clock_now_ms());
-	deadline_arm(s);
+	http_deadline_arm(s);
 }
 
 /*
@@ -584,7 +424,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (strcmp(s->routes[i].path, url) == 0)
 			rt = &s->routes[i];
 	if (!rt)
-		return reply_text(s, c, MHD_HTTP_NOT_FOUND, "not found\n", false);
+		return reply_text(s, c, MHD_HTTP_NOT_FOUND, "not found\n",
+		    false);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -617,14 +458,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 static void on_timer(uv_timer_t *t);
 
 /* Every MHD_run goes through here: it ends the current accept round. */
-static void
-run(struct http_server *s)
+void
+http_run(struct http_server *s)
 {
 	mhd->run(s->mhd);
 	s->round++;
 }
-
-static void rearm(struct http_server *s);
 
 void
 http_pending_done_shared(struct http_pending *p, int status,
@@ -645,8 +484,8 @@ http_pending_done_shared(struct http_pending *p, int status,
 	pending_unlink(p);
 	mhd->resume_connection(p->c);
 	/* Answer now rather than at the next event of MHD's descriptor. */
-	run(s);
-	rearm(s);
+	http_run(s);
+	http_rearm(s);
 }
 
 void
@@ -659,15 +498,15 @@ http_pending_done(struct http_pending *p, int status, char *body,
 	http_body_unref(b);
 }
 
-static void
-rearm(struct http_server *s)
+void
+http_rearm(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	if (s->closing)
 		return;
 	/* Whatever MHD did may have made room for a parked newcomer. */
-	unpark(s);
+	http_unpark(s);
 	if (mhd->get_timeout(s->mhd, &ms) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, ms, 0);
 	else
@@ -679,8 +518,8 @@ on_timer(uv_timer_t *t)
 {
 	struct http_server *s = t->data;
 
-	run(s);
-	rearm(s);
+	http_run(s);
+	http_rearm(s);
 }
 
 static void
@@ -690,50 +529,17 @@ on_poll(uv_poll_t *p, int status, int events)
 
 	(void)status;
 	(void)events;
-	run(s);
-	rearm(s);
+	http_run(s);
+	http_rearm(s);
 }
 
 /* ---- accepting ---- */
 
-/* Has bytes MHD has not read yet: a request may be complete in them. */
-static bool
-unread(int fd)
-{
-	int n = 0;
 
-	return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
-/*
- * Make room for a newcomer from sa under both limits: false if there is
- * none, no candidate being one that may be evicted, with *retry the time
- * from which one may be (UINT64_MAX: only a change of state can).
- */
-static bool
-make_room(struct http_server *s, const struct sockaddr *sa, uint64_t *retry)
-{
-	struct http_conn *v;
-	bool ran = false;
-
-	while (!http_conns_room(s->conns, sa, clock_now_ms(), &v, retry)) {
-		if (!v)
-			return false;
-		if (v->state != HTTP_CONN_SENDING && !ran &&
-		    (v->round == s->round || unread(v->fd))) {
-			/* Its request may be in: let MHD read it first. */
-			run(s);
-			ran = true;
-			continue;
-		}
-		conn_evict(s, v);
-	}
-	return true;
-}
 
 /* Give a counted connection to MHD. */
-static void
-hand_over(struct http_server *s, struct http_conn *k)
+void
+http_hand_over(struct http_server *s, struct http_conn *k)
 {
 	k->round = s->round;
 	s->adding = k;
@@ -746,162 +552,26 @@ hand_over(struct http_server *s, struct http_conn *k)
 	}
 }
 
+
+
+
+
+
+
+/* The limits, each at least 1; a first request's deadline no later than
+ * a next one's. */
 static void
-on_unpark(uv_timer_t *t)
+limits_set(struct http_server *s, const struct http_limits *lim)
 {
-	unpark(t->data);
-}
-
-/*
- * Admit every parked newcomer for which room can be made now, oldest
- * first (one from an address at its limit does not hold back one from
- * another address), and set the timer for the earliest time room may be
- * made for one of the others.
- */
-static void
-unpark(struct http_server *s)
-{
-	struct http_conn *k, *next;
-	uint64_t retry, when = UINT64_MAX, now;
-
-	if (s->closing || http_conns_parked(s->conns) == 0)
-		return;
-	for (k = http_conns_parked_next(s->conns, NULL); k; k = next) {
-		next = http_conns_parked_next(s->conns, k);
-		if (!make_room(s, (struct sockaddr *)&k->addr, &retry)) {
-			if (retry < when)
-				when = retry;
-			continue;
-		}
-		http_conns_unpark(s->conns, k, clock_now_ms());
-		if (k->state == HTTP_CONN_FIRST)
-			hand_over(s, k);
-	}
-	now = clock_now_ms();
-	if (when == UINT64_MAX || http_conns_parked(s->conns) == 0)
-		uv_timer_stop(&s->unpark);
-	else	/* +1: the loop's clock may run behind clock_now_ms */
-		uv_timer_start(&s->unpark, on_unpark,
-		    when > now ? when - now + 1 : 1, 0);
-	deadline_arm(s);
-}
-
-/*
- * A newcomer: admitted at once if room can be made and nobody is parked,
- * else parked (then admitted in turn, maybe at once), or refused if
- * PARK_MAX are parked already.
- */
-static void
-admit(struct http_server *s, int fd, const struct sockaddr *sa,
-    socklen_t salen)
-{
-	struct http_conn *k;
-	uint64_t retry;
-
-	if (http_conns_parked(s->conns) == 0 && make_room(s, sa, &retry)) {
-		if (!(k = http_conns_add(s->conns, sa, salen, fd,
-		    clock_now_ms()))) {
-			close(fd);
-			return;
-		}
-		hand_over(s, k);
-		deadline_arm(s);
-		return;
-	}
-	if (http_conns_parked(s->conns) >= PARK_MAX ||
-	    !http_conns_park(s->conns, sa, salen, fd, clock_now_ms())) {
-		close(fd);
-		return;
-	}
-	unpark(s);
-}
-
-/*
- * Out of descriptors (a --max-connections above what the process may
- * open): drop the oldest pending connection with the spare descriptor, so
- * that the backlog keeps moving instead of the listening socket staying
- * readable for ever.
- */
-static void
-shed(struct http_server *s)
-{
-	int fd;
-
-	close(s->spare_fd);
-	if ((fd = accept(s->listen_fd, NULL, NULL)) >= 0)
-		close(fd);
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
-static void
-on_accept(uv_poll_t *h, int status, int events)
-{
-	struct http_server *s = h->data;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, n;
-
-	(void)status;
-	(void)events;
-	for (n = 0; n < ACCEPT_BUDGET; n++) {
-		len = sizeof(ss);
-		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0) {
-			admit(s, fd, (struct sockaddr *)&ss, len);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		if (errno == EMFILE || errno == ENFILE) {
-			logf_(s, "accept on %s: %s: dropping a connection",
-			    s->address, strerror(errno));
-			if (s->spare_fd < 0)
-				break;
-			shed(s);
-			continue;
-		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			logf_(s, "accept on %s: %s", s->address,
-			    strerror(errno));
-		break;
-	}
-	/* The newcomers' requests are usually in already: answer them now
-	 * rather than at the next loop iteration. */
-	run(s);
-	rearm(s);
-}
-
-/*
- * Raise the soft descriptor limit to the hard one, and lower max_conns if
- * even that cannot hold what the limits allow: max_conns live connections,
- * as many evicted ones MHD has yet to close, an accept burst, a reserve,
- * the parked newcomers.
- */
-static void
-fd_limit(struct http_server *s)
-{
-	struct rlimit rl;
-	uint64_t need, fit;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	need = 2 * (uint64_t)s->max_conns + ACCEPT_BUDGET + FD_RESERVE +
-	    PARK_MAX;
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
-		return;
-	fit = rl.rlim_cur > ACCEPT_BUDGET + FD_RESERVE + PARK_MAX + 2 ?
-	    (rl.rlim_cur - ACCEPT_BUDGET - FD_RESERVE - PARK_MAX) / 2 : 1;
-	logf_(s, "connection limit %u lowered to %u: RLIMIT_NOFILE is %llu",
-	    s->max_conns, (unsigned)fit, (unsigned long long)rl.rlim_cur);
-	s->max_conns = (unsigned)fit;
+	s->max_conns = lim->max_conns ? lim->max_conns : 1;
+	s->max_per_ip = lim->max_conns_per_ip ? lim->max_conns_per_ip : 1;
 	if (s->max_per_ip > s->max_conns)
 		s->max_per_ip = s->max_conns;
+	s->idle_ms = (uint64_t)lim->timeout_s * 1000;
+	s->head_ms = lim->head_timeout_ms ? lim->head_timeout_ms :
+	    HTTP_HEAD_TIMEOUT_MS;
+	if (s->head_ms > s->idle_ms)
+		s->head_ms = s->idle_ms;
 }
 
 int
@@ -926,20 +596,12 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	s->nroutes = nroutes;
 	s->log = log;
 	s->listen_fd = s->spare_fd = -1;
-	s->max_conns = lim->max_conns ? lim->max_conns : 1;
-	s->max_per_ip = lim->max_conns_per_ip ? lim->max_conns_per_ip : 1;
-	if (s->max_per_ip > s->max_conns)
-		s->max_per_ip = s->max_conns;
-	s->idle_ms = (uint64_t)lim->timeout_s * 1000;
-	s->head_ms = lim->head_timeout_ms ? lim->head_timeout_ms :
-	    HTTP_HEAD_TIMEOUT_MS;
-	if (s->head_ms > s->idle_ms)
-		s->head_ms = s->idle_ms;
+	limits_set(s, lim);
 	if ((r = http_listen_open(addr, LISTEN_BACKLOG, &s->listen_fd, err,
 	    errlen)) < 0)
 		goto fail_alloc;
 	http_listen_address(s->listen_fd, s->address, sizeof(s->address));
-	fd_limit(s);
+	http_fd_limit(s);
 	if (http_conns_new(&s->conns, s->max_conns, s->max_per_ip, s->head_ms,
 	    s->idle_ms, STALL_MS) < 0) {
 		snprintf(err, errlen, "http server: out of memory");
@@ -955,7 +617,8 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	 * next MHD_run). No per-address limit of its own either.
 	 */
 	s->mhd = mhd->start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
+	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+	    on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    2 * s->max_conns + ACCEPT_BUDGET + FD_RESERVE,
@@ -996,8 +659,8 @@ http_server_start(struct http_server **out, uv_loop_t *loop,
 	uv_timer_init(loop, &s->deadline);
 	uv_timer_init(loop, &s->unpark);
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
-	uv_poll_start(&s->accept, UV_READABLE, on_accept);
-	rearm(s);
+	uv_poll_start(&s->accept, UV_READABLE, http_on_accept);
+	http_rearm(s);
 	*out = s;
 	return 0;
 
