@@ -49,7 +49,9 @@ import subprocess
 import sys
 import time
 
-BUDGET = 1.0            # every scrape must be answered within this
+# Every scrape must be answered within this: 1 s, the figure;
+# ABUSE_BUDGET overrides it (test_serve_abuse.sh: sanitizer builds).
+BUDGET = float(os.environ.get("ABUSE_BUDGET", "1.0"))
 PERIOD = 0.2            # one scrape every PERIOD seconds
 READY_DEADLINE = 60.0   # for the attacker to get all its connections up
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
