@@ -221,8 +221,8 @@ load_merges(struct tok_bpe *b, const json_t *merges, char *err, size_t errlen)
 }
 
 static int
-load_model(struct tok_hf_tables *t, const json_t *model, bool byte_level, char *err,
-    size_t errlen)
+load_model(struct tok_hf_tables *t, const json_t *model, bool byte_level,
+    char *err, size_t errlen)
 {
 	struct tok_bpe_options o = { .byte_level = byte_level };
 	const json_t *vocab = json_object_get(model, "vocab");
@@ -289,7 +289,8 @@ load_model(struct tok_hf_tables *t, const json_t *model, bool byte_level, char *
  * otherwise; so do the ids here follow HF, not the file).
  */
 static int
-load_added(struct tok_hf_tables *t, const json_t *added, char *err, size_t errlen)
+load_added(struct tok_hf_tables *t, const json_t *added, char *err,
+    size_t errlen)
 {
 	struct tok_strmap seen;
 	uint32_t next = (uint32_t)tok_bpe_vocab_size(t->bpe);

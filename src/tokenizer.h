@@ -69,7 +69,8 @@ struct tokenizer {
  * it looked: a usage error for callers); -EINVAL or -ENOTSUP when the file
  * is not a tokenizer.json metricsd can use (err names the file and the
  * component); -ENOMEM or another -errno. Never falls back to another
- * tokenizer. A tokenizer is used by one thread at a time.
+ * tokenizer. A tokenizer is used by one thread at a time; for another
+ * thread, clone it (tokenizer_clone).
  */
 int tokenizer_open(struct tokenizer **out, const char *name,
     char *err, size_t errlen);
