@@ -151,7 +151,8 @@ struct aggregator_config {
 	 * Worker i counts with token_toks[i] (the caller's, used by that
 	 * worker alone until aggregator_free; token_toks[0] may be tok);
 	 * token_toks NULL: the first worker uses tok itself, each further
-	 * one a tokenizer the engine opens from tok->name.
+	 * one a clone of tok the engine makes (tokenizer_clone: the tables
+	 * shared, the caches its own).
 	 */
 	unsigned token_threads;
 	struct tokenizer *const *token_toks;
@@ -177,8 +178,8 @@ struct aggregator;
  * The sink must already have every enabled key, counters at 0. The
  * config's tokenizer must outlive the aggregator, and with token_threads
  * it belongs to the first worker until aggregator_free. Fails (err
- * filled) when a worker's tokenizer does not open or a thread does not
- * start.
+ * filled) when a worker's tokenizer cannot be cloned or a thread does
+ * not start.
  */
 int aggregator_new(struct aggregator **out,
     const struct aggregator_config *cfg, const struct aggregator_sink *sink,

@@ -447,9 +447,9 @@ aggregator_tokens_threaded(const struct aggregator *a)
 
 /*
  * The token queue's workers: each with the caller's tokenizer for it, or
- * the first with the engine's own and the others each with one opened
- * from the same name (a tokenizer is used by one thread at a time: it
- * keeps caches and scratch space inside).
+ * the first with the engine's own and the others each with a clone of it
+ * (a tokenizer is used by one thread at a time: it keeps caches and
+ * scratch space inside; a clone shares the tables and has its own).
  */
 int
 tokens_start(struct aggregator *a, char *err, size_t errlen)
@@ -477,8 +477,8 @@ tokens_start(struct aggregator *a, char *err, size_t errlen)
 	for (; a->nwtok > 0 && a->nwtok < n; a->nwtok++) {
 		char e[256];
 
-		if ((r = tokenizer_open(&a->wtok[a->nwtok], a->cfg.tok->name,
-		    e, sizeof(e))) < 0) {
+		if ((r = tokenizer_clone(&a->wtok[a->nwtok], a->cfg.tok, e,
+		    sizeof(e))) < 0) {
 			snprintf(err, errlen, "aggregator: token thread %u: %s",
 			    a->nwtok + 1, e);
 			return r;

@@ -227,10 +227,11 @@ aggregate_main(int argc, char **argv)
 		    tok->encode != NULL ? TOKEN_THREADS_DEFAULT : 0;
 		o.cfg.token_queue_bytes = (size_t)c.queue_mb << 20;
 		/* A tokenizer per further worker (one keeps its caches
-		 * inside), all loaded before anything exists. */
+		 * inside): clones, sharing the tables of the first, all
+		 * made before anything exists. */
 		wtok[0] = tok;
 		for (i = 1; i < o.cfg.token_threads; i++) {
-			if ((rc = tokenizer_open(&wtok[i], c.tokname, err,
+			if ((rc = tokenizer_clone(&wtok[i], tok, err,
 			    sizeof(err))) < 0) {
 				log_warn("--tokenizer for token thread %u: %s",
 				    i + 1, err);

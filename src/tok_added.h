@@ -8,7 +8,9 @@
  * normalized = true in each normalized piece, written as normalized.
  *
  * Library code: 0 or a negative errno. A matcher is read-only once
- * finished; tokens added after tok_added_finish need another call.
+ * finished (tok_added_split only reads it, so several threads may split
+ * with it at once); tokens added after tok_added_finish need another
+ * call.
  */
 #ifndef METRICSD_TOK_ADDED_H
 #define METRICSD_TOK_ADDED_H

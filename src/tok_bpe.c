@@ -31,6 +31,22 @@ struct merge {
 	uint32_t new_id;
 };
 
+/*
+ * What encoding writes: scratch reused across words, and the word cache
+ * (word -> offset into pool of [count, ids...]). Every clone has its own;
+ * everything else in struct tok_bpe is read-only once finished.
+ */
+struct bpe_work {
+	struct tok_buf mapped, key;
+	struct sym *syms;
+	size_t syms_cap;
+	struct merge *heap;
+	size_t heap_cap;
+	struct tok_strmap cache;
+	uint32_t *pool;
+	size_t pool_len, pool_cap;
+};
+
 struct tok_bpe {
 	struct tok_bpe_options o;
 	char *unk, *prefix, *suffix;
@@ -48,16 +64,8 @@ struct tok_bpe {
 	int64_t unk_id;
 	bool fast_bytes;		/* byte_sym usable for every byte */
 	bool meta_split;		/* words may be cut before a U+2581 */
-	/* Scratch, reused across words. */
-	struct tok_buf mapped, key;
-	struct sym *syms;
-	size_t syms_cap;
-	struct merge *heap;
-	size_t heap_cap;
-	/* Word cache: word -> offset into pool of [count, ids...]. */
-	struct tok_strmap cache;
-	uint32_t *pool;
-	size_t pool_len, pool_cap;
+	bool shared;			/* the tables are another model's */
+	struct bpe_work w;		/* this model's own */
 };
 
 /*
@@ -111,7 +119,7 @@ tok_bpe_new(struct tok_bpe **out, const struct tok_bpe_options *o,
 	if (tok_strmap_init(&b->vocab, vocab_size) < 0 ||
 	    tok_u64map_init(&b->ids_far, 16) < 0 ||
 	    tok_u64map_init(&b->merges, merges_size) < 0 ||
-	    tok_strmap_init(&b->cache, 4096) < 0)
+	    tok_strmap_init(&b->w.cache, 4096) < 0)
 		goto nomem;
 	byte_table(b);
 	*out = b;
@@ -121,25 +129,53 @@ nomem:
 	return -ENOMEM;
 }
 
+static void
+work_free(struct bpe_work *w)
+{
+	tok_strmap_free(&w->cache);
+	tok_buf_free(&w->mapped);
+	tok_buf_free(&w->key);
+	free(w->syms);
+	free(w->heap);
+	free(w->pool);
+}
+
 void
 tok_bpe_free(struct tok_bpe *b)
 {
 	if (b == NULL)
 		return;
-	free(b->unk);
-	free(b->prefix);
-	free(b->suffix);
-	tok_strmap_free(&b->vocab);
-	free(b->ids_seen);
-	tok_u64map_free(&b->ids_far);
-	tok_u64map_free(&b->merges);
-	tok_strmap_free(&b->cache);
-	tok_buf_free(&b->mapped);
-	tok_buf_free(&b->key);
-	free(b->syms);
-	free(b->heap);
-	free(b->pool);
+	if (!b->shared) {
+		free(b->unk);
+		free(b->prefix);
+		free(b->suffix);
+		tok_strmap_free(&b->vocab);
+		free(b->ids_seen);
+		tok_u64map_free(&b->ids_far);
+		tok_u64map_free(&b->merges);
+	}
+	work_free(&b->w);
 	free(b);
+}
+
+int
+tok_bpe_clone(struct tok_bpe **out, const struct tok_bpe *orig)
+{
+	struct tok_bpe *b = malloc(sizeof(*b));
+
+	if (b == NULL)
+		return -ENOMEM;
+	/* The tables by pointer (the vocab's and merges' slots and key
+	 * blocks, the unk/prefix/suffix strings), the rest by value. */
+	*b = *orig;
+	b->shared = true;
+	memset(&b->w, 0, sizeof(b->w));
+	if (tok_strmap_init(&b->w.cache, 4096) < 0) {
+		free(b);
+		return -ENOMEM;
+	}
+	*out = b;
+	return 0;
 }
 
 size_t
@@ -239,14 +275,14 @@ tok_bpe_merge_add(struct tok_bpe *b, const char *a, size_t alen,
 
 	if (skip > clen)
 		skip = clen;
-	b->key.len = 0;
-	if (tok_buf_add(&b->key, a, alen) < 0 ||
-	    tok_buf_add(&b->key, c + skip, clen - skip) < 0)
+	b->w.key.len = 0;
+	if (tok_buf_add(&b->w.key, a, alen) < 0 ||
+	    tok_buf_add(&b->w.key, c + skip, clen - skip) < 0)
 		return -ENOMEM;
-	if (!tok_strmap_get(&b->vocab, b->key.p, b->key.len, &idn)) {
+	if (!tok_strmap_get(&b->vocab, b->w.key.p, b->w.key.len, &idn)) {
 		snprintf(err, errlen,
 		    "merge %u: the merged token \"%s\" is not in the vocab",
-		    b->nmerges, shown(b->key.p, b->key.len, s, sizeof(s)));
+		    b->nmerges, shown(b->w.key.p, b->w.key.len, s, sizeof(s)));
 		return -ENOENT;
 	}
 	/* A pair listed twice keeps its last rank, as in HF. */
@@ -337,22 +373,22 @@ tok_bpe_finish(struct tok_bpe *b, char *err, size_t errlen)
 static int
 syms_reserve(struct tok_bpe *b, size_t n)
 {
-	if (n > b->syms_cap) {
-		size_t cap = b->syms_cap ? b->syms_cap : 64;
+	if (n > b->w.syms_cap) {
+		size_t cap = b->w.syms_cap ? b->w.syms_cap : 64;
 
 		while (cap < n)
 			cap *= 2;
-		struct sym *s = realloc(b->syms, cap * sizeof(*s));
-		struct merge *h = realloc(b->heap, cap * 2 * sizeof(*h));
+		struct sym *s = realloc(b->w.syms, cap * sizeof(*s));
+		struct merge *h = realloc(b->w.heap, cap * 2 * sizeof(*h));
 
 		if (s != NULL)
-			b->syms = s;
+			b->w.syms = s;
 		if (h != NULL)
-			b->heap = h;
+			b->w.heap = h;
 		if (s == NULL || h == NULL)
 			return -ENOMEM;
-		b->syms_cap = cap;
-		b->heap_cap = cap * 2;
+		b->w.syms_cap = cap;
+		b->w.heap_cap = cap * 2;
 	}
 	return 0;
 }
@@ -360,33 +396,33 @@ syms_reserve(struct tok_bpe *b, size_t n)
 static int
 heap_push(struct tok_bpe *b, size_t *n, uint64_t key, uint32_t new_id)
 {
-	if (*n == b->heap_cap) {
-		size_t cap = b->heap_cap * 2;
-		struct merge *h = realloc(b->heap, cap * sizeof(*h));
+	if (*n == b->w.heap_cap) {
+		size_t cap = b->w.heap_cap * 2;
+		struct merge *h = realloc(b->w.heap, cap * sizeof(*h));
 
 		if (h == NULL)
 			return -ENOMEM;
-		b->heap = h;
-		b->heap_cap = cap;
+		b->w.heap = h;
+		b->w.heap_cap = cap;
 	}
 	size_t i = (*n)++;
 
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
 
-		if (b->heap[p].key <= key)
+		if (b->w.heap[p].key <= key)
 			break;
-		b->heap[i] = b->heap[p];
+		b->w.heap[i] = b->w.heap[p];
 		i = p;
 	}
-	b->heap[i] = (struct merge){ key, new_id };
+	b->w.heap[i] = (struct merge){ key, new_id };
 	return 0;
 }
 
 static struct merge
 heap_pop(struct tok_bpe *b, size_t *n)
 {
-	struct merge top = b->heap[0], last = b->heap[--(*n)];
+	struct merge top = b->w.heap[0], last = b->w.heap[--(*n)];
 	size_t i = 0;
 
 	for (;;) {
@@ -394,15 +430,15 @@ heap_pop(struct tok_bpe *b, size_t *n)
 
 		if (c >= *n)
 			break;
-		if (c + 1 < *n && b->heap[c + 1].key < b->heap[c].key)
+		if (c + 1 < *n && b->w.heap[c + 1].key < b->w.heap[c].key)
 			c++;
-		if (b->heap[c].key >= last.key)
+		if (b->w.heap[c].key >= last.key)
 			break;
-		b->heap[i] = b->heap[c];
+		b->w.heap[i] = b->w.heap[c];
 		i = c;
 	}
 	if (*n > 0)
-		b->heap[i] = last;
+		b->w.heap[i] = last;
 	return top;
 }
 
@@ -415,7 +451,7 @@ merge_get(const struct tok_bpe *b, uint32_t l, uint32_t r, uint64_t *m)
 static int
 merge_all(struct tok_bpe *b, size_t n)
 {
-	struct sym *s = b->syms;
+	struct sym *s = b->w.syms;
 	size_t hn = 0;
 	uint64_t m;
 
@@ -462,7 +498,7 @@ merge_all(struct tok_bpe *b, size_t n)
 static inline void
 sym_add(struct tok_bpe *b, size_t *n, uint32_t id)
 {
-	struct sym *s = &b->syms[*n];
+	struct sym *s = &b->w.syms[*n];
 
 	s->id = id;
 	s->prev = (int32_t)*n - 1;
@@ -496,15 +532,15 @@ initial_symbols(struct tok_bpe *b, const char *w, size_t len, size_t *count)
 			cl = klen = len - i;
 		if ((i > 0 && b->prefix_len) || (i + cl == len &&
 		    b->suffix_len)) {
-			b->key.len = 0;
-			if ((i > 0 && tok_buf_add(&b->key, b->prefix,
+			b->w.key.len = 0;
+			if ((i > 0 && tok_buf_add(&b->w.key, b->prefix,
 			    b->prefix_len) < 0) ||
-			    tok_buf_add(&b->key, w + i, cl) < 0 ||
-			    (i + cl == len && tok_buf_add(&b->key, b->suffix,
+			    tok_buf_add(&b->w.key, w + i, cl) < 0 ||
+			    (i + cl == len && tok_buf_add(&b->w.key, b->suffix,
 			    b->suffix_len) < 0))
 				return -ENOMEM;
-			k = b->key.p;
-			klen = b->key.len;
+			k = b->w.key.p;
+			klen = b->w.key.len;
 		}
 		found = tok_strmap_get(&b->vocab, k, klen, &id);
 		if (found) {
@@ -540,7 +576,7 @@ initial_symbols(struct tok_bpe *b, const char *w, size_t len, size_t *count)
 	if (unk >= 0)
 		sym_add(b, &n, (uint32_t)unk);
 	if (n > 0)
-		b->syms[n - 1].next = -1;
+		b->w.syms[n - 1].next = -1;
 	*count = n;
 	return 0;
 }
@@ -549,30 +585,30 @@ static int
 cache_put(struct tok_bpe *b, const char *w, size_t len, const uint32_t *ids,
     size_t n)
 {
-	if (b->cache.n >= CACHE_ENTRIES_MAX || b->pool_len + n + 1 >
+	if (b->w.cache.n >= CACHE_ENTRIES_MAX || b->w.pool_len + n + 1 >
 	    CACHE_POOL_MAX) {
-		tok_strmap_clear(&b->cache);
-		b->pool_len = 0;
+		tok_strmap_clear(&b->w.cache);
+		b->w.pool_len = 0;
 	}
-	if (b->pool_len + n + 1 > b->pool_cap) {
-		size_t cap = b->pool_cap ? b->pool_cap * 2 : 65536;
+	if (b->w.pool_len + n + 1 > b->w.pool_cap) {
+		size_t cap = b->w.pool_cap ? b->w.pool_cap * 2 : 65536;
 		uint32_t *p;
 
-		while (cap < b->pool_len + n + 1)
+		while (cap < b->w.pool_len + n + 1)
 			cap *= 2;
-		p = realloc(b->pool, cap * sizeof(*p));
+		p = realloc(b->w.pool, cap * sizeof(*p));
 		if (p == NULL)
 			return -ENOMEM;
-		b->pool = p;
-		b->pool_cap = cap;
+		b->w.pool = p;
+		b->w.pool_cap = cap;
 	}
-	uint32_t off = (uint32_t)b->pool_len;
+	uint32_t off = (uint32_t)b->w.pool_len;
 
-	b->pool[b->pool_len++] = (uint32_t)n;
+	b->w.pool[b->w.pool_len++] = (uint32_t)n;
 	if (n > 0)
-		memcpy(b->pool + b->pool_len, ids, n * sizeof(*ids));
-	b->pool_len += n;
-	return tok_strmap_put(&b->cache, w, len, off, NULL) < 0 ? -ENOMEM : 0;
+		memcpy(b->w.pool + b->w.pool_len, ids, n * sizeof(*ids));
+	b->w.pool_len += n;
+	return tok_strmap_put(&b->w.cache, w, len, off, NULL) < 0 ? -ENOMEM : 0;
 }
 
 static int encode_one(struct tok_bpe *b, const char *w, size_t len,
@@ -610,25 +646,25 @@ encode_one(struct tok_bpe *b, const char *w, size_t len, struct tok_ids *ids)
 
 	if (len == 0)
 		return 0;
-	if (len <= CACHE_WORD_MAX && tok_strmap_get(&b->cache, w, len, &off)) {
-		for (uint32_t i = 0; i < b->pool[off]; i++)
-			if (tok_ids_push(ids, b->pool[off + 1 + i]) < 0)
+	if (len <= CACHE_WORD_MAX && tok_strmap_get(&b->w.cache, w, len, &off)) {
+		for (uint32_t i = 0; i < b->w.pool[off]; i++)
+			if (tok_ids_push(ids, b->w.pool[off + 1 + i]) < 0)
 				return -ENOMEM;
 		return 0;
 	}
 	if (b->o.byte_level) {
-		b->mapped.len = 0;
-		if (tok_buf_reserve(&b->mapped, len * 2) < 0)
+		b->w.mapped.len = 0;
+		if (tok_buf_reserve(&b->w.mapped, len * 2) < 0)
 			return -ENOMEM;
 		for (size_t i = 0; i < len; i++) {
 			unsigned char c = (unsigned char)w[i];
 
-			memcpy(b->mapped.p + b->mapped.len, b->byte_char[c],
+			memcpy(b->w.mapped.p + b->w.mapped.len, b->byte_char[c],
 			    b->byte_char_len[c]);
-			b->mapped.len += b->byte_char_len[c];
+			b->w.mapped.len += b->byte_char_len[c];
 		}
-		m = b->mapped.p;
-		mlen = b->mapped.len;
+		m = b->w.mapped.p;
+		mlen = b->w.mapped.len;
 	}
 	if (b->o.ignore_merges && tok_strmap_get(&b->vocab, m, mlen, &id)) {
 		if (tok_ids_push(ids, id) < 0)
@@ -640,14 +676,14 @@ encode_one(struct tok_bpe *b, const char *w, size_t len, struct tok_ids *ids)
 			return -ENOMEM;
 		for (size_t i = 0; i < len; i++)
 			sym_add(b, &n, (uint32_t)b->byte_sym[(unsigned char)w[i]]);
-		b->syms[n - 1].next = -1;
+		b->w.syms[n - 1].next = -1;
 	} else if ((r = initial_symbols(b, m, mlen, &n)) < 0) {
 		return r;
 	}
 	if (n > 1 && merge_all(b, n) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (b->syms[i].alive && tok_ids_push(ids, b->syms[i].id) < 0)
+		if (b->w.syms[i].alive && tok_ids_push(ids, b->w.syms[i].id) < 0)
 			return -ENOMEM;
 cache:
 	if (len <= CACHE_WORD_MAX)

@@ -11,7 +11,8 @@
  * Building: tok_bpe_new, then tok_bpe_vocab_add for every entry, then
  * tok_bpe_merge_add in rank order, then tok_bpe_finish. Errors fill err
  * naming the token at fault. A finished model is used by one thread at a
- * time (the cache and scratch space are inside).
+ * time (the cache and scratch space are inside); another thread takes a
+ * clone, which shares the tables.
  */
 #ifndef METRICSD_TOK_BPE_H
 #define METRICSD_TOK_BPE_H
@@ -47,6 +48,14 @@ int tok_bpe_vocab_add(struct tok_bpe *b, const char *tok, size_t len,
 int tok_bpe_merge_add(struct tok_bpe *b, const char *a, size_t alen,
     const char *c, size_t clen, char *err, size_t errlen);
 int tok_bpe_finish(struct tok_bpe *b, char *err, size_t errlen);
+
+/*
+ * A finished model for another thread: it shares orig's vocabulary,
+ * merges and byte tables (read-only once finished) and has its own word
+ * cache and scratch space. orig must outlive the clone; it may be
+ * encoding meanwhile. 0 or -ENOMEM.
+ */
+int tok_bpe_clone(struct tok_bpe **out, const struct tok_bpe *orig);
 
 /* Number of vocabulary entries; id lookup of a token. */
 size_t tok_bpe_vocab_size(const struct tok_bpe *b);

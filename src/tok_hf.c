@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +21,54 @@
 #include "tok_norm.h"
 #include "tok_pretok.h"
 
-struct tok_hf {
+/*
+ * What a file loads into: the components as built, read-only from then
+ * on, shared by a tokenizer and all its clones and freed with the last
+ * of them. Nothing encodes with these: every tok_hf encodes with clones
+ * of the normalizer, pre-tokenizer and model (tok_*_clone), which share
+ * their tables and patterns and hold the scratch space and word cache.
+ * The added-token matchers are read-only and used as they are.
+ */
+struct tok_hf_tables {
+	atomic_uint refs;
 	struct tok_norm *norm;		/* NULL: none */
 	struct tok_pretok *pretok;	/* NULL: none */
 	struct tok_bpe *bpe;
 	struct tok_added *raw;		/* added tokens, normalized = false */
 	struct tok_added *normed;	/* added tokens, normalized = true */
+};
+
+struct tok_hf {
+	struct tok_hf_tables *tab;	/* a reference */
+	/* This tokenizer's own clones of tab's (NULL where tab's is). */
+	struct tok_norm *norm;
+	struct tok_pretok *pretok;
+	struct tok_bpe *bpe;
 	uint64_t repaired;
 	/* Scratch for one encode. */
 	struct tok_arena arena;
 	struct tok_pieces p[3];
 	struct tok_buf text;
 };
+
+static void
+tables_free(struct tok_hf_tables *tb)
+{
+	tok_norm_free(tb->norm);
+	tok_pretok_free(tb->pretok);
+	tok_bpe_free(tb->bpe);
+	tok_added_free(tb->raw);
+	tok_added_free(tb->normed);
+	free(tb);
+}
+
+/* Drop a reference; the last one frees the tables. */
+static void
+tables_unref(struct tok_hf_tables *tb)
+{
+	if (tb != NULL && atomic_fetch_sub(&tb->refs, 1) == 1)
+		tables_free(tb);
+}
 
 void
 tok_hf_free(struct tok_hf *t)
@@ -41,13 +78,44 @@ tok_hf_free(struct tok_hf *t)
 	tok_norm_free(t->norm);
 	tok_pretok_free(t->pretok);
 	tok_bpe_free(t->bpe);
-	tok_added_free(t->raw);
-	tok_added_free(t->normed);
 	tok_arena_free(&t->arena);
 	for (int i = 0; i < 3; i++)
 		tok_pieces_free(&t->p[i]);
 	tok_buf_free(&t->text);
+	tables_unref(t->tab);
 	free(t);
+}
+
+/*
+ * A tokenizer over the tables tb (taking a reference to them), with its
+ * own clones of the components that hold scratch space. Reads only tb,
+ * which nothing writes once loaded: safe beside other threads encoding
+ * with tokenizers over the same tables. 0 or -ENOMEM.
+ */
+static int
+instance_new(struct tok_hf **out, struct tok_hf_tables *tb)
+{
+	struct tok_hf *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return -ENOMEM;
+	atomic_fetch_add(&tb->refs, 1);
+	t->tab = tb;
+	if ((tb->norm != NULL && tok_norm_clone(&t->norm, tb->norm) < 0) ||
+	    (tb->pretok != NULL &&
+	    tok_pretok_clone(&t->pretok, tb->pretok) < 0) ||
+	    tok_bpe_clone(&t->bpe, tb->bpe) < 0) {
+		tok_hf_free(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
+int
+tok_hf_clone(struct tok_hf **out, const struct tok_hf *orig)
+{
+	return instance_new(out, orig->tab);
 }
 
 uint64_t
@@ -153,8 +221,8 @@ load_merges(struct tok_bpe *b, const json_t *merges, char *err, size_t errlen)
 }
 
 static int
-load_model(struct tok_hf *t, const json_t *model, bool byte_level, char *err,
-    size_t errlen)
+load_model(struct tok_hf_tables *t, const json_t *model, bool byte_level,
+    char *err, size_t errlen)
 {
 	struct tok_bpe_options o = { .byte_level = byte_level };
 	const json_t *vocab = json_object_get(model, "vocab");
@@ -221,7 +289,8 @@ load_model(struct tok_hf *t, const json_t *model, bool byte_level, char *err,
  * otherwise; so do the ids here follow HF, not the file).
  */
 static int
-load_added(struct tok_hf *t, const json_t *added, char *err, size_t errlen)
+load_added(struct tok_hf_tables *t, const json_t *added, char *err,
+    size_t errlen)
 {
 	struct tok_strmap seen;
 	uint32_t next = (uint32_t)tok_bpe_vocab_size(t->bpe);
@@ -304,7 +373,7 @@ out:
 }
 
 static int
-load(struct tok_hf *t, const json_t *root, char *err, size_t errlen)
+load(struct tok_hf_tables *t, const json_t *root, char *err, size_t errlen)
 {
 	const json_t *x;
 	bool byte_level = false;
@@ -347,28 +416,31 @@ static int
 finish_load(struct tok_hf **out, json_t *root, const char *name, char *err,
     size_t errlen)
 {
-	struct tok_hf *t = calloc(1, sizeof(*t));
+	struct tok_hf_tables *tb = calloc(1, sizeof(*tb));
 	char msg[512];
 	int r;
 
-	if (t == NULL) {
+	if (tb == NULL) {
 		json_decref(root);
+		snprintf(err, errlen, "%s: out of memory", name);
 		return -ENOMEM;
 	}
+	atomic_init(&tb->refs, 1);
 	msg[0] = '\0';
-	r = load(t, root, msg, sizeof(msg));
+	r = load(tb, root, msg, sizeof(msg));
 	json_decref(root);
 	/* The parsed JSON was several times the tables: give it back. */
 	malloc_trim(0);
+	if (r == 0)
+		r = instance_new(out, tb);
+	tables_unref(tb);	/* the tokenizer holds it now, if any */
 	if (r < 0) {
 		if (r == -ENOMEM)
 			snprintf(err, errlen, "%s: out of memory", name);
 		else
 			snprintf(err, errlen, "%s: %s", name, msg);
-		tok_hf_free(t);
 		return r == -ENOMEM || r == -ENOTSUP ? r : -EINVAL;
 	}
-	*out = t;
 	return 0;
 }
 
@@ -457,8 +529,8 @@ tok_hf_encode(struct tok_hf *t, const char *text, size_t len,
 	a->n = b->n = 0;
 	if ((r = tok_pieces_push(a, text, len, -1, true)) < 0)
 		return r;
-	if (t->raw != NULL) {
-		if ((r = tok_added_split(t->raw, a, b)) < 0)
+	if (t->tab->raw != NULL) {
+		if ((r = tok_added_split(t->tab->raw, a, b)) < 0)
 			return r;
 		tmp = a, a = b, b = tmp, b->n = 0;
 	}
@@ -467,8 +539,8 @@ tok_hf_encode(struct tok_hf *t, const char *text, size_t len,
 			return r;
 		tmp = a, a = b, b = tmp, b->n = 0;
 	}
-	if (t->normed != NULL) {
-		if ((r = tok_added_split(t->normed, a, b)) < 0)
+	if (t->tab->normed != NULL) {
+		if ((r = tok_added_split(t->tab->normed, a, b)) < 0)
 			return r;
 		tmp = a, a = b, b = tmp, b->n = 0;
 	}

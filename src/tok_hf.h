@@ -14,7 +14,8 @@
  *
  * Library code: 0 or a negative errno; load errors fill err with
  * "FILE: component: what". A loaded tokenizer is used by one thread at
- * a time (caches and scratch space are inside).
+ * a time (caches and scratch space are inside); another thread takes a
+ * clone (tok_hf_clone), which shares the tables.
  */
 #ifndef METRICSD_TOK_HF_H
 #define METRICSD_TOK_HF_H
@@ -38,6 +39,18 @@ int tok_hf_load(struct tok_hf **out, const char *path, char *err,
 int tok_hf_load_text(struct tok_hf **out, const char *json, size_t len,
     const char *name, char *err, size_t errlen);
 void tok_hf_free(struct tok_hf *t);
+
+/*
+ * Another tokenizer giving the same ids, for another thread: it shares
+ * orig's tables, read-only once loaded (vocabulary, merges, added
+ * tokens, normalizer and pre-tokenizer settings, compiled patterns), and
+ * has its own word cache, scratch space, regex match data and repaired
+ * count. The tables are reference-counted: orig and its clones may be
+ * freed in any order, each by the thread that used it last. orig may be
+ * encoding on another thread meanwhile (only the shared tables are
+ * read). 0 or -ENOMEM.
+ */
+int tok_hf_clone(struct tok_hf **out, const struct tok_hf *orig);
 
 /* Append the ids of text[0..len) to ids. 0 or -ENOMEM (-EIO on a regex
  * engine failure). */

@@ -8,8 +8,10 @@
  * caller's buffer may go away; a key is at most TOK_MAP_KEY_MAX bytes.
  *
  * Library code: functions return 0 or a negative errno (-ENOMEM, -E2BIG
- * for a key too long) and never print. Not thread-safe; a map is used by
- * one thread at a time.
+ * for a key too long) and never print. Lookups (tok_strmap_get,
+ * tok_u64map_get) only read, so a map that nothing writes any more may
+ * be looked up from several threads at once (the tables tokenizer clones
+ * share); a map that is written is used by one thread at a time.
  */
 #ifndef METRICSD_TOK_MAP_H
 #define METRICSD_TOK_MAP_H

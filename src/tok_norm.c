@@ -14,13 +14,15 @@
 enum kind { NFC, PREPEND, REPLACE, SEQUENCE };
 
 struct tok_norm {
+	/* Settings, read-only once built. */
 	enum kind kind;
 	char *str;		/* Prepend: the prefix; Replace: content */
 	size_t len;
 	struct tok_regex *re;	/* Replace */
 	struct tok_norm **items;	/* Sequence */
 	size_t nitems;
-	struct tok_buf a, b, c;	/* scratch */
+	/* Scratch: each clone's own. */
+	struct tok_buf a, b, c;
 	struct tok_matches m;
 };
 
@@ -67,6 +69,33 @@ memdup(const char *s, size_t len)
 		p[len] = '\0';
 	}
 	return p;
+}
+
+int
+tok_norm_clone(struct tok_norm **out, const struct tok_norm *orig)
+{
+	struct tok_norm *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return -ENOMEM;
+	n->kind = orig->kind;
+	n->len = orig->len;
+	if (orig->str != NULL && (n->str = memdup(orig->str, orig->len)) == NULL)
+		goto nomem;
+	if (orig->re != NULL && tok_regex_clone(&n->re, orig->re) < 0)
+		goto nomem;
+	if (orig->items != NULL &&
+	    (n->items = calloc(orig->nitems + 1, sizeof(*n->items))) == NULL)
+		goto nomem;
+	for (; n->nitems < orig->nitems; n->nitems++)
+		if (tok_norm_clone(&n->items[n->nitems],
+		    orig->items[n->nitems]) < 0)
+			goto nomem;
+	*out = n;
+	return 0;
+nomem:
+	tok_norm_free(n);
+	return -ENOMEM;
 }
 
 int

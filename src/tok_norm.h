@@ -3,7 +3,8 @@
  * Regex pattern) and Sequence, as HF's normalizers define them. Any
  * other type fails to load with "unsupported normalizer type ...".
  *
- * A normalizer holds scratch buffers: one thread at a time.
+ * A normalizer holds scratch buffers: one thread at a time; another
+ * thread takes a clone.
  * Library code: 0 or a negative errno, err filled on load errors.
  */
 #ifndef METRICSD_TOK_NORM_H
@@ -25,6 +26,13 @@ struct tok_norm;
 int tok_norm_from_json(struct tok_norm **out, const json_t *j,
     const char *where, char *err, size_t errlen);
 void tok_norm_free(struct tok_norm *n);
+
+/*
+ * A normalizer for another thread: orig's settings, its compiled
+ * patterns shared (tok_regex_clone), scratch buffers of its own. orig
+ * must outlive the clone; it may be running meanwhile. 0 or -ENOMEM.
+ */
+int tok_norm_clone(struct tok_norm **out, const struct tok_norm *orig);
 
 /* Normalize s[0..len) into out (replacing its contents). */
 int tok_norm_apply(struct tok_norm *n, const char *s, size_t len,

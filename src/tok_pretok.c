@@ -19,6 +19,7 @@ enum behavior {
 enum prepend { PREPEND_ALWAYS, PREPEND_FIRST, PREPEND_NEVER };
 
 struct tok_pretok {
+	/* Settings, read-only once built. */
 	enum kind kind;
 	struct tok_regex *re;		/* Split; ByteLevel with use_regex */
 	enum behavior behavior;
@@ -32,7 +33,8 @@ struct tok_pretok {
 	bool individual;		/* Digits */
 	struct tok_pretok **items;	/* Sequence */
 	size_t nitems;
-	struct tok_matches m;		/* scratch */
+	/* Scratch: each clone's own. */
+	struct tok_matches m;
 	struct tok_pieces a, b;		/* Sequence scratch */
 };
 
@@ -54,6 +56,37 @@ tok_pretok_free(struct tok_pretok *p)
 	tok_pieces_free(&p->a);
 	tok_pieces_free(&p->b);
 	free(p);
+}
+
+int
+tok_pretok_clone(struct tok_pretok **out, const struct tok_pretok *orig)
+{
+	struct tok_pretok *p = malloc(sizeof(*p));
+
+	if (p == NULL)
+		return -ENOMEM;
+	/* The settings as they are; what is owned or scratch, afresh. */
+	*p = *orig;
+	p->re = NULL;
+	p->items = NULL;
+	p->nitems = 0;
+	memset(&p->m, 0, sizeof(p->m));
+	memset(&p->a, 0, sizeof(p->a));
+	memset(&p->b, 0, sizeof(p->b));
+	if (orig->re != NULL && tok_regex_clone(&p->re, orig->re) < 0)
+		goto nomem;
+	if (orig->items != NULL &&
+	    (p->items = calloc(orig->nitems + 1, sizeof(*p->items))) == NULL)
+		goto nomem;
+	for (; p->nitems < orig->nitems; p->nitems++)
+		if (tok_pretok_clone(&p->items[p->nitems],
+		    orig->items[p->nitems]) < 0)
+			goto nomem;
+	*out = p;
+	return 0;
+nomem:
+	tok_pretok_free(p);
+	return -ENOMEM;
 }
 
 static int

@@ -10,7 +10,8 @@
  * model (tok_bpe_options.byte_level): it must then be the last step, so
  * that no later pattern sees mapped characters.
  *
- * A pre-tokenizer holds scratch space: one thread at a time.
+ * A pre-tokenizer holds scratch space: one thread at a time; another
+ * thread takes a clone.
  * Library code: 0 or a negative errno, err filled on load errors.
  */
 #ifndef METRICSD_TOK_PRETOK_H
@@ -32,6 +33,13 @@ struct tok_pretok;
 int tok_pretok_from_json(struct tok_pretok **out, const json_t *j,
     const char *where, bool *byte_level, char *err, size_t errlen);
 void tok_pretok_free(struct tok_pretok *p);
+
+/*
+ * A pre-tokenizer for another thread: orig's settings, its compiled
+ * patterns shared (tok_regex_clone), scratch space of its own. orig must
+ * outlive the clone; it may be running meanwhile. 0 or -ENOMEM.
+ */
+int tok_pretok_clone(struct tok_pretok **out, const struct tok_pretok *orig);
 
 /*
  * Split every text piece of in, appending to out (new text goes in the

@@ -25,12 +25,16 @@ enum engine { ENGINE_PCRE2, ENGINE_ONIG, ENGINE_LITERAL };
 
 struct tok_regex {
 	enum engine engine;
+	/* The compiled pattern: read-only once compiled, and another
+	 * regex's when shared (tok_regex_clone). */
 	pcre2_code *pc;			/* PCRE2, when the pattern translates */
-	pcre2_match_data *md;
 	regex_t *re;			/* else Oniguruma */
-	OnigRegion *region;
 	char *lit;		/* a non-empty literal: found with memmem */
 	size_t lit_len;
+	bool shared;
+	/* Match data: this regex's own. */
+	pcre2_match_data *md;
+	OnigRegion *region;
 };
 
 static inline int
@@ -566,14 +570,41 @@ tok_regex_free(struct tok_regex *re)
 		return;
 	if (re->md != NULL)
 		pcre2_match_data_free(re->md);
-	if (re->pc != NULL)
-		pcre2_code_free(re->pc);
 	if (re->region != NULL)
 		onig_region_free(re->region, 1);
-	if (re->re != NULL)
-		onig_free(re->re);
-	free(re->lit);
+	if (!re->shared) {
+		if (re->pc != NULL)
+			pcre2_code_free(re->pc);
+		if (re->re != NULL)
+			onig_free(re->re);
+		free(re->lit);
+	}
 	free(re);
+}
+
+int
+tok_regex_clone(struct tok_regex **out, const struct tok_regex *orig)
+{
+	struct tok_regex *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return -ENOMEM;
+	t->engine = orig->engine;
+	t->pc = orig->pc;
+	t->re = orig->re;
+	t->lit = orig->lit;
+	t->lit_len = orig->lit_len;
+	t->shared = true;
+	if (t->pc != NULL &&
+	    (t->md = pcre2_match_data_create_from_pattern(t->pc, NULL)) == NULL)
+		goto nomem;
+	if (t->re != NULL && (t->region = onig_region_new()) == NULL)
+		goto nomem;
+	*out = t;
+	return 0;
+nomem:
+	tok_regex_free(t);
+	return -ENOMEM;
 }
 
 int

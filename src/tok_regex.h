@@ -19,7 +19,9 @@
  * advancing one character.
  *
  * Library code: 0 or a negative errno; compile errors fill err.
- * A compiled regex holds match data: use it from one thread at a time.
+ * A compiled regex holds match data: use it from one thread at a time;
+ * other threads each take a clone (tok_regex_clone), which shares the
+ * compiled pattern.
  */
 #ifndef METRICSD_TOK_REGEX_H
 #define METRICSD_TOK_REGEX_H
@@ -47,6 +49,19 @@ struct tok_matches {
 int tok_regex_new(struct tok_regex **out, const char *pattern, size_t len,
     bool literal, char *err, size_t errlen);
 void tok_regex_free(struct tok_regex *re);
+
+/*
+ * A regex for another thread: it shares orig's compiled pattern and has
+ * match data of its own. Sharing is safe because matching only reads the
+ * pattern: a PCRE2 pattern and its JIT code may be matched from several
+ * threads at once (pcre2api(3), "Multithreading"; without a JIT stack of
+ * ours, JIT matching uses the calling thread's machine stack), and
+ * Oniguruma 6.9's onig_search keeps its match state in a per-call
+ * MatchArg and its results in the region, never in the regex_t. orig
+ * must outlive its clones and stay unchanged; tok_regex_free frees only
+ * what the clone owns. 0 or -ENOMEM.
+ */
+int tok_regex_clone(struct tok_regex **out, const struct tok_regex *orig);
 
 /*
  * Cut s[0..len) into matches and the gaps between them, in order, as

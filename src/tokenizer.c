@@ -285,12 +285,53 @@ hf_close(struct tokenizer *tok)
 	free(tok);
 }
 
+static int hf_clone(struct tokenizer **out, const struct tokenizer *orig,
+    char *err, size_t errlen);
+
+/* A tokenizer around hf (owning it), named name; NULL if out of memory
+ * (hf is then freed). */
+static struct tokenizer *
+hf_wrap(struct tok_hf *hf, const char *name)
+{
+	struct tokenizer *tok = calloc(1, sizeof(*tok));
+	struct hf_state *st = calloc(1, sizeof(*st));
+
+	if (tok == NULL || st == NULL || (tok->name = strdup(name)) == NULL) {
+		free(tok);
+		free(st);
+		tok_hf_free(hf);
+		return NULL;
+	}
+	st->hf = hf;
+	tok->count = hf_count;
+	tok->encode = hf_encode;
+	tok->repaired = hf_repaired;
+	tok->close = hf_close;
+	tok->clone = hf_clone;
+	tok->state = st;
+	return tok;
+}
+
+static int
+hf_clone(struct tokenizer **out, const struct tokenizer *orig, char *err,
+    size_t errlen)
+{
+	const struct hf_state *ost = orig->state;
+	struct tok_hf *hf;
+
+	if (tok_hf_clone(&hf, ost->hf) < 0 ||
+	    (*out = hf_wrap(hf, orig->name)) == NULL) {
+		snprintf(err, errlen, "tokenizer %s: out of memory", orig->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int
 hf_open(struct tokenizer **out, const char *spec, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	struct tokenizer *tok;
-	struct hf_state *st;
+	struct tok_hf *hf;
 	int r;
 
 	if ((r = tok_hub_resolve(spec, path, sizeof(path), err, errlen)) < 0) {
@@ -299,27 +340,14 @@ hf_open(struct tokenizer **out, const char *spec, char *err, size_t errlen)
 			    spec);
 		return r == -ENAMETOOLONG ? -ENOENT : r;
 	}
-	tok = calloc(1, sizeof(*tok));
-	st = calloc(1, sizeof(*st));
-	if (tok == NULL || st == NULL || (tok->name = strdup(spec)) == NULL) {
-		free(tok);
-		free(st);
-		snprintf(err, errlen, "tokenizer %s: out of memory", spec);
-		return -ENOMEM;
-	}
-	if ((r = tok_hf_load(&st->hf, path, err, errlen)) < 0) {
-		free((char *)tok->name);
-		free(tok);
-		free(st);
+	if ((r = tok_hf_load(&hf, path, err, errlen)) < 0) {
 		/* A file that is there but unreadable is not "not found". */
 		return r == -ENOENT ? -EIO : r;
 	}
-	tok->count = hf_count;
-	tok->encode = hf_encode;
-	tok->repaired = hf_repaired;
-	tok->close = hf_close;
-	tok->state = st;
-	*out = tok;
+	if ((*out = hf_wrap(hf, spec)) == NULL) {
+		snprintf(err, errlen, "tokenizer %s: out of memory", spec);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -334,6 +362,18 @@ tokenizer_open(struct tokenizer **out, const char *name, char *err,
 		}
 	}
 	return hf_open(out, name, err, errlen);
+}
+
+int
+tokenizer_clone(struct tokenizer **out, const struct tokenizer *orig,
+    char *err, size_t errlen)
+{
+	if (orig->clone == NULL) {
+		/* A built-in: nothing in it changes while counting. */
+		*out = (struct tokenizer *)orig;
+		return 0;
+	}
+	return orig->clone(out, orig, err, errlen);
 }
 
 void

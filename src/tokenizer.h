@@ -49,6 +49,13 @@ struct tokenizer {
 	uint64_t (*repaired)(const struct tokenizer *tok);
 	/* Release what open allocated; NULL for built-ins. */
 	void (*close)(struct tokenizer *tok);
+	/*
+	 * Optional: a tokenizer for another thread (tokenizer_clone).
+	 * NULL: tok has no state a thread could change (a built-in), and
+	 * is its own clone.
+	 */
+	int (*clone)(struct tokenizer **out, const struct tokenizer *tok,
+	    char *err, size_t errlen);
 	void *state;		/* the implementation's own data */
 };
 
@@ -62,11 +69,27 @@ struct tokenizer {
  * it looked: a usage error for callers); -EINVAL or -ENOTSUP when the file
  * is not a tokenizer.json metricsd can use (err names the file and the
  * component); -ENOMEM or another -errno. Never falls back to another
- * tokenizer. A tokenizer is used by one thread at a time.
+ * tokenizer. A tokenizer is used by one thread at a time; for another
+ * thread, clone it (tokenizer_clone).
  */
 int tokenizer_open(struct tokenizer **out, const char *name,
     char *err, size_t errlen);
 void tokenizer_close(struct tokenizer *tok);
+
+/*
+ * A tokenizer for another thread, counting exactly as orig does: it
+ * shares orig's tables, read-only once loaded (vocabulary, merges, added
+ * tokens, normalizer and pre-tokenizer settings, compiled patterns), and
+ * has its own caches, scratch space and repaired count. So each extra
+ * thread costs its caches (a few MB at most), not another copy of the
+ * tables. The tables are reference-counted: orig and its clones are each
+ * closed with tokenizer_close, in any order. orig may be counting on
+ * another thread meanwhile. A built-in (whitespace) is its own clone.
+ *
+ * Returns 0, or -ENOMEM (err says so). Nothing is printed.
+ */
+int tokenizer_clone(struct tokenizer **out, const struct tokenizer *orig,
+    char *err, size_t errlen);
 
 /* Convenience wrappers. */
 static inline int

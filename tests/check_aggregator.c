@@ -1230,12 +1230,22 @@ START_TEST(test_token_threads_store_what_inline_stores)
 }
 END_TEST
 
-/* A worker whose tokenizer does not open fails aggregator_new, naming
+/* A tokenizer that cannot be cloned (as when memory runs out). */
+static int
+clone_fails(struct tokenizer **out, const struct tokenizer *tok, char *err,
+    size_t errlen)
+{
+	(void)out;
+	snprintf(err, errlen, "tokenizer %s: out of memory", tok->name);
+	return -ENOMEM;
+}
+
+/* A worker whose tokenizer cannot be cloned fails aggregator_new, naming
  * the thread and the tokenizer. */
-START_TEST(test_token_threads_need_openable_tokenizer)
+START_TEST(test_token_threads_need_clonable_tokenizer)
 {
 	struct tokenizer odd = { .name = "/nonexistent/tokenizer.json",
-	    .count = NULL };
+	    .count = NULL, .clone = clone_fails };
 	struct aggregator_config cfg = { .tok = &odd, .token_threads = 2 };
 	struct aggregator_sink sink = { NULL, mem_counter_set,
 	    mem_series_append, mem_named_set };
@@ -1245,7 +1255,8 @@ START_TEST(test_token_threads_need_openable_tokenizer)
 
 	memset(&m, 0, sizeof(m));
 	sink.arg = &m;
-	ck_assert_int_lt(aggregator_new(&a, &cfg, &sink, err, sizeof(err)), 0);
+	ck_assert_int_eq(aggregator_new(&a, &cfg, &sink, err, sizeof(err)),
+	    -ENOMEM);
 	ck_assert_msg(strstr(err, "token thread 2") != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "/nonexistent/tokenizer.json") != NULL, "%s",
 	    err);
@@ -1467,7 +1478,7 @@ aggregator_suite(void)
 	tcase_add_test(tok, test_tokenizer_unknown_name_lists_available);
 	tcase_add_test(tok, test_invalid_utf8_counted_and_reported);
 	tcase_add_test(tok, test_token_threads_store_what_inline_stores);
-	tcase_add_test(tok, test_token_threads_need_openable_tokenizer);
+	tcase_add_test(tok, test_token_threads_need_clonable_tokenizer);
 	suite_add_tcase(s, tok);
 
 	tcase_add_test(bad, test_negative_intervals_counted_not_stored);
