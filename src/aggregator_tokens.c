@@ -133,31 +133,27 @@ struct counts {
 /*
  * Count the completion text in the scratch list inline: its n chunks
  * (osl) and, with want_suffix, the text after the first chunk,
- * chunks[from..n) (tpot_ns). A tokenizer with count_split reads the text
- * once for both: the same counts, and the same counters (a failure is
- * counted once for each count, as two calls would).
+ * chunks[from..n) (tpot_ns), in one pass where the tokenizer can
+ * (tokenizer_count_both). A failure is counted once for each count.
  */
 static void
 count_output(struct aggregator *a, size_t n, size_t from, bool want_suffix,
     struct counts *c)
 {
 	const struct tokenizer *tok = a->cfg.tok;
-	uint64_t r, d;
-	int rc;
+	int rc_full, rc_suffix;
+	uint64_t r;
 
-	if (!want_suffix || tok->count_split == NULL) {
+	if (!want_suffix) {
 		c->full_ok = count_chunks(a, a->chunks, n, &c->full);
-		if (want_suffix)
-			c->suffix_ok = count_chunks(a, a->chunks + from,
-			    n - from, &c->suffix);
 		return;
 	}
-	rc = tok->count_split(tok, a->chunks, n, from, &c->full, &c->suffix);
+	tokenizer_count_both(tok, a->chunks, n, from, &c->full, &rc_full,
+	    &c->suffix, &rc_suffix);
 	r = tokenizer_repaired(tok);
-	d = r - a->repaired;
+	c->full_ok = count_outcome(a, rc_full, r - a->repaired);
+	c->suffix_ok = count_outcome(a, rc_suffix, 0);
 	a->repaired = r;
-	c->full_ok = count_outcome(a, rc, d);
-	c->suffix_ok = count_outcome(a, rc, 0);
 }
 
 static void

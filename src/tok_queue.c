@@ -62,17 +62,12 @@ count(struct tokenizer *tok, struct tokq_job *j)
 {
 	uint64_t r0 = tokenizer_repaired(tok);
 
-	if ((j->want & (TOKQ_FULL | TOKQ_SUFFIX)) == (TOKQ_FULL | TOKQ_SUFFIX) &&
-	    tok->count_split != NULL) {
-		/* Both in one pass over the text (see tokenizer.h). */
-		j->rc_full = j->rc_suffix = tok->count_split(tok, j->chunks,
-		    j->n, j->from, &j->full, &j->suffix);
-		j->repaired = tokenizer_repaired(tok) - r0;
-		return;
-	}
-	if (j->want & TOKQ_FULL)
+	if ((j->want & (TOKQ_FULL | TOKQ_SUFFIX)) == (TOKQ_FULL | TOKQ_SUFFIX))
+		tokenizer_count_both(tok, j->chunks, j->n, j->from, &j->full,
+		    &j->rc_full, &j->suffix, &j->rc_suffix);
+	else if (j->want & TOKQ_FULL)
 		j->rc_full = tokenizer_count(tok, j->chunks, j->n, &j->full);
-	if (j->want & TOKQ_SUFFIX)
+	else if (j->want & TOKQ_SUFFIX)
 		j->rc_suffix = tokenizer_count(tok, j->chunks + j->from,
 		    j->n - j->from, &j->suffix);
 	j->repaired = tokenizer_repaired(tok) - r0;

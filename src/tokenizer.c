@@ -383,6 +383,20 @@ tokenizer_close(struct tokenizer *tok)
 		tok->close(tok);
 }
 
+void
+tokenizer_count_both(const struct tokenizer *tok,
+    const struct event_str *chunks, size_t n, size_t from,
+    uint64_t *full, int *rc_full, uint64_t *suffix, int *rc_suffix)
+{
+	if (tok->count_split != NULL) {
+		*rc_full = *rc_suffix = tok->count_split(tok, chunks, n, from,
+		    full, suffix);
+		return;
+	}
+	*rc_full = tokenizer_count(tok, chunks, n, full);
+	*rc_suffix = tokenizer_count(tok, chunks + from, n - from, suffix);
+}
+
 int
 tokenizer_count_text(const struct tokenizer *tok, const char *text,
     size_t len, uint64_t *out)

@@ -109,6 +109,16 @@ tokenizer_repaired(const struct tokenizer *tok)
 int tokenizer_count_text(const struct tokenizer *tok, const char *text,
     size_t len, uint64_t *out);
 
+/*
+ * A completion's two counts: the tokens of chunks[0..n) into *full and of
+ * chunks[from..n) into *suffix (from <= n), each with its result (0 or a
+ * negative errno) in *rc_full and *rc_suffix. In one pass over the text
+ * where the tokenizer can (count_split), else with two counts.
+ */
+void tokenizer_count_both(const struct tokenizer *tok,
+    const struct event_str *chunks, size_t n, size_t from,
+    uint64_t *full, int *rc_full, uint64_t *suffix, int *rc_suffix);
+
 /* Names of the available tokenizers, comma separated (for --help). */
 const char *tokenizer_names(void);
 
