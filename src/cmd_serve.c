@@ -187,7 +187,7 @@ answer(struct waiter *batch, int code, char *body, size_t len)
 
 	for (x = batch; x; x = next) {
 		next = x->next;
-		http_pending_done_shared(x->p, code, b);
+		http_pending_done(x->p, code, b);
 		free(x);
 	}
 	http_body_unref(b);

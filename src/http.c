@@ -87,7 +87,6 @@
 /* A sending connection without progress this long may be evicted. */
 #define STALL_MS 200
 
-
 static const char allow_methods[] = "GET, HEAD";
 
 /* libmicrohttpd's functions, set by the first http_server_start. */
@@ -245,7 +244,6 @@ reply_text(struct http_server *s, struct MHD_Connection *c,
 
 /* ---- connection states ---- */
 
-
 static struct http_conn *
 conn_of(struct MHD_Connection *c)
 {
@@ -275,8 +273,6 @@ conn_sending(struct http_server *s, struct MHD_Connection *c)
 	if (k)
 		http_conns_sending(s->conns, k, clock_now_ms());
 }
-
-
 
 /* ---- MHD's callbacks ---- */
 
@@ -452,7 +448,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	    false);
 }
 
-
 /* ---- running MHD ---- */
 
 static void on_timer(uv_timer_t *t);
@@ -466,7 +461,7 @@ http_run(struct http_server *s)
 }
 
 void
-http_pending_done_shared(struct http_pending *p, int status,
+http_pending_done(struct http_pending *p, int status,
     struct http_body *b)
 {
 	struct http_server *s = p->s;
@@ -486,16 +481,6 @@ http_pending_done_shared(struct http_pending *p, int status,
 	/* Answer now rather than at the next event of MHD's descriptor. */
 	http_run(s);
 	http_rearm(s);
-}
-
-void
-http_pending_done(struct http_pending *p, int status, char *body,
-    size_t len)
-{
-	struct http_body *b = body ? http_body_new(body, len) : NULL;
-
-	http_pending_done_shared(p, status, b);
-	http_body_unref(b);
 }
 
 void
@@ -535,8 +520,6 @@ on_poll(uv_poll_t *p, int status, int events)
 
 /* ---- accepting ---- */
 
-
-
 /* Give a counted connection to MHD. */
 void
 http_hand_over(struct http_server *s, struct http_conn *k)
@@ -551,12 +534,6 @@ http_hand_over(struct http_server *s, struct http_conn *k)
 		http_conns_remove(s->conns, k);
 	}
 }
-
-
-
-
-
-
 
 /* The limits, each at least 1; a first request's deadline no later than
  * a next one's. */

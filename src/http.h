@@ -56,24 +56,18 @@ struct http_route {
 };
 
 /*
- * Answer a started request: status and body as for get (body malloc'd,
- * now the server's; NULL answers 500). If its connection is gone (the
- * client left, or the server was closed), the body is simply freed.
- */
-void http_pending_done(struct http_pending *p, int status, char *body,
-    size_t len);
-
-/*
- * One answer for several started requests, kept once however many
- * connections are sending it: http_body_new takes data (malloc'd; freed
- * with the last reference, or at once if it fails, which returns NULL);
- * http_pending_done_shared answers as http_pending_done does, taking a
- * reference to b (NULL answers 500); http_body_unref drops the caller's.
+ * Answer a started request with status and body b, which may answer
+ * several (kept once however many connections are sending it): the
+ * request takes a reference to b; NULL answers 500. If its connection is
+ * gone (the client left, or the server was closed), it takes none.
+ * http_body_new takes data (malloc'd; freed with the last reference, or
+ * at once if it fails, which returns NULL); http_body_unref drops the
+ * caller's reference.
  */
 struct http_body;
 struct http_body *http_body_new(char *data, size_t len);
 void http_body_unref(struct http_body *b);
-void http_pending_done_shared(struct http_pending *p, int status,
+void http_pending_done(struct http_pending *p, int status,
     struct http_body *b);
 
 /*
