@@ -31,6 +31,27 @@ skip() {
 	exit 77
 }
 
+# bg NAME CMD...: run a metricsd mode in the background, killed after
+# BG_TIMEOUT (default 60) s at the latest (a hang fails the test instead of
+# blocking it); its pid goes into $NAME, its output into $T/NAME.out and
+# $T/NAME.err.
+bg() {
+	name=$1
+	shift
+	timeout --foreground --preserve-status -s KILL "${BG_TIMEOUT:-60}" \
+	    metricsd "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	eval "$name=\$!"
+}
+
+# wait_ok NAME [STATUS]: wait for it; it must exit with STATUS (default 0).
+wait_ok() {
+	eval "pid=\$$1"
+	wait "$pid"
+	rc=$?
+	[ "$rc" -eq "${2:-0}" ] ||
+		fail "$1 exited $rc, expected ${2:-0}: $(cat "$T/$1.err")"
+}
+
 # modes: the modes of the binary under test, one per line, read from its
 # --help (the table main.c builds from src/modes.def), so that tests that
 # loop over them cover modes added later.

@@ -11,15 +11,15 @@ checks every key of the JSON through the query API (/api/v1/query).
 import json
 import math
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+
+from free_port import free_port
 
 SERVE, RUN, JSON_FILE, TMP = sys.argv[1:5]
 START_DEADLINE = 180.0  # prometheus may start slowly on a loaded machine
@@ -30,26 +30,6 @@ QUANTILES = {"p50": "0.5", "p90": "0.9", "p95": "0.95", "p99": "0.99",
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
-
-
-def free_port():
-    """A free port for prometheus, below the kernel's ephemeral range: no
-    socket of a test running beside this one (bind to port 0, connect)
-    can take it before prometheus binds it, as it could a port the kernel
-    chose and we freed."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        lo = int(f.read().split()[0])
-    while True:
-        p = random.randrange(10000, lo) if lo > 11000 else 0
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            s.close()
-            continue
-        port = s.getsockname()[1]
-        s.close()
-        return port
 
 
 GAUGES = {"samples_in_flight", "loadgen_first_issued_ts",

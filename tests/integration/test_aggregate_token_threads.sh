@@ -27,21 +27,8 @@ command -v timeout >/dev/null || skip "timeout(1) not installed"
 command -v python3 >/dev/null || fail "python3 not installed: run make deps"
 [ -f "$LLAMA3" ] || fail "$LLAMA3 missing: run make deps (scripts/tokdeps)"
 
-# bg NAME CMD...: a metricsd mode in the background, killed after 120 s at
-# the latest (a hang fails the test instead of blocking it).
-bg() {
-	name=$1
-	shift
-	timeout --foreground --preserve-status -s KILL 120 metricsd "$@" \
-	    >"$T/$name.out" 2>"$T/$name.err" &
-	eval "$name=\$!"
-}
-wait_ok() {
-	eval "pid=\$$1"
-	wait "$pid"
-	rc=$?
-	[ "$rc" -eq 0 ] || fail "$1 exited $rc: $(cat "$T/$1.err")"
-}
+# Background modes (bg, lib.sh) are killed after 120 s at the latest.
+BG_TIMEOUT=120
 read_store() {
 	metricsd read --metrics-dir "$1" --json --values >"$2" ||
 		fail "read $1"

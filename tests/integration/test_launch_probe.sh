@@ -5,24 +5,10 @@
 . "$(dirname "$0")/launch_lib.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 
-# A port nothing listens on now, for a server started later. It is below
-# the kernel's ephemeral range (ip_local_port_range), so that no socket of
-# a test running beside this one (bind to port 0, connect) can take it in
-# the meantime, as it could a port the kernel chose and we freed.
+# free_port: a port nothing listens on now (free_port.py says why it is
+# safe from the tests running beside this one).
 free_port() {
-	python3 -c '
-import random, socket
-lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-while True:
-    p = random.randrange(10000, lo) if lo > 11000 else 0
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        s.close()
-        continue
-    print(s.getsockname()[1])
-    break'
+	python3 "$(dirname "$0")/free_port.py"
 }
 
 # 1. http://: python's http.server answers GET / with 200 once listening.

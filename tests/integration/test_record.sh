@@ -15,24 +15,6 @@ done
 command -v python3 >/dev/null || skip "python3 not installed"
 command -v timeout >/dev/null || skip "timeout(1) not installed"
 
-# bg NAME CMD...: run a metricsd mode in the background, killed after 60 s
-# at the latest (a hang fails the test instead of blocking it); its pid
-# goes into $NAME, its stderr into $T/NAME.err.
-bg() {
-	name=$1
-	shift
-	timeout --foreground --preserve-status -s KILL 60 metricsd "$@" \
-	    >"$T/$name.out" 2>"$T/$name.err" &
-	eval "$name=\$!"
-}
-# wait_ok NAME [STATUS]: wait for it; it must exit with STATUS (default 0).
-wait_ok() {
-	eval "pid=\$$1"
-	wait "$pid"
-	rc=$?
-	[ "$rc" -eq "${2:-0}" ] ||
-		fail "$1 exited $rc, expected ${2:-0}: $(cat "$T/$1.err")"
-}
 # same_store A B: the two stores hold the same values.
 same_store() {
 	metricsd read --metrics-dir "$1" --json --values >"$T/sa.json" ||
