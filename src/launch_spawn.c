@@ -310,11 +310,11 @@ launch_spawn_vfork_shares(void)
  * us only when the child has exited or its execve() has passed the
  * point of no return (the kernel releases us as it replaces the
  * memory), and the child set ch->done before either: then its report is
- * in *ch already, with nothing to wait for. Reading the pipe instead
- * would wait for its end of file, which comes a little later in the
- * exec (when the close-on-exec descriptors are closed): a sleep and a
- * wake-up per spawn, 0.1 to 0.4 ms on a busy 2-CPU machine. Where done
- * is still 0 (the child never shared our memory), the pipe says it.
+ * in *ch already, with nothing to wait for. Reading a pipe instead would
+ * wait for its end of file, which comes a little later in the exec
+ * (when the close-on-exec descriptors are closed): a sleep and a
+ * wake-up per spawn, 0.1 to 0.4 ms on a busy 2-CPU machine. So the pipe
+ * (rfd) is there, and read, only where vfork() does not share memory.
  * Returns 1 with *rep filled when the child failed, else 0.
  */
 static int
@@ -322,22 +322,22 @@ child_report(struct chan *ch, int rfd, struct report *rep)
 {
 	ssize_t n;
 
-	if (ch->done) {
-		rep->step = ch->step;
-		rep->err = ch->err;
-		return rep->step != 0;
+	if (rfd >= 0) {
+		do
+			n = read(rfd, rep, sizeof(*rep));
+		while (n < 0 && errno == EINTR);
+		return n == (ssize_t)sizeof(*rep);
 	}
-	if (rfd < 0) {
-		/* Shared memory and not done: it exited before the report
-		 * (only when its parent was gone, which we are not). */
+	if (!ch->done) {
+		/* It exited before any report: only when its parent was
+		 * gone, which we are not. */
 		rep->step = 0;
 		rep->err = EIO;
 		return 1;
 	}
-	do
-		n = read(rfd, rep, sizeof(*rep));
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*rep);
+	rep->step = ch->step;
+	rep->err = ch->err;
+	return rep->step != 0;
 }
 
 int

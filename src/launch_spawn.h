@@ -4,7 +4,8 @@
  * why each step is where it is, is explained in launch_spawn.c.
  *
  * Library code: nothing here prints or exits (the forked child, before
- * exec, reports a failure to the parent through a pipe).
+ * exec, reports a failure to the parent in memory they share, or through
+ * a pipe where vfork() is really fork()).
  */
 #ifndef METRICSD_LAUNCH_SPAWN_H
 #define METRICSD_LAUNCH_SPAWN_H
