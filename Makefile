@@ -124,10 +124,12 @@ test-run: all $(BUILD)/tests/runner $(HELPERBIN)
 	$(TESTENV) tests/integration/run.sh $(abspath $(BUILD)/tests/runner)
 	$(MAKE) lint-man
 
+# launch_spawn is left out: valgrind runs vfork() as fork() and has no
+# pidfd_open (Debian 12's 3.19), so launch cannot spawn under it.
 check-valgrind: all $(BUILD)/tests/runner $(HELPERBIN)
 	$(TESTENV) CK_FORK=no valgrind -q --error-exitcode=99 \
 		--leak-check=full --errors-for-leak-kinds=definite \
-		$(BUILD)/tests/runner
+		$(BUILD)/tests/runner $(filter-out launch_spawn,$(SUITES))
 
 lint-man:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)

@@ -637,13 +637,13 @@ run(struct launcher *L)
 	char err[512];
 	int r;
 
-	L->wd_fd = -1;
+	L->devnull = -1;
 	L->out[1].saved = L->out[2].saved = -1;
 	/* Fork the watchdog while we are still single-threaded (before
 	 * libzmq starts its I/O threads). It creates the socket directory,
 	 * so that no kill of ours, however early, leaves one behind. */
-	if (launch_watchdog_start(&L->wd_pid, &L->wd_fd, L->cfg.socket_dir,
-	    &L->sd, L->cgroup, sizeof(L->cgroup), err, sizeof(err)) < 0) {
+	if (launch_watchdog_start(&L->wd, L->n + 1, L->cfg.socket_dir, &L->sd,
+	    L->cgroup, sizeof(L->cgroup), err, sizeof(err)) < 0) {
 		log_warn("%s", err);
 		return EXIT_FAIL;
 	}
@@ -721,7 +721,7 @@ loop:
 	launch_sockets_remove(L);
 	if (L->cgroup[0] && launch_cgroup_remove(L->cgroup, 2000) < 0)
 		log_warn("remove cgroup %s:", L->cgroup);
-	launch_watchdog_stop(L->wd_pid, L->wd_fd);
+	launch_watchdog_stop(&L->wd);
 	for (int fd = 1; fd <= 2; fd++)
 		if (L->out[fd].saved >= 0)
 			close(L->out[fd].saved);
@@ -730,7 +730,7 @@ early_fail:
 	if (L->cgroup[0])
 		launch_cgroup_remove(L->cgroup, 0);
 	launch_sockets_remove(L);
-	launch_watchdog_stop(L->wd_pid, L->wd_fd);
+	launch_watchdog_stop(&L->wd);
 	return EXIT_FAIL;
 }
 

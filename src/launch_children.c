@@ -174,12 +174,16 @@ child_env(struct launcher *L, struct svc *s)
 
 /*
  * Set up what every spawn shares, once its signal handlers are in
- * place: the signals a child must reset (launch_spawn_caught()).
+ * place: the signals a child must reset (launch_spawn_caught()),
+ * whether a child's report needs a pipe, and one /dev/null for every
+ * service's stdin (opened here, not by each child while we wait).
  */
 void
 launch_spawn_prepare(struct launcher *L)
 {
 	launch_spawn_caught(&L->caught);
+	L->vfork_shares = launch_spawn_vfork_shares();
+	L->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void
@@ -195,6 +199,9 @@ void
 launch_spawn_done(struct launcher *L)
 {
 	lookup_forget(&L->lookup);
+	if (L->devnull >= 0)
+		close(L->devnull);
+	L->devnull = -1;
 }
 
 static bool
@@ -248,29 +255,29 @@ program_lookup(struct launcher *L, const char *prog, const char *dir,
 
 /*
  * The one way a process is started: look its program up in its own
- * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. fd[]
- * are its fds 0-2 (-1: /dev/null). Returns 0 or a negative errno with
- * err set.
+ * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. sp
+ * says what to start (argv, env, cwd, fds, close_others); slot is its
+ * watchdog slot. Returns 0 or a negative errno with err set.
  */
 static int
-proc_start(struct launcher *L, struct proc *p, char **argv, char **env,
-    const char *cwd, const int fd[3], char *err, size_t errlen)
+proc_start(struct launcher *L, struct proc *p, struct launch_spawn *sp,
+    size_t slot, char *err, size_t errlen)
 {
-	struct launch_spawn sp = { .argv = argv, .env = env, .cwd = cwd,
-	    .watchdog_fd = L->wd_fd, .reset = &L->caught };
 	char path[PATH_MAX];
 	int r;
 
-	r = program_lookup(L, argv[0], cwd,
-	    launch_env_get(env, SIZE_MAX, "PATH"), path, sizeof(path));
+	r = program_lookup(L, sp->argv[0], sp->cwd,
+	    launch_env_get(sp->env, SIZE_MAX, "PATH"), path, sizeof(path));
 	if (r < 0) {
-		snprintf(err, errlen, "'%s': %s", argv[0], r == -ENOENT ?
+		snprintf(err, errlen, "'%s': %s", sp->argv[0], r == -ENOENT ?
 		    "not found or not executable" : strerror(-r));
 		return r;
 	}
-	sp.path = path;
-	memcpy(sp.fd, fd, sizeof(sp.fd));
-	if ((r = launch_spawn_start(&sp, &p->pid, &p->pidfd, err, errlen)) < 0)
+	sp->path = path;
+	sp->reset = &L->caught;
+	sp->vfork_shares = L->vfork_shares;
+	sp->watchdog_slot = slot < L->wd.nslots ? &L->wd.slots[slot] : NULL;
+	if ((r = launch_spawn_start(sp, &p->pid, &p->pidfd, err, errlen)) < 0)
 		return r;
 	p->L = L;
 	p->started = true;
@@ -320,12 +327,14 @@ launch_svc_spawn(struct launcher *L, struct svc *s)
 		r = -errno;
 		snprintf(err, sizeof(err), "pipe: %s", strerror(-r));
 	} else {
-		int fd[3] = { -1, out[1], errp[1] };
+		struct launch_spawn sp = { .argv = argv, .env = env,
+		    .cwd = s->cfg->directory, .fd = { L->devnull, out[1],
+		    errp[1] }, .close_others = true };
 
 		s->proc.on_exit = launch_svc_exited;
 		s->proc.arg = s;
-		r = proc_start(L, &s->proc, argv, env, s->cfg->directory, fd,
-		    err, sizeof(err));
+		r = proc_start(L, &s->proc, &sp, (size_t)(s - L->svc), err,
+		    sizeof(err));
 	}
 	launch_vec_free(argv);
 	launch_vec_free(env);
@@ -364,17 +373,17 @@ launch_cmd_spawn(struct launcher *L)
 	 * descriptors we were given (not our non-blocking copies). It gets
 	 * its own process group like the services, so Ctrl-C reaches it
 	 * once, through us. */
-	const int fd[3] = { 0, L->out[1].saved >= 0 ? L->out[1].saved : 1,
-	    L->out[2].saved >= 0 ? L->out[2].saved : 2 };
 	char **env = child_env(L, NULL), err[PATH_MAX + 256];
+	struct launch_spawn sp = { .argv = L->cmd, .env = env, .fd = { 0,
+	    L->out[1].saved >= 0 ? L->out[1].saved : 1,
+	    L->out[2].saved >= 0 ? L->out[2].saved : 2 } };
 	int r = -ENOMEM;
 
 	snprintf(err, sizeof(err), "out of memory");
 	L->cmdproc.on_exit = launch_cmd_exited;
 	L->cmdproc.arg = L;
 	if (env)
-		r = proc_start(L, &L->cmdproc, L->cmd, env, NULL, fd, err,
-		    sizeof(err));
+		r = proc_start(L, &L->cmdproc, &sp, L->n, err, sizeof(err));
 	launch_vec_free(env);
 	if (r < 0) {
 		log_warn("cannot start command: %s", err);

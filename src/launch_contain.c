@@ -84,7 +84,7 @@ cgroup_leave(struct launcher *L)
 static bool
 launch_own(const struct launcher *L, pid_t pid)
 {
-	if (pid == L->wd_pid || (L->cmdproc.started && pid == L->cmdproc.pid))
+	if (pid == L->wd.pid || (L->cmdproc.started && pid == L->cmdproc.pid))
 		return true;
 	for (size_t j = 0; j < L->n; j++)
 		if (L->svc[j].proc.started && pid == L->svc[j].proc.pid)

@@ -15,20 +15,30 @@
  *    learns of that without any signal: it reads a pipe whose only write
  *    ends are held by the launcher (and, briefly, by forked children), and
  *    read() returns 0 exactly when they are all closed, which the kernel
- *    does for a process killed by SIGKILL too. Each forked child writes its
- *    own pid (its group id) into that pipe itself, before exec, so a group
- *    is registered before the service can fork anything: no window where
- *    a child exists that the watchdog does not know about. On a clean exit
- *    the launcher writes 0 first, meaning "all reaped, kill nothing".
+ *    does for a process killed by SIGKILL too. The groups are in memory
+ *    shared with the launcher (MAP_SHARED, mapped before the watchdog is
+ *    forked): one slot per process launch starts, into which the forked
+ *    child stores its own pid (its group id) itself, before exec, so a
+ *    group is registered before the service can fork anything: no window
+ *    where a child exists that the watchdog does not know about. The
+ *    watchdog reads the slots only after that end of file, and the child
+ *    holds a write end of the pipe until its exec closes it (close-on-
+ *    exec), after its store: so every store is in before the watchdog
+ *    looks. (A store costs the child no system call and the watchdog no
+ *    wake-up; a write into the pipe per spawn cost both, on the CPUs the
+ *    services are starting on.) On a clean exit the launcher writes 0
+ *    first, meaning "all reaped, kill nothing".
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -155,17 +165,26 @@ wd_setup(int resfd, const char *configured, pid_t launcher,
 	close(resfd);
 }
 
+/* Kill the group in each slot a child filled (0: not started). */
+static void
+kill_registered(_Atomic int32_t *slots, size_t nslots)
+{
+	for (size_t i = 0; i < nslots; i++) {
+		int32_t g = atomic_load_explicit(&slots[i], memory_order_acquire);
+
+		if (g > 1)
+			kill(-g, SIGKILL);
+	}
+}
+
 static void __attribute__((noreturn))
-watchdog(int rfd, int resfd, const char *configured)
+watchdog(int rfd, int resfd, const char *configured, _Atomic int32_t *slots,
+    size_t nslots)
 {
 	pid_t launcher = getppid();
 	struct wd_result res;
 	const char *sockdir;
 	bool rm, private;
-	int32_t *groups = NULL, buf[256];
-	size_t n = 0, cap = 0;
-	unsigned char part[sizeof(int32_t)];
-	size_t partlen = 0;
 	int devnull;
 
 	prctl(PR_SET_NAME, "metricsd-wdog");
@@ -193,92 +212,76 @@ watchdog(int rfd, int resfd, const char *configured)
 		close_range(3, (unsigned)rfd - 1, 0);
 	close_range((unsigned)rfd + 1, ~0U, 0);
 	for (;;) {
-		ssize_t r = read(rfd, (unsigned char *)buf + partlen,
-		    sizeof(buf) - partlen);
-		size_t have, k;
+		unsigned char buf[64];
+		ssize_t r = read(rfd, buf, sizeof(buf));
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		have = partlen + (size_t)r;
-		for (k = 0; k + sizeof(int32_t) <= have; k += sizeof(int32_t)) {
-			int32_t g;
-
-			memcpy(&g, (unsigned char *)buf + k, sizeof(g));
-			if (g == 0) {
-				/* Clean exit: the launcher reaped everyone
-				 * (and removed the cgroup, if it could). */
-				if (res.cgroup[0])
-					rmdir(res.cgroup);
-				free(groups);
-				_exit(0);
-			}
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				int32_t *ng = realloc(groups, nc * sizeof(*ng));
-
-				if (!ng)
-					continue;
-				groups = ng;
-				cap = nc;
-			}
-			groups[n++] = g;
-		}
-		partlen = have - k;
-		memcpy(part, (unsigned char *)buf + k, partlen);
-		memcpy(buf, part, partlen);
+		/* The launcher writes nothing but the 0 of a clean exit: it
+		 * reaped everyone (and removed the cgroup, if it could). */
+		if (res.cgroup[0])
+			rmdir(res.cgroup);
+		_exit(0);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (groups[i] > 1)
-			kill(-groups[i], SIGKILL);
+	kill_registered(slots, nslots);
 	/* And whatever left its group, where a cgroup holds it. */
 	if (res.cgroup[0]) {
 		launch_cgroup_kill(res.cgroup);
 		launch_cgroup_remove(res.cgroup, 5000);
 	}
 	cleanup_dir(sockdir, rm, private, launcher);
-	free(groups);
 	_exit(0);
 }
 
 int
-launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
-    struct launch_sockdir *d, char *cgroup, size_t cglen, char *err,
-    size_t errlen)
+launch_watchdog_start(struct launch_watchdog *wd, size_t nslots,
+    const char *socket_dir, struct launch_sockdir *d, char *cgroup,
+    size_t cglen, char *err, size_t errlen)
 {
 	struct wd_result res;
+	size_t len = (nslots ? nslots : 1) * sizeof(*wd->slots);
+	_Atomic int32_t *slots;
 	int p[2], q[2], e, st;
 	ssize_t n;
 	pid_t c;
 
+	wd->pid = 0;
+	wd->wfd = -1;
+	wd->slots = NULL;
+	wd->nslots = 0;
+	/* Anonymous memory starts zeroed: every slot empty. */
+	slots = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (slots == MAP_FAILED) {
+		e = errno;
+		snprintf(err, errlen, "start watchdog: mmap: %s", strerror(e));
+		return -e;
+	}
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		e = errno;
 		snprintf(err, errlen, "start watchdog: pipe: %s", strerror(e));
-		return -e;
+		goto fail_map;
 	}
 	if (pipe2(q, O_CLOEXEC) != 0) {
 		e = errno;
-		close(p[0]);
-		close(p[1]);
 		snprintf(err, errlen, "start watchdog: pipe: %s", strerror(e));
-		return -e;
+		goto fail_p;
 	}
 	fflush(NULL);
 	c = fork();
 	if (c < 0) {
 		e = errno;
-		close(p[0]);
-		close(p[1]);
 		close(q[0]);
 		close(q[1]);
 		snprintf(err, errlen, "start watchdog: fork: %s", strerror(e));
-		return -e;
+		goto fail_p;
 	}
 	if (c == 0) {
 		close(p[1]);
 		close(q[0]);
-		watchdog(p[0], q[1], socket_dir);
+		watchdog(p[0], q[1], socket_dir, slots, nslots);
 	}
 	close(p[0]);
 	close(q[1]);
@@ -288,6 +291,7 @@ launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
 	close(q[0]);
 	if (n != (ssize_t)sizeof(res) || res.r < 0) {
 		close(p[1]);
+		munmap(slots, len);
 		while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 			;
 		if (n != (ssize_t)sizeof(res)) {
@@ -300,24 +304,38 @@ launch_watchdog_start(pid_t *pid, int *wfd, const char *socket_dir,
 	}
 	*d = res.d;
 	snprintf(cgroup, cglen, "%s", res.cgroup);
-	*pid = c;
-	*wfd = p[1];
+	wd->pid = c;
+	wd->wfd = p[1];
+	wd->slots = slots;
+	wd->nslots = nslots;
 	return 0;
+fail_p:
+	close(p[0]);
+	close(p[1]);
+fail_map:
+	munmap(slots, len);
+	return -e;
 }
 
 void
-launch_watchdog_stop(pid_t pid, int wfd)
+launch_watchdog_stop(struct launch_watchdog *wd)
 {
 	int32_t zero = 0;
 	int st;
 
-	if (wfd >= 0) {
-		if (write(wfd, &zero, sizeof(zero)) != (ssize_t)sizeof(zero)) {
+	if (wd->wfd >= 0) {
+		if (write(wd->wfd, &zero, sizeof(zero)) != (ssize_t)sizeof(zero)) {
 			/* The watchdog is gone already; nothing to tell. */
 		}
-		close(wfd);
+		close(wd->wfd);
+		wd->wfd = -1;
 	}
-	if (pid > 0)
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	if (wd->pid > 0)
+		while (waitpid(wd->pid, &st, 0) < 0 && errno == EINTR)
 			;
+	wd->pid = 0;
+	if (wd->slots)
+		munmap(wd->slots, (wd->nslots ? wd->nslots : 1) *
+		    sizeof(*wd->slots));
+	wd->slots = NULL;
 }

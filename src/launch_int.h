@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "launch_config.h"
+#include "launch_exec.h"
 #include "launch_lines.h"
 #include "launch_out.h"
 #include "launch_probe.h"
@@ -114,11 +115,13 @@ struct launcher {
 	int exit_code;
 	int signalled;		/* the signal we forwarded, or 0 */
 	uint64_t t_start_ns;	/* CLOCK_MONOTONIC (clock.h) at the first spawn */
-	pid_t wd_pid;
-	int wd_fd;
-	/* Spawning (launch_children.c): the signals a child resets before
-	 * exec, found once; the last program lookup, reused. */
+	struct launch_watchdog wd;	/* slots: services, then COMMAND */
+	/* Spawning (launch_children.c), set up once: the signals a child
+	 * resets before exec; /dev/null for the services' stdin; whether a
+	 * vfork() child shares our memory; the last program lookup. */
 	sigset_t caught;
+	int devnull;
+	bool vfork_shares;
 	struct launch_lookup {
 		char *prog, *dir, *path;	/* the question (dir, path: or NULL) */
 		char found[PATH_MAX];		/* the answer */

@@ -31,11 +31,14 @@
  *    as long as the process.)
  *    (Where launch has a cgroup, launch_cgroup.h, the child is born in
  *    it: launch joined it before spawning anything.)
- * 4. The child writes its pid (its group id) into the watchdog pipe
- *    itself, before exec, so the group is registered before the service
- *    can fork (see launch_exec.c for the watchdog).
- * 5. fds 0, 1, 2, then the working directory, then execve() of a path the
- *    parent already resolved: between fork and exec a child of a
+ * 4. The child stores its pid (its group id) in its watchdog slot, memory
+ *    shared with the watchdog, itself, before exec, so the group is
+ *    registered before the service can fork (see launch_exec.c for the
+ *    watchdog).
+ * 5. fds 0, 1, 2; for a service, every other descriptor marked close-on-
+ *    exec (launch's own are already; this is for those launch was given
+ *    by its caller); then the working directory, then execve() of a path
+ *    the parent already resolved: between fork and exec a child of a
  *    multi-threaded process may only make async-signal-safe calls, so
  *    nothing here allocates or searches PATH.
  *
@@ -52,9 +55,10 @@
  * the child's execve() has passed its point of no return or the child
  * has exited: a child that failed has left which step failed and its
  * errno in memory we share (and exits 127); one that did not got to the
- * exec. (The same report also goes through a close-on-exec pipe, whose
- * end of file means the exec happened, for a vfork() that is really a
- * fork(): see child_report().) Each spawn thus waits for the child's
+ * exec. (Where vfork() is really a fork(), under valgrind, which
+ * launch_spawn_vfork_shares() finds out once, the same report goes
+ * through a close-on-exec pipe instead, whose end of file means the exec
+ * happened: see child_report().) Each spawn thus waits for the child's
  * exec (a fraction of a millisecond), and gets two things in return: a
  * clear error at once instead of an exit 127 later, and the guarantee
  * that when launch_spawn_start() returns, the session, the process
@@ -77,6 +81,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,14 +97,14 @@
 #define P_PIDFD 3
 #endif
 
-enum step { ST_SETSID = 1, ST_PDEATHSIG, ST_WATCHDOG, ST_STDIO, ST_CHDIR,
+enum step { ST_SETSID = 1, ST_PDEATHSIG, ST_STDIO, ST_CLOSE, ST_CHDIR,
 	ST_EXEC };
 
 static const char *const step_name[] = {
 	[ST_SETSID] = "setsid",
 	[ST_PDEATHSIG] = "prctl PR_SET_PDEATHSIG",
-	[ST_WATCHDOG] = "register with the watchdog",
 	[ST_STDIO] = "set up fds 0-2",
+	[ST_CLOSE] = "close the other fds",
 	[ST_CHDIR] = "change to the working directory",
 	[ST_EXEC] = "exec",
 };
@@ -111,9 +116,9 @@ struct report {
 
 /*
  * How the child reports to the parent: in the parent's memory, which a
- * vfork() child shares (done, then step and err on a failure), and
- * through the close-on-exec pipe as well, for a vfork() that is really
- * a fork() (valgrind runs it as one): then done stays 0 in the parent.
+ * vfork() child shares (done, then step and err on a failure), or,
+ * for a vfork() that is really a fork() (valgrind runs it as one),
+ * through a close-on-exec pipe, wfd (-1 when there is none).
  */
 struct chan {
 	volatile int32_t done;	/* the child got to execve() or failed */
@@ -130,7 +135,8 @@ child_fail(struct chan *ch, enum step st)
 	ch->step = r.step;
 	ch->err = r.err;
 	ch->done = 1;
-	if (write(ch->wfd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
+	if (ch->wfd >= 0 &&
+	    write(ch->wfd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
 		/* The parent reads end of file and an exit status of 127. */
 	}
 	_exit(127);
@@ -209,11 +215,27 @@ child_stdio(const int want[3])
 	return 0;
 }
 
+/*
+ * Mark every descriptor from 3 up close-on-exec, but keep: flags only,
+ * so the closing itself happens in the exec, after the parent has been
+ * let go. Before Linux 5.11 (no CLOSE_RANGE_CLOEXEC) they are closed
+ * now, all but keep (the report pipe, or -1).
+ */
+static int
+child_close_others(int keep)
+{
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	if (keep < 3)
+		return close_range(3, ~0U, 0);
+	if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0)
+		return -1;
+	return close_range((unsigned)keep + 1, ~0U, 0);
+}
+
 static void __attribute__((noreturn))
 child(const struct launch_spawn *sp, pid_t parent, struct chan *ch)
 {
-	int32_t me;
-
 	child_signals(sp->reset);
 	if (setsid() < 0)
 		child_fail(ch, ST_SETSID);
@@ -222,13 +244,13 @@ child(const struct launch_spawn *sp, pid_t parent, struct chan *ch)
 	/* Checked after prctl(): see the comment at the top. */
 	if (getppid() != parent)
 		_exit(127);
-	if (sp->watchdog_fd >= 0) {
-		me = (int32_t)getpid();
-		if (write(sp->watchdog_fd, &me, sizeof(me)) != (ssize_t)sizeof(me))
-			child_fail(ch, ST_WATCHDOG);
-	}
+	if (sp->watchdog_slot)
+		atomic_store_explicit(sp->watchdog_slot, (int32_t)getpid(),
+		    memory_order_release);
 	if (child_stdio(sp->fd) < 0)
 		child_fail(ch, ST_STDIO);
+	if (sp->close_others && child_close_others(ch->wfd) < 0)
+		child_fail(ch, ST_CLOSE);
 	if (sp->cwd && chdir(sp->cwd) != 0)
 		child_fail(ch, ST_CHDIR);
 	ch->done = 1;
@@ -251,16 +273,48 @@ start_child(const struct launch_spawn *sp, pid_t parent, struct chan *ch)
 	return c;
 }
 
+/* The probe's child: sets the flag, in our memory if it shares it. */
+static pid_t __attribute__((noinline))
+probe_child(volatile int *flag)
+{
+	pid_t c = vfork();
+
+	if (c == 0) {
+		*flag = 1;
+		_exit(0);
+	}
+	return c;
+}
+
+bool
+launch_spawn_vfork_shares(void)
+{
+	volatile int flag = 0;
+	sigset_t all, old;
+	pid_t c;
+
+	/* As for a spawn: no handler of ours may run in the child. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c = probe_child(&flag);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (c < 0)
+		return false;	/* the pipe, then: it works either way */
+	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+		;
+	return flag == 1;
+}
+
 /*
  * The child's report, once vfork() has returned. A real vfork() resumes
  * us only when the child has exited or its execve() has passed the
  * point of no return (the kernel releases us as it replaces the
  * memory), and the child set ch->done before either: then its report is
- * in *ch already, with nothing to wait for. Reading the pipe instead
- * would wait for its end of file, which comes a little later in the
- * exec (when the close-on-exec descriptors are closed): a sleep and a
- * wake-up per spawn, 0.1 to 0.4 ms on a busy 2-CPU machine. Where done
- * is still 0 (the child never shared our memory), the pipe says it.
+ * in *ch already, with nothing to wait for. Reading a pipe instead would
+ * wait for its end of file, which comes a little later in the exec
+ * (when the close-on-exec descriptors are closed): a sleep and a
+ * wake-up per spawn, 0.1 to 0.4 ms on a busy 2-CPU machine. So the pipe
+ * (rfd) is there, and read, only where vfork() does not share memory.
  * Returns 1 with *rep filled when the child failed, else 0.
  */
 static int
@@ -268,15 +322,22 @@ child_report(struct chan *ch, int rfd, struct report *rep)
 {
 	ssize_t n;
 
-	if (ch->done) {
-		rep->step = ch->step;
-		rep->err = ch->err;
-		return rep->step != 0;
+	if (rfd >= 0) {
+		do
+			n = read(rfd, rep, sizeof(*rep));
+		while (n < 0 && errno == EINTR);
+		return n == (ssize_t)sizeof(*rep);
 	}
-	do
-		n = read(rfd, rep, sizeof(*rep));
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*rep);
+	if (!ch->done) {
+		/* It exited before any report: only when its parent was
+		 * gone, which we are not. */
+		rep->step = 0;
+		rep->err = EIO;
+		return 1;
+	}
+	rep->step = ch->step;
+	rep->err = ch->err;
+	return rep->step != 0;
 }
 
 int
@@ -287,9 +348,9 @@ launch_spawn_start(const struct launch_spawn *sp, pid_t *pid, int *pidfd,
 	struct chan ch = { .done = 0 };
 	struct report rep;
 	pid_t parent = getpid(), c;
-	int p[2], e, fd, failed;
+	int p[2] = { -1, -1 }, e, fd, failed;
 
-	if (pipe2(p, O_CLOEXEC) != 0) {
+	if (!sp->vfork_shares && pipe2(p, O_CLOEXEC) != 0) {
 		e = errno;
 		snprintf(err, errlen, "pipe: %s", strerror(e));
 		return -e;
@@ -300,14 +361,17 @@ launch_spawn_start(const struct launch_spawn *sp, pid_t *pid, int *pidfd,
 	c = start_child(sp, parent, &ch);
 	e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
+	if (p[1] >= 0)
+		close(p[1]);
 	if (c < 0) {
-		close(p[0]);
+		if (p[0] >= 0)
+			close(p[0]);
 		snprintf(err, errlen, "vfork: %s", strerror(e));
 		return -e;
 	}
 	failed = child_report(&ch, p[0], &rep);
-	close(p[0]);
+	if (p[0] >= 0)
+		close(p[0]);
 	if (failed) {
 		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
 			;

@@ -4,14 +4,17 @@
  * why each step is where it is, is explained in launch_spawn.c.
  *
  * Library code: nothing here prints or exits (the forked child, before
- * exec, reports a failure to the parent through a pipe).
+ * exec, reports a failure to the parent in memory they share, or through
+ * a pipe where vfork() is really fork()).
  */
 #ifndef METRICSD_LAUNCH_SPAWN_H
 #define METRICSD_LAUNCH_SPAWN_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct launch_spawn {
@@ -20,7 +23,17 @@ struct launch_spawn {
 	char *const *env;	/* NULL-terminated */
 	const char *cwd;	/* or NULL */
 	int fd[3];		/* become fds 0, 1, 2 in the child; -1: /dev/null */
-	int watchdog_fd;	/* the child writes its pid (int32) here, or -1 */
+	/* The child stores its pid here before exec (launch_exec.h), or
+	 * NULL. */
+	_Atomic int32_t *watchdog_slot;
+	/* Close every other descriptor (3 and up) at exec: for services,
+	 * which must not hold what launch's caller gave it (a pipe that
+	 * its $(...) waits on, say). COMMAND keeps them, as it would run
+	 * without launch. */
+	bool close_others;
+	/* From launch_spawn_vfork_shares(): the child's report can be read
+	 * from shared memory alone, without a pipe. */
+	bool vfork_shares;
 	/* The signals the child resets to their default before exec: those
 	 * this process catches, from launch_spawn_caught(). NULL: the child
 	 * looks at every signal itself (some 60 more system calls while the
@@ -35,6 +48,13 @@ struct launch_spawn {
  * launch calls it once its own handlers are in place.
  */
 void launch_spawn_caught(sigset_t *set);
+
+/*
+ * Does a vfork() child share this process's memory? Yes on Linux; no
+ * under valgrind, which runs vfork() as fork(). Found by one child that
+ * sets a flag and exits; ask once, before the first spawn.
+ */
+bool launch_spawn_vfork_shares(void);
 
 /*
  * Start sp->path in a new session (so its own process group, pgid ==

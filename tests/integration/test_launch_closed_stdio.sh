@@ -31,4 +31,23 @@ run_closed '<&-' 0
 run_closed '>&-' 1
 run_closed '2>&-' 2
 run_closed '<&- >&-' 01
+
+# A descriptor launch was given beyond 0-2 reaches COMMAND, which would
+# have had it without launch, but no service: a service must not hold a
+# pipe its caller waits on (the end of a `$(...)`) after launch is gone.
+cat >"$T/fd.conf" <<'EOF2'
+[launch]
+exit_timeout = 200ms
+
+[service a]
+shell = yes
+ready = none
+command = if [ -e /proc/self/fd/7 ]; then echo has-7; else echo no-7; fi; exec sleep 100
+EOF2
+expect_exit 0 metricsd launch "$T/fd.conf" -- sh -c \
+    'if [ -e /proc/self/fd/7 ]; then echo cmd-has-7; else echo cmd-no-7; fi' 7<"$T/fd.conf"
+expect_grep '^a: no-7$' "$T/out"
+expect_grep '^cmd-has-7$' "$T/out"
+echo "ok: fd 7 given to launch reaches COMMAND, not the services"
+
 exit 0

@@ -1,7 +1,9 @@
 # metricsd launch killed with SIGKILL leaves no process behind: the
 # services (PR_SET_PDEATHSIG), their children (process group, killed by
 # the watchdog), the command, and the watchdog itself; and its private
-# socket directory is removed.
+# socket directory is removed. Twice: with launch's cgroup, and without
+# one, where the watchdog's process groups alone (the slots each child
+# fills before exec) take the services' children down.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/launch_lib.sh"
 
@@ -21,22 +23,37 @@ echo $$ > "$1.tmp" && mv "$1.tmp" "$1"
 exec sleep 300
 SH
 chmod +x "$T/cmd.sh"
-start_launch "$T/s.conf" -- "$T/cmd.sh" "$T/cmd.pid"
-wait_until 20 test -s "$T/cmd.pid" || fail "command did not start: $(cat "$T/lerr")"
-wait_until 20 has '^c: dir=' "$T/lout" || fail "no dir line: $(cat "$T/lout")"
-pids="$(cat "$T/a.pid" "$T/achild.pid" "$T/b.pid" "$T/csleep.pid" "$T/cmd.pid")"
-wd=$(pgrep -P "$LPID" -x metricsd-wdog) || fail "no watchdog child of $LPID"
-for p in $pids $wd; do
-	alive "$p" || fail "pid $p not running before the kill"
-done
-kill -KILL "$LPID"
-finish_launch
-[ "$LRC" -eq 137 ] || fail "launch exited $LRC"
-wait_gone 10 $pids $wd
-echo "ok: after SIGKILL of launch, gone: $pids (watchdog $wd)"
-dir=$(sed -n 's/^c: dir=//p' "$T/lout")
-wait_until 10 test ! -e "$dir" || fail "socket directory $dir left behind"
-echo "ok: socket directory $dir removed"
+# kill_run LABEL: start, SIGKILL launch, check everything is gone.
+kill_run() {
+	rm -f "$T"/*.pid
+	start_launch "$T/s.conf" -- "$T/cmd.sh" "$T/cmd.pid"
+	wait_until 20 test -s "$T/cmd.pid" || fail "command did not start: $(cat "$T/lerr")"
+	wait_until 20 has '^c: dir=' "$T/lout" || fail "no dir line: $(cat "$T/lout")"
+	pids="$(cat "$T/a.pid" "$T/achild.pid" "$T/b.pid" "$T/csleep.pid" "$T/cmd.pid")"
+	wd=$(pgrep -P "$LPID" -x metricsd-wdog) || fail "no watchdog child of $LPID"
+	for p in $pids $wd; do
+		alive "$p" || fail "pid $p not running before the kill"
+	done
+	if [ -n "${METRICSD_LAUNCH_NO_CGROUP:-}" ] &&
+	    grep -q metricsd-launch- "/proc/$(cat "$T/achild.pid")/cgroup"; then
+		fail "cgroups disabled, yet a service is in launch's cgroup"
+	fi
+	kill -KILL "$LPID"
+	finish_launch
+	[ "$LRC" -eq 137 ] || fail "launch exited $LRC"
+	wait_gone 10 $pids $wd
+	echo "ok ($1): after SIGKILL of launch, gone:" $pids "(watchdog $wd)"
+	dir=$(sed -n 's/^c: dir=//p' "$T/lout")
+	wait_until 10 test ! -e "$dir" || fail "socket directory $dir left behind"
+	echo "ok ($1): socket directory $dir removed"
+}
+
+kill_run cgroup
+# Without a cgroup: the services' children (achild, csleep) are in the
+# services' groups only.
+export METRICSD_LAUNCH_NO_CGROUP=1
+kill_run "no cgroup"
+unset METRICSD_LAUNCH_NO_CGROUP
 
 # Each service gets PR_SET_PDEATHSIG (SIGKILL = 9) from launch itself,
 # set between fork and exec (there is no re-exec of metricsd any more).
