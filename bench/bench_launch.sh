@@ -35,9 +35,11 @@
 # What the figures are made of (measured with timestamps per phase in
 # launch, perf trace and a cpuacct cgroup per side, 2 loaded CPUs): a
 # spawn costs launch some 35 us before vfork(), 30 us in vfork(), 40
-# us in the child before its execve() (setsid() and the watchdog's pipe
-# the largest), 45 us of exec to the point where vfork() returns, and 30
-# us after it (pidfd, output pipes on the loop): 0.17 ms at best. On a busy
+# us in the child before its execve() (setsid() the largest; it used to
+# be the watchdog's pipe, whose write also woke the watchdog: now the
+# child stores its pid in memory the watchdog reads only once launch is
+# gone), 45 us of exec to the point where vfork() returns, and 30 us
+# after it (pidfd, output pipes on the loop): 0.17 ms at best. On a busy
 # machine the median is 1 to 2 ms, spent waiting for a CPU after
 # vfork() returns, the same for Python, whose Popen also vforks. With
 # zmq readiness the service's own start-up dominates (sh, then the
@@ -45,14 +47,25 @@
 # table below), the same program on both sides, so the ratio there
 # stays near 1.0 at every size and cannot come near 0.5; launch's main
 # thread wakes twice per ready frame (ZMQ's pipe attach, then the
-# frame), as Python's blocking recv does.
+# frame), as Python's blocking recv does. The CPU time of each side's
+# whole run (perf stat, 32 zmq services) is the same, some 250 ms, less
+# the interpreter's own start-up on Python's side: nearly all of it is
+# the services'.
 #
 # A second figure of each run, end to end, is taken by the measuring
 # loop (bench_launch_run.py) itself, the same way for both: from just
 # before it starts the program to the moment it reads that program's
 # ready line. It adds what a user also waits for: each side's own
 # start-up (shared libraries; the interpreter and its imports) and
-# launch's set-up (watchdog, socket directory, cgroup).
+# launch's set-up (watchdog, socket directory, cgroup). Joining its
+# cgroup is the largest part of that set-up, about 10 ms here, nearly
+# all of it waiting, not CPU: the kernel waits for an RCU grace period
+# to move a process between cgroups (launch moving back at teardown
+# waits as long again). Starting each service straight into the cgroup
+# (clone3() with CLONE_INTO_CGROUP) would avoid both, but needs a
+# clone3() with a stack of the child's own: glibc 2.39's pidfd_spawn(),
+# where Debian 12 has 2.36. METRICSD_LAUNCH_NO_CGROUP=1 shows the
+# difference.
 #
 # The start-up time of each mode against /bin/true is bench_startup's.
 set -u
