@@ -72,7 +72,10 @@ set -u
 : "${METRICSD_BIN:?set METRICSD_BIN}"
 BIN=$METRICSD_BIN
 here=$(cd "$(dirname "$0")" && pwd)
-RUNS=${RUNS:-9}
+# 25 by default: one pair of runs can be off by a factor of 3 on a loaded
+# machine (see the pair ratios printed at the end); 25 pairs take about
+# half a minute.
+RUNS=${RUNS:-25}
 T=$(mktemp -d /tmp/metricsd-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
