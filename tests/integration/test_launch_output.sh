@@ -36,7 +36,46 @@ dropped=$(sed -n 's/.*dropped \([0-9]*\) bytes.*/\1/p' "$T/err")
 [ "$el" -lt 30000 ] || fail "took $el ms"
 echo "ok: stalled stdout: crash reported, $dropped bytes dropped, $el ms"
 
-# 2. nohup: SIGHUP ignored when launch starts stays ignored, for launch
+# 2. A socket (which /proc/self/fd cannot reopen: ENXIO) as standard
+# output, whose peer never reads: launch still gives up on its service
+# at its ready_timeout, and leaves the socket's file description as it
+# was (blocking: the caller and COMMAND share it).
+command -v python3 >/dev/null 2>&1 || skip "python3 missing"
+cat >"$T/sock.conf" <<EOF2
+[launch]
+ready_timeout = 1s
+kill_grace = 300ms
+[service spam]
+command = yes SPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAM
+ready = notify
+EOF2
+python3 - "$T" <<'EOF2' || fail "socket stdout: see above"
+import os, socket, subprocess, sys, time
+t = sys.argv[1]
+a, b = socket.socketpair()  # b is never read
+t0 = time.monotonic()
+with open(t + "/serr", "w") as err:
+    p = subprocess.Popen(["metricsd", "launch", t + "/sock.conf", "--", "true"],
+                         stdout=a.fileno(), stderr=err)
+    try:
+        rc = p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        sys.exit("launch still running after 20 s: blocked on its output")
+el = time.monotonic() - t0
+log = open(t + "/serr").read()
+if rc != 1:
+    sys.exit("launch exited %d: %s" % (rc, log))
+if "dropped" not in log or "standard output" not in log:
+    sys.exit("no drop report: " + log)
+if el > 10:
+    sys.exit("launch took %.1f s" % el)
+if not os.get_blocking(a.fileno()):
+    sys.exit("launch left O_NONBLOCK on the socket it was given")
+print("ok: socket stdout never read: launch exited %d in %.2f s" % (rc, el))
+EOF2
+
+# 3. nohup: SIGHUP ignored when launch starts stays ignored, for launch
 # and for its services; a later SIGTERM still stops everything.
 cat >"$T/h.conf" <<EOF2
 [service a]
@@ -63,7 +102,7 @@ has 'SIGHUP' "$T/lerr" && fail "an ignored SIGHUP was acted on: $(cat "$T/lerr")
 expect_grep 'SIGTERM: forwarding it to 1 services' "$T/lerr"
 echo "ok: SIGHUP ignored under nohup, for launch and its service"
 
-# 3. Without nohup, SIGHUP still stops everything, and services get the
+# 4. Without nohup, SIGHUP still stops everything, and services get the
 # default disposition back.
 rm -f "$T/sigign"
 start_launch "$T/h.conf"
