@@ -101,7 +101,8 @@ void launch_out_close(struct launch_out *o, uint64_t deadline_ns);
  * Exit, last step: wait until launch's own messages are written or
  * deadline_ns, then
  * stop the thread (joined when idle, else left blocked in its write and
- * its queue with it). Returns the bytes left unwritten. o is unusable
+ * its queue with it). Returns the bytes still queued (a line being
+ * written counted whole). o is unusable
  * afterwards.
  */
 size_t launch_out_end(struct launch_out *o, uint64_t deadline_ns);
