@@ -55,4 +55,30 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	echo "not root: cannot make a directory owned by someone else; that case untested"
 fi
+
+# The sockets launch binds in a shared (sticky) directory are its own,
+# whatever the umask: others cannot connect to them to send a ready
+# frame (or a notify message) in a service's name.
+cat >"$T/u.conf" <<EOF2
+[launch]
+socket_dir = $T/sticky
+exit_timeout = 100ms
+[service z]
+command = $SVC --zmq
+[service n]
+command = $SVC --notify
+ready = notify
+[service show]
+shell = yes
+ready = none
+command = cd "\$METRICSD_SOCKET_DIR" && stat -c '%a %n' launch-*; exec sleep 300
+EOF2
+(umask 000 && exec metricsd launch "$T/u.conf" -- true) >"$T/out" 2>"$T/err" ||
+	fail "launch with umask 000 failed: $(cat "$T/err")"
+expect_grep '^show: [0-7]+ launch-ready-' "$T/out"
+expect_grep '^show: [0-7]+ launch-notify-' "$T/out"
+if grep '^show:' "$T/out" | grep -Ev '^show: [67]00 ' >/dev/null; then
+	fail "a socket open to group or others: $(grep '^show:' "$T/out")"
+fi
+echo "ok: launch's sockets are private with umask 000"
 exit 0
