@@ -530,6 +530,7 @@ service_key(struct parse *p, const char *k, const char *v)
 	} else if (!strcmp(k, "ready")) {
 		if (!once(p, K_READY, k))
 			return 1;
+		s->ready_line = p->lineno;
 		if (!strcmp(v, "zmq"))
 			s->ready = LAUNCH_READY_ZMQ;
 		else if (!strcmp(v, "notify"))
