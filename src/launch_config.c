@@ -653,9 +653,13 @@ after_resolve(struct parse *p)
 	}
 }
 
-/* Report one cycle through service i, which is part of or behind one. */
-static void
-report_cycle(struct parse *p, const bool *placed, size_t i)
+/*
+ * Report one cycle through service i, which is part of or behind one,
+ * and mark its services placed, so that what is behind it alone can be
+ * placed and another cycle, if any, found. Returns how many it marked.
+ */
+static size_t
+report_cycle(struct parse *p, bool *placed, size_t i)
 {
 	struct launch_config *c = p->c;
 	char path[512];
@@ -663,7 +667,7 @@ report_cycle(struct parse *p, const bool *placed, size_t i)
 
 	if (!(seen = calloc(c->nsvc + 1, sizeof(*seen)))) {
 		p->oom = true;
-		return;
+		return 0;
 	}
 	/* Walk unplaced predecessors until a service comes back. */
 	for (;;) {
@@ -691,28 +695,31 @@ report_cycle(struct parse *p, const bool *placed, size_t i)
 		    c->svc[seen[start]].name);
 	perr(p, c->svc[seen[start]].after_line, "service '%s': after: cycle: "
 	    "%s (each waits for the next)", c->svc[seen[start]].name, path);
+	for (size_t j = start; j < n; j++)
+		placed[seen[j]] = true;
 	free(seen);
+	return n - start;
 }
 
 /*
  * A start order: repeatedly take the first service, in file order,
  * whose after = services are all placed. What cannot be placed is on or
- * behind a cycle.
+ * behind a cycle: each cycle is reported, once.
  */
 static void
 order_build(struct parse *p)
 {
 	struct launch_config *c = p->c;
 	bool *placed;
-	size_t n = 0;
+	size_t n = 0, done = 0;
 
 	if (!(c->order = calloc(c->nsvc + 1, sizeof(*c->order))) ||
 	    !(placed = calloc(c->nsvc + 1, sizeof(*placed)))) {
 		p->oom = true;
 		return;
 	}
-	while (n < c->nsvc) {
-		size_t i;
+	while (done < c->nsvc && !p->oom) {
+		size_t i, marked;
 
 		for (i = 0; i < c->nsvc; i++) {
 			bool ok = !placed[i];
@@ -722,17 +729,19 @@ order_build(struct parse *p)
 			if (ok)
 				break;
 		}
-		if (i == c->nsvc)
+		if (i < c->nsvc) {
+			placed[i] = true;
+			c->order[n++] = i;
+			done++;
+			continue;
+		}
+		/* Stuck: the first unplaced service is on or behind a cycle.
+		 * (The order is not used once there is an error.) */
+		for (i = 0; placed[i]; i++)
+			;
+		if ((marked = report_cycle(p, placed, i)) == 0)
 			break;
-		placed[i] = true;
-		c->order[n++] = i;
-	}
-	if (n < c->nsvc) {
-		for (size_t i = 0; i < c->nsvc; i++)
-			if (!placed[i]) {
-				report_cycle(p, placed, i);
-				break;
-			}
+		done += marked;
 	}
 	free(placed);
 }
