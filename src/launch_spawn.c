@@ -233,32 +233,6 @@ child_close_others(int keep)
 	return close_range((unsigned)keep + 1, ~0U, 0);
 }
 
-/*
- * A file the kernel cannot run (a script without a #! line) is run by
- * /bin/sh, as execvp(3) and the shells do: /bin/sh PATH ARGS... The
- * argument vector is built on this child's own stack (no allocation
- * between fork and exec). Returns only when that fails, with errno
- * ENOEXEC again: the file's problem, not the shell's.
- */
-static void
-exec_script(const struct launch_spawn *sp)
-{
-	size_t n = 0;
-
-	while (sp->argv[n])
-		n++;
-	{
-		char *av[n + 2];
-
-		av[0] = (char *)"/bin/sh";
-		av[1] = (char *)sp->path;
-		for (size_t i = 1; i <= n; i++)
-			av[i + 1] = sp->argv[i];
-		execve("/bin/sh", av, sp->env);
-	}
-	errno = ENOEXEC;
-}
-
 static void __attribute__((noreturn))
 child(const struct launch_spawn *sp, pid_t parent, struct chan *ch)
 {
@@ -281,8 +255,6 @@ child(const struct launch_spawn *sp, pid_t parent, struct chan *ch)
 		child_fail(ch, ST_CHDIR);
 	ch->done = 1;
 	execve(sp->path, sp->argv, sp->env);
-	if (errno == ENOEXEC)
-		exec_script(sp);
 	child_fail(ch, ST_EXEC);
 }
 

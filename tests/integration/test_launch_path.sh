@@ -69,20 +69,4 @@ rc=$?
 expect_grep '^six: ran d/bin$' "$T/out"
 expect_grep '^seven: ran d/bin$' "$T/out"
 echo "ok: relative directory with a relative program or PATH entry"
-
-# An executable file without a #! line is run by /bin/sh, as execvp(3)
-# and the shells run it, with its arguments.
-printf 'echo "ran script $1"\n' >"$T/a/plain"
-chmod +x "$T/a/plain"
-cat >"$T/plain.conf" <<EOF2
-[launch]
-exit_timeout = 30s
-[service eight]
-ready = none
-command = $T/a/plain arg1
-EOF2
-timeout 30 metricsd launch "$T/plain.conf" -- true >"$T/out" 2>"$T/err" ||
-	fail "launch of plain.conf failed: $(cat "$T/err")"
-expect_grep '^eight: ran script arg1$' "$T/out"
-echo "ok: a script without #! is run by /bin/sh"
 exit 0
