@@ -3,7 +3,7 @@
 
 - No other mode loads it: `metricsd MODE --help` for every mode, with
   the dynamic loader's LD_DEBUG=files trace, which names every object it
-  loads (checked to name libzmq, so that an empty trace cannot pass);
+  loads (checked to name libuv, so that an empty trace cannot pass);
   and aggregate, up and ready (its ready-check received), has neither
   libmicrohttpd nor GnuTLS in /proc/PID/maps.
 - serve, once ready, has both mapped and answers GET /healthz.
@@ -81,7 +81,7 @@ def stop(p, name):
         fail("%s exited %d on SIGTERM" % (name, rc))
 
 
-# Every mode's start-up, to its usage: libzmq loaded, libmicrohttpd not.
+# Every mode's start-up, to its usage: libuv loaded, libmicrohttpd not.
 if not MODES:
     fail("no modes given")
 for mode in MODES:
@@ -90,8 +90,8 @@ for mode in MODES:
                        stderr=subprocess.PIPE, timeout=DEADLINE)
     if r.returncode != 0:
         fail("%s --help exited %d" % (mode, r.returncode))
-    if not re.search(rb"file=libzmq\.so", r.stderr):
-        fail("%s --help: LD_DEBUG=files traced no libzmq: %r" %
+    if not re.search(rb"file=libuv\.so", r.stderr):
+        fail("%s --help: LD_DEBUG=files traced no libuv: %r" %
              (mode, r.stderr[:300]))
     if MHD.search(r.stderr) or GNUTLS.search(r.stderr):
         fail("%s --help loaded libmicrohttpd or GnuTLS" % mode)
