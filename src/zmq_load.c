@@ -30,7 +30,10 @@
  * Interposition: metricsd is linked without --export-dynamic and with
  * no library that refers to zmq_*, so the definitions below are not in
  * its dynamic symbol table, and libzmq's calls of its own functions
- * (zmq_poll calls zmq_getsockopt) bind inside libzmq, never back here.
+ * (zmq_poll calls zmq_getsockopt) bind inside libzmq. Were they
+ * exported (a link with --export-dynamic), such a call would come here
+ * and go straight back: dlsym() of the library's handle finds
+ * libzmq's own definitions, never these.
  *
  * Threads: the load runs exactly once, under pthread_once(), whichever
  * thread calls first (a mode's loop thread, a test's thread); every

@@ -2,9 +2,9 @@
 """libzmq is loaded by the modes that use ZeroMQ, at their first call of
 it (src/zmq_load.c), and by no other.
 
-- metricsd is not linked with it: no NEEDED entry names it, and metricsd
-  exports no zmq_ symbol (libzmq's calls of its own functions would
-  bind to one, back into metricsd).
+- metricsd is not linked with it: no NEEDED entry names it, and no
+  zmq_ symbol is in its dynamic symbol table (none it needs from a
+  library, none it exports).
 - No mode loads it to start: `metricsd --version` and `metricsd MODE
   --help` for every mode, under the dynamic loader's LD_DEBUG=files
   trace, which names every object it loads (checked to name libuv, so
