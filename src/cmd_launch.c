@@ -631,12 +631,33 @@ hup_ignored(void)
 	return sigaction(SIGHUP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
+/*
+ * Undo signal state inherited from whoever started us that would defeat
+ * launch. SIGCHLD ignored (SIG_IGN, or SA_NOCLDWAIT) makes the kernel
+ * reap our children as they exit: waitid(WNOWAIT) on their pidfds then
+ * finds no child, no exit status is known, and a group could no longer
+ * be killed before its leader is reaped. The default disposition is also
+ * what the services (and the watchdog) inherit from here. Done before
+ * the watchdog is forked and before any spawn.
+ */
+static void
+signals_reset(void)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, NULL);
+}
+
 static int
 run(struct launcher *L)
 {
 	char err[512];
 	int r;
 
+	signals_reset();
 	L->devnull = -1;
 	L->out[1].saved = L->out[2].saved = -1;
 	/* Fork the watchdog while we are still single-threaded (before
