@@ -637,18 +637,29 @@ hup_ignored(void)
  * reap our children as they exit: waitid(WNOWAIT) on their pidfds then
  * finds no child, no exit status is known, and a group could no longer
  * be killed before its leader is reaped. The default disposition is also
- * what the services (and the watchdog) inherit from here. Done before
- * the watchdog is forked and before any spawn.
+ * what the services (and the watchdog) inherit from here. And the
+ * signals launch handles (SIGINT, SIGTERM, SIGHUP) are unblocked: a mask
+ * survives exec, and with them blocked nothing but SIGKILL could stop
+ * launch. The other blocked signals launch does not handle stay as its
+ * caller chose (the services start with none blocked: launch_spawn.c).
+ * Done before the watchdog is forked and before any spawn, while we are
+ * single-threaded: threads started later (libzmq's) inherit the mask.
  */
 static void
 signals_reset(void)
 {
 	struct sigaction dfl;
+	sigset_t handled;
 
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
 	sigaction(SIGCHLD, &dfl, NULL);
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &handled, NULL);
 }
 
 static int
