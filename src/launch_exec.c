@@ -28,6 +28,10 @@
  *    wake-up; a write into the pipe per spawn cost both, on the CPUs the
  *    services are starting on.) On a clean exit the launcher writes 0
  *    first, meaning "all reaped, kill nothing".
+ *
+ * 3. What left its service's group but not its session (setpgid(), as
+ *    timeout(1) does): the watchdog kills the registered sessions too,
+ *    by a scan of /proc; see kill_sessions().
  */
 #include <dirent.h>
 #include <errno.h>
@@ -177,6 +181,116 @@ kill_registered(_Atomic int32_t *slots, size_t nslots)
 	}
 }
 
+/*
+ * A process can leave its service's process group without leaving its
+ * session: setpgid(0, 0) is all coreutils timeout(1) does, and a shell
+ * with job control (set -m) does it for every job. The group kill above
+ * misses it; where there is no cgroup (launch_cgroup.h) nothing else
+ * would take it. But every service and COMMAND leads a session of its
+ * own (setsid() before exec), so its slot holds its session id too: the
+ * watchdog also kills every process whose session (field 6 of
+ * /proc/PID/stat) is one of those. A process met during a pass may fork
+ * before its SIGKILL lands, and /proc may list the child where the pass
+ * has already been, so passes repeat until one finds no process it has
+ * not killed already (a killed process cannot fork any more; each pass
+ * takes one more generation), at most SESS_PASSES passes. Only a process
+ * that also calls setsid() escapes this; the cgroup, where there is one,
+ * still holds it. A session id is not given to a new session while any
+ * process is left in the old one, so a process found in it belongs to
+ * the service. A slot whose session has emptied could have its id reused
+ * by an unrelated new session leader; this pass runs right after the
+ * launcher's death, as the group kill does, whose group ids bear the
+ * same risk: the pid space would have had to wrap around since then.
+ */
+#define SESS_PASSES 8
+#define SESS_KILLED_MAX 4096
+
+/* The session id of /proc/NAME, or -1 (gone, or a zombie). */
+static pid_t
+stat_session(int procfd, const char *name)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd, sid;
+
+	if (snprintf(path, sizeof(path), "%s/stat", name) >= (int)sizeof(path))
+		return -1;
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold anything, ')' and spaces too: the
+	 * fields are counted from the last ')'. A zombie is dead already. */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] == 'Z' ||
+	    sscanf(p + 2, "%*c %*d %*d %d", &sid) != 1)
+		return -1;
+	return sid;
+}
+
+static bool
+registered(const _Atomic int32_t *slots, size_t nslots, pid_t sid)
+{
+	for (size_t i = 0; i < nslots; i++) {
+		int32_t g = atomic_load_explicit(&slots[i], memory_order_acquire);
+
+		if (g > 1 && g == sid)
+			return true;
+	}
+	return false;
+}
+
+/* Kill every process of the registered sessions: see above. */
+static void
+kill_sessions(_Atomic int32_t *slots, size_t nslots)
+{
+	static pid_t killed[SESS_KILLED_MAX];
+	size_t nkilled = 0;
+	pid_t self = getpid();
+	int procfd;
+
+	if ((procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	for (int pass = 0; pass < SESS_PASSES; pass++) {
+		bool fresh = false;
+		struct dirent *e;
+		DIR *d;
+		int fd;
+
+		if ((fd = dup(procfd)) < 0)
+			break;
+		if (!(d = fdopendir(fd))) {
+			close(fd);
+			break;
+		}
+		while ((e = readdir(d))) {
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+			size_t k;
+
+			if (*end || pid <= 1 || pid == self || !registered(slots,
+			    nslots, stat_session(procfd, e->d_name)))
+				continue;
+			for (k = 0; k < nkilled && killed[k] != pid; k++)
+				;
+			if (k < nkilled)
+				continue;
+			kill((pid_t)pid, SIGKILL);
+			/* A full list counts everything as new: more passes,
+			 * never fewer. */
+			if (nkilled < SESS_KILLED_MAX)
+				killed[nkilled++] = (pid_t)pid;
+			fresh = true;
+		}
+		closedir(d);
+		if (!fresh)
+			break;
+	}
+	close(procfd);
+}
+
 static void __attribute__((noreturn))
 watchdog(int rfd, int resfd, const char *configured, _Atomic int32_t *slots,
     size_t nslots)
@@ -226,7 +340,9 @@ watchdog(int rfd, int resfd, const char *configured, _Atomic int32_t *slots,
 		_exit(0);
 	}
 	kill_registered(slots, nslots);
-	/* And whatever left its group, where a cgroup holds it. */
+	/* Whatever left its group but not its session. */
+	kill_sessions(slots, nslots);
+	/* And whatever left its session too, where a cgroup holds it. */
 	if (res.cgroup[0]) {
 		launch_cgroup_kill(res.cgroup);
 		launch_cgroup_remove(res.cgroup, 5000);
