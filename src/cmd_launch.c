@@ -609,7 +609,13 @@ launch_sockets_remove(struct launcher *L)
 		return;
 	/* Ours alone: services may have left their own sockets in it. */
 	if (L->sd.private) {
-		launch_dir_remove(L->sd.path);
+		int r = launch_dir_remove(L->sd.path);
+
+		if (r < 0) {
+			errno = -r;
+			log_warn("socket directory %s: cannot remove it, left "
+			    "behind:", L->sd.path);
+		}
 		return;
 	}
 	if (L->ready_path[0]) {

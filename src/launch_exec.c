@@ -44,6 +44,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,12 +52,80 @@
 #include "launch_exec.h"
 #include "launch_sockdir.h"
 
-/* Deeper than this, a private socket directory is not worth following. */
-#define TREE_DEPTH_MAX 16
+/*
+ * Removing a private socket directory, with whatever the services left
+ * in it. They run as we do and may have left anything: a tree of any
+ * depth, directories they made unreadable or unwritable, symbolic links
+ * (removed, never followed). A directory that is ours is made ours to
+ * empty (0700) before it is emptied. Recursion stops TREE_DEPTH_MAX
+ * levels down (a stack frame and two descriptors a level): a directory
+ * found there is moved up, under a new name, into the directory being
+ * removed, and emptied on a later pass, at most TREE_PASSES of them; a
+ * rename within the tree is cheap and keeps every descriptor and frame
+ * bounded however deep the tree is.
+ */
+#define TREE_DEPTH_MAX 64
+#define TREE_PASSES 1024
+
+struct tree_rm {
+	int top;		/* the directory being removed */
+	unsigned moved;		/* directories moved up into it this pass */
+	unsigned seq;		/* for their names */
+};
+
+/* Give a directory of ours, open at fd (O_PATH will do), mode 0700. */
+static void
+dir_make_ours(int fd)
+{
+	char proc[64];
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 0700) == 0700)
+		return;
+	/* fchmod() refuses an O_PATH descriptor; its /proc link is the very
+	 * directory we opened, never what a name might point to now. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, 0700) != 0)
+		fchmod(fd, 0700);
+}
+
+/* Open the directory NAME in dfd for emptying, following no link. */
+static int
+dir_open(int dfd, const char *name)
+{
+	int fd, p;
+
+	if ((p = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	dir_make_ours(p);
+	fd = openat(p, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(p);
+	return fd;
+}
+
+/* Move the directory NAME in dfd up into the top one, to empty later. */
+static void
+tree_move_up(struct tree_rm *t, int dfd, const char *name)
+{
+	char to[64];
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(to, sizeof(to), ".metricsd-rm-%d-%u", (int)getpid(),
+		    t->seq++);
+		if (renameat2(dfd, name, t->top, to, RENAME_NOREPLACE) == 0) {
+			t->moved++;
+			return;
+		}
+		if (errno != EEXIST)
+			return;
+	}
+}
 
 /* Remove everything in the directory open at dfd; dfd stays open. */
 static void
-tree_empty(int dfd, int depth)
+tree_empty(struct tree_rm *t, int dfd, int depth)
 {
 	struct dirent *e;
 	DIR *d;
@@ -68,20 +137,23 @@ tree_empty(int dfd, int depth)
 		close(fd);
 		return;
 	}
+	/* The copy shares dfd's offset: at the end after an earlier pass. */
+	rewinddir(d);
 	while ((e = readdir(d))) {
 		int sub;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		/* A symlink is an entry like any other: unlinked, not followed. */
-		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR ||
-		    depth >= TREE_DEPTH_MAX)
+		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR)
 			continue;
-		sub = openat(dfd, e->d_name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
+		if (depth >= TREE_DEPTH_MAX) {
+			tree_move_up(t, dfd, e->d_name);
 			continue;
-		tree_empty(sub, depth + 1);
+		}
+		if ((sub = dir_open(dfd, e->d_name)) < 0)
+			continue;
+		tree_empty(t, sub, depth + 1);
 		close(sub);
 		unlinkat(dfd, e->d_name, AT_REMOVEDIR);
 	}
@@ -91,11 +163,18 @@ tree_empty(int dfd, int depth)
 int
 launch_dir_remove(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct tree_rm t = { .top = -1 };
+	int fd = dir_open(AT_FDCWD, dir);
 
 	if (fd < 0)
 		return -errno;
-	tree_empty(fd, 0);
+	t.top = fd;
+	for (int pass = 0; pass < TREE_PASSES; pass++) {
+		t.moved = 0;
+		tree_empty(&t, fd, 0);
+		if (!t.moved)
+			break;
+	}
 	close(fd);
 	return rmdir(dir) == 0 ? 0 : -errno;
 }

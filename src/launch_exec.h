@@ -47,8 +47,11 @@ int launch_watchdog_start(struct launch_watchdog *wd, size_t nslots,
 
 /*
  * Remove dir and everything in it, following no symbolic link (a link
- * is removed, never its target). Only for a directory that is ours
- * alone: the launcher's private socket directory. Returns 0 or -errno.
+ * is removed, never its target), at any depth, giving each directory of
+ * our user's mode 0700 first (a service may have left one unwritable).
+ * Only for a directory that is ours alone: the launcher's private
+ * socket directory. Returns 0 or -errno (of the final rmdir: what could
+ * not be removed is left in place).
  */
 int launch_dir_remove(const char *dir);
 
