@@ -82,7 +82,8 @@ $asnobody test -x "$METRICSD_BIN" -a -r "$U/s.conf" ||
 for how in teardown SIGKILL; do
 	: >"$T/lout"
 	: >"$T/lerr"
-	$asnobody env --default-signal=HUP "$METRICSD_BIN" launch "$U/s.conf" \
+	# TMPDIR: where nobody can make the private directory.
+	$asnobody env --default-signal=HUP TMPDIR=/tmp "$METRICSD_BIN" launch "$U/s.conf" \
 	    -- sleep 300 >>"$T/lout" 2>>"$T/lerr" &
 	LPID=$!
 	wait_until 20 has '^a: dir=' "$T/lout" || fail "no dir line: $(cat "$T/lerr")"
