@@ -668,6 +668,24 @@ signals_reset(void)
 	sigprocmask(SIG_UNBLOCK, &handled, NULL);
 }
 
+/*
+ * Does every socket launch puts in dir fit in a unix socket address: the
+ * ready socket, and the notify socket of the last service, whose name is
+ * the longest (launch_ready.c)?
+ */
+static bool
+socket_paths_fit(const struct launcher *L, const char *dir)
+{
+	int notify = snprintf(NULL, 0, "launch-notify-%d-%zu", (int)getpid(),
+	    L->n);
+	size_t name = strlen(L->ready_path);
+
+	if (notify > 0 && (size_t)notify > name)
+		name = (size_t)notify;
+	return strlen(dir) + 1 + name + 1 <=
+	    sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
 static int
 run(struct launcher *L)
 {
@@ -692,8 +710,7 @@ run(struct launcher *L)
 	}
 	r = snprintf(L->ready_ep, sizeof(L->ready_ep), "ipc://%s/%s",
 	    L->sd.path, L->ready_path);
-	if (r < 0 || strlen(L->sd.path) + 1 + strlen(L->ready_path) + 32 >
-	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (r < 0 || !socket_paths_fit(L, L->sd.path)) {
 		log_warn("socket directory %s is too long for unix socket paths",
 		    L->sd.path);
 		goto early_fail;
@@ -839,15 +856,10 @@ launch_main(int argc, char **argv)
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 		goto out;
 	}
-	{
-		const char *d = L.cfg.socket_dir ? L.cfg.socket_dir : "/tmp";
-		size_t need = strlen(d) + 1 + strlen(L.ready_path) + 32;
-
-		if (need > sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			log_warn("%s: socket_dir '%s' is too long for a unix "
-			    "socket path", L.cfg.path, d);
-			goto out;
-		}
+	if (L.cfg.socket_dir && !socket_paths_fit(&L, L.cfg.socket_dir)) {
+		log_warn("%s: socket_dir '%s' is too long for a unix socket "
+		    "path", L.cfg.path, L.cfg.socket_dir);
+		goto out;
 	}
 	rc = run(&L);
 out:

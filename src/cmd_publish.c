@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,7 +205,8 @@ wait_subscribers(struct pub *p, uint64_t n, uint64_t timeout_ns)
 static int
 pub_open(struct pub *p, const char *endpoint, uint64_t linger_ms)
 {
-	int zero = 0, one = 1, linger = (int)linger_ms;
+	int zero = 0, one = 1, linger = (int)linger_ms, r, e;
+	mode_t old;
 
 	p->endpoint = endpoint;
 	if (!(p->ctx = zmq_ctx_new())) {
@@ -221,7 +223,14 @@ pub_open(struct pub *p, const char *endpoint, uint64_t linger_ms)
 		log_warn("setting socket options:");
 		return -1;
 	}
-	if (zmq_bind(p->sock, endpoint) < 0) {
+	/* An ipc:// socket gets the umask's mode: ours alone, whatever it
+	 * is. (zmq_bind() makes it in this thread, before returning.) */
+	old = umask(077);
+	r = zmq_bind(p->sock, endpoint);
+	e = errno;
+	umask(old);
+	if (r < 0) {
+		errno = e;
 		log_warn("cannot bind %s:", endpoint);
 		return -1;
 	}
