@@ -609,7 +609,13 @@ launch_sockets_remove(struct launcher *L)
 		return;
 	/* Ours alone: services may have left their own sockets in it. */
 	if (L->sd.private) {
-		launch_dir_remove(L->sd.path);
+		int r = launch_dir_remove(L->sd.path);
+
+		if (r < 0) {
+			errno = -r;
+			log_warn("socket directory %s: cannot remove it, left "
+			    "behind:", L->sd.path);
+		}
 		return;
 	}
 	if (L->ready_path[0]) {
@@ -629,6 +635,37 @@ hup_ignored(void)
 	struct sigaction sa;
 
 	return sigaction(SIGHUP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
+/*
+ * Undo signal state inherited from whoever started us that would defeat
+ * launch. SIGCHLD ignored (SIG_IGN, or SA_NOCLDWAIT) makes the kernel
+ * reap our children as they exit: waitid(WNOWAIT) on their pidfds then
+ * finds no child, no exit status is known, and a group could no longer
+ * be killed before its leader is reaped. The default disposition is also
+ * what the services (and the watchdog) inherit from here. And the
+ * signals launch handles (SIGINT, SIGTERM, SIGHUP) are unblocked: a mask
+ * survives exec, and with them blocked nothing but SIGKILL could stop
+ * launch. The other blocked signals launch does not handle stay as its
+ * caller chose (the services start with none blocked: launch_spawn.c).
+ * Done before the watchdog is forked and before any spawn, while we are
+ * single-threaded: threads started later (libzmq's) inherit the mask.
+ */
+static void
+signals_reset(void)
+{
+	struct sigaction dfl;
+	sigset_t handled;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, NULL);
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &handled, NULL);
 }
 
 /*
@@ -655,6 +692,7 @@ run(struct launcher *L)
 	char err[512];
 	int r;
 
+	signals_reset();
 	L->devnull = -1;
 	L->out[1].saved = L->out[2].saved = -1;
 	/* Fork the watchdog while we are still single-threaded (before
