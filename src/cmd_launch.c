@@ -616,7 +616,13 @@ launch_sockets_remove(struct launcher *L)
 		return;
 	/* Ours alone: services may have left their own sockets in it. */
 	if (L->sd.private) {
-		launch_dir_remove(L->sd.path);
+		int r = launch_dir_remove(L->sd.path);
+
+		if (r < 0) {
+			errno = -r;
+			log_warn("socket directory %s: cannot remove it, left "
+			    "behind:", L->sd.path);
+		}
 		return;
 	}
 	if (L->ready_path[0]) {
@@ -638,12 +644,62 @@ hup_ignored(void)
 	return sigaction(SIGHUP, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
+/*
+ * Undo signal state inherited from whoever started us that would defeat
+ * launch. SIGCHLD ignored (SIG_IGN, or SA_NOCLDWAIT) makes the kernel
+ * reap our children as they exit: waitid(WNOWAIT) on their pidfds then
+ * finds no child, no exit status is known, and a group could no longer
+ * be killed before its leader is reaped. The default disposition is also
+ * what the services (and the watchdog) inherit from here. And the
+ * signals launch handles (SIGINT, SIGTERM, SIGHUP) are unblocked: a mask
+ * survives exec, and with them blocked nothing but SIGKILL could stop
+ * launch. The other blocked signals launch does not handle stay as its
+ * caller chose (the services start with none blocked: launch_spawn.c).
+ * Done before the watchdog is forked and before any spawn, while we are
+ * single-threaded: threads started later (libzmq's) inherit the mask.
+ */
+static void
+signals_reset(void)
+{
+	struct sigaction dfl;
+	sigset_t handled;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, NULL);
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &handled, NULL);
+}
+
+/*
+ * Does every socket launch puts in dir fit in a unix socket address: the
+ * ready socket, and the notify socket of the last service, whose name is
+ * the longest (launch_ready.c)?
+ */
+static bool
+socket_paths_fit(const struct launcher *L, const char *dir)
+{
+	int notify = snprintf(NULL, 0, "launch-notify-%d-%zu", (int)getpid(),
+	    L->n);
+	size_t name = strlen(L->ready_path);
+
+	if (notify > 0 && (size_t)notify > name)
+		name = (size_t)notify;
+	return strlen(dir) + 1 + name + 1 <=
+	    sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
 static int
 run(struct launcher *L)
 {
 	char err[512];
 	int r;
 
+	signals_reset();
 	L->devnull = -1;
 	L->out[1].saved = L->out[2].saved = -1;
 	/* Fork the watchdog while we are still single-threaded (before
@@ -661,8 +717,7 @@ run(struct launcher *L)
 	}
 	r = snprintf(L->ready_ep, sizeof(L->ready_ep), "ipc://%s/%s",
 	    L->sd.path, L->ready_path);
-	if (r < 0 || strlen(L->sd.path) + 1 + strlen(L->ready_path) + 32 >
-	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (r < 0 || !socket_paths_fit(L, L->sd.path)) {
 		log_warn("socket directory %s is too long for unix socket paths",
 		    L->sd.path);
 		goto early_fail;
@@ -814,15 +869,10 @@ launch_main(int argc, char **argv)
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 		goto out;
 	}
-	{
-		const char *d = L.cfg.socket_dir ? L.cfg.socket_dir : "/tmp";
-		size_t need = strlen(d) + 1 + strlen(L.ready_path) + 32;
-
-		if (need > sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			log_warn("%s: socket_dir '%s' is too long for a unix "
-			    "socket path", L.cfg.path, d);
-			goto out;
-		}
+	if (L.cfg.socket_dir && !socket_paths_fit(&L, L.cfg.socket_dir)) {
+		log_warn("%s: socket_dir '%s' is too long for a unix socket "
+		    "path", L.cfg.path, L.cfg.socket_dir);
+		goto out;
 	}
 	rc = run(&L);
 out:

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,7 +114,8 @@ send_frame(struct pub *p, const void *buf, size_t len)
 	while (zmq_send(p->sock, buf, len, 0) < 0) {
 		if (errno == EINTR)
 			continue;
-		log_warn("sending a frame on %s:", p->endpoint);
+		log_warn("sending a frame on %s: %s", p->endpoint,
+		    zmq_strerror(errno));
 		return -1;
 	}
 	p->frames++;
@@ -182,7 +184,8 @@ wait_subscribers(struct pub *p, uint64_t n, uint64_t timeout_ns)
 		if ((rc = zmq_poll(&it, 1, (long)left)) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_warn("waiting for subscribers on %s:", p->endpoint);
+			log_warn("waiting for subscribers on %s: %s",
+			    p->endpoint, zmq_strerror(errno));
 			return -1;
 		}
 		if (rc == 0)
@@ -191,7 +194,8 @@ wait_subscribers(struct pub *p, uint64_t n, uint64_t timeout_ns)
 		if (rc < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			log_warn("receiving a subscription on %s:", p->endpoint);
+			log_warn("receiving a subscription on %s: %s",
+			    p->endpoint, zmq_strerror(errno));
 			return -1;
 		}
 		/* \x01 + prefix subscribes, \x00 + prefix unsubscribes. */
@@ -204,25 +208,32 @@ wait_subscribers(struct pub *p, uint64_t n, uint64_t timeout_ns)
 static int
 pub_open(struct pub *p, const char *endpoint, uint64_t linger_ms)
 {
-	int zero = 0, one = 1, linger = (int)linger_ms;
+	int zero = 0, one = 1, linger = (int)linger_ms, r, e;
+	mode_t old;
 
 	p->endpoint = endpoint;
 	if (!(p->ctx = zmq_ctx_new())) {
-		log_warn("zmq_ctx_new:");
+		log_warn("zmq_ctx_new: %s", zmq_strerror(errno));
 		return -1;
 	}
 	if (!(p->sock = zmq_socket(p->ctx, ZMQ_XPUB))) {
-		log_warn("zmq_socket(XPUB):");
+		log_warn("zmq_socket(XPUB): %s", zmq_strerror(errno));
 		return -1;
 	}
 	if (zmq_setsockopt(p->sock, ZMQ_SNDHWM, &zero, sizeof(zero)) < 0 ||
 	    zmq_setsockopt(p->sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one)) < 0 ||
 	    zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger)) < 0) {
-		log_warn("setting socket options:");
+		log_warn("setting socket options: %s", zmq_strerror(errno));
 		return -1;
 	}
-	if (zmq_bind(p->sock, endpoint) < 0) {
-		log_warn("cannot bind %s:", endpoint);
+	/* An ipc:// socket gets the umask's mode: ours alone, whatever it
+	 * is. (zmq_bind() makes it in this thread, before returning.) */
+	old = umask(077);
+	r = zmq_bind(p->sock, endpoint);
+	e = errno;
+	umask(old);
+	if (r < 0) {
+		log_warn("cannot bind %s: %s", endpoint, zmq_strerror(e));
 		return -1;
 	}
 	/* tcp://HOST:0 or :* binds an ephemeral port: say which. */

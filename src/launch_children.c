@@ -254,6 +254,26 @@ program_lookup(struct launcher *L, const char *prog, const char *dir,
 }
 
 /*
+ * Make path (found relative to our working directory) absolute: the
+ * child changes to its own directory before its exec, where a relative
+ * path would name another file. Returns 0 or a negative errno.
+ */
+static int
+path_absolute(char *path, size_t len)
+{
+	char cwd[PATH_MAX], rel[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	snprintf(rel, sizeof(rel), "%s", path);
+	n = snprintf(path, len, "%s/%s", cwd, rel);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
  * The one way a process is started: look its program up in its own
  * PATH, fork and exec it (launch_spawn.c), and watch its pidfd. sp
  * says what to start (argv, env, cwd, fds, close_others); slot is its
@@ -268,6 +288,8 @@ proc_start(struct launcher *L, struct proc *p, struct launch_spawn *sp,
 
 	r = program_lookup(L, sp->argv[0], sp->cwd,
 	    launch_env_get(sp->env, SIZE_MAX, "PATH"), path, sizeof(path));
+	if (r == 0)
+		r = path_absolute(path, sizeof(path));
 	if (r < 0) {
 		snprintf(err, errlen, "'%s': %s", sp->argv[0], r == -ENOENT ?
 		    "not found or not executable" : strerror(-r));

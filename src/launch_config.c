@@ -23,6 +23,9 @@
 #include "readycheck.h"
 
 #define LINE_MAX_BYTES 65536
+/* Far more than any set of services needs; /dev/zero, /dev/urandom or a
+ * stream that never ends is refused once it has given this much. */
+#define FILE_MAX_BYTES (64u << 20)
 #define MAX_ERRORS 20
 
 enum section_kind { SEC_NONE, SEC_LAUNCH, SEC_SERVICE, SEC_BAD };
@@ -32,7 +35,9 @@ struct parse {
 	const char *path;
 	FILE *f;
 	char *line;		/* current line, served in pieces to inih */
-	size_t linecap, linelen, lineoff;
+	size_t linelen, lineoff;
+	size_t total;		/* bytes read from f */
+	bool too_large;		/* more than FILE_MAX_BYTES */
 	int lineno;
 	int errline_last;	/* last line we reported an error on */
 	/* current section */
@@ -358,8 +363,36 @@ section_begin(struct parse *p, const char *hdr, size_t n)
 }
 
 /*
- * Fetch the next whole line with getline and serve it to inih in pieces
- * of at most num-1 bytes, counting lines and noting section headers.
+ * The next line of p->f into p->line, newline included: at most
+ * LINE_MAX_BYTES of it are kept (*overlong when there was more, read
+ * and dropped), so that memory stays bounded whatever the file holds.
+ * Returns its length, 0 at the end of the file (or past FILE_MAX_BYTES,
+ * with p->too_large set).
+ */
+static size_t
+line_read(struct parse *p, bool *overlong)
+{
+	size_t len = 0;
+	int ch = 0;
+
+	*overlong = false;
+	while (ch != '\n' && (ch = getc_unlocked(p->f)) != EOF) {
+		if (++p->total > FILE_MAX_BYTES) {
+			p->too_large = true;
+			return 0;
+		}
+		if (len < LINE_MAX_BYTES)
+			p->line[len++] = (char)ch;
+		else
+			*overlong = true;
+	}
+	p->line[len] = '\0';
+	return len;
+}
+
+/*
+ * Fetch the next line and serve it to inih in pieces of at most num-1
+ * bytes, counting lines and noting section headers.
  */
 static char *
 reader(char *str, int num, void *stream)
@@ -370,15 +403,14 @@ reader(char *str, int num, void *stream)
 	if (num < 2)
 		return NULL;
 	if (p->lineoff >= p->linelen) {
-		ssize_t r = getline(&p->line, &p->linecap, p->f);
+		bool overlong;
 		const char *t;
 
-		if (r < 0)
+		if ((p->linelen = line_read(p, &overlong)) == 0)
 			return NULL;
-		p->linelen = (size_t)r;
 		p->lineoff = 0;
 		p->lineno++;
-		if (p->linelen > LINE_MAX_BYTES) {
+		if (overlong) {
 			perr(p, p->lineno, "line longer than %d bytes",
 			    LINE_MAX_BYTES);
 			strcpy(p->line, "\n");
@@ -498,6 +530,7 @@ service_key(struct parse *p, const char *k, const char *v)
 	} else if (!strcmp(k, "ready")) {
 		if (!once(p, K_READY, k))
 			return 1;
+		s->ready_line = p->lineno;
 		if (!strcmp(v, "zmq"))
 			s->ready = LAUNCH_READY_ZMQ;
 		else if (!strcmp(v, "notify"))
@@ -620,9 +653,13 @@ after_resolve(struct parse *p)
 	}
 }
 
-/* Report one cycle through service i, which is part of or behind one. */
-static void
-report_cycle(struct parse *p, const bool *placed, size_t i)
+/*
+ * Report one cycle through service i, which is part of or behind one,
+ * and mark its services placed, so that what is behind it alone can be
+ * placed and another cycle, if any, found. Returns how many it marked.
+ */
+static size_t
+report_cycle(struct parse *p, bool *placed, size_t i)
 {
 	struct launch_config *c = p->c;
 	char path[512];
@@ -630,7 +667,7 @@ report_cycle(struct parse *p, const bool *placed, size_t i)
 
 	if (!(seen = calloc(c->nsvc + 1, sizeof(*seen)))) {
 		p->oom = true;
-		return;
+		return 0;
 	}
 	/* Walk unplaced predecessors until a service comes back. */
 	for (;;) {
@@ -658,28 +695,31 @@ report_cycle(struct parse *p, const bool *placed, size_t i)
 		    c->svc[seen[start]].name);
 	perr(p, c->svc[seen[start]].after_line, "service '%s': after: cycle: "
 	    "%s (each waits for the next)", c->svc[seen[start]].name, path);
+	for (size_t j = start; j < n; j++)
+		placed[seen[j]] = true;
 	free(seen);
+	return n - start;
 }
 
 /*
  * A start order: repeatedly take the first service, in file order,
  * whose after = services are all placed. What cannot be placed is on or
- * behind a cycle.
+ * behind a cycle: each cycle is reported, once.
  */
 static void
 order_build(struct parse *p)
 {
 	struct launch_config *c = p->c;
 	bool *placed;
-	size_t n = 0;
+	size_t n = 0, done = 0;
 
 	if (!(c->order = calloc(c->nsvc + 1, sizeof(*c->order))) ||
 	    !(placed = calloc(c->nsvc + 1, sizeof(*placed)))) {
 		p->oom = true;
 		return;
 	}
-	while (n < c->nsvc) {
-		size_t i;
+	while (done < c->nsvc && !p->oom) {
+		size_t i, marked;
 
 		for (i = 0; i < c->nsvc; i++) {
 			bool ok = !placed[i];
@@ -689,17 +729,19 @@ order_build(struct parse *p)
 			if (ok)
 				break;
 		}
-		if (i == c->nsvc)
+		if (i < c->nsvc) {
+			placed[i] = true;
+			c->order[n++] = i;
+			done++;
+			continue;
+		}
+		/* Stuck: the first unplaced service is on or behind a cycle.
+		 * (The order is not used once there is an error.) */
+		for (i = 0; placed[i]; i++)
+			;
+		if ((marked = report_cycle(p, placed, i)) == 0)
 			break;
-		placed[i] = true;
-		c->order[n++] = i;
-	}
-	if (n < c->nsvc) {
-		for (size_t i = 0; i < c->nsvc; i++)
-			if (!placed[i]) {
-				report_cycle(p, placed, i);
-				break;
-			}
+		done += marked;
 	}
 	free(placed);
 }
@@ -769,6 +811,12 @@ launch_config_load(struct launch_config *c, const char *path,
 		launch_config_free(c);
 		return r;
 	}
+	if (!(p.line = malloc(LINE_MAX_BYTES + 1))) {
+		fclose(p.f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		launch_config_free(c);
+		return -ENOMEM;
+	}
 	/*
 	 * Plain INI: no continuation lines (an indented line would silently
 	 * become part of the previous value), no inline comments (';' is
@@ -783,6 +831,10 @@ launch_config_load(struct launch_config *c, const char *path,
 	r = ini_parse_stream(reader, &p, handler, &p);
 	fclose(p.f);
 	free(p.line);
+	if (p.too_large)
+		perr(&p, p.lineno ? p.lineno : 1, "file larger than %u MiB: "
+		    "not a services file? (nothing after this line was read)",
+		    FILE_MAX_BYTES >> 20);
 	if (r > 0 && p.errline_last != r) {
 		/* inih's own complaint: only the first syntax error. */
 		perr(&p, r, "syntax error (expected [section], key = value, "

@@ -40,6 +40,7 @@ struct launch_service {
 	size_t nenv;
 	char *directory;	/* working directory, or NULL */
 	enum launch_ready ready;
+	int ready_line;		/* of its ready = line (0: none) */
 	struct launch_url url;	/* ready = tcp:// or http:// */
 	size_t *after;		/* indexes of the services it waits for */
 	size_t nafter;

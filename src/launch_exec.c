@@ -28,6 +28,10 @@
  *    wake-up; a write into the pipe per spawn cost both, on the CPUs the
  *    services are starting on.) On a clean exit the launcher writes 0
  *    first, meaning "all reaped, kill nothing".
+ *
+ * 3. What left its service's group but not its session (setpgid(), as
+ *    timeout(1) does): the watchdog kills the registered sessions too,
+ *    by a scan of /proc; see kill_sessions().
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +44,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,12 +52,80 @@
 #include "launch_exec.h"
 #include "launch_sockdir.h"
 
-/* Deeper than this, a private socket directory is not worth following. */
-#define TREE_DEPTH_MAX 16
+/*
+ * Removing a private socket directory, with whatever the services left
+ * in it. They run as we do and may have left anything: a tree of any
+ * depth, directories they made unreadable or unwritable, symbolic links
+ * (removed, never followed). A directory that is ours is made ours to
+ * empty (0700) before it is emptied. Recursion stops TREE_DEPTH_MAX
+ * levels down (a stack frame and two descriptors a level): a directory
+ * found there is moved up, under a new name, into the directory being
+ * removed, and emptied on a later pass, at most TREE_PASSES of them; a
+ * rename within the tree is cheap and keeps every descriptor and frame
+ * bounded however deep the tree is.
+ */
+#define TREE_DEPTH_MAX 64
+#define TREE_PASSES 1024
+
+struct tree_rm {
+	int top;		/* the directory being removed */
+	unsigned moved;		/* directories moved up into it this pass */
+	unsigned seq;		/* for their names */
+};
+
+/* Give a directory of ours, open at fd (O_PATH will do), mode 0700. */
+static void
+dir_make_ours(int fd)
+{
+	char proc[64];
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 0700) == 0700)
+		return;
+	/* fchmod() refuses an O_PATH descriptor; its /proc link is the very
+	 * directory we opened, never what a name might point to now. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, 0700) != 0)
+		fchmod(fd, 0700);
+}
+
+/* Open the directory NAME in dfd for emptying, following no link. */
+static int
+dir_open(int dfd, const char *name)
+{
+	int fd, p;
+
+	if ((p = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	dir_make_ours(p);
+	fd = openat(p, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(p);
+	return fd;
+}
+
+/* Move the directory NAME in dfd up into the top one, to empty later. */
+static void
+tree_move_up(struct tree_rm *t, int dfd, const char *name)
+{
+	char to[64];
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(to, sizeof(to), ".metricsd-rm-%d-%u", (int)getpid(),
+		    t->seq++);
+		if (renameat2(dfd, name, t->top, to, RENAME_NOREPLACE) == 0) {
+			t->moved++;
+			return;
+		}
+		if (errno != EEXIST)
+			return;
+	}
+}
 
 /* Remove everything in the directory open at dfd; dfd stays open. */
 static void
-tree_empty(int dfd, int depth)
+tree_empty(struct tree_rm *t, int dfd, int depth)
 {
 	struct dirent *e;
 	DIR *d;
@@ -64,20 +137,23 @@ tree_empty(int dfd, int depth)
 		close(fd);
 		return;
 	}
+	/* The copy shares dfd's offset: at the end after an earlier pass. */
+	rewinddir(d);
 	while ((e = readdir(d))) {
 		int sub;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		/* A symlink is an entry like any other: unlinked, not followed. */
-		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR ||
-		    depth >= TREE_DEPTH_MAX)
+		if (unlinkat(dfd, e->d_name, 0) == 0 || errno != EISDIR)
 			continue;
-		sub = openat(dfd, e->d_name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
+		if (depth >= TREE_DEPTH_MAX) {
+			tree_move_up(t, dfd, e->d_name);
 			continue;
-		tree_empty(sub, depth + 1);
+		}
+		if ((sub = dir_open(dfd, e->d_name)) < 0)
+			continue;
+		tree_empty(t, sub, depth + 1);
 		close(sub);
 		unlinkat(dfd, e->d_name, AT_REMOVEDIR);
 	}
@@ -87,11 +163,18 @@ tree_empty(int dfd, int depth)
 int
 launch_dir_remove(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct tree_rm t = { .top = -1 };
+	int fd = dir_open(AT_FDCWD, dir);
 
 	if (fd < 0)
 		return -errno;
-	tree_empty(fd, 0);
+	t.top = fd;
+	for (int pass = 0; pass < TREE_PASSES; pass++) {
+		t.moved = 0;
+		tree_empty(&t, fd, 0);
+		if (!t.moved)
+			break;
+	}
 	close(fd);
 	return rmdir(dir) == 0 ? 0 : -errno;
 }
@@ -177,6 +260,116 @@ kill_registered(_Atomic int32_t *slots, size_t nslots)
 	}
 }
 
+/*
+ * A process can leave its service's process group without leaving its
+ * session: setpgid(0, 0) is all coreutils timeout(1) does, and a shell
+ * with job control (set -m) does it for every job. The group kill above
+ * misses it; where there is no cgroup (launch_cgroup.h) nothing else
+ * would take it. But every service and COMMAND leads a session of its
+ * own (setsid() before exec), so its slot holds its session id too: the
+ * watchdog also kills every process whose session (field 6 of
+ * /proc/PID/stat) is one of those. A process met during a pass may fork
+ * before its SIGKILL lands, and /proc may list the child where the pass
+ * has already been, so passes repeat until one finds no process it has
+ * not killed already (a killed process cannot fork any more; each pass
+ * takes one more generation), at most SESS_PASSES passes. Only a process
+ * that also calls setsid() escapes this; the cgroup, where there is one,
+ * still holds it. A session id is not given to a new session while any
+ * process is left in the old one, so a process found in it belongs to
+ * the service. A slot whose session has emptied could have its id reused
+ * by an unrelated new session leader; this pass runs right after the
+ * launcher's death, as the group kill does, whose group ids bear the
+ * same risk: the pid space would have had to wrap around since then.
+ */
+#define SESS_PASSES 8
+#define SESS_KILLED_MAX 4096
+
+/* The session id of /proc/NAME, or -1 (gone, or a zombie). */
+static pid_t
+stat_session(int procfd, const char *name)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd, sid;
+
+	if (snprintf(path, sizeof(path), "%s/stat", name) >= (int)sizeof(path))
+		return -1;
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold anything, ')' and spaces too: the
+	 * fields are counted from the last ')'. A zombie is dead already. */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] == 'Z' ||
+	    sscanf(p + 2, "%*c %*d %*d %d", &sid) != 1)
+		return -1;
+	return sid;
+}
+
+static bool
+registered(const _Atomic int32_t *slots, size_t nslots, pid_t sid)
+{
+	for (size_t i = 0; i < nslots; i++) {
+		int32_t g = atomic_load_explicit(&slots[i], memory_order_acquire);
+
+		if (g > 1 && g == sid)
+			return true;
+	}
+	return false;
+}
+
+/* Kill every process of the registered sessions: see above. */
+static void
+kill_sessions(_Atomic int32_t *slots, size_t nslots)
+{
+	static pid_t killed[SESS_KILLED_MAX];
+	size_t nkilled = 0;
+	pid_t self = getpid();
+	int procfd;
+
+	if ((procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	for (int pass = 0; pass < SESS_PASSES; pass++) {
+		bool fresh = false;
+		struct dirent *e;
+		DIR *d;
+		int fd;
+
+		if ((fd = dup(procfd)) < 0)
+			break;
+		if (!(d = fdopendir(fd))) {
+			close(fd);
+			break;
+		}
+		while ((e = readdir(d))) {
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+			size_t k;
+
+			if (*end || pid <= 1 || pid == self || !registered(slots,
+			    nslots, stat_session(procfd, e->d_name)))
+				continue;
+			for (k = 0; k < nkilled && killed[k] != pid; k++)
+				;
+			if (k < nkilled)
+				continue;
+			kill((pid_t)pid, SIGKILL);
+			/* A full list counts everything as new: more passes,
+			 * never fewer. */
+			if (nkilled < SESS_KILLED_MAX)
+				killed[nkilled++] = (pid_t)pid;
+			fresh = true;
+		}
+		closedir(d);
+		if (!fresh)
+			break;
+	}
+	close(procfd);
+}
+
 static void __attribute__((noreturn))
 watchdog(int rfd, int resfd, const char *configured, _Atomic int32_t *slots,
     size_t nslots)
@@ -226,7 +419,9 @@ watchdog(int rfd, int resfd, const char *configured, _Atomic int32_t *slots,
 		_exit(0);
 	}
 	kill_registered(slots, nslots);
-	/* And whatever left its group, where a cgroup holds it. */
+	/* Whatever left its group but not its session. */
+	kill_sessions(slots, nslots);
+	/* And whatever left its session too, where a cgroup holds it. */
 	if (res.cgroup[0]) {
 		launch_cgroup_kill(res.cgroup);
 		launch_cgroup_remove(res.cgroup, 5000);

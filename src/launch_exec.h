@@ -31,7 +31,10 @@ struct launch_watchdog {
  * without a 0 written first, it sends SIGKILL to the process group in
  * each of the nslots wd->slots, memory it shares with the launcher, in
  * which each process launch starts stores its own pid before exec
- * (launch_spawn.watchdog_slot; 0: none); removes the launcher's sockets
+ * (launch_spawn.watchdog_slot; 0: none), and to every process whose
+ * session is one of those pids (each such process leads its own
+ * session: what left its group by setpgid() is still in it); removes
+ * the launcher's sockets
  * ("launch-*") from the directory, and the directory itself when it
  * made it (a private one with everything in it); kills and removes the
  * cgroup; then exits. Call before any thread exists. Returns 0, or a
@@ -44,8 +47,11 @@ int launch_watchdog_start(struct launch_watchdog *wd, size_t nslots,
 
 /*
  * Remove dir and everything in it, following no symbolic link (a link
- * is removed, never its target). Only for a directory that is ours
- * alone: the launcher's private socket directory. Returns 0 or -errno.
+ * is removed, never its target), at any depth, giving each directory of
+ * our user's mode 0700 first (a service may have left one unwritable).
+ * Only for a directory that is ours alone: the launcher's private
+ * socket directory. Returns 0 or -errno (of the final rmdir: what could
+ * not be removed is left in place).
  */
 int launch_dir_remove(const char *dir);
 

@@ -46,11 +46,14 @@ launch_probe_init(struct launch_probe *p, enum launch_ready kind,
 	}
 	if (kind == LAUNCH_READY_HTTP) {
 		bool v6 = strchr(u->host, ':') != NULL;
+		/* An IPv6 zone (%lo) names a link of this host: not for the
+		 * server's Host header. */
+		int hostlen = (int)strcspn(u->host, "%");
 
 		n = snprintf(p->req, sizeof(p->req), "GET %s HTTP/1.0\r\n"
-		    "Host: %s%s%s:%s\r\nUser-Agent: metricsd-launch\r\n"
+		    "Host: %s%.*s%s:%s\r\nUser-Agent: metricsd-launch\r\n"
 		    "Connection: close\r\n\r\n", u->path, v6 ? "[" : "",
-		    u->host, v6 ? "]" : "", u->port);
+		    hostlen, u->host, v6 ? "]" : "", u->port);
 		if (n < 0 || (size_t)n >= sizeof(p->req)) {
 			snprintf(err, errlen, "request too long");
 			return -ENAMETOOLONG;

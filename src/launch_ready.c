@@ -215,6 +215,7 @@ launch_probes_init(struct launcher *L)
 		if (launch_probe_init(&s->probe, s->cfg->ready, &s->cfg->url,
 		    err, sizeof(err)) < 0) {
 			log_warn("%s:%d: service '%s': ready: %s", L->cfg.path,
+			    s->cfg->ready_line ? s->cfg->ready_line :
 			    s->cfg->line, s->cfg->name, err);
 			bad++;
 		}

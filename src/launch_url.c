@@ -17,6 +17,7 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
     struct launch_url *u, char *err, size_t errlen)
 {
 	const char *h, *he, *port, *pe, *path;
+	size_t pathlen;
 	uint64_t pn;
 	char pbuf[8];
 
@@ -57,8 +58,9 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
 		snprintf(err, errlen, "'%.64s': missing :PORT", s);
 		return -EINVAL;
 	}
-	/* The port, up to the path: the option layer's integer parser. */
-	pe = port + 1 + strcspn(port + 1, "/");
+	/* The port, up to the path (or query, or fragment): the option
+	 * layer's integer parser. */
+	pe = port + 1 + strcspn(port + 1, "/?#");
 	if ((size_t)(pe - port - 1) >= sizeof(pbuf)) {
 		snprintf(err, errlen, "'%.64s': port must be 1-65535", s);
 		return -EINVAL;
@@ -70,15 +72,17 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
 		return -EINVAL;
 	}
 	path = *pe ? pe : "/";
+	/* A #fragment is the client's own: never sent in a request. */
+	pathlen = strcspn(path, "#");
 	if (*kind == LAUNCH_READY_TCP && *pe) {
 		snprintf(err, errlen, "'%.64s': tcp:// takes no path", s);
 		return -EINVAL;
 	}
-	if (strlen(path) > LAUNCH_URL_PATH_MAX) {
+	if (pathlen + (path[0] != '/') > LAUNCH_URL_PATH_MAX) {
 		snprintf(err, errlen, "'%.64s...': path too long", s);
 		return -EINVAL;
 	}
-	for (const char *c = path; *c; c++)
+	for (const char *c = path; c < path + pathlen; c++)
 		if (*c <= ' ' || *c >= 127) {
 			snprintf(err, errlen, "'%.64s': space or control "
 			    "character in path", s);
@@ -86,7 +90,9 @@ launch_ready_url_parse(const char *s, enum launch_ready *kind,
 		}
 	memcpy(u->host, h, (size_t)(he - h));
 	snprintf(u->port, sizeof(u->port), "%u", (unsigned)pn);
-	snprintf(u->path, sizeof(u->path), "%s", path);
+	/* "h:80?q" asks for "/?q"; "h:80#f" for "/". */
+	snprintf(u->path, sizeof(u->path), "%s%.*s", path[0] == '/' ? "" : "/",
+	    (int)pathlen, path);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <msgpack.h>
@@ -329,9 +330,10 @@ readycheck_receiver_open(struct readycheck_receiver *r, uv_loop_t *loop,
     uint64_t timeout_ms, readycheck_cb cb, void *arg,
     char *err, size_t errlen)
 {
-	int zero = 0, rc;
+	int zero = 0, rc, e;
 	int64_t maxmsg = 64;
 	char uverr[200];
+	mode_t old;
 
 	memset(r, 0, sizeof(*r));
 	if (n == 0) {
@@ -359,8 +361,15 @@ readycheck_receiver_open(struct readycheck_receiver *r, uv_loop_t *loop,
 	/* A ready-check frame is at most 9 bytes: a peer sending more than
 	 * 64 is disconnected by libzmq instead of being buffered. */
 	zmq_setsockopt(r->zsock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-	if (zmq_bind(r->zsock, endpoint) != 0) {
-		rc = -errno;
+	/* An ipc:// socket is made by this call, in this thread, with the
+	 * umask's mode: make it ours alone whatever the umask (a socket
+	 * others can connect to takes ready frames in anyone's name). */
+	old = umask(077);
+	rc = zmq_bind(r->zsock, endpoint);
+	e = errno;
+	umask(old);
+	if (rc != 0) {
+		rc = -e;
 		snprintf(err, errlen, "bind %s: %s", endpoint, zmq_strerror(-rc));
 		goto fail_sock;
 	}

@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "launch_config.h"
+#include "launch_probe.h"
 #include "testutil.h"
 
 static char *dir;
@@ -316,6 +317,35 @@ START_TEST(test_ready_url_parse_forms)
 	ck_assert_int_eq(launch_ready_url_parse("http://127.0.0.1:80", &k, &u,
 	    err, sizeof(err)), 0);
 	ck_assert_str_eq(u.path, "/");
+	/* A fragment is never sent. */
+	ck_assert_int_eq(launch_ready_url_parse("http://h:80/health#top", &k,
+	    &u, err, sizeof(err)), 0);
+	ck_assert_str_eq(u.path, "/health");
+	ck_assert_int_eq(launch_ready_url_parse("http://h:80#top", &k, &u, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(u.path, "/");
+	/* A query with no path: the path is "/". */
+	ck_assert_int_eq(launch_ready_url_parse("http://h:80?x=1", &k, &u, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(u.path, "/?x=1");
+}
+END_TEST
+
+START_TEST(test_probe_request_host_has_no_zone)
+{
+	struct launch_probe p;
+	struct launch_url u;
+	enum launch_ready k;
+	char err[160];
+
+	/* Resolving needs no network: a link-local literal with a zone. */
+	ck_assert_int_eq(launch_ready_url_parse("http://[fe80::1%lo]:8000/h",
+	    &k, &u, err, sizeof(err)), 0);
+	ck_assert_str_eq(u.host, "fe80::1%lo");
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(launch_probe_init(&p, k, &u, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(p.req, "GET /h HTTP/1.0\r\nHost: [fe80::1]:8000\r\n"),
+	    "request: %s", p.req);
 }
 END_TEST
 
@@ -383,6 +413,7 @@ launch_config_suite(void)
 	tcase_add_test(tc, test_config_missing_file);
 	tcase_add_test(tc, test_config_long_and_hostile_lines);
 	tcase_add_test(tc, test_ready_url_parse_forms);
+	tcase_add_test(tc, test_probe_request_host_has_no_zone);
 	tcase_add_test(tc, test_ready_url_parse_rejects_bad);
 	tcase_add_test(tc, test_config_after_order_and_cycles);
 	suite_add_tcase(s, tc);

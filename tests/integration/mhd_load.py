@@ -3,10 +3,11 @@
 
 - No other mode loads it: `metricsd MODE --help` for every mode, with
   the dynamic loader's LD_DEBUG=files trace, which names every object it
-  loads (checked to name libzmq, so that an empty trace cannot pass);
+  loads (checked to name libuv, so that an empty trace cannot pass);
   and aggregate, up and ready (its ready-check received), has neither
   libmicrohttpd nor GnuTLS in /proc/PID/maps.
-- serve, once ready, has both mapped and answers GET /healthz.
+- serve, once ready, has both mapped (and not libzmq: it has no ZeroMQ
+  ready-check to send) and answers GET /healthz.
 - serve, when its libmicrohttpd cannot be loaded, exits 1 with a message
   that names it: a file of that name that is not a library, and a real
   library without libmicrohttpd's functions, put first in the search
@@ -81,7 +82,7 @@ def stop(p, name):
         fail("%s exited %d on SIGTERM" % (name, rc))
 
 
-# Every mode's start-up, to its usage: libzmq loaded, libmicrohttpd not.
+# Every mode's start-up, to its usage: libuv loaded, libmicrohttpd not.
 if not MODES:
     fail("no modes given")
 for mode in MODES:
@@ -90,8 +91,8 @@ for mode in MODES:
                        stderr=subprocess.PIPE, timeout=DEADLINE)
     if r.returncode != 0:
         fail("%s --help exited %d" % (mode, r.returncode))
-    if not re.search(rb"file=libzmq\.so", r.stderr):
-        fail("%s --help: LD_DEBUG=files traced no libzmq: %r" %
+    if not re.search(rb"file=libuv\.so", r.stderr):
+        fail("%s --help: LD_DEBUG=files traced no libuv: %r" %
              (mode, r.stderr[:300]))
     if MHD.search(r.stderr) or GNUTLS.search(r.stderr):
         fail("%s --help loaded libmicrohttpd or GnuTLS" % mode)
@@ -131,6 +132,9 @@ srv = start_ready([BIN, "serve", "--listen", "127.0.0.1:0", "--address-file",
 mhd_path = mapped_path(srv.pid, MHD)
 if not mhd_path or not GNUTLS.search(maps(srv.pid)):
     fail("serve, ready, has no libmicrohttpd or GnuTLS mapped")
+# Nor does it need libzmq, without a ZeroMQ ready-check (zmq_load.py).
+if re.search(rb"libzmq", maps(srv.pid)):
+    fail("serve, with no ready-check to send, has libzmq mapped")
 uv_path = mapped_path(srv.pid, re.compile(rb"/libuv\.so"))
 with open(addr_file) as f:
     addr = f.read().strip()

@@ -76,5 +76,27 @@ command = sleep 1
 EOF2
 expect_exit 2 metricsd launch --dry-run "$T/cyc.conf"
 expect_grep "cyc.conf:3: service 'a': after: cycle: 'a' -> 'c' -> 'b' -> 'a'" "$T/err"
+# Every cycle is reported, each once; what waits behind one is not.
+cat >"$T/cyc2.conf" <<'EOF2'
+[service a]
+command = sleep 1
+after = b
+[service b]
+command = sleep 1
+after = a
+[service c]
+command = sleep 1
+after = d
+[service d]
+command = sleep 1
+after = c
+[service e]
+command = sleep 1
+after = a c
+EOF2
+expect_exit 2 metricsd launch --dry-run "$T/cyc2.conf"
+expect_grep "cyc2.conf:3: service 'a': after: cycle: 'a' -> 'b' -> 'a'" "$T/err"
+expect_grep "cyc2.conf:9: service 'c': after: cycle: 'c' -> 'd' -> 'c'" "$T/err"
+[ "$(grep -c cycle "$T/err")" -eq 2 ] || fail "not two cycle errors: $(cat "$T/err")"
 echo "ok: unknown names and cycles are config errors"
 exit 0

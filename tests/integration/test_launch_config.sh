@@ -72,6 +72,16 @@ expect_grep '^then: \[echo\] \[this\]$' "$T/out"
 [ ! -e "$T/spawned" ] || fail "dry run spawned a service"
 echo "ok: dry run"
 
+# What is not a services file at all ends too, with exit 2 and memory
+# bounded by the longest line kept (64 KiB), not by the file: an endless
+# stream without a newline, and a 1 MB line.
+expect_exit 2 timeout 60 metricsd launch /dev/zero -- true
+expect_grep '^metricsd launch: /dev/zero:1: file larger than 64 MiB' "$T/err"
+{ printf '[service a]\ncommand = '; head -c 1000000 /dev/zero | tr '\0' x; printf '\nready = none\n'; } >"$T/long.conf"
+expect_exit 2 metricsd launch --dry-run "$T/long.conf"
+expect_grep 'long.conf:2: line longer than 65536 bytes' "$T/err"
+echo "ok: endless and overlong input refused"
+
 # The shipped example is valid.
 expect_exit 0 metricsd launch --dry-run "$(dirname "$0")/../../examples/services.conf"
 expect_grep '^service ticker \(line [0-9]+\): ready = zmq, identity 1$' "$T/out"

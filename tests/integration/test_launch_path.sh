@@ -43,3 +43,30 @@ expect_grep '^three: ran b$' "$T/out"
 expect_grep '^four: ran d/bin$' "$T/out"
 expect_grep '^five: ran a$' "$T/out"
 echo "ok: each service ran the program of its own PATH"
+
+# A relative directory, with a relative program or PATH entry: the
+# program is found relative to that directory (as --dry-run checks it),
+# and still run although the child changes to the directory before its
+# exec: launch hands exec an absolute path.
+cat >"$T/rel.conf" <<EOF2
+[launch]
+exit_timeout = 30s
+[service six]
+ready = none
+directory = d
+command = bin/prog
+[service seven]
+ready = none
+directory = d
+env = PATH=bin:/usr/bin:/bin
+command = prog
+EOF2
+(cd "$T" && metricsd launch --dry-run rel.conf >"$T/dry" 2>&1) ||
+	fail "dry run refused rel.conf: $(cat "$T/dry")"
+(cd "$T" && timeout 30 metricsd launch rel.conf -- true) >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "launch of rel.conf exited $rc: $(cat "$T/err")"
+expect_grep '^six: ran d/bin$' "$T/out"
+expect_grep '^seven: ran d/bin$' "$T/out"
+echo "ok: relative directory with a relative program or PATH entry"
+exit 0

@@ -115,6 +115,7 @@ command = sleep 1
 ready = tcp://no-such-host.invalid:80
 EOF2
 expect_exit 2 metricsd launch --dry-run "$T/host.conf"
-expect_grep "host.conf:1: service 'a': ready: host 'no-such-host.invalid'" "$T/err"
+# The line is the ready = line, as for the other ready = mistakes.
+expect_grep "host.conf:3: service 'a': ready: host 'no-such-host.invalid'" "$T/err"
 echo "ok: bad readiness URLs are config errors"
 exit 0

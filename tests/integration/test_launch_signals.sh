@@ -1,6 +1,8 @@
 # metricsd launch and signals: SIGTERM/SIGINT are forwarded to every
 # service and the command; a service ignoring SIGTERM is killed after the
-# grace period and named; a second signal kills at once.
+# grace period and named; a second signal kills at once; a SIGCHLD
+# inherited as ignored is reset, SIGINT/SIGTERM/SIGHUP inherited as
+# blocked are unblocked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/launch_lib.sh"
 
@@ -89,4 +91,78 @@ has '^metricsd launch: SIGTERM again: killing every service now$' "$T/lerr" || f
 [ $((t1 - t0)) -lt 30000 ] || fail "took $((t1 - t0)) ms"
 wait_gone 10 "$(cat "$T/never.pid")"
 echo "ok: second SIGTERM kills at once"
+
+# ---- Started with SIGCHLD ignored (env --ignore-signal=CHLD, a careless
+# parent): the kernel would reap our children by itself and no exit
+# status would be known. launch resets it to the default, for itself and
+# for what it starts: statuses are right, the command's 5 is launch's.
+env --ignore-signal=CHLD true 2>/dev/null ||
+	skip "env has no --ignore-signal/--block-signal (coreutils before 8.31)"
+cat >"$T/ign.conf" <<EOF2
+[service sigign]
+command = grep ^SigIgn: /proc/self/status
+ready = none
+[service three]
+command = sh -c 'exit 3'
+ready = none
+EOF2
+# The command waits for the service's exit to be reported, then exits 5.
+cat >"$T/ign.sh" <<'SH'
+#!/bin/sh
+i=0
+until grep -q "service 'three' .* exited" "$1"; do
+	i=$((i + 1)); [ $i -lt 1000 ] || exit 9
+	sleep 0.02
+done
+exit 5
+SH
+chmod +x "$T/ign.sh"
+: >"$T/lout"
+: >"$T/lerr"
+env --default-signal=HUP --ignore-signal=CHLD metricsd launch "$T/ign.conf" \
+    -- "$T/ign.sh" "$T/lerr" >>"$T/lout" 2>>"$T/lerr" &
+LPID=$!
+finish_launch
+[ "$LRC" -eq 5 ] || fail "launch exited $LRC, expected the command's 5: $(cat "$T/lerr")"
+has "^metricsd launch: service 'three' \\(pid [0-9]+\\) exited with status 3$" "$T/lerr" ||
+	fail "status 3 not reported: $(cat "$T/lerr")"
+has "^metricsd launch: service 'sigign' \\(pid [0-9]+\\) exited with status 0$" "$T/lerr" ||
+	fail "status 0 not reported: $(cat "$T/lerr")"
+! has 'No child processes' "$T/lerr" || fail "children reaped behind launch's back: $(cat "$T/lerr")"
+ign=$(sed -n 's/^sigign: SigIgn:[[:space:]]*//p' "$T/lout")
+[ -n "$ign" ] || fail "no SigIgn line from the service: $(cat "$T/lout")"
+# SIGCHLD is signal 17: bit 16 of the mask.
+[ $((0x$ign & 0x10000)) -eq 0 ] || fail "service inherited SIGCHLD ignored (SigIgn $ign)"
+echo "ok: started with SIGCHLD ignored: statuses 3 and 5 kept, services get the default"
+
+# ---- Started with SIGINT, SIGTERM and SIGHUP blocked (a mask survives
+# exec): launch unblocks the signals it handles, so it can be stopped.
+rm -f "$T"/*.pid
+cat >"$T/blk.conf" <<EOF2
+[launch]
+kill_grace = 5
+[service sigblk]
+command = sh -c 'grep ^SigBlk: /proc/self/status && exec sleep 300'
+ready = none
+[service polite]
+command = $SVC --zmq --pidfile $T/polite.pid
+EOF2
+: >"$T/lout"
+: >"$T/lerr"
+env --default-signal=HUP --block-signal=INT,TERM,HUP metricsd launch \
+    "$T/blk.conf" >>"$T/lout" 2>>"$T/lerr" &
+LPID=$!
+wait_until 20 has 'all 2 services ready' "$T/lerr" || fail "not ready: $(cat "$T/lerr")"
+kill -TERM "$LPID"
+wait_until 10 has '^metricsd launch: SIGTERM: forwarding it to' "$T/lerr" || {
+	kill -KILL "$LPID"
+	fail "SIGTERM blocked in launch: not handled in 10 s: $(cat "$T/lerr")"
+}
+finish_launch
+[ "$LRC" -eq 0 ] || fail "launch exited $LRC, expected 0: $(cat "$T/lerr")"
+has '^polite: got SIGTERM, exiting$' "$T/lout" || fail "polite did not get SIGTERM: $(cat "$T/lout")"
+blk=$(sed -n 's/^sigblk: SigBlk:[[:space:]]*//p' "$T/lout")
+[ "$blk" = 0000000000000000 ] || fail "service started with signals blocked: SigBlk '$blk'"
+wait_gone 10 "$(cat "$T/polite.pid")"
+echo "ok: started with SIGINT/SIGTERM/SIGHUP blocked: SIGTERM still stops launch"
 exit 0

@@ -55,4 +55,49 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	echo "not root: cannot make a directory owned by someone else; that case untested"
 fi
+
+# The sockets launch binds in a shared (sticky) directory are its own,
+# whatever the umask: others cannot connect to them to send a ready
+# frame (or a notify message) in a service's name.
+cat >"$T/u.conf" <<EOF2
+[launch]
+socket_dir = $T/sticky
+exit_timeout = 100ms
+[service z]
+command = $SVC --zmq
+[service n]
+command = $SVC --notify
+ready = notify
+[service show]
+shell = yes
+ready = none
+command = cd "\$METRICSD_SOCKET_DIR" && stat -c '%a %n' launch-*; exec sleep 300
+EOF2
+(umask 000 && exec metricsd launch "$T/u.conf" -- true) >"$T/out" 2>"$T/err" ||
+	fail "launch with umask 000 failed: $(cat "$T/err")"
+expect_grep '^show: [0-7]+ launch-ready-' "$T/out"
+expect_grep '^show: [0-7]+ launch-notify-' "$T/out"
+if grep '^show:' "$T/out" | grep -Ev '^show: [67]00 ' >/dev/null; then
+	fail "a socket open to group or others: $(grep '^show:' "$T/out")"
+fi
+echo "ok: launch's sockets are private with umask 000"
+
+# sockdir_of LEN: a fresh directory whose path is LEN bytes long.
+sockdir_of() {
+	pad=$(($1 - ${#T} - 1))
+	d="$T/$(printf '%*s' "$pad" '' | tr ' ' d)"
+	mkdir "$d" && chmod 0700 "$d" && echo "$d"
+}
+# 60 bytes: every socket path fits in the 108 of sun_path (launch used to
+# keep 32 bytes more than it needs, and refused it); 95 bytes do not.
+d60=$(sockdir_of 60) || fail "mkdir"
+rm -f "$T/ran"
+conf "$d60"
+expect_exit 0 metricsd launch "$T/c.conf" -- touch "$T/ran"
+[ -e "$T/ran" ] || fail "the command did not run with a 60-byte socket_dir"
+d95=$(sockdir_of 95) || fail "mkdir"
+conf "$d95"
+expect_exit 2 metricsd launch "$T/c.conf" -- true
+expect_grep "c.conf: socket_dir '$d95' is too long for a unix socket path" "$T/err"
+echo "ok: a socket_dir is refused only when a socket path would not fit"
 exit 0
