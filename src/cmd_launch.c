@@ -301,14 +301,21 @@ launch_maybe_close_all(struct launcher *L)
 		if (L->svc[i].out.open || L->svc[i].err.open)
 			return;
 	L->handles_open = false;
+	uint64_t linger = clock_now_ns() + LAUNCH_OUT_LINGER_MS * 1000000ull;
+
+	for (int fd = 1; fd <= 2; fd++)
+		launch_out_close(&L->out[fd], linger);
 	for (int fd = 1; fd <= 2; fd++) {
 		struct launch_out *o = &L->out[fd];
 
-		launch_out_close(o);
 		if (o->dropped > 0)
 			log_warn("dropped %" PRIu64 " bytes of service output "
 			    "to standard %s: its reader did not keep up",
 			    o->dropped, fd == 1 ? "output" : "error");
+		if (o->own_dropped > 0)
+			log_warn("dropped %" PRIu64 " of launch's own messages "
+			    "to standard error: its reader did not keep up",
+			    o->own_dropped);
 	}
 	uv_close((uv_handle_t *)&L->ready_timer, NULL);
 	uv_close((uv_handle_t *)&L->exit_timer, NULL);
@@ -729,13 +736,15 @@ run(struct launcher *L)
 	uv_signal_init(&L->loop, &L->sigterm);
 	uv_signal_init(&L->loop, &L->sighup);
 	L->handles_open = true;
-	if (launch_out_open(&L->out[1], &L->loop, 1) < 0 ||
-	    launch_out_open(&L->out[2], &L->loop, 2) < 0) {
+	if (launch_out_open(&L->out[1], 1, NULL) < 0 ||
+	    launch_out_open(&L->out[2], 2, &L->out[1]) < 0) {
 		log_warn("out of memory");
 		L->exit_code = EXIT_FAIL;
 		L->phase = PH_STARTING;
 		goto teardown;
 	}
+	/* Our own messages too go through fd 2's queue (launch_out.h). */
+	log_set_writer(launch_out_log, &L->out[2]);
 	/* Signals first: a SIGTERM during start-up is handled, not fatal.
 	 * A SIGHUP we were started ignoring (nohup) stays ignored, for us
 	 * and, inherited, for the services: libuv would otherwise install
@@ -777,9 +786,13 @@ loop:
 	if (L->cgroup[0] && launch_cgroup_remove(L->cgroup, 2000) < 0)
 		log_warn("remove cgroup %s:", L->cgroup);
 	launch_watchdog_stop(&L->wd);
-	for (int fd = 1; fd <= 2; fd++)
-		if (L->out[fd].saved >= 0)
-			close(L->out[fd].saved);
+	/* The last lines (drop counts, exit summary) get a short while to
+	 * go out; a reader that still does not read loses them. */
+	log_set_writer(NULL, NULL);
+	uint64_t final = clock_now_ns() + LAUNCH_OUT_FINAL_MS * 1000000ull;
+
+	for (int fd = 2; fd >= 1; fd--)
+		launch_out_end(&L->out[fd], final);
 	return L->exit_code;
 early_fail:
 	if (L->cgroup[0])

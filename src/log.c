@@ -10,11 +10,21 @@
 #include "log.h"
 
 static const char *prefix = "metricsd";
+static void (*writer)(const char *, size_t, void *);
+static void *writer_arg;
 
 void
 log_set_prefix(const char *p)
 {
 	prefix = p;
+}
+
+void
+log_set_writer(void (*fn)(const char *line, size_t len, void *arg),
+    void *arg)
+{
+	writer = fn;
+	writer_arg = arg;
 }
 
 /*
@@ -41,6 +51,11 @@ vlog(const char *fmt, va_list ap)
 	if (len == sizeof(line) - 1)	/* truncated: keep the newline */
 		len--;
 	line[len++] = '\n';
+	if (writer) {
+		writer(line, len, writer_arg);
+		errno = saved;
+		return;
+	}
 	fflush(stderr);
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(fileno(stderr), line + off, len - off);

@@ -3,10 +3,19 @@
 #define METRICSD_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Set the prefix, e.g. "metricsd read". */
 void log_set_prefix(const char *prefix);
+
+/*
+ * Hand every line (whole, newline included) to fn instead of writing it
+ * to fd 2; fn NULL writes fd 2 again. For a mode that owns its standard
+ * error (launch queues it, launch_out.h); fn must not log.
+ */
+void log_set_writer(void (*fn)(const char *line, size_t len, void *arg),
+    void *arg);
 
 /*
  * Print "prefix: message". When fmt ends in ':' the current errno's

@@ -1,4 +1,5 @@
 /* Tests for the rate-limited logger. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,6 +75,46 @@ START_TEST(test_log_stdout_close)
 }
 END_TEST
 
+struct captured {
+	char text[512];
+	size_t len;
+	unsigned calls;
+};
+
+static void
+capture(const char *line, size_t len, void *arg)
+{
+	struct captured *c = arg;
+
+	ck_assert_uint_lt(c->len + len, sizeof(c->text));
+	memcpy(c->text + c->len, line, len);
+	c->len += len;
+	c->text[c->len] = '\0';
+	c->calls++;
+	errno = EBADF;		/* the hook's errno is not the caller's */
+}
+
+/* With a writer installed (launch's queue), each message reaches it
+ * whole, prefix and newline included, one call per line; errno is kept;
+ * removing it writes fd 2 again. */
+START_TEST(test_log_set_writer)
+{
+	struct captured c = { .len = 0 };
+
+	log_set_writer(capture, &c);
+	log_warn("service '%s' exited", "a");
+	errno = ENOENT;
+	log_warn("open %s:", "/x");
+	ck_assert_int_eq(errno, ENOENT);
+	log_info("done");
+	log_set_writer(NULL, NULL);
+	ck_assert_uint_eq(c.calls, 3);
+	ck_assert_str_eq(c.text, "metricsd: service 'a' exited\n"
+	    "metricsd: open /x: No such file or directory\n"
+	    "metricsd: done\n");
+}
+END_TEST
+
 Suite *
 log_suite(void)
 {
@@ -82,6 +123,7 @@ log_suite(void)
 
 	tcase_add_test(tc, test_log_ratelimited_suppresses_after_burst);
 	tcase_add_test(tc, test_log_stdout_close);
+	tcase_add_test(tc, test_log_set_writer);
 	suite_add_tcase(s, tc);
 	return s;
 }

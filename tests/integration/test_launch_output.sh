@@ -36,7 +36,73 @@ dropped=$(sed -n 's/.*dropped \([0-9]*\) bytes.*/\1/p' "$T/err")
 [ "$el" -lt 30000 ] || fail "took $el ms"
 echo "ok: stalled stdout: crash reported, $dropped bytes dropped, $el ms"
 
-# 2. nohup: SIGHUP ignored when launch starts stays ignored, for launch
+# 2. A socket (which /proc/self/fd cannot reopen: ENXIO) as standard
+# output, whose peer never reads: launch still gives up on its service
+# at its ready_timeout, and leaves the socket's file description as it
+# was (blocking: the caller and COMMAND share it).
+command -v python3 >/dev/null 2>&1 || skip "python3 missing"
+cat >"$T/sock.conf" <<EOF2
+[launch]
+ready_timeout = 1s
+kill_grace = 300ms
+[service spam]
+command = yes SPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAMSPAM
+ready = notify
+EOF2
+python3 - "$T" <<'EOF2' || fail "socket stdout: see above"
+import os, socket, subprocess, sys, time
+t = sys.argv[1]
+a, b = socket.socketpair()  # b is never read
+t0 = time.monotonic()
+with open(t + "/serr", "w") as err:
+    p = subprocess.Popen(["metricsd", "launch", t + "/sock.conf", "--", "true"],
+                         stdout=a.fileno(), stderr=err)
+    try:
+        rc = p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        sys.exit("launch still running after 20 s: blocked on its output")
+el = time.monotonic() - t0
+log = open(t + "/serr").read()
+if rc != 1:
+    sys.exit("launch exited %d: %s" % (rc, log))
+if "dropped" not in log or "standard output" not in log:
+    sys.exit("no drop report: " + log)
+if el > 10:
+    sys.exit("launch took %.1f s" % el)
+if not os.get_blocking(a.fileno()):
+    sys.exit("launch left O_NONBLOCK on the socket it was given")
+print("ok: socket stdout never read: launch exited %d in %.2f s" % (rc, el))
+EOF2
+
+# 3. Launch's own messages take the same queue as service lines on a
+# standard error (here both outputs, 2>&1) that stalls: they are never
+# spliced into a half-written service line, and those it writes while
+# the reader stalls (COMMAND's exit status) and at exit (the drop count)
+# still reach a reader that comes back before launch's final deadline.
+cat >"$T/splice.conf" <<EOF2
+[launch]
+exit_timeout = 1ms
+[service flood]
+shell = yes
+ready = none
+command = yes $(printf '%099d' 0 | tr 0 x) | head -n 200000 >&2; touch $T/spliceflooded; exec sleep 300
+EOF2
+( metricsd launch "$T/splice.conf" -- sh -c \
+	'while [ ! -e "$1/spliceflooded" ]; do sleep 0.01; done; touch "$1/cmddone"; exit 3' sh "$T"
+  echo "$?" >"$T/src" ) 2>&1 |
+	{ wait_until 30 test -e "$T/cmddone"; cat >"$T/all"; }
+[ "$(cat "$T/src")" = 3 ] || fail "launch exited $(cat "$T/src"): $(grep -av '^flood: ' "$T/all")"
+grep -av '^flood: ' "$T/all" >"$T/own"
+expect_grep '^metricsd launch: command \(pid [0-9]+\) exited with status 3$' "$T/own"
+expect_grep '^metricsd launch: dropped [0-9]+ bytes of service output to standard error: its reader did not keep up$' "$T/own"
+bad=$(grep -aEv '^(flood: x{99}|metricsd launch: .*)$' "$T/all" | head -c 300)
+[ -z "$bad" ] || fail "spliced or broken lines: $bad"
+has '.metricsd launch:' "$T/all" && fail "a message spliced into a line: $(grep '.metricsd launch:' "$T/all" | head -c 300)"
+lines=$(grep -c '^flood: ' "$T/all")
+echo "ok: own messages queued with the flood: none spliced, $lines flood lines, exit status and drop count delivered"
+
+# 4. nohup: SIGHUP ignored when launch starts stays ignored, for launch
 # and for its services; a later SIGTERM still stops everything.
 cat >"$T/h.conf" <<EOF2
 [service a]
@@ -63,7 +129,7 @@ has 'SIGHUP' "$T/lerr" && fail "an ignored SIGHUP was acted on: $(cat "$T/lerr")
 expect_grep 'SIGTERM: forwarding it to 1 services' "$T/lerr"
 echo "ok: SIGHUP ignored under nohup, for launch and its service"
 
-# 3. Without nohup, SIGHUP still stops everything, and services get the
+# 5. Without nohup, SIGHUP still stops everything, and services get the
 # default disposition back.
 rm -f "$T/sigign"
 start_launch "$T/h.conf"
