@@ -701,7 +701,6 @@ run(struct launcher *L)
 
 	signals_reset();
 	L->devnull = -1;
-	L->out[1].saved = L->out[2].saved = -1;
 	/* Fork the watchdog while we are still single-threaded (before
 	 * libzmq starts its I/O threads). It creates the socket directory,
 	 * so that no kill of ours, however early, leaves one behind. */

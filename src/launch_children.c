@@ -392,13 +392,12 @@ void
 launch_cmd_spawn(struct launcher *L)
 {
 	/* COMMAND talks to our terminal directly, unprefixed, through the
-	 * descriptors we were given (not our non-blocking copies). It gets
-	 * its own process group like the services, so Ctrl-C reaches it
-	 * once, through us. */
+	 * descriptors we were given, left as they were (launch_out.h). It
+	 * gets its own process group like the services, so Ctrl-C reaches
+	 * it once, through us. */
 	char **env = child_env(L, NULL), err[PATH_MAX + 256];
-	struct launch_spawn sp = { .argv = L->cmd, .env = env, .fd = { 0,
-	    L->out[1].saved >= 0 ? L->out[1].saved : 1,
-	    L->out[2].saved >= 0 ? L->out[2].saved : 2 } };
+	struct launch_spawn sp = { .argv = L->cmd, .env = env,
+	    .fd = { 0, 1, 2 } };
 	int r = -ENOMEM;
 
 	snprintf(err, sizeof(err), "out of memory");

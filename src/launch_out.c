@@ -163,7 +163,6 @@ launch_out_open(struct launch_out *o, int fd, struct launch_out *prev)
 
 	memset(o, 0, sizeof(*o));
 	o->fd = fd;
-	o->saved = -1;
 	if (fstat(fd, &st) != 0) {
 		o->mode = OUT_BROKEN;	/* closed: nothing to write to */
 		return 0;

@@ -58,8 +58,6 @@ struct launch_outq;		/* the queue and its thread (launch_out.c) */
 
 struct launch_out {
 	int fd;			/* 1 or 2 */
-	int saved;		/* always -1: fds 1 and 2 are left as they
-				 * were, COMMAND gets them as they are */
 	enum launch_out_mode mode;
 	struct launch_outq *q;	/* OUT_QUEUED; maybe shared with fd 1 */
 	bool q_owner;		/* q is ours to end */
