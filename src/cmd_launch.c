@@ -693,6 +693,24 @@ socket_paths_fit(const struct launcher *L, const char *dir)
 	    sizeof(((struct sockaddr_un *)0)->sun_path);
 }
 
+/* The loop and its timers and signal watchers, not started yet. */
+static void
+handles_init(struct launcher *L)
+{
+	uv_loop_init(&L->loop);
+	L->ready_timer.data = L->exit_timer.data = L->grace_timer.data = L;
+	L->drain_timer.data = L->sigint.data = L->sigterm.data = L;
+	L->sighup.data = L;
+	uv_timer_init(&L->loop, &L->ready_timer);
+	uv_timer_init(&L->loop, &L->exit_timer);
+	uv_timer_init(&L->loop, &L->grace_timer);
+	uv_timer_init(&L->loop, &L->drain_timer);
+	uv_signal_init(&L->loop, &L->sigint);
+	uv_signal_init(&L->loop, &L->sigterm);
+	uv_signal_init(&L->loop, &L->sighup);
+	L->handles_open = true;
+}
+
 static int
 run(struct launcher *L)
 {
@@ -723,18 +741,7 @@ run(struct launcher *L)
 	}
 	/* Past every early failure: from here, finish() leaves it again. */
 	launch_contain_setup(L);
-	uv_loop_init(&L->loop);
-	L->ready_timer.data = L->exit_timer.data = L->grace_timer.data = L;
-	L->drain_timer.data = L->sigint.data = L->sigterm.data = L;
-	L->sighup.data = L;
-	uv_timer_init(&L->loop, &L->ready_timer);
-	uv_timer_init(&L->loop, &L->exit_timer);
-	uv_timer_init(&L->loop, &L->grace_timer);
-	uv_timer_init(&L->loop, &L->drain_timer);
-	uv_signal_init(&L->loop, &L->sigint);
-	uv_signal_init(&L->loop, &L->sigterm);
-	uv_signal_init(&L->loop, &L->sighup);
-	L->handles_open = true;
+	handles_init(L);
 	if (launch_out_open(&L->out[1], 1, NULL) < 0 ||
 	    launch_out_open(&L->out[2], 2, &L->out[1]) < 0) {
 		log_warn("out of memory");
