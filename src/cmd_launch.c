@@ -742,9 +742,10 @@ run(struct launcher *L)
 	/* Past every early failure: from here, finish() leaves it again. */
 	launch_contain_setup(L);
 	handles_init(L);
-	if (launch_out_open(&L->out[1], 1, NULL) < 0 ||
-	    launch_out_open(&L->out[2], 2, &L->out[1]) < 0) {
-		log_warn("out of memory");
+	if ((r = launch_out_open(&L->out[1], 1, NULL)) < 0 ||
+	    (r = launch_out_open(&L->out[2], 2, &L->out[1])) < 0) {
+		/* No memory, or no thread (RLIMIT_NPROC). */
+		log_warn("set up standard output and error: %s", strerror(-r));
 		L->exit_code = EXIT_FAIL;
 		L->phase = PH_STARTING;
 		goto teardown;

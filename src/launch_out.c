@@ -1,5 +1,6 @@
 /* Non-blocking, bounded output for launch (see launch_out.h). */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -53,6 +54,16 @@ write_all(int fd, const char *p, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* O_NONBLOCK set on the shared description by someone
+			 * else (COMMAND, our caller): wait, as a blocking
+			 * write would. */
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return false;
+			continue;
+		}
 		if (w <= 0)
 			return false;
 		p += w;

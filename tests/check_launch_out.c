@@ -132,9 +132,11 @@ START_TEST(test_launch_out_end_bounded)
 	ck_assert_uint_eq(launch_out_end(&o, t0 + 200000000ull), 200000 + 22);
 	ck_assert_uint_ge(clock_now_ns() - t0, 200000000ull);
 	ck_assert_uint_lt(clock_now_ns() - t0, 2000000000ull);
-	/* The abandoned writer still holds the pipe; ours goes back. */
+	/* Ours goes back; the abandoned writer stays blocked in its write
+	 * on the pipe, which is left open (not read) for that: closed, its
+	 * write would end early and the rest of the line go to the fd 2
+	 * restored here. */
 	restore(2, saved);
-	close(rfd);
 }
 END_TEST
 
@@ -197,6 +199,37 @@ START_TEST(test_launch_out_file_and_closed)
 }
 END_TEST
 
+/* Someone else (COMMAND) set O_NONBLOCK on the shared description: a
+ * full pipe is a wait, not the end of the output. */
+START_TEST(test_launch_out_nonblock_shared)
+{
+	struct launch_out o;
+	int saved, rfd = pipe_on(1, &saved);
+	size_t n = 0;
+
+	memset(big, 'z', 200000);
+	for (int i = 99; i < 200000; i += 100)
+		big[i] = '\n';
+	ck_assert_int_eq(fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK), 0);
+	ck_assert_int_eq(launch_out_open(&o, 1, NULL), 0);
+	for (int i = 0; i < 2000; i++)
+		launch_out_write(&o, big + 100 * i, 100);
+	ck_assert_uint_eq(o.dropped, 0);
+	while (n < 200000) {
+		size_t k = drain(rfd, big + 200000 + n, 200000 - n, 2000);
+		if (k == 0)
+			break;
+		n += k;
+	}
+	launch_out_close(&o, clock_now_ns() + 2000000000ull);
+	ck_assert_uint_eq(o.dropped, 0);
+	ck_assert_uint_eq(n, 200000);
+	launch_out_end(&o, clock_now_ns() + 2000000000ull);
+	restore(1, saved);
+	close(rfd);
+}
+END_TEST
+
 Suite *
 launch_out_suite(void)
 {
@@ -207,6 +240,7 @@ launch_out_suite(void)
 	tcase_add_test(tc, test_launch_out_stalled_pipe);
 	tcase_add_test(tc, test_launch_out_end_bounded);
 	tcase_add_test(tc, test_launch_out_shared);
+	tcase_add_test(tc, test_launch_out_nonblock_shared);
 	tcase_add_test(tc, test_launch_out_file_and_closed);
 	suite_add_tcase(s, tc);
 	return s;
