@@ -18,42 +18,18 @@ usage: mhd_load.py METRICSD_BIN HELPERS TMPDIR MODE...
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import urllib.request
 
+from libload import (CHILDREN, DEADLINE, bad_library, fail, maps,
+                     mapped_path, readywait, received, soname_of)
+
 BIN, HELPERS, TMP, MODES = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-DEADLINE = 30.0
 MHD = re.compile(rb"libmicrohttpd")
 GNUTLS = re.compile(rb"libgnutls")
-
-CHILDREN = []
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    for c in CHILDREN:  # no process outlives a failed test
-        if c.poll() is None:
-            c.kill()
-            c.wait()
-    sys.exit(1)
-
-
-def maps(pid):
-    with open("/proc/%d/maps" % pid, "rb") as f:
-        return f.read()
-
-
-def mapped_path(pid, pattern):
-    """The file of the first mapping whose path matches pattern."""
-    for line in maps(pid).splitlines():
-        parts = line.split(None, 5)
-        if len(parts) == 6 and pattern.search(parts[5]):
-            return parts[5].decode()
-    return None
 
 
 def start_ready(argv, name):
@@ -101,13 +77,7 @@ print("ok: no mode loads libmicrohttpd to start (%d modes, LD_DEBUG)" %
 
 # A mode that stays up: aggregate, ready (its ready-check received by
 # the serve_readywait helper), waiting for events.
-ready_ep = "ipc://" + os.path.join(TMP, "ready.sock")
-rw = subprocess.Popen([os.path.join(HELPERS, "serve_readywait"), ready_ep,
-                       "7", str(int(DEADLINE * 1000))],
-                      stdout=subprocess.PIPE)
-CHILDREN.append(rw)
-if rw.stdout.readline() != b"bound\n":
-    fail("serve_readywait did not bind")
+rw, ready_ep = readywait(HELPERS, TMP, "ready", 7)
 agg = subprocess.Popen([BIN, "aggregate", "--connect",
                         "ipc://" + os.path.join(TMP, "nobody.sock"),
                         "--metrics-dir", os.path.join(TMP, "agg"),
@@ -115,8 +85,7 @@ agg = subprocess.Popen([BIN, "aggregate", "--connect",
                        stdout=subprocess.DEVNULL,
                        stderr=open(os.path.join(TMP, "agg.err"), "wb"))
 CHILDREN.append(agg)
-if rw.stdout.readline() != b"ready 7\n" or rw.wait(timeout=DEADLINE) != 0:
-    fail("aggregate: no ready-check")
+received(rw, 7, "aggregate")
 if not mapped_path(agg.pid, re.compile(rb"libzmq")):
     fail("aggregate: no libzmq in its maps: the check sees nothing")
 if MHD.search(maps(agg.pid)) or GNUTLS.search(maps(agg.pid)):
@@ -147,26 +116,17 @@ print("ok: serve, ready, has libmicrohttpd mapped (%s) and answers" %
 stop(srv, "serve")
 
 # The name serve asks the dynamic loader for: the library's SONAME.
-od = subprocess.run(["objdump", "-p", mhd_path], capture_output=True)
-m = re.search(rb"^\s*SONAME\s+(\S+)", od.stdout, re.M)
-if od.returncode != 0 or not m:
-    fail("objdump -p %s: no SONAME" % mhd_path)
-soname = m.group(1).decode()
+soname = soname_of(mhd_path)
 
 # A library that will not load, first in the search path.
 bad = os.path.join(TMP, "badlib")
 os.mkdir(bad)
+if not uv_path:
+    fail("serve had no libuv mapped to copy")
 cases = [("not a library", None, "cannot load libmicrohttpd"),
          ("no MHD_ functions", uv_path, "MHD_start_daemon")]
 for what, src, want in cases:
-    dst = os.path.join(bad, soname)
-    if src:
-        if not uv_path:
-            fail("serve had no libuv mapped to copy")
-        shutil.copyfile(src, dst)
-    else:
-        with open(dst, "w") as f:
-            f.write("not a shared library\n")
+    bad_library(os.path.join(bad, soname), src)
     r = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0",
                         "--metrics-dir", os.path.join(TMP, "none")],
                        env=dict(os.environ, LD_LIBRARY_PATH=bad),

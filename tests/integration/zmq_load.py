@@ -22,27 +22,17 @@ usage: zmq_load.py METRICSD_BIN HELPERS TMPDIR DATADIR MODE...
 """
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 
+from libload import (CHILDREN, DEADLINE, bad_library, fail, mapped_path,
+                     readywait, received, soname_of)
+
 BIN, HELPERS, TMP, DATA = sys.argv[1:5]
 MODES = sys.argv[5:]
-DEADLINE = 30.0
 ZMQ = re.compile(rb"libzmq")
 UV = re.compile(rb"file=libuv\.so")
-
-CHILDREN = []
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    for c in CHILDREN:  # no process outlives a failed test
-        if c.poll() is None:
-            c.kill()
-            c.wait()
-    sys.exit(1)
 
 
 def traced(argv, name, stdin=subprocess.DEVNULL, env=None):
@@ -58,34 +48,6 @@ def traced(argv, name, stdin=subprocess.DEVNULL, env=None):
                                                          r.stderr[:300]))
     if ZMQ.search(r.stderr):
         fail("%s loaded libzmq" % name)
-
-
-def mapped_path(pid, pattern):
-    """The file of the first mapping of pid whose path matches pattern."""
-    with open("/proc/%d/maps" % pid, "rb") as f:
-        for line in f.read().splitlines():
-            parts = line.split(None, 5)
-            if len(parts) == 6 and pattern.search(parts[5]):
-                return parts[5].decode()
-    return None
-
-
-def readywait(name, ident):
-    """serve_readywait bound at a new endpoint, waiting for ident."""
-    ep = "ipc://" + os.path.join(TMP, name + ".sock")
-    rw = subprocess.Popen([os.path.join(HELPERS, "serve_readywait"), ep,
-                           str(ident), str(int(DEADLINE * 1000))],
-                          stdout=subprocess.PIPE)
-    CHILDREN.append(rw)
-    if rw.stdout.readline() != b"bound\n":
-        fail("serve_readywait did not bind")
-    return rw, ep
-
-
-def received(rw, ident, name):
-    if (rw.stdout.readline() != b"ready %d\n" % ident or
-            rw.wait(timeout=DEADLINE) != 0):
-        fail("%s: its ready-check was not received" % name)
 
 
 # Not linked with it, and no zmq_ symbol for libzmq to bind to.
@@ -124,7 +86,7 @@ with open(os.path.join(TMP, "texts"), "rb") as f:
 print("ok: read, report and tokenize run without loading libzmq")
 
 # ready loads it as it sends, and is heard.
-rw, ep = readywait("ready", 5)
+rw, ep = readywait(HELPERS, TMP, "ready", 5)
 r = subprocess.run([BIN, "ready", "--ready-endpoint", ep, "--readiness-id",
                     "5"], env=dict(os.environ, LD_DEBUG="files"),
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -139,7 +101,7 @@ received(rw, 5, "ready")
 print("ok: ready loads libzmq as it sends, and its check is received")
 
 # aggregate, up and ready, has it mapped.
-rw, ep = readywait("agg", 7)
+rw, ep = readywait(HELPERS, TMP, "agg", 7)
 agg = subprocess.Popen([BIN, "aggregate", "--connect",
                         "ipc://" + os.path.join(TMP, "nobody.sock"),
                         "--metrics-dir", os.path.join(TMP, "agg"),
@@ -159,11 +121,7 @@ print("ok: aggregate, ready, has libzmq mapped (%s)" %
       os.path.basename(zmq_path))
 
 # The name metricsd asks the dynamic loader for: the library's SONAME.
-od = subprocess.run(["objdump", "-p", zmq_path], capture_output=True)
-m = re.search(rb"^\s*SONAME\s+(\S+)", od.stdout, re.M)
-if od.returncode != 0 or not m:
-    fail("objdump -p %s: no SONAME" % zmq_path)
-soname = m.group(1).decode()
+soname = soname_of(zmq_path)
 
 # A library that will not load, first in the search path.
 bad = os.path.join(TMP, "badlib")
@@ -183,12 +141,7 @@ cases = [("not a library", None,
          ("a library without zmq_ functions", uv_path,
           "the ZeroMQ library %s lacks zmq_" % soname)]
 for what, src, want in cases:
-    dst = os.path.join(bad, soname)
-    if src:
-        shutil.copyfile(src, dst)
-    else:
-        with open(dst, "w") as f:
-            f.write("not a shared library\n")
+    bad_library(os.path.join(bad, soname), src)
     for mode, args in users:
         r = subprocess.run([BIN] + args, env=badenv,
                            stdin=subprocess.DEVNULL,
