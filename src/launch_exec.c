@@ -51,6 +51,7 @@
 #include "launch_cgroup.h"
 #include "launch_exec.h"
 #include "launch_sockdir.h"
+#include "launch_spawn.h"
 
 /*
  * Removing a private socket directory, with whatever the services left
@@ -284,27 +285,16 @@ kill_registered(_Atomic int32_t *slots, size_t nslots)
 #define SESS_PASSES 8
 #define SESS_KILLED_MAX 4096
 
-/* The session id of /proc/NAME, or -1 (gone, or a zombie). */
+/* The session id of process name (a decimal string), or -1 (gone, or a
+ * zombie: dead already). */
 static pid_t
-stat_session(int procfd, const char *name)
+stat_session(const char *name)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd, sid;
+	char state;
+	int pgrp, sid;
 
-	if (snprintf(path, sizeof(path), "%s/stat", name) >= (int)sizeof(path))
-		return -1;
-	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold anything, ')' and spaces too: the
-	 * fields are counted from the last ')'. A zombie is dead already. */
-	if (!(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] == 'Z' ||
-	    sscanf(p + 2, "%*c %*d %*d %d", &sid) != 1)
+	if (launch_proc_stat(name, &state, &pgrp, &sid) < 0 || state == 'Z' ||
+	    state == 'X')
 		return -1;
 	return sid;
 }
@@ -328,29 +318,22 @@ kill_sessions(_Atomic int32_t *slots, size_t nslots)
 	static pid_t killed[SESS_KILLED_MAX];
 	size_t nkilled = 0;
 	pid_t self = getpid();
-	int procfd;
 
-	if ((procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return;
 	for (int pass = 0; pass < SESS_PASSES; pass++) {
 		bool fresh = false;
 		struct dirent *e;
 		DIR *d;
-		int fd;
 
-		if ((fd = dup(procfd)) < 0)
+		/* Opened again each pass: a listing from its start. */
+		if (!(d = opendir("/proc")))
 			break;
-		if (!(d = fdopendir(fd))) {
-			close(fd);
-			break;
-		}
 		while ((e = readdir(d))) {
 			char *end;
 			long pid = strtol(e->d_name, &end, 10);
 			size_t k;
 
 			if (*end || pid <= 1 || pid == self || !registered(slots,
-			    nslots, stat_session(procfd, e->d_name)))
+			    nslots, stat_session(e->d_name)))
 				continue;
 			for (k = 0; k < nkilled && killed[k] != pid; k++)
 				;
@@ -367,7 +350,6 @@ kill_sessions(_Atomic int32_t *slots, size_t nslots)
 		if (!fresh)
 			break;
 	}
-	close(procfd);
 }
 
 static void __attribute__((noreturn))

@@ -427,10 +427,8 @@ launch_spawn_reap(int pidfd)
 	return 0;
 }
 
-/* The state and process group of process pid (a decimal string), from
- * /proc/PID/stat. Returns 0, or -1 when it cannot be read (gone). */
-static int
-proc_stat_read(const char *pid, char *state, int *pgrp)
+int
+launch_proc_stat(const char *pid, char *state, int *pgrp, int *sid)
 {
 	char path[300], buf[256], *rp;
 	int ppid, fd;
@@ -444,9 +442,10 @@ proc_stat_read(const char *pid, char *state, int *pgrp)
 	if (r <= 0)
 		return -1;
 	buf[r] = '\0';
-	/* "pid (comm) state ppid pgrp ...": comm may hold anything. */
+	/* "pid (comm) state ppid pgrp session ...": comm may hold
+	 * anything, ')' and spaces too: the fields count from the last ')'. */
 	if (!(rp = strrchr(buf, ')')) ||
-	    sscanf(rp + 1, " %c %d %d", state, &ppid, pgrp) != 3)
+	    sscanf(rp + 1, " %c %d %d %d", state, &ppid, pgrp, sid) != 4)
 		return -1;
 	return 0;
 }
@@ -455,11 +454,11 @@ bool
 launch_proc_dead(pid_t pid)
 {
 	char name[24], state;
-	int pgrp;
+	int pgrp, sid;
 
 	snprintf(name, sizeof(name), "%ld", (long)pid);
-	return proc_stat_read(name, &state, &pgrp) < 0 || state == 'Z' ||
-	    state == 'X';
+	return launch_proc_stat(name, &state, &pgrp, &sid) < 0 ||
+	    state == 'Z' || state == 'X';
 }
 
 /* Mark the group of process pid (a decimal string) in live[], if it is
@@ -468,9 +467,9 @@ static void
 mark_group(const char *pid, const pid_t *pgid, size_t n, bool *live)
 {
 	char state;
-	int pgrp;
+	int pgrp, sid;
 
-	if (proc_stat_read(pid, &state, &pgrp) < 0 || state == 'Z' ||
+	if (launch_proc_stat(pid, &state, &pgrp, &sid) < 0 || state == 'Z' ||
 	    state == 'X')
 		return;
 	for (size_t i = 0; i < n; i++)

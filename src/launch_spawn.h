@@ -95,6 +95,13 @@ void launch_groups_live(const pid_t *pgid, size_t n, const char *cgroup,
  * (0 when pid is gone). */
 size_t launch_children_list(pid_t pid, pid_t *out, size_t max);
 
+/*
+ * The state, process group and session of process pid (a decimal
+ * string), from /proc/PID/stat. Returns 0, or -1 when it cannot be read
+ * (gone).
+ */
+int launch_proc_stat(const char *pid, char *state, int *pgrp, int *sid);
+
 /* Has process pid exited (a zombie, or gone)? */
 bool launch_proc_dead(pid_t pid);
 
