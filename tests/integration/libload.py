@@ -7,6 +7,7 @@ no process outlives a failed test.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -55,6 +56,29 @@ def received(rw, ident, name):
     if (rw.stdout.readline() != b"ready %d\n" % ident or
             rw.wait(timeout=DEADLINE) != 0):
         fail("%s: its ready-check was not received" % name)
+
+
+def aggregate_up(bin, helpers, tmp):
+    """metricsd aggregate, up and ready (its ready-check received by the
+    serve_readywait helper), waiting for events that never come."""
+    rw, ep = readywait(helpers, tmp, "agg", 7)
+    agg = subprocess.Popen([bin, "aggregate", "--connect",
+                            "ipc://" + os.path.join(tmp, "nobody.sock"),
+                            "--metrics-dir", os.path.join(tmp, "agg"),
+                            "--ready", ep, "--readiness-id", "7"],
+                           stdout=subprocess.DEVNULL,
+                           stderr=open(os.path.join(tmp, "agg.err"), "wb"))
+    CHILDREN.append(agg)
+    received(rw, 7, "aggregate")
+    return agg
+
+
+def stop(p, name):
+    """SIGTERM to p, which must exit 0."""
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=DEADLINE)
+    if rc != 0:
+        fail("%s exited %d on SIGTERM" % (name, rc))
 
 
 def soname_of(path):

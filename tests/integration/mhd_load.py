@@ -18,14 +18,13 @@ usage: mhd_load.py METRICSD_BIN HELPERS TMPDIR MODE...
 import os
 import re
 import select
-import signal
 import socket
 import subprocess
 import sys
 import urllib.request
 
-from libload import (CHILDREN, DEADLINE, bad_library, fail, maps,
-                     mapped_path, readywait, received, soname_of)
+from libload import (CHILDREN, DEADLINE, aggregate_up, bad_library, fail,
+                     maps, mapped_path, soname_of, stop)
 
 BIN, HELPERS, TMP, MODES = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 MHD = re.compile(rb"libmicrohttpd")
@@ -51,13 +50,6 @@ def start_ready(argv, name):
     return p
 
 
-def stop(p, name):
-    p.send_signal(signal.SIGTERM)
-    rc = p.wait(timeout=DEADLINE)
-    if rc != 0:
-        fail("%s exited %d on SIGTERM" % (name, rc))
-
-
 # Every mode's start-up, to its usage: libuv loaded, libmicrohttpd not.
 if not MODES:
     fail("no modes given")
@@ -77,15 +69,7 @@ print("ok: no mode loads libmicrohttpd to start (%d modes, LD_DEBUG)" %
 
 # A mode that stays up: aggregate, ready (its ready-check received by
 # the serve_readywait helper), waiting for events.
-rw, ready_ep = readywait(HELPERS, TMP, "ready", 7)
-agg = subprocess.Popen([BIN, "aggregate", "--connect",
-                        "ipc://" + os.path.join(TMP, "nobody.sock"),
-                        "--metrics-dir", os.path.join(TMP, "agg"),
-                        "--ready", ready_ep, "--readiness-id", "7"],
-                       stdout=subprocess.DEVNULL,
-                       stderr=open(os.path.join(TMP, "agg.err"), "wb"))
-CHILDREN.append(agg)
-received(rw, 7, "aggregate")
+agg = aggregate_up(BIN, HELPERS, TMP)
 if not mapped_path(agg.pid, re.compile(rb"libzmq")):
     fail("aggregate: no libzmq in its maps: the check sees nothing")
 if MHD.search(maps(agg.pid)) or GNUTLS.search(maps(agg.pid)):

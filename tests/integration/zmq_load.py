@@ -22,12 +22,11 @@ usage: zmq_load.py METRICSD_BIN HELPERS TMPDIR DATADIR MODE...
 """
 import os
 import re
-import signal
 import subprocess
 import sys
 
-from libload import (CHILDREN, DEADLINE, bad_library, fail, mapped_path,
-                     readywait, received, soname_of)
+from libload import (DEADLINE, aggregate_up, bad_library, fail,
+                     mapped_path, readywait, received, soname_of, stop)
 
 BIN, HELPERS, TMP, DATA = sys.argv[1:5]
 MODES = sys.argv[5:]
@@ -101,22 +100,12 @@ received(rw, 5, "ready")
 print("ok: ready loads libzmq as it sends, and its check is received")
 
 # aggregate, up and ready, has it mapped.
-rw, ep = readywait(HELPERS, TMP, "agg", 7)
-agg = subprocess.Popen([BIN, "aggregate", "--connect",
-                        "ipc://" + os.path.join(TMP, "nobody.sock"),
-                        "--metrics-dir", os.path.join(TMP, "agg"),
-                        "--ready", ep, "--readiness-id", "7"],
-                       stdout=subprocess.DEVNULL,
-                       stderr=open(os.path.join(TMP, "agg.err"), "wb"))
-CHILDREN.append(agg)
-received(rw, 7, "aggregate")
+agg = aggregate_up(BIN, HELPERS, TMP)
 zmq_path = mapped_path(agg.pid, re.compile(rb"/libzmq\.so"))
 uv_path = mapped_path(agg.pid, re.compile(rb"/libuv\.so"))
 if not zmq_path or not uv_path:
     fail("aggregate, ready, has no libzmq or no libuv mapped")
-agg.send_signal(signal.SIGTERM)
-if agg.wait(timeout=DEADLINE) != 0:
-    fail("aggregate exited %d on SIGTERM" % agg.returncode)
+stop(agg, "aggregate")
 print("ok: aggregate, ready, has libzmq mapped (%s)" %
       os.path.basename(zmq_path))
 
