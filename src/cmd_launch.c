@@ -683,7 +683,7 @@ signals_reset(void)
 static bool
 socket_paths_fit(const struct launcher *L, const char *dir)
 {
-	int notify = snprintf(NULL, 0, "launch-notify-%d-%zu", (int)getpid(),
+	int notify = snprintf(NULL, 0, LAUNCH_NOTIFY_NAME, (int)getpid(),
 	    L->n);
 	size_t name = strlen(L->ready_path);
 

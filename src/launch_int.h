@@ -58,6 +58,10 @@ struct proc {
 	void *arg;
 };
 
+/* The name of service IDX's notify socket in the socket directory, for
+ * launcher PID (the watchdog's cleanup matches its prefix). */
+#define LAUNCH_NOTIFY_NAME "launch-notify-%d-%zu"
+
 struct stream {
 	uv_pipe_t pipe;
 	struct launch_lines lines;

@@ -174,7 +174,7 @@ notify_open(struct launcher *L, struct svc *s, size_t idx)
 	char err[PATH_MAX + 128];
 	int n;
 
-	n = snprintf(s->npath, sizeof(s->npath), "%s/launch-notify-%d-%zu",
+	n = snprintf(s->npath, sizeof(s->npath), "%s/" LAUNCH_NOTIFY_NAME,
 	    L->sd.path, (int)getpid(), idx);
 	if (n < 0 || (size_t)n >= sizeof(s->npath)) {
 		log_warn("service '%s': notify socket path in %s is too long "
